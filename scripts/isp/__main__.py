@@ -1,0 +1,3 @@
+from isp.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The `isp` command line: wiring only. Logic lives in the library modules."""

@@ -1,0 +1,80 @@
+"""Entry point: builds the Typer app from one module per command group, maps errors to exit codes.
+
+Exit codes (contract): 0 success, 1 a rule or validation failure, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+import typer
+
+from isp.errors import IspError
+
+# One module per command group; each defines ``register(app)``.
+COMMAND_MODULES = (
+    "init_cmd",
+    "protocol_cmd",
+    "deadlines_cmd",
+    "keys_cmd",
+    "sheet_cmd",
+    "status_cmd",
+    "ci_cmd",
+    "consolidate_cmd",
+    "disclosure_cmd",
+    "request_cmd",
+    "governance_cmd",
+    "release_cmd",
+    "remind_cmd",
+    "site_cmd",
+    "demo_cmd",
+)
+
+app = typer.Typer(
+    name="isp",
+    help="Run the Jordan child-protection Information Sharing Protocol from a Git repository.\n\n"
+    "Start with `isp demo DIR --serve` to see a complete synthetic ISP, or `isp init DIR` for a new one.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"isp.cli.{_name}").register(app)
+
+
+def _print_error(exc: IspError) -> None:
+    lines = exc.lines()
+    for line in lines:
+        sys.stderr.write(f"{line}\n")
+    if len(lines) > 1 or str(exc) not in lines:
+        sys.stderr.write(f"{exc}\n")
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry: one plain line per problem, never a traceback unless ISP_DEBUG=1."""
+    debug = os.environ.get("ISP_DEBUG") == "1"
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except IspError as exc:
+        if debug:
+            raise
+        _print_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing was half-written (writes are atomic)\n")
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
