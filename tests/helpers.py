@@ -163,3 +163,16 @@ def make_isp_repo(root: Path, ring: Keyring, signers: bool = True) -> IspRepo:
     repo = IspRepo(root, ring)
     repo.commit("Start the ISP repository", signer="UNHCR:primary")
     return repo
+
+
+def write_submission(repo: IspRepo, agency: str, month: str, frame=None, seed: int = 2015) -> Path:
+    """Encrypt a tidy sheet (synthetic unless ``frame`` is given) into submissions/A/M.csv,
+    straight through sops, without validation; the caller commits it."""
+    from isp import crypto, synthetic, tidy
+    from isp.fsutil import write_atomic
+
+    isp_ = repo.load()
+    frame = synthetic.month_sheet(isp_, agency, month, seed=seed) if frame is None else frame
+    rel = f"submissions/{agency}/{month}.csv"
+    write_atomic(repo.root / rel, crypto.encrypt(repo.root, rel, tidy.to_csv(frame)))
+    return repo.root / rel
