@@ -9,7 +9,6 @@ import importlib
 import os
 import sys
 
-import click
 import typer
 
 from isp.errors import IspError
@@ -57,24 +56,19 @@ def _print_error(exc: IspError) -> None:
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry: one plain line per problem, never a traceback unless ISP_DEBUG=1."""
+    """Console-script entry: one plain line per problem, never a traceback unless ISP_DEBUG=1.
+
+    Typer (standalone mode) already turns usage errors into exit code 2; our own errors are
+    mapped here.
+    """
     debug = os.environ.get("ISP_DEBUG") == "1"
     try:
-        result = app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="isp")
     except IspError as exc:
         if debug:
             raise
         _print_error(exc)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: nothing was half-written (writes are atomic)\n")
         sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
