@@ -1,0 +1,210 @@
+"""Provenance: who made each commit, proven by its SSH signature, read from git history.
+
+Signatures are checked by git itself (``ssh-keygen -Y verify`` underneath) against an
+allowed-signers file that the caller chooses, normally the one *of the base commit*: a pull
+request cannot add its own key and then use it. The file is written to a private temp dir for
+the one ``git log`` call that checks every commit at once, and removed afterwards (it holds
+public keys only, but nothing is left behind on principle).
+
+git's ``%GS`` gives the principal (the focal point's e-mail). Its agency and role come from the
+comment that ends each allowed-signers line (``IRC:primary``), written by ``isp keys sync``.
+A signature belongs to the committer, so the committer date is the time that counts.
+
+GitHub's merge and squash buttons make new commits that carry no agency signature, so a pull
+request's own commits are the ones verified (``commits_between``); on the main branch the
+submission history (``submission_versions``) follows the merged side of merge commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import git
+
+from isp.errors import IspError
+
+ALLOWED_SIGNERS = "protocol/allowed_signers"
+SUBMISSIONS = "submissions"
+SUBMISSION_PATH = re.compile(r"^submissions/([^/]+)/(\d{4}-\d{2})\.csv$")
+_SIGNER_COMMENT = re.compile(r"^([A-Z][A-Z0-9]{1,11}):(primary|secondary|signatory)$")
+_FIELDS = "%H%x00%G?%x00%GS%x00%cI%x00%ae"
+_MARK = "\x01"  # starts each commit's record in `git log --name-status` output
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit and what its signature proves."""
+
+    sha: str
+    status: str  # git's %G? letter: G good, B bad, U unknown signer, N none, E cannot check, X/Y/R expired/revoked
+    principal: str | None  # the signer's e-mail from the allowed-signers file
+    agency: str | None
+    role: str | None  # primary | secondary | signatory
+    committed: datetime  # committer date, tz-aware
+    author_email: str
+
+    @property
+    def verified(self) -> bool:
+        """A good signature by a registered focal point of some agency."""
+        return self.status == "G" and self.agency is not None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sha": self.sha,
+            "status": self.status,
+            "verified": self.verified,
+            "principal": self.principal,
+            "agency": self.agency,
+            "role": self.role,
+            "committed": self.committed.isoformat(),
+            "author_email": self.author_email,
+        }
+
+
+@contextlib.contextmanager
+def _open(root: Path) -> Iterator[git.Repo]:
+    """A GitPython repo whose helper processes (cat-file) are closed on exit."""
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise IspError(f"{root}: not a git repository") from exc
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+def _git(root: Path, *args: str, config: dict[str, str] | None = None) -> str:
+    options = [item for key, value in (config or {}).items() for item in ("-c", f"{key}={value}")]
+    with _open(root) as repo:
+        try:
+            return repo.git.execute(["git", *options, *args], strip_newline_in_stdout=False)
+        except git.GitCommandError as exc:
+            detail = (exc.stderr or "").strip().splitlines()
+            raise IspError(f"git {args[0]} failed in {root}: {detail[-1] if detail else exc.status}") from exc
+
+
+def resolve(root: Path, rev: str) -> str:
+    """The full commit id of ``rev`` (a branch, tag or abbreviated id)."""
+    try:
+        return _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}").strip()
+    except IspError as exc:
+        if "not a git repository" in str(exc):
+            raise
+        raise IspError(f"{rev}: no such commit in {root}") from None
+
+
+def file_at(root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of ``path`` in commit ``rev``; None when the path is not a file there."""
+    with _open(root) as repo:
+        try:
+            item = repo.commit(rev).tree / path
+        except KeyError:
+            return None
+        except (git.BadName, ValueError) as exc:
+            raise IspError(f"{rev}: no such commit in {root}") from exc
+        if item.type != "blob":
+            return None
+        return item.data_stream.read()
+
+
+def allowed_signers_at(root: Path, rev: str) -> str:
+    """protocol/allowed_signers as it is in commit ``rev`` ("" when absent)."""
+    data = file_at(root, rev, ALLOWED_SIGNERS)
+    return "" if data is None else data.decode("utf-8", "replace")
+
+
+def commits_between(root: Path, base: str, head: str) -> list[str]:
+    """The commits in ``base..head`` (what a pull request brings), oldest first."""
+    out = _git(root, "rev-list", "--reverse", "--topo-order", f"{resolve(root, base)}..{resolve(root, head)}")
+    return out.split()
+
+
+def signer_roles(allowed_signers: str) -> dict[str, tuple[str, str]]:
+    """principal e-mail (lower case) -> (agency, role), from each line's ``AGENCY:role`` comment."""
+    roles: dict[str, tuple[str, str]] = {}
+    for line in allowed_signers.splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        match = _SIGNER_COMMENT.match(parts[-1])
+        if match:
+            for principal in parts[0].split(","):
+                roles[principal.strip('"').lower()] = (match.group(1), match.group(2))
+    return roles
+
+
+def _parse_record(line: str, roles: dict[str, tuple[str, str]]) -> CommitInfo:
+    sha, status, principal, committed, author = line.split("\x00")
+    agency, role = roles.get(principal.lower(), (None, None)) if principal else (None, None)
+    return CommitInfo(
+        sha=sha,
+        status=status or "N",
+        principal=principal or None,
+        agency=agency,
+        role=role,
+        committed=datetime.fromisoformat(committed),
+        author_email=author,
+    )
+
+
+def verify(root: Path, shas: list[str], allowed_signers: str) -> dict[str, CommitInfo]:
+    """Check every commit's signature against ``allowed_signers`` (the text of the file) in one
+    ``git log --no-walk`` call; returns sha -> CommitInfo."""
+    if not shas:
+        return {}
+    roles = signer_roles(allowed_signers)
+    with tempfile.TemporaryDirectory(prefix="isp-signers-") as folder:
+        signers = Path(folder) / "allowed_signers"
+        signers.write_text(allowed_signers, encoding="utf-8")
+        config = {"gpg.ssh.allowedSignersFile": str(signers), "gpg.ssh.revocationFile": ""}
+        out = _git(root, "log", "--no-walk=unsorted", f"--format={_FIELDS}", *shas, "--", config=config)
+    infos = [_parse_record(line, roles) for line in out.splitlines() if line]
+    return {info.sha: info for info in infos}
+
+
+def changed_paths(root: Path, sha: str) -> list[tuple[str, str]]:
+    """(status letter, path) for each file ``sha`` changed against its first parent (renames
+    are reported as a deletion plus an addition, so neither side escapes the rules)."""
+    parents = _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()
+    against = [parents[1], parents[0]] if len(parents) > 1 else ["--root", parents[0]]
+    out = _git(root, "diff-tree", "-r", "-z", "--no-commit-id", "--no-renames", "--name-status", *against)
+    fields = out.split("\x00")
+    return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+
+def path_commits(root: Path, path: str, rev: str = "HEAD") -> list[str]:
+    """The commits reachable from ``rev`` that touched ``path``, oldest first."""
+    return _git(root, "log", "--reverse", "--format=%H", resolve(root, rev), "--", path).split()
+
+
+def submission_commits(root: Path, rev: str = "HEAD") -> dict[tuple[str, str], list[str]]:
+    """(agency, month) -> the commits that added or changed submissions/<agency>/<month>.csv,
+    oldest first, from one walk of the history."""
+    out = _git(root, "log", "--reverse", "--no-renames", "--diff-filter=AM", "--name-only",
+               f"--format={_MARK}%H", resolve(root, rev), "--", SUBMISSIONS)  # fmt: skip
+    found: dict[tuple[str, str], list[str]] = {}
+    sha = ""
+    for line in out.splitlines():
+        if line.startswith(_MARK):
+            sha = line[1:]
+            continue
+        match = SUBMISSION_PATH.match(line.strip())
+        if match and sha:
+            found.setdefault((match.group(1), match.group(2)), []).append(sha)
+    return found
+
+
+def submission_versions(root: Path, rev: str = "HEAD") -> dict[tuple[str, str], list[CommitInfo]]:
+    """(agency, month) -> every commit that added or changed that submission, oldest first,
+    verified against the allowed-signers file at ``rev``."""
+    commits = submission_commits(root, rev)
+    shas = sorted({sha for versions in commits.values() for sha in versions})
+    infos = verify(root, shas, allowed_signers_at(root, rev))
+    return {key: [infos[sha] for sha in versions] for key, versions in commits.items()}
