@@ -1,0 +1,410 @@
+"""`isp demo`: a complete synthetic ISP, from keys to a browsable site, in one folder.
+
+The builder replays the storyline of :mod:`isp.demo_story` in a fresh repository:
+
+1. ``isp init``, a git repository, and keys: an age identity for every agency and for CI, and an
+   SSH signing key for every focal point, all in ``DIR/.demo-keys/`` (git-ignored);
+2. every month's tracking sheet per agency, encrypted with sops (in parallel) and committed on
+   its own (in order), SSH-signed by the agency's primary focal point and dated a few working
+   days before the deadline; one sheet arrives late, one is corrected by a second commit;
+3. the governance story, dated where it belongs in the history: a suspension, a breach resolved
+   by every signatory, requests in every state (each decision signed by the agency's focal point);
+4. consolidation, the release of the approved request, and the site.
+
+Commits go straight to ``main``: each stands for a merged pull request whose own commit keeps the
+agency's signature (the history a merge with ``--no-ff`` would keep as its second parent).
+
+Stages whose module has not been written yet (or fails) are skipped with a message, so the demo
+always builds what exists. The CI key decrypts in this process only (``SOPS_AGE_KEY`` is set in
+``os.environ`` for the duration of the build and restored afterwards); no key is written
+anywhere but the key folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from isp import calendar, crypto, keys, protocol, synthetic, tidy
+from isp.demo_canaries import save as save_canaries
+from isp.demo_git import DemoGit, Signer, ssh_keygen
+from isp.demo_story import AMMAN, Canary, Story, Submission, plan
+from isp.errors import IspError
+from isp.fsutil import write_atomic
+from isp.skeleton import init_repository
+
+MARKER = ".isp-demo"
+KEY_DIR = ".demo-keys"
+RELEASES = "releases"
+IGNORED = (f"/{KEY_DIR}/", f"/{MARKER}", f"/{RELEASES}/")
+ROLES = ("primary", "secondary", "signatory")
+
+
+class Progress(Protocol):
+    """Where the builder reports what it is doing (the CLI shows it with rich)."""
+
+    def start(self, stage: str, total: int | None = None) -> None: ...
+    def advance(self, steps: int = 1) -> None: ...
+    def done(self, stage: str, detail: str) -> None: ...
+    def skipped(self, stage: str, why: str) -> None: ...
+
+
+class QuietProgress:
+    def start(self, stage: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+    def done(self, stage: str, detail: str) -> None:
+        pass
+
+    def skipped(self, stage: str, why: str) -> None:
+        pass
+
+
+class StageSkipped(Exception):
+    """A stage cannot run (its module is not there yet, say); the reason is shown to the user."""
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # done | skipped
+    detail: str
+
+
+@dataclass
+class DemoSummary:
+    root: Path
+    key_dir: Path
+    months: tuple[str, str]
+    agencies: list[str]
+    submissions: int
+    commits: int
+    late: dict[str, str]
+    revised: dict[str, str]
+    canaries: int
+    stages: list[StageResult] = field(default_factory=list)
+    site: Path | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "root": str(self.root),
+            "key_dir": str(self.key_dir),
+            "months": list(self.months),
+            "agencies": self.agencies,
+            "submissions": self.submissions,
+            "commits": self.commits,
+            "late": self.late,
+            "revised": self.revised,
+            "canaries": self.canaries,
+            "stages": [vars(s) for s in self.stages],
+            "site": str(self.site) if self.site else None,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+@dataclass
+class DemoContext:
+    """What every stage needs: the repository, its keys, the storyline, and the clock."""
+
+    root: Path
+    key_dir: Path
+    story: Story
+    git: DemoGit
+    ssh: dict[str, Path]
+    age: dict[str, str]
+    progress: Progress
+    jobs: int
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def isp(self) -> protocol.Isp:
+        return protocol.load(self.root)
+
+    def signer(self, agency: str, role: str = "primary") -> Signer:
+        focal = getattr(self.isp().agencies[agency].focal_points, role)
+        return Signer(focal.name, focal.email, self.ssh[f"{agency}:{role}"])
+
+    def ci(self) -> Signer:
+        return Signer("ISP continuous integration", "ci@example.org", None)
+
+    def now(self, minutes: int = 0) -> datetime:
+        """A moment on the demo's "today", for the stages that happen at the end."""
+        base = datetime.combine(self.story.today, datetime.min.time(), tzinfo=AMMAN) + timedelta(hours=9)
+        return base + timedelta(minutes=minutes)
+
+
+# --- the folder ------------------------------------------------------------------------------
+
+
+def prepare_target(target: Path, force: bool) -> None:
+    """Refuse a non-empty folder unless it is an earlier demo and ``force`` is given."""
+    if not target.exists() or not any(target.iterdir()):
+        return
+    if not (target / MARKER).exists():
+        raise IspError(f"{target} is not empty and is not a demo folder: choose a new folder")
+    if not force:
+        raise IspError(f"{target} holds an earlier demo: add --force to rebuild it")
+    shutil.rmtree(target)
+
+
+def _ignore_demo_files(root: Path) -> None:
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = "".join(f"{line}\n" for line in IGNORED if line not in text.splitlines())
+    header = "# the demo's keys, marker and release packages (isp demo)\n"
+    path.write_text(text.rstrip("\n") + "\n" + header + lines, encoding="utf-8")
+
+
+def _keep_in_force(root: Path, today: date) -> None:
+    """Add yearly renewals to protocol.yaml until ``today`` is in force (a demo is always current)."""
+    from ruamel.yaml import YAML
+
+    isp = protocol.load(root)
+    validity = isp.protocol.validity
+    if validity.in_force(today) and validity.review_date >= today:
+        return
+    yaml_rt = YAML()
+    yaml_rt.preserve_quotes = True
+    path = root / "protocol" / "protocol.yaml"
+    doc = yaml_rt.load(path)
+    periods = doc["validity"]["periods"]
+    last = validity.periods[-1]
+    while not validity.in_force(today) or last.end < today:
+        start = last.end + timedelta(days=1)
+        periods.append({"start": start, "months": last.months, "basis": "renewal"})
+        last = type(last)(start=start, months=last.months, basis="renewal")
+        validity = type(validity)(
+            effective=validity.effective,
+            term_months=validity.term_months,
+            periods=[*validity.periods, last],
+            review_date=last.end - timedelta(days=30),
+        )
+    doc["validity"]["review_date"] = validity.review_date
+    yaml_rt.dump(doc, path)
+
+
+def _make_keys(root: Path, key_dir: Path, isp: protocol.Isp) -> tuple[dict[str, str], dict[str, Path]]:
+    """Age identities (agencies and CI) and SSH keys (every focal point), registered and synced."""
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    age: dict[str, str] = {}
+    for owner in (*isp.agencies, "ci"):
+        path = key_dir / f"{owner}.agekey"
+        keys.new_key(root, owner, path)
+        age[owner] = _secret(path)
+    ssh: dict[str, Path] = {}
+    for code, agency in isp.agencies.items():
+        for role, focal in agency.focal_points.all():
+            private = ssh_keygen(key_dir / f"{code}-{role}", f"{focal.email} (demo)")
+            keys.add_signer(root, code, focal.email, private.with_name(private.name + ".pub"))
+            ssh[f"{code}:{role}"] = private
+    keys.sync(root)
+    return age, ssh
+
+
+def _secret(path: Path) -> str:
+    return next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("AGE-SECRET-KEY-"))
+
+
+@contextlib.contextmanager
+def ci_key(secret: str) -> Iterator[None]:
+    """``SOPS_AGE_KEY`` set to the CI identity for this process only, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in ("SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE")}
+    os.environ["SOPS_AGE_KEY"] = secret
+    os.environ.pop("SOPS_AGE_KEY_FILE", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# --- sheets ----------------------------------------------------------------------------------
+
+
+def sheets(isp: protocol.Isp, story: Story, seed: int) -> Callable[[Submission], pd.DataFrame]:
+    """The tidy frame each submission carries: synthetic figures, the canaries, the correction."""
+    live = [c for c in story.canaries if not c.superseded]
+
+    def frame(sub: Submission) -> pd.DataFrame:
+        sheet = synthetic.month_sheet(isp, sub.agency, sub.month, seed=seed)
+        for canary in live:
+            if canary.month == sub.month:
+                # the canary's cell holds the canary in its agency's sheet and zero in the others,
+                # so the consolidated site-level cell shows the figure itself (inside encrypted pages)
+                _set(sheet, canary, canary.value if canary.agency == sub.agency else 0)
+        for canary in story.canaries:
+            if canary.superseded and (canary.agency, canary.month) == (sub.agency, sub.month):
+                _set(sheet, canary, canary.value if sub.version == 1 else canary.value % 1000)
+        return sheet
+
+    return frame
+
+
+def _set(sheet: pd.DataFrame, canary: Canary, value: int) -> None:
+    mask = pd.Series(True, index=sheet.index)
+    for column, wanted in canary.cell().items():
+        mask &= sheet[column] == wanted
+    sheet.loc[mask, "count"] = value
+
+
+def encrypted_sheet(ctx: DemoContext, frame_of: Callable[[Submission], pd.DataFrame], sub: Submission) -> bytes:
+    """The envelope for one submission: through the submission module when it exists."""
+    data = tidy.to_csv(frame_of(sub))
+    prepare = ctx.extras.get("prepare_submission")
+    if callable(prepare):
+        envelope = prepare(ctx.root, data, sub)
+        if isinstance(envelope, bytes):
+            return envelope
+    return crypto.encrypt(ctx.root, sub.path, data)
+
+
+def _message(sub: Submission, story: Story) -> str:
+    if sub.version > 1:
+        return (
+            f"{sub.agency}: corrected tracking sheet for {sub.month}\n\n"
+            "One cell of family tracing and reunification was mistyped in the first version."
+        )
+    text = f"{sub.agency}: tracking sheet for {sub.month}"
+    if sub.late:
+        text += "\n\nSent after the deadline: our information management officer was on leave."
+    return text
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happens at ``when`` and becomes one commit (or none, when it returns [])."""
+
+    when: datetime
+    label: str
+    act: Callable[[], list[tuple[list[str], str, Signer]]]
+
+
+def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callable[[], None]]:
+    """One event per sheet; encryption runs ahead in a thread pool while commits go in order."""
+    isp = ctx.isp()
+    frame_of = sheets(isp, ctx.story, seed)
+    pool = ThreadPoolExecutor(max_workers=ctx.jobs)
+    futures = {sub: pool.submit(encrypted_sheet, ctx, frame_of, sub) for sub in ctx.story.submissions}
+
+    def event(sub: Submission) -> Event:
+        def act() -> list[tuple[list[str], str, Signer]]:
+            write_atomic(ctx.root / sub.path, futures[sub].result())
+            ctx.progress.advance()
+            return [([sub.path], _message(sub, ctx.story), ctx.signer(sub.agency))]
+
+        return Event(sub.when, f"{sub.agency} {sub.month}", act)
+
+    return [event(sub) for sub in ctx.story.submissions], lambda: pool.shutdown(cancel_futures=True)
+
+
+def replay(ctx: DemoContext, events: list[Event]) -> int:
+    """Run the events in date order, committing what each one changes. Returns the commit count."""
+    commits = 0
+    for event in sorted(events, key=lambda e: e.when):
+        for paths, message, signer in event.act():
+            ctx.git.commit(paths, message, signer, event.when)
+            commits += 1
+    return commits
+
+
+# --- the whole build -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    target: Path
+    months: int = 26
+    seed: int = 2015
+    force: bool = False
+    jobs: int = 0  # 0: one sops process per core, at least two
+
+
+def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary:
+    """Build the demo in ``options.target``; see the module docstring for what it holds."""
+    from isp import demo_stages
+
+    started = time.monotonic()
+    progress = progress or QuietProgress()
+    root = options.target.resolve()
+    prepare_target(root, options.force)
+    progress.start("repository")
+    init_repository(root)
+    write_atomic(root / MARKER, b"Built by `isp demo`; `isp demo --force` may delete this folder.\n")
+    _ignore_demo_files(root)
+    git = DemoGit(root)
+    git.init()
+    today = calendar.today()
+    _keep_in_force(root, today)
+    progress.done("repository", f"`isp init` in {root}")
+    progress.start("keys")
+    key_dir = root / KEY_DIR
+    age, ssh = _make_keys(root, key_dir, protocol.load(root))
+    progress.done("keys", f"{len(age)} age identities, {len(ssh)} SSH signing keys in {key_dir}")
+    isp = protocol.load(root)
+    story = plan(isp, options.months, today, options.seed)
+    save_canaries(key_dir, story.canaries)
+    ctx = DemoContext(root, key_dir, story, git, ssh, age, progress, options.jobs or max(2, os.cpu_count() or 2))
+    with ci_key(age["ci"]):
+        git.commit(["."], "Start the ISP repository: protocol, keys and signers", ctx.signer("UNHCR"), story.start)
+        stages = demo_stages.run_all(ctx, options.seed)
+    summary = DemoSummary(
+        root=root,
+        key_dir=key_dir,
+        months=(story.months[0], story.months[-1]),
+        agencies=story.submitters,
+        submissions=len(story.submissions),
+        commits=git.count(),
+        late={"agency": story.late.agency, "month": story.late.month},
+        revised={"agency": story.revised.agency, "month": story.revised.month},
+        canaries=len(story.canaries),
+        stages=stages,
+        site=ctx.extras.get("site") if isinstance(ctx.extras.get("site"), Path) else None,  # type: ignore[arg-type]
+        credentials={k: str(v) for k, v in dict(ctx.extras.get("credentials") or {}).items()},  # type: ignore[call-overload]
+    )
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+def serve(summary: DemoSummary, port: int) -> None:
+    """Serve the built site on 127.0.0.1 until interrupted."""
+    import functools
+    import http.server
+
+    if summary.site is None or not summary.site.is_dir():
+        raise IspError("no site was built (see the skipped stages above): nothing to serve")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(summary.site))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise IspError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): try --port") from exc
+    from isp.cli.output import console
+
+    console.print(f"Serving the demo site on [bold]http://127.0.0.1:{port}/[/bold] (Ctrl-C to stop)")
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")

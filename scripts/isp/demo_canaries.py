@@ -1,0 +1,75 @@
+"""Canary figures: planted in the demo's sheets, recorded in its key folder, searched for everywhere.
+
+A canary is a distinctive count (7919, say) in one cell of one sheet. It must never be readable
+outside an encrypted file or an encrypted page. The search ignores digits that are part of a
+longer run of letters and digits (base64 ciphertext, hex hashes), and also looks for the figure
+written with a thousands separator or in Arabic-Indic digits, as the Arabic site would show it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from isp.demo_story import Canary
+from isp.fsutil import write_atomic
+
+CANARY_FILE = "canaries.json"
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_EDGE = r"0-9A-Za-z+/\u0660-\u0669"
+
+
+def save(folder: Path, canaries: list[Canary]) -> Path:
+    path = folder / CANARY_FILE
+    write_atomic(path, json.dumps([asdict(c) for c in canaries], indent=2).encode("utf-8"), mode=0o600)
+    return path
+
+
+def load(folder: Path) -> list[Canary]:
+    return [Canary(**item) for item in json.loads((folder / CANARY_FILE).read_text(encoding="utf-8"))]
+
+
+def spellings(value: int) -> list[str]:
+    """How a figure may be written: plain, with separators, in Arabic-Indic digits."""
+    plain = str(value)
+    grouped = f"{value:,}"
+    forms = {plain, grouped, grouped.replace(",", " "), grouped.replace(",", "\u066c")}
+    return sorted(forms | {form.translate(ARABIC_DIGITS) for form in forms})
+
+
+def pattern(values: Iterable[int]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(form) for value in values for form in spellings(value))
+    return re.compile(rf"(?<![{_EDGE}])(?:{alternatives})(?![{_EDGE}])")
+
+
+def find(text: str, values: Iterable[int]) -> list[str]:
+    """Every canary spelling found in ``text`` (empty when clean)."""
+    return pattern(values).findall(text)
+
+
+def scan_files(root: Path, values: Iterable[int], exclude: Iterable[Path] = ()) -> dict[str, list[str]]:
+    """Canaries in any readable file under ``root`` (``.git`` and ``exclude`` folders skipped)."""
+    skipped = [p.resolve() for p in exclude]
+    rx = pattern(values)
+    hits: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or ".git" in path.relative_to(root).parts:
+            continue
+        if any(path.resolve().is_relative_to(folder) for folder in skipped):
+            continue
+        found = rx.findall(path.read_bytes().decode("utf-8", "replace"))
+        if found:
+            hits[path.relative_to(root).as_posix()] = found
+    return hits
+
+
+def scan_git_objects(root: Path, values: Iterable[int]) -> list[str]:
+    """Canaries in any object of the repository (every blob, tree, commit and tag, reachable or not)."""
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
+    )
+    return pattern(values).findall(proc.stdout.decode("utf-8", "replace"))

@@ -1,0 +1,97 @@
+"""Git for the demo: SSH signing keys for focal points and dated, signed commits.
+
+The demo writes a history that looks lived-in, so every commit carries the date the event would
+have happened (``GIT_AUTHOR_DATE`` and ``GIT_COMMITTER_DATE``) and is signed with the SSH key of
+the focal point who would have made it. Git runs with an explicit configuration on the command
+line and a scrubbed environment, so the user's own git settings (signing, hooks, identity) never
+leak into the demo and the demo never touches them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from isp.errors import IspError
+
+# Variables that would point git at another repository, index or identity.
+_SCRUBBED_PREFIXES = ("GIT_",)
+
+
+def _env(when: datetime | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    if when is not None:
+        stamp = when.isoformat()
+        env["GIT_AUTHOR_DATE"] = stamp
+        env["GIT_COMMITTER_DATE"] = stamp
+    return env
+
+
+def run_git(root: Path, *args: str, when: datetime | None = None) -> str:
+    """Run git in ``root``; a failure becomes one line naming the git command."""
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=_env(when), check=False)
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise IspError(f"git {args[0]} failed in {root}: {detail[0]}")
+    return proc.stdout
+
+
+def ssh_keygen(private_key: Path, comment: str) -> Path:
+    """A new passphrase-less ed25519 key pair; returns the private key path (``.pub`` beside it)."""
+    proc = subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(private_key)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise IspError(f"ssh-keygen could not make {private_key.name}: is OpenSSH installed?")
+    return private_key
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who makes a commit: a name, an e-mail and (optionally) an SSH signing key."""
+
+    name: str
+    email: str
+    key: Path | None = None
+
+
+class DemoGit:
+    """A repository the demo commits to, one dated commit per event."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def init(self) -> None:
+        run_git(self.root, "init", "-q", "-b", "main")
+
+    def commit(self, paths: list[str], message: str, signer: Signer, when: datetime) -> str:
+        """Stage ``paths`` (added, changed or removed) and commit them alone; returns the commit id."""
+        run_git(self.root, "add", "--all", "--", *paths)
+        opts = [
+            "-c",
+            f"user.name={signer.name}",
+            "-c",
+            f"user.email={signer.email}",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ]
+        if signer.key is not None:
+            opts += ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signer.key}", "-c", "commit.gpgsign=true"]
+        else:
+            opts += ["-c", "commit.gpgsign=false"]
+        sign = ["-S"] if signer.key is not None else ["--no-gpg-sign"]
+        run_git(self.root, *opts, "commit", "-q", "--no-verify", "--allow-empty", *sign, "-m", message, when=when)
+        return self.head()
+
+    def head(self) -> str:
+        return run_git(self.root, "rev-parse", "HEAD").strip()
+
+    def count(self) -> int:
+        return int(run_git(self.root, "rev-list", "--count", "HEAD").strip())
