@@ -17,10 +17,10 @@ install: $(VENV)/.installed
 	  echo "note: Debian's chromium is needed for the browser tests: sudo apt-get install -y chromium"
 
 demo: install
-	$(ISP) demo $(DEMO_DIR) --serve
+	$(ISP) demo $(DEMO_DIR) --force --serve
 
 demo-build: install
-	$(ISP) demo $(DEMO_DIR)
+	$(ISP) demo $(DEMO_DIR) --force
 
 test: install
 	$(PY) -m pytest -n 2 tests
