@@ -1,0 +1,205 @@
+"""`isp demo`: one real demo build (a few months), then what it must hold.
+
+The build is real: sops encrypts every sheet, ssh-keygen signs every commit, git keeps it all.
+Stages another helper has not delivered yet are skipped by the demo; the tests for their output
+check the stage's status first and are skipped with the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from isp import calendar, crypto, demo_canaries, protocol, provenance, tidy
+from isp.demo import KEY_DIR, MARKER
+from isp.demo_story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
+from isp.errors import UsageError
+from tests.helpers import isp
+
+MONTHS = 6
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
+    """One demo for the whole module, built in a scrubbed git environment like every test's."""
+    home = tmp_path_factory.mktemp("demo-home")
+    (home / ".gitconfig").write_text("[user]\n\tname = Nobody\n\temail = nobody@example.org\n")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("GIT_", "SOPS_")):
+                mp.delenv(name)
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        root = tmp_path_factory.mktemp("demo") / "isp"
+        result = isp("demo", root, "--months", str(MONTHS), "--json")
+        assert result.code == 0, result.output
+        yield root, json.loads(result.out)
+
+
+def stage(summary: dict, name: str) -> dict:
+    found = next((s for s in summary["stages"] if s["name"] == name), None)
+    if found is None or found["status"] != "done":
+        pytest.skip(f"the {name} stage did not run: {found['detail'] if found else 'not in this demo yet'}")
+    return found
+
+
+def ci_env(root: Path) -> dict[str, str | None]:
+    secret = next(
+        line for line in (root / KEY_DIR / "ci.agekey").read_text().splitlines() if line.startswith("AGE-SECRET")
+    )
+    return {"SOPS_AGE_KEY": secret, "SOPS_AGE_KEY_FILE": None}
+
+
+# --- fast: the storyline and the canary search -----------------------------------------------
+
+
+def test_storyline_ends_at_the_last_month_already_due(isp_repo) -> None:
+    isp_ = isp_repo.load()
+    cal = calendar.WorkingCalendar(isp_)
+    today = date(2026, 11, 25)
+    story = plan(isp_, 26, today, seed=1)
+    assert len(story.months) == 26
+    assert story.months[-1] == last_due_month(cal, today) == "2026-10"
+    assert cal.submission_due(story.months[-1]) < today <= cal.submission_due("2026-11")
+    on_time = [s for s in story.submissions if not s.late and s.version == 1]
+    assert all(s.when.date() <= cal.submission_due(s.month) for s in on_time)
+    assert all(s.when.date() > cal.submission_due(s.month) for s in story.submissions if s.late)
+    assert cal.working_days_between(cal.submission_due(story.late.month), story.late.when.date()) >= 3
+    assert story.start < min(s.when for s in story.submissions)
+
+
+def test_storyline_refuses_too_few_months(isp_repo) -> None:
+    with pytest.raises(UsageError, match="at least"):
+        plan(isp_repo.load(), MIN_MONTHS - 1, date(2026, 11, 25), seed=1)
+
+
+def test_canary_search_finds_every_spelling_but_not_ciphertext() -> None:
+    assert demo_canaries.find("count\n7919\n", [7919]) == ["7919"]
+    assert demo_canaries.find("<td>7,919</td> ٧٬٩١٩ ٧٩١٩", [7919]) == ["7,919", "٧٬٩١٩", "٧٩١٩"]
+    assert demo_canaries.find("ENC[AES256_GCM,data:q7919Zx+/a79190,iv:ab7919]", [7919]) == []
+    assert demo_canaries.find("77919 79190", [7919]) == []
+
+
+# --- slow: the built demo --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_demo_reports_what_it_built(built) -> None:
+    root, summary = built
+    assert (root / MARKER).exists()
+    assert summary["submissions"] >= 4 * MONTHS
+    assert summary["commits"] > summary["submissions"]
+    assert summary["canaries"] == len(CANARY_VALUES)
+    assert {s["name"] for s in summary["stages"]} >= {"history"}
+
+
+@pytest.mark.slow
+def test_every_submission_is_an_envelope_in_a_verified_commit(built) -> None:
+    root, _ = built
+    files = sorted((root / "submissions").glob("*/*.csv"))
+    assert files
+    assert all(crypto.is_envelope(f.read_bytes()) for f in files)
+    versions = provenance.submission_versions(root)
+    assert {f"submissions/{a}/{m}.csv" for a, m in versions} == {f.relative_to(root).as_posix() for f in files}
+    for (agency, _month), commits in versions.items():
+        for info in commits:
+            assert info.verified, info
+            assert (info.agency, info.role) == (agency, "primary")
+
+
+@pytest.mark.slow
+def test_git_itself_verifies_the_signatures(built) -> None:
+    root, _ = built
+    head = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=root, capture_output=True, text=True, check=True)
+    signers = f"gpg.ssh.allowedSignersFile={root / 'protocol/allowed_signers'}"
+    proc = subprocess.run(
+        ["git", "-c", signers, "verify-commit", "--raw", head.stdout.strip()],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Good" in proc.stderr
+
+
+@pytest.mark.slow
+def test_one_late_and_one_revised_submission(built) -> None:
+    root, summary = built
+    cal = calendar.WorkingCalendar(protocol.load(root))
+    versions = provenance.submission_versions(root)
+    late = versions[(summary["late"]["agency"], summary["late"]["month"])]
+    assert late[0].committed.date() > cal.submission_due(summary["late"]["month"])
+    revised = versions[(summary["revised"]["agency"], summary["revised"]["month"])]
+    assert len(revised) == 2
+    assert sum(len(v) == 2 for v in versions.values()) == 1
+    overdue = [k for k, v in versions.items() if v[0].committed.date() > cal.submission_due(k[1])]
+    assert overdue == [(summary["late"]["agency"], summary["late"]["month"])]
+
+
+@pytest.mark.slow
+def test_canaries_are_in_the_data_and_nowhere_in_plaintext(built) -> None:
+    root, _ = built
+    canaries = demo_canaries.load(root / KEY_DIR)
+    values = [c.value for c in canaries]
+    # positive control: each live canary really is in its decrypted sheet
+    live = next(c for c in canaries if not c.superseded)
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in ci_env(root).items():
+            mp.setenv(name, value) if value else mp.delenv(name, raising=False)
+        sheet = tidy.read_csv(crypto.decrypt(root / f"submissions/{live.agency}/{live.month}.csv"))
+    cell = sheet
+    for column, wanted in live.cell().items():
+        cell = cell[cell[column] == wanted]
+    assert cell["count"].tolist() == [live.value]
+    assert demo_canaries.find(tidy.to_csv(sheet).decode(), values)
+    # and none of them is readable anywhere in git or in the folder
+    assert demo_canaries.scan_git_objects(root, values) == []
+    assert demo_canaries.scan_files(root, values, exclude=[root / KEY_DIR]) == {}
+
+
+@pytest.mark.slow
+def test_keys_stay_out_of_git(built) -> None:
+    root, _ = built
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert KEY_DIR not in tracked
+    assert "AGE-SECRET-KEY" not in (root / "protocol" / "agencies.yaml").read_text()
+    ignored = subprocess.run(["git", "check-ignore", KEY_DIR, MARKER], cwd=root, capture_output=True, text=True)
+    assert ignored.stdout.split() == [KEY_DIR, MARKER]
+    assert (root / KEY_DIR / "ci.agekey").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.slow
+def test_protocol_check_passes_on_the_demo(built) -> None:
+    root, _ = built
+    result = isp("protocol", "check", "--repo", root)
+    assert result.code == 0, result.output
+
+
+@pytest.mark.slow
+def test_an_earlier_demo_is_kept_without_force(built) -> None:
+    root, _ = built
+    result = isp("demo", root, "--months", str(MONTHS))
+    assert result.code == 1
+    assert "--force" in result.err
+    assert (root / ".git").exists()
+
+
+def test_a_folder_that_is_not_a_demo_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = isp("demo", tmp_path, "--force")
+    assert result.code == 1
+    assert "not a demo folder" in result.err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_too_few_months_is_a_usage_error(tmp_path: Path) -> None:
+    result = isp("demo", tmp_path / "new", "--months", "3")
+    assert result.code == 2
+    assert not (tmp_path / "new").exists()
