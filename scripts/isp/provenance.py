@@ -208,3 +208,92 @@ def submission_versions(root: Path, rev: str = "HEAD") -> dict[tuple[str, str], 
     shas = sorted({sha for versions in commits.values() for sha in versions})
     infos = verify(root, shas, allowed_signers_at(root, rev))
     return {key: [infos[sha] for sha in versions] for key, versions in commits.items()}
+
+
+# --- helpers for the pull-request rules (beyond contract B) -------------------------------------
+
+
+def merge_base(root: Path, base: str, head: str) -> str:
+    """Where ``head`` left ``base``: what a pull request's diff is taken against."""
+    return _git(root, "merge-base", resolve(root, base), resolve(root, head)).strip()
+
+
+def _name_status(out: str) -> list[tuple[str, str]]:
+    fields = out.split("\x00")
+    return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+
+def diff_paths(root: Path, base: str, head: str) -> list[tuple[str, str]]:
+    """(status letter, path) for what ``head`` changes since it left ``base`` (``base...head``)."""
+    start = merge_base(root, base, head)
+    out = _git(root, "diff", "-z", "--no-renames", "--name-status", "--no-ext-diff", "--no-textconv", start,
+               resolve(root, head))  # fmt: skip
+    return _name_status(out)
+
+
+def own_changes(root: Path, sha: str) -> list[tuple[str, str]]:
+    """The changes a commit makes itself. For a merge, only paths that differ from *every* parent
+    (what the merge's author wrote); what a parent brought is judged where it was made."""
+    parents = _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()[1:]
+    if len(parents) < 2:
+        return changed_paths(root, sha)
+    per_parent = [
+        dict((path, status) for status, path in _name_status(
+            _git(root, "diff-tree", "-r", "-z", "--no-commit-id", "--no-renames", "--name-status", parent, sha)))
+        for parent in parents
+    ]  # fmt: skip
+    common = set(per_parent[0]).intersection(*per_parent[1:])
+    return [(status, path) for path, status in per_parent[0].items() if path in common]
+
+
+def blob_ids(root: Path, rev: str, paths: list[str]) -> dict[str, str]:
+    """path -> blob id in ``rev`` for each of ``paths`` that is a file there."""
+    if not paths:
+        return {}
+    out = _git(root, "ls-tree", "-z", resolve(root, rev), "--", *paths)
+    found = {}
+    for entry in out.split("\x00"):
+        if entry:
+            meta, path = entry.split("\t", 1)
+            _mode, kind, blob = meta.split()
+            if kind == "blob":
+                found[path] = blob
+    return found
+
+
+def history_blobs(root: Path, rev: str, folder: str = SUBMISSIONS) -> set[tuple[str, str]]:
+    """Every (blob id, path) a file under ``folder`` ever had in the history of ``rev``: one walk."""
+    out = _git(root, "log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-z", resolve(root, rev), "--",
+               folder)  # fmt: skip
+    found = set()
+    fields = out.strip("\n\x00").split("\x00")
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.strip().split()
+        if len(parts) >= 5 and set(parts[3]) != {"0"}:
+            found.add((parts[3], path))
+    return found
+
+
+def read_blobs(root: Path, blobs: list[str]) -> dict[str, bytes]:
+    """The content of many blobs through one `git cat-file --batch` process."""
+    from gitdb.util import hex_to_bin
+
+    with _open(root) as repo:
+        return {blob: repo.odb.stream(hex_to_bin(blob)).read() for blob in blobs}
+
+
+def extract_tree(root: Path, rev: str, folder: str, dest: Path) -> int:
+    """Write every file under ``folder`` as it is in ``rev`` below ``dest``; returns how many."""
+    with _open(root) as repo:
+        try:
+            tree = repo.commit(rev).tree / folder
+        except KeyError:
+            return 0
+        count = 0
+        for item in tree.traverse():
+            if isinstance(item, git.Blob):
+                target = dest / item.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(item.data_stream.read())
+                count += 1
+        return count

@@ -1,7 +1,92 @@
-"""Placeholder: this command group arrives with its issue."""
+"""`isp ci pr`: every pull-request rule at once (what the pr.yml workflow runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from isp import ci
+from isp.cli.options import JsonOption, RepoOption
+from isp.cli.output import console, emit_json, ok, warn
+from isp.errors import ValidationFailed
+
+ci_app = typer.Typer(help="Checks that CI runs.", no_args_is_help=True)
+
+MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]", None: "[dim]–[/dim]"}
+
+
+def _commit_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for info in report.commits:
+        result = "[green]✓ verified[/green]" if info.verified else "[red]✗ not verified[/red]"
+        rows.append((info.sha[:10], ci.signer_label(info), "signature", result))
+    return rows
+
+
+def _file_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
+    change = {"A": "added", "M": "changed", "D": "deleted"}
+    review = {notice.path: notice for notice in report.notices}
+    rows: list[tuple[str, ...]] = []
+    for item in report.files:
+        checks = " ".join(f"{MARK[result]}{name}" for name, result in item.checks.items())
+        if item.path in review:
+            checks = (checks + " " if checks else "") + (
+                "[bold red]⚠ review[/bold red]" if review[item.path].loud else "[yellow]⚠ review[/yellow]"
+            )
+        checks = checks or "–"
+        result = "[green]✓ ok[/green]" if item.passed else "[red]✗ refused[/red]"
+        rows.append((item.path, change.get(item.change, item.change), checks, result))
+    return rows
+
+
+def _print(report: ci.PrReport) -> None:
+    title = f"Pull request {report.base[:10]}..{report.head[:10]}"
+    if not report.decrypted:
+        title += " (no SOPS_AGE_KEY: content not decrypted)"
+    grid = Table(title=title, title_justify="left")
+    grid.add_column("commit or file", overflow="fold", ratio=3)
+    grid.add_column("signed by / change", overflow="fold", ratio=2)
+    grid.add_column("checks", ratio=3)
+    grid.add_column("result", no_wrap=True)
+    for row in [*_commit_rows(report), *_file_rows(report)]:
+        grid.add_row(*row)
+    console.print(grid)
+    for notice in report.notices:
+        style = "bold red" if notice.loud else "yellow"
+        console.print(f"[{style}]{notice}[/{style}]", soft_wrap=True)
+    for problem in report.warnings:
+        warn(problem.message)
+
+
+def pr(
+    base: Annotated[str, typer.Option("--base", help="The commit the pull request targets (trusted).")],
+    head: Annotated[str, typer.Option("--head", help="The pull request's last commit.")] = "HEAD",
+    repo: RepoOption = Path("."),
+    json_out: JsonOption = False,
+) -> None:
+    """Check a pull request: signatures by the right agency, recipients, no plaintext, no replay,
+    and (with SOPS_AGE_KEY) that every changed submission decrypts and validates.
+
+    Signatures and recipients are judged by the base commit's allowed signers and protocol.
+    Code, workflow and protocol changes are flagged for coordinator review. Exit 1 on any violation.
+
+    Example: `isp ci pr --base origin/main --head HEAD --json`
+    """
+    report = ci.check_pr(repo, base, head)
+    if json_out:
+        emit_json(report.as_dict())
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    _print(report)
+    if not report.ok:
+        raise ValidationFailed(report.violations, f"{len(report.violations)} violation(s): do not merge")
+    ok(f"{len(report.commits)} commit(s), {len(report.files)} file(s): every pull-request rule holds")
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing yet."""
+    ci_app.command("pr")(pr)
+    app.add_typer(ci_app, name="ci")

@@ -1,0 +1,444 @@
+"""The pull-request rules: what `isp ci pr` (and the pr.yml workflow) enforces before a merge.
+
+Everything is judged by the *base* commit: its allowed-signers file says whose signatures count,
+its protocol/ says which agencies exist and which recipients each encrypted file needs. A pull
+request therefore cannot register a key, a recipient or an agency and use it in the same breath.
+
+Rules (each failure is one line: file or commit, rule code, what is wrong, how to fix it):
+
+* ``signature`` / ``wrong-agency``: every commit of the pull request that adds or changes
+  ``submissions/A/`` is signed by a registered focal point of agency A (checked per commit, on
+  the pull request's own commits, since GitHub's merge button drops agency signatures).
+* ``deleted``: a submission is never deleted; a correction is a new version of the same file.
+* ``path``, ``agency``, ``month``: ``submissions/<AGENCY>/<YYYY-MM>.csv`` only, for an agency that
+  submits sheets and a month that is not in the future.
+* ``not-encrypted``, ``recipients``: every encrypted path (submissions, aggregates CSVs, the site
+  credentials) holds a sops envelope wrapped for exactly the recipients the base requires.
+* ``replay``: a submission's ciphertext is not a copy of another submission (same blob, or the
+  same sops MAC or data IV under a new layout); with ``SOPS_AGE_KEY``, its ``month`` column also
+  matches its file name (``month-mismatch``).
+* ``decrypt``, validation rules: with ``SOPS_AGE_KEY`` every changed submission decrypts (in
+  memory) and passes ``isp.validation.validate_bytes``.
+* Notices, not failures: changes to code, workflows and protocol go to coordinator review; a
+  change to the signers or the agencies is flagged loudly.
+
+Nothing decrypted is ever printed: messages name files, commits and rules only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from isp import calendar, crypto, keys, protocol, provenance
+from isp.errors import Problem
+from isp.periods import is_month, month_of
+from isp.provenance import SUBMISSION_PATH, CommitInfo
+
+REVIEW_PATHS = ("protocol/", "scripts/", ".github/", "mkdocs.yml", "pyproject.toml", ".sops.yaml")
+LOUD_PATHS = (keys.ALLOWED_SIGNERS, "protocol/agencies.yaml")
+ENCRYPTED = re.compile(rf"^(submissions/.+|aggregates/.+\.csv|{re.escape(keys.SITE_CREDENTIALS)})$")
+SUBMISSIONS_README = "submissions/README.md"
+_MAC = re.compile(rb'"mac"\s*:\s*"(ENC\[[^"]*\])"')
+_DATA_IV = re.compile(rb'"data"\s*:\s*"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:([A-Za-z0-9+/=]+),')
+SIGN_FIX = "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)"
+
+Validator = Callable[..., tuple[Any, list[Problem]]]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A change that needs a coordinator's review (not a failure)."""
+
+    path: str
+    message: str
+    loud: bool = False
+
+    def __str__(self) -> str:
+        return f"{'REVIEW CAREFULLY' if self.loud else 'review'}: {self.path}: {self.message}"
+
+
+@dataclass
+class FileCheck:
+    """What was checked on one changed file: check name -> passed (None: not applicable/skipped)."""
+
+    path: str
+    change: str
+    checks: dict[str, bool | None] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(result is not False for result in self.checks.values())
+
+
+@dataclass
+class PrReport:
+    base: str
+    head: str
+    commits: list[CommitInfo]
+    files: list[FileCheck]
+    problems: list[Problem]
+    notices: list[Notice]
+    decrypted: bool
+
+    @property
+    def violations(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "base": self.base,
+            "head": self.head,
+            "decrypted": self.decrypted,
+            "commits": [c.as_dict() for c in self.commits],
+            "files": [{"path": f.path, "change": f.change, "checks": f.checks} for f in self.files],
+            "violations": [p.as_dict() for p in self.violations],
+            "warnings": [p.as_dict() for p in self.warnings],
+            "notices": [{"path": n.path, "message": n.message, "loud": n.loud} for n in self.notices],
+        }
+
+
+@dataclass
+class Context:
+    """What every rule reads: the repository, the two ends, the base's protocol, today."""
+
+    root: Path
+    base: str
+    head: str
+    isp: protocol.Isp
+    today: date
+    can_decrypt: bool
+    problems: list[Problem] = field(default_factory=list)
+
+    def violation(self, path: str, rule: str, message: str, fix: str | None = None) -> None:
+        self.problems.append(Problem(path, rule, message, fix=fix))
+
+
+# --- the base's protocol -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def base_protocol(root: Path, rev: str) -> Iterator[protocol.Isp]:
+    """protocol/ as it is in ``rev``, loaded from a private temp copy (public files only)."""
+    with tempfile.TemporaryDirectory(prefix="isp-base-") as folder:
+        provenance.extract_tree(root, rev, "protocol", Path(folder))
+        yield protocol.load(Path(folder))
+
+
+# --- commits -----------------------------------------------------------------------------------
+
+
+def signer_label(info: CommitInfo) -> str:
+    if info.status == "N":
+        return "unsigned"
+    if info.verified:
+        return f"{info.principal} ({info.agency}:{info.role})"
+    if info.status == "G":
+        return f"{info.principal} (not a focal point)"
+    return "signature not from a registered key" if info.status in ("U", "E") else f"bad signature ({info.status})"
+
+
+def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str) -> None:
+    where = f"commit {info.sha[:10]}"
+    if info.status == "N":
+        ctx.violation(
+            path, "signature", f"{where} is not signed: only a focal point of {agency} may change it", SIGN_FIX
+        )
+    elif not info.verified:
+        ctx.violation(
+            path,
+            "signature",
+            f"{where} carries a signature the base's {keys.ALLOWED_SIGNERS} does not accept ({signer_label(info)})",
+            f"sign with the key registered for a focal point of {agency} (`isp keys signer`, merged beforehand)",
+        )
+    elif info.agency != agency:
+        ctx.violation(
+            path,
+            "wrong-agency",
+            f"{where} is signed by {info.principal} of {info.agency}; only a focal point of {agency} may change it",
+            f"ask {agency}'s focal point to commit its own sheet",
+        )
+
+
+def check_commits(ctx: Context, infos: dict[str, CommitInfo], shas: list[str]) -> None:
+    """Every commit that touches submissions/A/ must be signed by a focal point of A."""
+    for sha in shas:
+        for _status, path in provenance.own_changes(ctx.root, sha):
+            parts = path.split("/")
+            if len(parts) >= 3 and parts[0] == "submissions":
+                _check_commit_signer(ctx, infos[sha], path, parts[1])
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _owners(isp: protocol.Isp) -> dict[str, str]:
+    names = {r: code for code, a in isp.agencies.items() for r in a.age_recipients}
+    names.update({r: "CI" for r in isp.ci.age_recipients})
+    return names
+
+
+def _describe(recipients: set[str], owners: dict[str, str]) -> str:
+    return ", ".join(sorted(owners.get(r, f"unregistered key {r[:12]}…") for r in recipients))
+
+
+def check_envelope(ctx: Context, check: FileCheck, blob: bytes) -> None:
+    """An encrypted path holds a sops envelope for exactly the recipients the base requires."""
+    if not crypto.is_envelope(blob):
+        check.checks["encrypted"] = False
+        ctx.violation(
+            check.path,
+            "not-encrypted",
+            "not a sops envelope (plaintext or damaged)",
+            "encrypt it with `isp submit` (never commit the plaintext sheet)",
+        )
+        return
+    check.checks["encrypted"] = True
+    want = keys.required_recipients(ctx.isp, check.path)
+    have = crypto.recipients(blob)
+    check.checks["recipients"] = want == have
+    if want is None:
+        ctx.violation(
+            check.path,
+            "recipients",
+            "no rule of the base's .sops.yaml covers this path",
+            "use submissions/<AGENCY>/<YYYY-MM>.csv for an agency of protocol/agencies.yaml",
+        )
+    elif want != have:
+        owners = _owners(ctx.isp)
+        wrong = [
+            f"missing {_describe(want - have, owners)}" if want - have else "",
+            f"not allowed {_describe(have - want, owners)}" if have - want else "",
+        ]
+        ctx.violation(
+            check.path,
+            "recipients",
+            f"encrypted for the wrong recipients ({'; '.join(w for w in wrong if w)})",
+            "re-encrypt with `isp submit` from the base branch; key changes go in a pull request of their own first",
+        )
+
+
+def check_submission_path(ctx: Context, check: FileCheck) -> tuple[str, str] | None:
+    """The file name is submissions/<AGENCY>/<YYYY-MM>.csv for a submitting agency, not future."""
+    match = SUBMISSION_PATH.match(check.path)
+    if not match:
+        check.checks["path"] = False
+        ctx.violation(
+            check.path,
+            "path",
+            "not a submission file name",
+            "name it submissions/<AGENCY>/<YYYY-MM>.csv (as `isp submit` does)",
+        )
+        return None
+    agency, month = match.groups()
+    check.checks["path"] = True
+    if agency not in ctx.isp.agencies or not ctx.isp.agencies[agency].submits_sheets:
+        check.checks["path"] = False
+        ctx.violation(
+            check.path,
+            "agency",
+            f"{agency} is not an agency that submits tracking sheets",
+            "check the agency code against protocol/agencies.yaml",
+        )
+        return None
+    if not is_month(month) or month > month_of(ctx.today):
+        check.checks["path"] = False
+        ctx.violation(
+            check.path,
+            "month",
+            f"{month} is not a past or current month (today is {ctx.today})",
+            "name the file for the month the figures describe",
+        )
+        return None
+    return agency, month
+
+
+def fingerprints(blob: bytes) -> set[bytes]:
+    """What stays the same when an envelope is copied, even re-indented: its MAC and data IV."""
+    found = set(_MAC.findall(blob))
+    found.update(b"iv:" + iv for iv in _DATA_IV.findall(blob))
+    return found
+
+
+def replay_index(root: Path, rev: str, extra: dict[str, bytes]) -> dict[bytes, set[str]]:
+    """blob id or fingerprint -> paths, for every submission version ever reachable from ``rev``
+    (plus the pull request's own files in ``extra``)."""
+    index: dict[bytes, set[str]] = {}
+    versions = provenance.history_blobs(root, rev)
+    contents = provenance.read_blobs(root, sorted({blob for blob, _ in versions}))
+    pairs = [(blob, path, contents[blob]) for blob, path in versions]
+    pairs += [("", path, data) for path, data in extra.items()]
+    for blob, path, data in pairs:
+        for key in {blob.encode(), *fingerprints(data)} - {b""}:
+            index.setdefault(key, set()).add(path)
+    return index
+
+
+def check_replay(ctx: Context, check: FileCheck, blob_id: str, blob: bytes, index: dict[bytes, set[str]]) -> None:
+    copies: set[str] = set()
+    for key in {blob_id.encode(), *fingerprints(blob)}:
+        copies |= index.get(key, set()) - {check.path}
+    check.checks["not-replayed"] = not copies
+    if copies:
+        ctx.violation(
+            check.path,
+            "replay",
+            f"the ciphertext is a copy of {sorted(copies)[0]}",
+            "submit this month's own sheet with `isp submit`; an envelope never moves to another month",
+        )
+
+
+def _validator() -> Validator | None:
+    """``isp.validation.validate_bytes`` (contract A), or None while it does not exist yet."""
+    return getattr(_optional_module("isp.validation"), "validate_bytes", None)
+
+
+def _month_column(plaintext: bytes) -> set[str] | None:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.BytesIO(plaintext), usecols=["month"], dtype="string", keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        return None
+    return set(frame["month"].dropna().str.strip())
+
+
+def check_content(ctx: Context, check: FileCheck, blob: bytes, agency: str, month: str) -> None:
+    """Decrypt in memory; the month column matches the file name; the sheet validates."""
+    try:
+        plaintext = crypto.decrypt_bytes(blob, check.path)
+    except crypto.CryptoError as exc:
+        check.checks["decrypts"] = False
+        ctx.violation(check.path, "decrypt", exc.reason, "submit the file again with `isp submit`")
+        return
+    check.checks["decrypts"] = True
+    months = _month_column(plaintext)
+    check.checks["month-matches"] = months == {month}
+    if months != {month}:
+        message = "the sheet's month column does not match the file name (replayed or filed under the wrong month)"
+        ctx.violation(check.path, "month-mismatch", message, "submit the sheet under its own month")
+    validate = _validator()
+    if validate is None:
+        check.checks["valid"] = None
+        return
+    _frame, problems = validate(plaintext, check.path, ctx.isp, agency, month)
+    errors = [p for p in problems if p.severity == "error"]
+    check.checks["valid"] = not errors
+    ctx.problems.extend(errors)
+
+
+def check_file(ctx: Context, check: FileCheck, blob: bytes | None, blob_id: str, index: dict[bytes, set[str]]) -> None:
+    path = check.path
+    if check.change == "D":
+        if path.startswith("submissions/") and path != SUBMISSIONS_README:
+            check.checks["kept"] = False
+            ctx.violation(
+                path,
+                "deleted",
+                "a submission may not be deleted",
+                "to correct it, commit a new version of the same file",
+            )
+        return
+    if blob is None or not ENCRYPTED.match(path) or path == SUBMISSIONS_README:
+        return
+    is_submission = path.startswith("submissions/")
+    target = check_submission_path(ctx, check) if is_submission else None
+    check_envelope(ctx, check, blob)
+    if not is_submission or target is None or not check.checks.get("encrypted"):
+        return
+    check_replay(ctx, check, blob_id, blob, index)
+    if ctx.can_decrypt:
+        check_content(ctx, check, blob, *target)
+
+
+def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
+    notices = []
+    for _status, path in changes:
+        if path in LOUD_PATHS:
+            notices.append(Notice(path, "changes who may sign or who may decrypt: every coordinator must review", True))
+        elif path.startswith(REVIEW_PATHS) or path == SUBMISSIONS_README:
+            notices.append(Notice(path, "code, workflow or protocol change: needs a coordinator's review"))
+    return notices
+
+
+def _optional_module(name: str) -> Any:
+    """A module another helper owns, or None while it does not exist yet."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def _requests_problems(root: Path, base: str, head: str) -> list[Problem]:
+    """The requests helper's rules on requests/ (contract E), when that module exists."""
+    module = _optional_module("isp.requests")
+    check = getattr(module, "check", None)
+    return list(check(root, base, head)) if callable(check) else []
+
+
+# --- the whole pull request --------------------------------------------------------------------
+
+
+def can_decrypt() -> bool:
+    return bool(os.environ.get("SOPS_AGE_KEY") or os.environ.get("SOPS_AGE_KEY_FILE"))
+
+
+def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = None) -> PrReport:
+    """Every pull-request rule on ``base..head``; never raises for a rule broken, only reports."""
+    base_sha, head_sha = provenance.resolve(root, base), provenance.resolve(root, head)
+    shas = provenance.commits_between(root, base_sha, head_sha)
+    infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, base_sha))
+    changes = provenance.diff_paths(root, base_sha, head_sha)
+    with base_protocol(root, base_sha) as isp:
+        ctx = Context(root, base_sha, head_sha, isp, today or calendar.today(), can_decrypt())
+        check_commits(ctx, infos, shas)
+        files = _check_files(ctx, changes)
+        if ctx.can_decrypt and any(f.checks.get("valid") is None and f.checks.get("decrypts") for f in files):
+            ctx.problems.append(
+                Problem(
+                    "isp.validation",
+                    "validation-skipped",
+                    "the sheet validator is not installed: content was not validated",
+                    severity="warning",
+                )
+            )
+    ctx.problems.extend(_requests_problems(root, base_sha, head_sha))
+    return PrReport(
+        base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, review_notices(changes), ctx.can_decrypt
+    )
+
+
+def _check_files(ctx: Context, changes: list[tuple[str, str]]) -> list[FileCheck]:
+    present = [path for status, path in changes if status != "D"]
+    ids = provenance.blob_ids(ctx.root, ctx.head, present)
+    blobs = provenance.read_blobs(ctx.root, sorted(set(ids.values())))
+    heads = {path: blobs[ids[path]] for path in present if path in ids}
+    submissions = {p: b for p, b in heads.items() if p.startswith("submissions/") and p != SUBMISSIONS_README}
+    index = replay_index(ctx.root, ctx.base, submissions) if submissions else {}
+    files = []
+    for status, path in changes:
+        check = FileCheck(path, status)
+        check_file(ctx, check, heads.get(path), ids.get(path, ""), index)
+        files.append(check)
+    return files
