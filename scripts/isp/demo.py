@@ -37,7 +37,7 @@ import pandas as pd
 
 from isp import calendar, crypto, keys, protocol, synthetic, tidy
 from isp.demo_canaries import save as save_canaries
-from isp.demo_git import DemoGit, Signer, ssh_keygen
+from isp.demo_git import DemoGit, Merge, Signer, ssh_keygen
 from isp.demo_story import AMMAN, Canary, Story, Submission, plan
 from isp.errors import IspError
 from isp.fsutil import write_atomic
@@ -130,13 +130,28 @@ class DemoContext:
     progress: Progress
     jobs: int
     extras: dict[str, object] = field(default_factory=dict)
+    _isp: protocol.Isp | None = None
 
     def isp(self) -> protocol.Isp:
-        return protocol.load(self.root)
+        """The protocol as loaded once (focal points and coordinators do not change in the story)."""
+        if self._isp is None:
+            self._isp = protocol.load(self.root)
+        return self._isp
 
     def signer(self, agency: str, role: str = "primary") -> Signer:
         focal = getattr(self.isp().agencies[agency].focal_points, role)
         return Signer(focal.name, focal.email, self.ssh[f"{agency}:{role}"])
+
+    def merge(self, change: Change, when: datetime, number: int) -> None:
+        """Commit ``change`` as its signer and merge it as pull request ``number`` (a coordinator of
+        another agency presses the button 20 to 90 minutes later)."""
+        agency = self.isp().agency_of_email(change.signer.email)
+        mergers = [code for code in self.isp().coordinators() if code != agency] or self.isp().coordinators()
+        merger = self.signer(mergers[number % len(mergers)])
+        later = when + timedelta(minutes=20 + (number * 37) % 70)
+        self.git.pull_request(
+            change.paths, change.message, change.signer, when, Merge(number, change.branch, merger, later)
+        )
 
     def ci(self) -> Signer:
         return Signer("ISP continuous integration", "ci@example.org", None)
@@ -291,12 +306,22 @@ def _message(sub: Submission, story: Story) -> str:
 
 
 @dataclass(frozen=True)
+class Change:
+    """What one pull request brings: the files, the message, the signer, the branch name."""
+
+    paths: list[str]
+    message: str
+    signer: Signer
+    branch: str
+
+
+@dataclass(frozen=True)
 class Event:
-    """Something that happens at ``when`` and becomes one commit (or none, when it returns [])."""
+    """Something that happens at ``when``: it writes files and returns the pull requests to make."""
 
     when: datetime
     label: str
-    act: Callable[[], list[tuple[list[str], str, Signer]]]
+    act: Callable[[], list[Change]]
 
 
 def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callable[[], None]]:
@@ -307,10 +332,11 @@ def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callabl
     futures = {sub: pool.submit(encrypted_sheet, ctx, frame_of, sub) for sub in ctx.story.submissions}
 
     def event(sub: Submission) -> Event:
-        def act() -> list[tuple[list[str], str, Signer]]:
+        def act() -> list[Change]:
             write_atomic(ctx.root / sub.path, futures[sub].result())
             ctx.progress.advance()
-            return [([sub.path], _message(sub, ctx.story), ctx.signer(sub.agency))]
+            branch = f"{sub.agency.lower()}/{'correct' if sub.version > 1 else 'sheet'}-{sub.month}"
+            return [Change([sub.path], _message(sub, ctx.story), ctx.signer(sub.agency), branch)]
 
         return Event(sub.when, f"{sub.agency} {sub.month}", act)
 
@@ -318,13 +344,14 @@ def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callabl
 
 
 def replay(ctx: DemoContext, events: list[Event]) -> int:
-    """Run the events in date order, committing what each one changes. Returns the commit count."""
-    commits = 0
+    """Run the events in date order; each change becomes a signed commit merged as a pull request.
+    Returns the number of pull requests."""
+    merged = 0
     for event in sorted(events, key=lambda e: e.when):
-        for paths, message, signer in event.act():
-            ctx.git.commit(paths, message, signer, event.when)
-            commits += 1
-    return commits
+        for change in event.act():
+            merged += 1
+            ctx.merge(change, event.when, merged)
+    return merged
 
 
 # --- the whole build -------------------------------------------------------------------------

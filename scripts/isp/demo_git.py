@@ -62,6 +62,20 @@ class Signer:
     key: Path | None = None
 
 
+@dataclass(frozen=True)
+class Merge:
+    """How a pull request is merged: its number, branch, who presses the button, and when."""
+
+    number: int
+    branch: str
+    merger: Signer
+    when: datetime
+
+
+def _identity(who: Signer) -> list[str]:
+    return ["-c", f"user.name={who.name}", "-c", f"user.email={who.email}", "-c", "commit.gpgsign=false"]
+
+
 class DemoGit:
     """A repository the demo commits to, one dated commit per event."""
 
@@ -74,21 +88,37 @@ class DemoGit:
     def commit(self, paths: list[str], message: str, signer: Signer, when: datetime) -> str:
         """Stage ``paths`` (added, changed or removed) and commit them alone; returns the commit id."""
         run_git(self.root, "add", "--all", "--", *paths)
-        opts = [
-            "-c",
-            f"user.name={signer.name}",
-            "-c",
-            f"user.email={signer.email}",
-            "-c",
-            "core.hooksPath=/dev/null",
-        ]
+        opts = [*_identity(signer), "-c", "core.hooksPath=/dev/null"]
         if signer.key is not None:
-            opts += ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signer.key}", "-c", "commit.gpgsign=true"]
-        else:
-            opts += ["-c", "commit.gpgsign=false"]
+            opts += ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signer.key}"]
         sign = ["-S"] if signer.key is not None else ["--no-gpg-sign"]
         run_git(self.root, *opts, "commit", "-q", "--no-verify", "--allow-empty", *sign, "-m", message, when=when)
         return self.head()
+
+    def pull_request(
+        self, paths: list[str], message: str, signer: Signer, when: datetime, merge: Merge
+    ) -> tuple[str, str]:
+        """The agency's signed commit on a branch off ``main``, merged into ``main`` with ``--no-ff``
+        (its own commit stays the merge's second parent, as GitHub keeps it). Returns both ids."""
+        base = self.head()
+        own = self.commit(paths, message, signer, when)
+        tree = run_git(self.root, "rev-parse", f"{own}^{{tree}}").strip()
+        text = f"Merge pull request #{merge.number} from {merge.branch}\n\n{message.splitlines()[0]}"
+        merged = run_git(
+            self.root,
+            *_identity(merge.merger),
+            "commit-tree",
+            tree,
+            "-p",
+            base,
+            "-p",
+            own,
+            "-m",
+            text,
+            when=merge.when,
+        ).strip()
+        run_git(self.root, "update-ref", "-m", "demo: merge pull request", "refs/heads/main", merged, own)
+        return own, merged
 
     def head(self) -> str:
         return run_git(self.root, "rev-parse", "HEAD").strip()

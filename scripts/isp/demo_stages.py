@@ -60,13 +60,13 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
     ctx.progress.start("history", total=len(ctx.story.submissions))
     sheet_events, stop = submission_events(ctx, seed)
     try:
-        commits = replay(ctx, [*sheet_events, *events])
+        merged = replay(ctx, [*sheet_events, *events])
     finally:
         stop()
     story = ctx.story
     detail = (
         f"{len(story.submissions)} signed sheets over {len(story.months)} months "
-        f"({story.months[0]}..{story.months[-1]}), {commits} commits"
+        f"({story.months[0]}..{story.months[-1]}), {merged} pull requests merged"
     )
     ctx.progress.done("history", detail)
     results.append(StageResult("history", "done", detail))
