@@ -394,7 +394,14 @@ def _requests_problems(root: Path, base: str, head: str) -> list[Problem]:
     """The requests helper's rules on requests/ (contract E), when that module exists."""
     module = _optional_module("isp.requests")
     check = getattr(module, "check", None)
-    return list(check(root, base, head)) if callable(check) else []
+    if not callable(check):
+        return []
+    try:
+        return list(check(root, base, head))
+    except ImportError as exc:  # a module it needs is still being written
+        return [
+            Problem("requests/", "requests-skipped", f"request rules not run ({exc.name} missing)", severity="warning")
+        ]
 
 
 # --- the whole pull request --------------------------------------------------------------------
