@@ -1,0 +1,198 @@
+"""Read an uploaded sheet (CSV or .xlsx, held in memory) into plain rows of cells.
+
+The file-level rules live here: empty, oversized, not UTF-8, macro-enabled, legacy or damaged
+workbooks, zip bombs, extra worksheets. Nothing is written to disk, and nothing read from the
+file is echoed into a problem message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import PurePath
+from typing import Any
+
+from isp.errors import Problem
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_UNZIPPED = 60 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_COLUMNS = 400
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlsb", ".xlam")
+LEGACY_SUFFIXES = (".xls", ".xlt", ".ods", ".numbers")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TEMPLATE_SHEETS = ("Data", "Instructions", "Codes")
+
+Cell = str | int | float | bool | datetime | date | time | None
+
+
+@dataclass
+class RawTable:
+    """The rows of one sheet as the user sees them: ``rows`` pairs a 1-based row number with cells."""
+
+    sheet: str | None
+    rows: list[tuple[int, list[Cell]]] = field(default_factory=list)
+    formulas: set[tuple[int, int]] = field(default_factory=set)  # (row, column index) of formula cells
+    kind: str = "csv"
+
+
+def _problem(file: str, rule: str, message: str, fix: str, **kw: Any) -> Problem:
+    return Problem(file, rule, message, fix=fix, **kw)
+
+
+def read(data: bytes, filename: str) -> tuple[RawTable | None, list[Problem]]:
+    """Parse ``data`` into a :class:`RawTable`, or return the problems that stop us reading it."""
+    name = PurePath(filename).name
+    suffix = PurePath(filename).suffix.lower()
+    problems = _file_problems(data, filename, suffix)
+    if problems:
+        return None, problems
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, name)
+    if suffix in (".xlsx", ".xltx"):
+        return None, [_problem(name, "unreadable-file", "is not a valid .xlsx workbook", "save it again as .xlsx")]
+    return _read_csv(data, name)
+
+
+def _file_problems(data: bytes, filename: str, suffix: str) -> list[Problem]:
+    name = PurePath(filename).name
+    if len(data) > MAX_BYTES:
+        size = f"{len(data) / 1024 / 1024:.1f} MB"
+        limit = f"{MAX_BYTES // 1024 // 1024} MB"
+        fix = "a monthly sheet is far smaller: send the aggregate sheet, not a case list"
+        return [_problem(name, "too-large", f"the file is {size}; the limit is {limit}", fix)]
+    if not data.strip():
+        return [
+            _problem(name, "empty-file", "the file is empty", "fill in the template (`isp template`) and try again")
+        ]
+    if suffix in MACRO_SUFFIXES:
+        return [_problem(name, "macro-file", "macro-enabled workbooks are refused", "save it as a plain .xlsx")]
+    if data.startswith(OLE_MAGIC) or suffix in LEGACY_SUFFIXES:
+        return [_problem(name, "unsupported-format", "old or foreign spreadsheet format", "save it as .xlsx or CSV")]
+    return []
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        fix = "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)"
+        return None, [_problem(name, "not-utf8", "the file is not UTF-8 text", fix, row=line)]
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=first.count) if first else ","
+
+
+def _read_csv(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
+    text, problems = _decode(data, name)
+    if text is None:
+        return None, problems
+    if "\x00" in text:
+        return None, [_problem(name, "not-text", "the file holds binary data, not CSV text", "send a CSV or .xlsx")]
+    table = RawTable(sheet=None, kind="csv")
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+        for row in reader:
+            if reader.line_num > MAX_ROWS or len(row) > MAX_COLUMNS:
+                return None, [_too_many(name)]
+            table.rows.append((reader.line_num, list(row)))
+    except csv.Error:
+        line = len(table.rows) + 1
+        fix = "check the quotes on that line (save it again from the spreadsheet)"
+        return None, [_problem(name, "csv-syntax", "the CSV cannot be read (unbalanced quotes?)", fix, row=line)]
+    return table, []
+
+
+def _too_many(name: str) -> Problem:
+    fix = "send one month's aggregate sheet; it has a few thousand rows at most"
+    return _problem(name, "too-large", f"more than {MAX_ROWS} rows or {MAX_COLUMNS} columns", fix)
+
+
+# --- xlsx ------------------------------------------------------------------------------------
+
+
+def _zip_problems(data: bytes, name: str) -> list[Problem]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return [
+            _problem(name, "unreadable-file", "the workbook is damaged (not a valid zip)", "save it again as .xlsx")
+        ]
+    members = [info.filename.lower() for info in infos]
+    if any(m.endswith("vbaproject.bin") or "macroenabled" in m for m in members):
+        return [
+            _problem(name, "macro-file", "the workbook contains macros (vbaProject.bin)", "save it as a plain .xlsx")
+        ]
+    if sum(info.file_size for info in infos) > MAX_UNZIPPED:
+        return [_problem(name, "too-large", "the workbook unpacks to more than 60 MB", "send the aggregate sheet only")]
+    if "[content_types].xml" not in members:
+        return [_problem(name, "unreadable-file", "the file is a zip archive, not a workbook", "send a .xlsx or CSV")]
+    return []
+
+
+def _read_xlsx(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
+    problems = _zip_problems(data, name)
+    if problems:
+        return None, problems
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception:  # openpyxl raises many types on damaged input; the file is simply unreadable
+        return None, [_problem(name, "unreadable-file", "the workbook cannot be opened", "save it again as .xlsx")]
+    try:
+        return _sheet_rows(book, name)
+    except Exception:
+        return None, [_problem(name, "unreadable-file", "the workbook cannot be read", "save it again as .xlsx")]
+    finally:
+        book.close()
+
+
+def _input_sheet(book: Any, name: str) -> tuple[Any, list[Problem]]:
+    names = list(book.sheetnames)
+    main = "Data" if "Data" in names else names[0]
+    allowed = set(TEMPLATE_SHEETS) if main == "Data" else {main}
+    problems = []
+    for index, sheet in enumerate(names, start=1):
+        if sheet not in allowed:
+            message = f"worksheet {index} is not part of the sheet"
+            fix = "keep only the input worksheet (extra worksheets may hold case details)"
+            problems.append(_problem(name, "extra-sheet", message, fix))
+    return book[main], problems
+
+
+def _sheet_rows(book: Any, name: str) -> tuple[RawTable | None, list[Problem]]:
+    sheet, problems = _input_sheet(book, name)
+    table = RawTable(sheet=sheet.title, kind="xlsx")
+    sheet.reset_dimensions()  # read every row, whatever the file claims its used range is
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        if number > MAX_ROWS or len(row) > MAX_COLUMNS:
+            return None, [_too_many(name)]
+        cells = list(_cells(row, number, table))
+        while cells and cells[-1] in (None, ""):
+            cells.pop()
+        if cells:
+            table.rows.append((number, cells))
+    return table, problems
+
+
+def _cells(row: Any, number: int, table: RawTable) -> Iterator[Cell]:
+    for index, cell in enumerate(row):
+        value = getattr(cell, "value", None)
+        if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+            table.formulas.add((number, index))
+            value = str(value)
+        elif value is not None and not isinstance(value, str | int | float | bool | datetime | date | time):
+            value = str(value)
+        yield value
