@@ -1,0 +1,249 @@
+"""Attribution: which signed commit last set each entry of a YAML mapping, read from git history.
+
+Request decisions, breach agreements and membership approvals are mappings keyed by agency
+(``decisions: {IRC: ...}``). An entry belongs to its agency: it counts only when the commit that
+last set it is signed by a focal point of that agency, verified by :mod:`isp.provenance` against
+``protocol/allowed_signers``; nobody may remove one. :func:`signed_entries` walks the history of
+one file (one ``git log``, one ``git cat-file --batch``, one signature check per allowed-signers
+version) and reports each bad change.
+
+Which allowed-signers file judges a commit: for the commits a pull request brings
+(``base..head``), the one of ``base`` (a pull request cannot add a key and then use it); for
+commits already merged, the one of their own first parent, i.e. the keys in force when they were
+made (they were checked when merged; a focal point who later leaves does not void what they signed).
+
+GitHub's squash and rebase merges replace agency-signed commits by new ones: a repository run
+this way merges pull requests with merge commits, whose second parent keeps the signed commits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from isp import provenance
+from isp.errors import IspError, Problem
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One commit that touched a file: its verified signer and the file's parsed content before
+    (at each parent) and after."""
+
+    sha: str
+    signer: provenance.CommitInfo
+    parents: list[dict[str, Any]]
+    after: dict[str, Any]
+    in_review: bool
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """For each entry of the mapping at head: the verified commit that last set it, or None."""
+
+    entries: dict[str, provenance.CommitInfo | None]
+    problems: list[Problem]
+
+
+def git_bytes(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise IspError(f"git {args[0]} failed in {root}: {detail[-1] if detail else proc.returncode}")
+    return proc.stdout
+
+
+def read_many(root: Path, specs: list[str]) -> dict[str, bytes | None]:
+    """``rev:path`` -> bytes (None when absent), through one ``git cat-file --batch``."""
+    if not specs:
+        return {}
+    out = git_bytes(root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
+    found: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in specs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
+            size = int(header[2])
+            found[spec] = out[pos : pos + size] if header[1] == b"blob" else None
+            pos += size + 1
+        else:
+            found[spec] = None
+    return found
+
+
+def yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
+    """``path`` as committed at ``rev``, parsed ({} when absent or unreadable)."""
+    return mapping_of(read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}"))
+
+
+def list_tree(root: Path, rev: str, folder: str) -> list[str]:
+    """The ``*.yaml`` files directly in ``folder`` at ``rev``."""
+    out = git_bytes(root, "ls-tree", "-z", "--name-only", rev, "--", f"{folder}/").decode()
+    return [p for p in out.split("\x00") if p.endswith(".yaml") and p.count("/") == folder.count("/") + 1]
+
+
+def _parents(root: Path, shas: list[str]) -> dict[str, list[str]]:
+    out = git_bytes(root, "log", "--no-walk=unsorted", "--format=%H %P", *shas).decode()
+    return {parts[0]: parts[1:] for line in out.splitlines() if (parts := line.split())}
+
+
+def mapping_of(data: bytes | None) -> dict[str, Any]:
+    if data is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(data)
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None) -> list[Revision]:
+    """Every commit reachable from ``head`` that touched ``path``, oldest first, each verified.
+
+    Commits the pull request brings (``base..head``) are verified against the allowed signers
+    of ``base``, so a pull request cannot add a key and use it. Older commits were checked when
+    they were merged; they are verified against the allowed signers of their own first parent
+    (the keys in force when they were made), so a focal point who later leaves does not void
+    the decisions they signed."""
+    shas = provenance.path_commits(root, path, head)
+    if not shas:
+        return []
+    review = set(provenance.commits_between(root, base, head)) if base else set()
+    parents = _parents(root, shas)
+    specs = [f"{s}:{path}" for s in shas] + [f"{p}:{path}" for s in shas for p in parents.get(s, [])]
+    specs += [f"{parents[s][0]}:{provenance.ALLOWED_SIGNERS}" for s in shas if parents.get(s)]
+    blobs = read_many(root, list(dict.fromkeys(specs)))
+    trusted = {s: _signers_for(s, review, parents, blobs, root, base) for s in shas}
+    infos: dict[str, provenance.CommitInfo] = {}
+    for text in set(trusted.values()):
+        infos.update(provenance.verify(root, [s for s in shas if trusted[s] == text], text))
+    return [
+        Revision(
+            sha=s,
+            signer=infos[s],
+            parents=[mapping_of(blobs.get(f"{p}:{path}")) for p in parents.get(s, [])],
+            after=mapping_of(blobs.get(f"{s}:{path}")),
+            in_review=s in review,
+        )
+        for s in shas
+    ]
+
+
+def _signers_for(
+    sha: str,
+    review: set[str],
+    parents: dict[str, list[str]],
+    blobs: dict[str, bytes | None],
+    root: Path,
+    base: str | None,
+) -> str:
+    if sha in review and base:
+        return provenance.allowed_signers_at(root, base)
+    first = parents.get(sha, [])
+    data = blobs.get(f"{first[0]}:{provenance.ALLOWED_SIGNERS}") if first else None
+    return "" if data is None else data.decode("utf-8", "replace")
+
+
+def entries_of(content: dict[str, Any], key: str) -> dict[str, Any]:
+    value = content.get(key)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def entry_changes(revision: Revision, key: str) -> list[tuple[str, str]]:
+    """(entry name, added | changed | removed) that ``revision`` itself made to mapping ``key``.
+
+    A merge whose mapping equals one of its parents' made no change of its own: what it brought
+    was judged in the commit that made it."""
+    after = entries_of(revision.after, key)
+    befores = [entries_of(p, key) for p in revision.parents] or [{}]
+    if any(before == after for before in befores):
+        return []
+    before = befores[0]
+    changes = [
+        (name, "added" if name not in before else "changed") for name in after if before.get(name) != after[name]
+    ]
+    changes += [(name, "removed") for name in before if name not in after]
+    return sorted(changes)
+
+
+def _describe(info: provenance.CommitInfo) -> str:
+    if info.verified:
+        return f"signed by {info.principal} ({info.agency})"
+    if info.status == "N":
+        return "not signed"
+    if info.principal:
+        return f"signed by {info.principal}, who is not a registered focal point (status {info.status})"
+    return f"signed with a key that is not in protocol/allowed_signers (status {info.status})"
+
+
+def signed_entries(
+    root: Path, path: str, key: str, what: str, head: str = "HEAD", base: str | None = None
+) -> Attribution:
+    """Attribute each entry of mapping ``key`` in ``path`` (decisions, agreements, approvals) to
+    the signed commit that last set it. An entry belongs to its agency: only a commit verified as
+    that agency's focal point may add or change it, and nobody may remove it.
+
+    Problems: every bad change the pull request under review makes, commit by commit (errors);
+    every entry at head whose last change, already merged, was not properly signed (errors: it
+    does not count until its agency records it again); a removal already merged (a warning:
+    history cannot be rewritten, the agency records its answer again)."""
+    revs = revisions(root, path, head, base)
+    last: dict[str, provenance.CommitInfo | None] = {}
+    why: dict[str, Problem] = {}  # the bad change behind an entry that does not count
+    problems: list[Problem] = []
+    for rev in revs:
+        for name, change in entry_changes(rev, key):
+            problem = _judge(path, key, what, rev, name, change)
+            why.pop(name, None)
+            if change == "removed":
+                last.pop(name, None)
+            else:
+                last[name] = None if problem else rev.signer
+            if problem and (rev.in_review or change == "removed"):
+                problems.append(replace(problem, severity="error" if rev.in_review else "warning"))
+            elif problem:
+                why[name] = problem
+    current = entries_of(revs[-1].after, key) if revs else {}
+    problems += [why[name] for name in sorted(current) if last.get(name) is None and name in why]
+    return Attribution({name: last.get(name) for name in current}, problems)
+
+
+def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str) -> Problem | None:
+    short, where = rev.sha[:10], f"{key}.{name}"
+    if change == "removed":
+        return Problem(
+            path,
+            f"{what}-removed",
+            f"commit {short} removes {name}'s {what} ({_describe(rev.signer)}); "
+            "an agency's recorded answer is never deleted",
+            column=where,
+            fix=f"restore it; {name} may change its own {what} in a commit it signs",
+        )
+    if not rev.signer.verified:
+        return Problem(
+            path,
+            f"{what}-unsigned",
+            f"commit {short} {change} {name}'s {what} but is {_describe(rev.signer)}",
+            column=where,
+            fix=f"a focal point of {name} commits it with an SSH signature (`git commit -S`)",
+        )
+    if rev.signer.agency != name:
+        return Problem(
+            path,
+            f"{what}-by-other-agency",
+            f"commit {short} is {_describe(rev.signer)} but {change} "
+            f"{name}'s {what}; an agency may only record its own",
+            column=where,
+            fix=f"drop that change; only {name}'s focal points record {name}'s {what}",
+        )
+    return None
+
+
+def is_repo(root: Path) -> bool:
+    return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True).returncode == 0

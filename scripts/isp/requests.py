@@ -1,0 +1,882 @@
+"""External data requests: ``requests/<ID>.yaml``, decisions that count only when signed, status, CI check.
+
+A request carries the protocol's five required elements (who asks, what for, how the data will be
+used, how results come back, the recipient's written guarantee) and the data asked for. Each
+data-gathering agency records its decision in ``decisions``; a decision **counts only when the
+commit that last set it is signed by a focal point of that agency**, checked against
+``protocol/allowed_signers`` (see :func:`signed_entries`). Silence is never consent.
+
+Public API (contract E): :func:`load`, :func:`all_requests`, :func:`status` ->
+:class:`RequestStatus`, :func:`check`, :func:`record_release`; also :func:`new_request`,
+:func:`decide`, :func:`signed_entries` (reused for breach agreements and membership approvals)
+and the pure :func:`timeline` (the state machine of ``isp.request_states`` fed with events).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from ruamel.yaml import YAML
+
+from isp import calendar, protocol, provenance
+from isp.attribution import (
+    Attribution,
+    Revision,
+    entries_of,
+    is_repo,
+    list_tree,
+    read_many,
+    revisions,
+    signed_entries,
+    yaml_at,
+)
+from isp.errors import IspError, Problem, UsageError, ValidationFailed
+from isp.fsutil import write_text_atomic
+from isp.protocol import Isp
+from isp.request_states import (
+    EXPIRY_WORKING_DAYS,
+    AgencyEvent,
+    AgencyState,
+    Event,
+    State,
+    Step,
+    run_agency,
+    run_request,
+)
+
+REQUESTS_DIR = "requests"
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
+RequestType = Literal["external", "media", "government", "onward"]
+REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
+REPORTS = ("monthly", "quarterly", "half-yearly", "sectoral", "annual", "custom")
+PERIOD_LABELS = {
+    "monthly": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    "quarterly": re.compile(r"^\d{4}-Q[1-4]$"),
+    "half-yearly": re.compile(r"^\d{4}-H[12]$"),
+    "sectoral": re.compile(r"^\d{4}-H[12]$"),
+    "annual": re.compile(r"^\d{4}$"),
+}
+GEOGRAPHY_WORDS = ("national", "sites", "governorates")
+# The five required elements, and what each one means (for error messages and prompts).
+ELEMENTS: dict[str, str] = {
+    "requester.organization": "who asks: the organisation",
+    "requester.name": "who asks: the person",
+    "requester.position": "who asks: their position",
+    "requester.contact": "who asks: how to reach them",
+    "purpose": "what the data is for",
+    "use": "how the data will be used",
+    "feedback": "how the results come back to the group, or why they cannot",
+    "guarantee": "the recipient's written guarantee",
+    "data.report": "which report",
+    "data.periods": "which periods",
+    "data.indicators": "which indicators",
+    "data.geography": "which geography",
+}
+
+
+# --- the file format (contract, DESIGN section 5) --------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Requester(_Model):
+    organization: str = ""
+    name: str = ""
+    position: str = ""
+    contact: str = ""
+
+
+class DataAsked(_Model):
+    report: str = ""
+    periods: list[str] = []
+    indicators: list[str] | str = []
+    geography: list[str] | str = []
+
+
+class Decision(_Model):
+    decision: Literal["approve", "deny"]
+    date: date
+    reason: str | None = None
+
+
+class Release(_Model):
+    id: str
+    date: date
+    recipient: str
+    files: dict[str, str] = {}  # file name -> sha256
+
+
+class Request(_Model):
+    id: str
+    type: RequestType
+    received: date
+    issued: date
+    requester: Requester = Requester()
+    purpose: str = ""
+    use: str = ""
+    feedback: str = ""
+    guarantee: str = ""
+    data: DataAsked = DataAsked()
+    recipient: str | None = None  # government requests: a code from protocol.yaml
+    original_request: str | None = None  # onward requests
+    decisions: dict[str, Decision] = {}
+    releases: list[Release] = []
+
+    @property
+    def path(self) -> str:
+        return path_of(self.id)
+
+
+def path_of(request_id: str) -> str:
+    return f"{REQUESTS_DIR}/{request_id}.yaml"
+
+
+def _schema_problems(rel: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(rel, "schema", f"{where}: {message}", column=where))
+    return problems
+
+
+def parse(data: bytes | str, rel: str) -> Request:
+    """A request from YAML text; :class:`ValidationFailed` lists every schema problem."""
+    try:
+        raw = yaml.safe_load(data) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = None if mark is None else mark.line + 1
+        raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML", row=row)]) from None
+    if not isinstance(raw, dict):
+        raise ValidationFailed([Problem(rel, "schema", "a request is a mapping of fields")])
+    try:
+        return Request.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(_schema_problems(rel, exc), f"{rel}: not a valid request") from None
+
+
+def load(root: Path, request_id: str) -> Request:
+    """``requests/<ID>.yaml`` from the working tree."""
+    path = root / path_of(request_id)
+    if not ID_PATTERN.match(request_id) or not path.is_file():
+        raise IspError(f"{path_of(request_id)}: no such request (list them with `isp request status`)")
+    return parse(path.read_bytes(), path_of(request_id))
+
+
+def request_ids(root: Path) -> list[str]:
+    folder = root / REQUESTS_DIR
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def all_requests(root: Path) -> list[Request]:
+    """Every request in the working tree, by id; raises listing every unreadable file."""
+    found, problems = [], []
+    for request_id in request_ids(root):
+        try:
+            found.append(load(root, request_id))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationFailed(problems, f"{len(problems)} problem(s) in requests/")
+    return found
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _yaml() -> YAML:
+    handler = YAML()
+    handler.preserve_quotes = True
+    handler.width = 100
+    handler.indent(mapping=2, sequence=4, offset=2)
+    return handler
+
+
+def _dump(handler: YAML, doc: Any) -> str:
+    buffer = StringIO()
+    handler.dump(doc, buffer)
+    return buffer.getvalue()
+
+
+def next_id(root: Path, day: date) -> str:
+    """``REQ-<year>-<NNN>``, one more than the highest number used that year."""
+    numbers = [
+        int(m.group(2)) for i in request_ids(root) if (m := GENERATED_ID.match(i)) and m.group(1) == str(day.year)
+    ]
+    return f"REQ-{day.year}-{max(numbers, default=0) + 1:03d}"
+
+
+HEADER = (
+    "# An external data request (isp request new). Each data-gathering agency records its decision\n"
+    "# with `isp request decide`, in a commit signed by one of its focal points.\n"
+)
+
+
+def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -> Request:
+    """Validate and write a new request; nothing is written when any rule fails."""
+    isp = isp or protocol.load(root)
+    values = dict(fields)
+    values.setdefault("id", next_id(root, values.get("received") or calendar.today()))
+    values.setdefault("decisions", {})
+    try:
+        request = Request.model_validate(values)
+    except ValidationError as exc:
+        raise ValidationFailed(_schema_problems(path_of(str(values["id"])), exc)) from None
+    if not ID_PATTERN.match(request.id):
+        raise UsageError(f"'{request.id}' is not a usable request id: letters, digits, '.', '_' or '-'")
+    if (root / request.path).exists():
+        raise IspError(f"{request.path} already exists: choose another --id")
+    others = {r.id: r for r in readable_requests(root)}
+    problems = [p for p in content_problems(isp, request, others) if p.severity == "error"]
+    if problems:
+        raise ValidationFailed(problems, f"{request.path}: not written")
+    doc = request.model_dump(mode="python", exclude_none=True, exclude={"releases"})
+    write_text_atomic(root / request.path, HEADER + _dump(_yaml(), doc))
+    return request
+
+
+def readable_requests(root: Path) -> list[Request]:
+    found = []
+    for request_id in request_ids(root):
+        try:
+            found.append(load(root, request_id))
+        except IspError:
+            continue
+    return found
+
+
+def _edit(root: Path, request_id: str) -> tuple[YAML, Any, Request]:
+    request = load(root, request_id)
+    handler = _yaml()
+    return handler, handler.load((root / request.path).read_text(encoding="utf-8")), request
+
+
+def decide(
+    root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
+) -> Decision:
+    """Record ``agency``'s decision in the file (it counts once committed and signed)."""
+    isp = isp or protocol.load(root)
+    handler, doc, request = _edit(root, request_id)
+    isp.agency(agency)
+    if agency not in isp.data_gathering():
+        raise IspError(f"{agency} is not a data-gathering agency: only {', '.join(isp.data_gathering())} decide")
+    if not approve and not (reason or "").strip():
+        raise UsageError("a denial needs its reason: add --reason TEXT")
+    if day < request.issued:
+        raise IspError(
+            f"{request.path}: a decision cannot be dated {day}, before the request was issued ({request.issued})"
+        )
+    decision = Decision(decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None)
+    if doc.get("decisions") is None:
+        doc["decisions"] = {}
+    doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
+    write_text_atomic(root / request.path, _dump(handler, doc))
+    return decision
+
+
+def record_release(
+    root: Path,
+    request_id: str,
+    release_id: str,
+    *,
+    day: date,
+    recipient: str,
+    files: Mapping[str, str] | None = None,
+) -> Release:
+    """Append a release (its id, date, recipient and the sha256 of each file) to the request.
+
+    Called by ``isp release`` after :func:`isp.governance.release_blockers` came back empty."""
+    handler, doc, request = _edit(root, request_id)
+    if any(r.id == release_id for r in request.releases):
+        raise IspError(f"{request.path}: release {release_id} is already recorded")
+    release = Release(id=release_id, date=day, recipient=recipient, files=dict(files or {}))
+    if doc.get("releases") is None:
+        doc["releases"] = []
+    doc["releases"].append(release.model_dump(mode="python"))
+    write_text_atomic(root / request.path, _dump(handler, doc))
+    return release
+
+
+def commit_file(root: Path, rel: str, message: str) -> str:
+    """Commit ``rel`` alone with the user's own git identity, signed (``git commit -S``)."""
+    add = subprocess.run(["git", "add", "--", rel], cwd=root, capture_output=True, text=True)
+    done = add.returncode == 0 and subprocess.run(
+        ["git", "commit", "-q", "-S", "-m", message, "--", rel], cwd=root, capture_output=True, text=True
+    )
+    if not done or done.returncode != 0:
+        detail = ((done and done.stderr) or add.stderr or "").strip().splitlines()
+        raise IspError(
+            f"{rel}: written, but `git commit -S` failed ({detail[-1] if detail else 'no detail'}); "
+            "set up SSH signing (git config gpg.format ssh; user.signingkey) and commit it signed"
+        )
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+
+
+# --- content rules ---------------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value)
+
+
+def _element(request: Request, dotted: str) -> Any:
+    value: Any = request
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _completeness(request: Request) -> Iterable[Problem]:
+    for dotted, meaning in ELEMENTS.items():
+        if _blank(_element(request, dotted)):
+            yield Problem(
+                request.path,
+                "incomplete",
+                f"{dotted} is missing: {meaning}",
+                column=dotted,
+                fix=f"fill in {dotted} (a request needs all five required elements)",
+            )
+
+
+def _as_list(value: list[str] | str) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _data_rules(isp: Isp, request: Request) -> Iterable[Problem]:
+    rel, data = request.path, request.data
+    if data.report and data.report not in REPORTS:
+        yield Problem(
+            rel, "data", f"data.report: '{data.report}' is not one of {', '.join(REPORTS)}", column="data.report"
+        )
+    pattern = PERIOD_LABELS.get(data.report)
+    for label in data.periods:
+        if pattern and not pattern.match(str(label)):
+            yield Problem(
+                rel,
+                "data",
+                f"data.periods: '{label}' is not a {data.report} period label",
+                column="data.periods",
+                fix="write 2026-01, 2026-Q1, 2026-H1 or 2026 to match data.report",
+            )
+    known = set(isp.indicators) | set(isp.groups) | {"all"}
+    for code in _as_list(data.indicators):
+        if code not in known:
+            yield Problem(
+                rel,
+                "data",
+                f"data.indicators: '{code}' is neither an indicator nor a group",
+                column="data.indicators",
+                fix="use codes from protocol/indicators.yaml, or `all`",
+            )
+    never = set(isp.protocol.sharing.never_external_tags)
+    withheld = [c for c in _expand(isp, data.indicators) if never & set(isp.indicators[c].tags)]
+    if withheld:
+        yield Problem(
+            rel,
+            "withheld",
+            f"data.indicators: {', '.join(withheld)} never leave the group and will be left out of any release",
+            column="data.indicators",
+            severity="warning",
+        )
+    for place in _as_list(data.geography):
+        if place not in GEOGRAPHY_WORDS and place not in isp.sites:
+            yield Problem(
+                rel,
+                "data",
+                f"data.geography: '{place}' is not a site code",
+                column="data.geography",
+                fix=f"use {', '.join(GEOGRAPHY_WORDS)} or codes from protocol/sites.yaml",
+            )
+
+
+def _expand(isp: Isp, requested: list[str] | str) -> list[str]:
+    items = _as_list(requested)
+    if "all" in items:
+        return list(isp.indicators)
+    return [c for c, ind in isp.indicators.items() if c in items or ind.group in items]
+
+
+def _type_rules(isp: Isp, request: Request, others: Mapping[str, Request]) -> Iterable[Problem]:
+    rel = request.path
+    if request.type == "government":
+        codes = [r.code for r in isp.protocol.sharing.government_recipients]
+        if request.recipient not in codes:
+            yield Problem(
+                rel,
+                "government-recipient",
+                f"recipient: '{request.recipient}' is not a government body of protocol.yaml ({', '.join(codes)})",
+                column="recipient",
+            )
+        if request.data.report != "annual":
+            yield Problem(
+                rel,
+                "government-annual",
+                "a government request receives the annual analysis only",
+                column="data.report",
+                fix="set data.report: annual and annual periods (2025)",
+            )
+    elif request.recipient is not None:
+        yield Problem(rel, "recipient", "recipient is only for government requests", column="recipient")
+    if request.type == "onward":
+        yield from _onward_rules(request, others)
+    elif request.original_request is not None:
+        yield Problem(
+            rel, "original-request", "original_request is only for onward requests", column="original_request"
+        )
+    if request.type == "media" and "all" in _as_list(request.data.indicators):
+        yield Problem(
+            rel,
+            "media-blanket",
+            "a media request names the exact indicators it needs; media requests "
+            "are decided case by case, never as a blanket approval",
+            column="data.indicators",
+        )
+
+
+def _same_org(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def _onward_rules(request: Request, others: Mapping[str, Request]) -> Iterable[Problem]:
+    rel = request.path
+    original = others.get(request.original_request or "")
+    if original is None or original.id == request.id:
+        yield Problem(
+            rel,
+            "onward-original",
+            f"original_request: '{request.original_request}' is not an existing request",
+            column="original_request",
+            fix="name the request under which the data first left the group",
+        )
+    elif _same_org(original.requester.organization, request.requester.organization):
+        yield Problem(
+            rel,
+            "onward-forwarding",
+            f"{request.requester.organization} received the data under "
+            f"{original.id} and may never pass it on itself; the third party asks the group directly",
+            column="requester.organization",
+        )
+
+
+def _decision_rules(isp: Isp, request: Request) -> Iterable[Problem]:
+    required = isp.data_gathering()
+    for agency, decision in request.decisions.items():
+        where = f"decisions.{agency}"
+        if agency not in required:
+            yield Problem(
+                request.path,
+                "not-a-party",
+                f"{where}: {agency} is not a data-gathering agency of agencies.yaml ({', '.join(required)})",
+                column=where,
+            )
+        if decision.decision == "deny" and _blank(decision.reason):
+            yield Problem(
+                request.path,
+                "denial-without-reason",
+                f"{where}: a denial needs its reason",
+                column=where,
+                fix=f"{agency} adds `reason:` in a signed commit",
+            )
+        if decision.date < request.issued:
+            rule = "media-pre-approved" if request.type == "media" else "decision-before-issued"
+            yield Problem(
+                request.path,
+                rule,
+                f"{where}: dated {decision.date}, before the request was issued "
+                f"({request.issued}); nothing is approved in advance",
+                column=where,
+            )
+
+
+def content_problems(isp: Isp, request: Request, others: Mapping[str, Request]) -> list[Problem]:
+    """Every rule that reads the file alone (plus the other requests, for onward ones)."""
+    problems = list(_completeness(request))
+    if request.issued < request.received:
+        problems.append(
+            Problem(
+                request.path, "dates", f"issued {request.issued} is before received {request.received}", column="issued"
+            )
+        )
+    problems += [*_data_rules(isp, request), *_type_rules(isp, request, others), *_decision_rules(isp, request)]
+    return problems
+
+
+# --- status: the state machine fed with the request's events ------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    role: str
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> ({self.role})"
+
+
+@dataclass(frozen=True)
+class AgencyStatus:
+    agency: str
+    state: str  # awaiting | follow-up-due | escalation-due | approved | denied
+    decision: str | None  # what the file records, counted or not
+    date: date | None
+    reason: str | None
+    counted: bool
+    contact: Contact | None  # whom to contact now: primary, then secondary, then the signatory
+    note: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency,
+            "state": self.state,
+            "decision": self.decision,
+            "date": self.date.isoformat() if self.date else None,
+            "reason": self.reason,
+            "counted": self.counted,
+            "contact": self.contact.__dict__ if self.contact else None,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    id: str
+    type: str
+    organization: str
+    state: str  # pending | approved | denied | blocked | expired
+    detail: str  # the state machine's own state (blocked-pending, blocked-approved...)
+    issued: date
+    answer_due: date
+    follow_up_on: date
+    escalate_on: date
+    expires_on: date
+    today: date
+    agencies: list[AgencyStatus]
+    steps: list[Step]
+    releases: list[Release] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def agency(self, code: str) -> AgencyStatus:
+        return next(a for a in self.agencies if a.agency == code)
+
+    def waiting_for(self) -> list[str]:
+        return [a.agency for a in self.agencies if a.state not in ("approved", "denied")]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "organization": self.organization,
+            "state": self.state,
+            "detail": self.detail,
+            "today": self.today.isoformat(),
+            "issued": self.issued.isoformat(),
+            "answer_due": self.answer_due.isoformat(),
+            "follow_up_on": self.follow_up_on.isoformat(),
+            "escalate_on": self.escalate_on.isoformat(),
+            "expires_on": self.expires_on.isoformat(),
+            "waiting_for": self.waiting_for(),
+            "agencies": [a.as_dict() for a in self.agencies],
+            "history": [s.as_dict() for s in self.steps],
+            "releases": [r.model_dump(mode="json") for r in self.releases],
+            "notes": self.notes,
+        }
+
+
+Interval = tuple[date, date | None]  # a breach open from day one until (excluding) the second, None = still open
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals, key=lambda i: i[0]):
+        if merged and (merged[-1][1] is None or start <= merged[-1][1]):  # type: ignore[operator]
+            prev_start, prev_end = merged[-1]
+            merged[-1] = (prev_start, None if end is None or prev_end is None else max(prev_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def first_lapse(isp: Isp, start: date, end: date) -> date | None:
+    """The first day in ``start..end`` on which the protocol is not in force, if any."""
+    day, periods = start, isp.protocol.validity.periods
+    while day <= end:
+        covering = [p.end for p in periods if p.start <= day <= p.end]
+        if not covering:
+            return day
+        day = max(covering) + timedelta(days=1)
+    return None
+
+
+def _request_events(
+    isp: Isp, request: Request, counted: Mapping[str, Decision], breaches: Iterable[Interval], today: date
+) -> list[tuple[date, Event, str | None]]:
+    required = isp.data_gathering()
+    denials = [(d.date, Event.DENIAL, a) for a, d in counted.items() if d.decision == "deny"]
+    approvals = sorted((d.date, a) for a, d in counted.items() if d.decision == "approve")
+    unanimous = len(approvals) == len(required)
+    events: list[tuple[date, Event, str | None]] = [*denials]
+    for i, (day, agency) in enumerate(approvals):
+        events.append((day, Event.LAST_APPROVAL if unanimous and i == len(approvals) - 1 else Event.APPROVAL, agency))
+    for start, end in merge_intervals(breaches):
+        if (end is not None and end <= request.issued) or start > today:
+            continue
+        events.append((max(start, request.issued), Event.BREACH_OPENED, None))
+        if end is not None and end <= today:
+            events.append((end, Event.BREACHES_RESOLVED, None))
+    expires_on = calendar.WorkingCalendar(isp).add_working_days(request.issued, EXPIRY_WORKING_DAYS)
+    if expires_on < today:
+        events.append((expires_on, Event.EXPIRY, None))
+    lapse = first_lapse(isp, request.issued, today)
+    if lapse is not None:
+        events.append((lapse, Event.PROTOCOL_LAPSED, None))
+    return events
+
+
+def _contact(isp: Isp, agency: str, state: AgencyState) -> Contact | None:
+    role = {
+        AgencyState.AWAITING: "primary",
+        AgencyState.FOLLOW_UP_DUE: "secondary",
+        AgencyState.ESCALATION_DUE: "signatory",
+    }.get(state)
+    if role is None:
+        return None
+    person = getattr(isp.agencies[agency].focal_points, role)
+    return Contact(role, person.name, person.email)
+
+
+def timeline(
+    isp: Isp,
+    request: Request,
+    counted: Mapping[str, Decision],
+    breaches: Iterable[Interval],
+    today: date,
+    notes: Mapping[str, str] | None = None,
+) -> RequestStatus:
+    """The request's status on ``today`` from the decisions that count (signed, dated between
+    issue and today, by a required agency), the breach register and the protocol's validity."""
+    cal = calendar.WorkingCalendar(isp)
+    clocks = isp.protocol.deadlines.requests
+    required = isp.data_gathering()
+    valid = {a: d for a, d in counted.items() if a in required and request.issued <= d.date <= today}
+    state, steps = run_request(_request_events(isp, request, valid, breaches, today))
+    follow_up_on = cal.add_working_days(request.issued, clocks.follow_up_working_days)
+    escalate_on = cal.add_working_days(request.issued, clocks.escalation_working_days)
+    agencies = []
+    for agency in required:
+        decision = valid.get(agency)
+        events = [
+            (day, ev)
+            for day, ev in ((follow_up_on, AgencyEvent.FOLLOW_UP_CLOCK), (escalate_on, AgencyEvent.ESCALATION_CLOCK))
+            if day <= today
+        ]
+        if decision:
+            events.append((decision.date, AgencyEvent.APPROVE if decision.decision == "approve" else AgencyEvent.DENY))
+        agency_state, agency_steps = run_agency(events)
+        recorded = request.decisions.get(agency)
+        agencies.append(
+            AgencyStatus(
+                agency=agency,
+                state=agency_state.value,
+                decision=recorded.decision if recorded else None,
+                date=recorded.date if recorded else None,
+                reason=recorded.reason if recorded else None,
+                counted=decision is not None,
+                contact=_contact(isp, agency, agency_state),
+                note=(notes or {}).get(agency, ""),
+                steps=agency_steps,
+            )
+        )
+    return RequestStatus(
+        id=request.id,
+        type=request.type,
+        organization=request.requester.organization,
+        state=State(state).overall,
+        detail=state.value,
+        issued=request.issued,
+        answer_due=cal.add_working_days(request.issued, clocks.answer_working_days),
+        follow_up_on=follow_up_on,
+        escalate_on=escalate_on,
+        expires_on=cal.add_working_days(request.issued, EXPIRY_WORKING_DAYS),
+        today=today,
+        agencies=agencies,
+        steps=steps,
+        releases=list(request.releases),
+    )
+
+
+def counted_decisions(root: Path, request: Request, head: str = "HEAD") -> tuple[dict[str, Decision], dict[str, str]]:
+    """The decisions that count (committed at ``head``, attributed to a signed commit of their
+    agency, and the same in the working tree), and a note for each one that does not."""
+    if not is_repo(root):
+        return {}, {a: "not in a git repository: the decision cannot be verified" for a in request.decisions}
+    attribution = signed_entries(root, request.path, "decisions", "decision", head)
+    committed = entries_of(yaml_at(root, head, request.path), "decisions")
+    counted, notes = {}, {}
+    for agency, decision in request.decisions.items():
+        on_disk = decision.model_dump(mode="json", exclude_none=True)
+        stored = (
+            Decision.model_validate(committed[agency]).model_dump(mode="json", exclude_none=True)
+            if agency in committed
+            else None
+        )
+        if stored != on_disk:
+            notes[agency] = "recorded but not committed yet: it counts once committed and signed"
+        elif attribution.entries.get(agency) is None:
+            notes[agency] = f"not in a commit signed by a focal point of {agency}: it does not count"
+        else:
+            counted[agency] = decision
+    return counted, notes
+
+
+def status(root: Path, request_id: str, today: date | None = None, isp: Isp | None = None) -> RequestStatus:
+    """Where request ``request_id`` stands on ``today`` (default: :func:`isp.calendar.today`)."""
+    from isp import governance  # governance reads breaches with signed_entries from this module
+
+    isp = isp or protocol.load(root)
+    today = today or calendar.today()
+    request = load(root, request_id)
+    counted, notes = counted_decisions(root, request)
+    result = timeline(isp, request, counted, governance.breach_intervals(root, isp), today, notes)
+    lapse = first_lapse(isp, today, today)
+    if lapse:
+        result.notes.append(f"the protocol is not in force on {today}")
+    return result
+
+
+def all_statuses(root: Path, today: date | None = None) -> list[RequestStatus]:
+    isp = protocol.load(root)
+    return [status(root, r, today, isp) for r in request_ids(root)]
+
+
+# --- check: what CI runs ---------------------------------------------------------------------
+
+
+def _tree_requests(root: Path, head: str) -> dict[str, bytes]:
+    paths = list_tree(root, head, REQUESTS_DIR)
+    blobs = read_many(root, [f"{head}:{p}" for p in paths])
+    return {p: data for p in paths if (data := blobs[f"{head}:{p}"]) is not None}
+
+
+def _substance(content: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in content.items() if k not in ("decisions", "releases")}
+
+
+def _edits_after_decisions(path: str, revs: list[Revision]) -> Iterable[Problem]:
+    for rev in revs:
+        if not rev.in_review or not rev.parents or not entries_of(rev.parents[0], "decisions"):
+            continue
+        if _substance(rev.parents[0]) != _substance(rev.after) and rev.after:
+            yield Problem(
+                path,
+                "changed-after-decisions",
+                f"commit {rev.sha[:10]} changes the request after agencies "
+                "decided on it; their answers were about the earlier text",
+                fix="leave it as decided, and issue a new request for the new terms",
+            )
+
+
+def _deleted(root: Path, base: str, head: str) -> Iterable[Problem]:
+    for sha in provenance.commits_between(root, base, head):
+        for change, path in provenance.changed_paths(root, sha):
+            if change == "D" and path.startswith(f"{REQUESTS_DIR}/") and path.endswith(".yaml"):
+                yield Problem(
+                    path,
+                    "request-deleted",
+                    f"commit {sha[:10]} deletes a request; the record is kept",
+                    fix="restore the file",
+                )
+
+
+def _release_rules(
+    isp: Isp, request: Request, counted: Mapping[str, Decision], breaches: list[Interval]
+) -> Iterable[Problem]:
+    for release in request.releases:
+        state = timeline(isp, request, counted, breaches, release.date).state
+        if state != "approved":
+            yield Problem(
+                request.path,
+                "release-without-approval",
+                f"releases: {release.id} on {release.date} was made while the request was {state}",
+                column="releases",
+            )
+
+
+def _pre_issue_commits(request: Request, attribution: Attribution) -> Iterable[Problem]:
+    for agency, info in attribution.entries.items():
+        if info is not None and info.committed.date() < request.issued - timedelta(days=1):
+            rule = "media-pre-approved" if request.type == "media" else "decision-before-issued"
+            yield Problem(
+                request.path,
+                rule,
+                f"decisions.{agency}: committed on {info.committed.date()}, before the "
+                f"request was issued ({request.issued})",
+                column=f"decisions.{agency}",
+            )
+
+
+def check_file(
+    root: Path,
+    isp: Isp,
+    path: str,
+    data: bytes,
+    others: Mapping[str, Request],
+    head: str,
+    base: str | None,
+    breaches: list[Interval],
+) -> list[Problem]:
+    """Every rule for one request file as committed at ``head``."""
+    try:
+        request = parse(data, path)
+    except ValidationFailed as exc:
+        return exc.problems
+    problems = []
+    if Path(path).stem != request.id:
+        problems.append(Problem(path, "id", f"id '{request.id}' differs from the file name", column="id"))
+    problems += content_problems(isp, request, others)
+    attribution = signed_entries(root, path, "decisions", "decision", head, base)
+    problems += attribution.problems
+    problems += _pre_issue_commits(request, attribution)
+    problems += _edits_after_decisions(path, revisions(root, path, head, base)) if base else []
+    counted = {a: d for a, d in request.decisions.items() if attribution.entries.get(a) is not None}
+    problems += _release_rules(isp, request, counted, breaches)
+    return problems
+
+
+def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None) -> list[Problem]:
+    """Every request rule on the requests committed at ``head``; with ``base``, the changes the
+    pull request ``base..head`` makes are judged strictly (see :func:`signed_entries`)."""
+    from isp import governance
+
+    isp = isp or protocol.load(root)
+    head = provenance.resolve(root, head)
+    files = _tree_requests(root, head)
+    others = {}
+    for path, data in files.items():
+        try:
+            others[Path(path).stem] = parse(data, path)
+        except ValidationFailed:
+            continue
+    breaches = governance.breach_intervals(root, isp, head)
+    problems = [
+        p
+        for path, data in sorted(files.items())
+        for p in check_file(root, isp, path, data, others, head, base, breaches)
+    ]
+    if base:
+        problems += _deleted(root, base, head)
+    return problems
