@@ -1,0 +1,87 @@
+"""The figures a release is built from, decrypted in memory: consolidated aggregates and, for the
+dominance rule only, each agency's own contribution to them.
+
+The aggregates (contract C) are what is published. The contributions are recomputed from the
+submissions with the consolidation's own library function (``consolidate_range``), one agency at
+a time, so they follow exactly the same rules (flows summed, stocks from the last month, suspended
+months left out). Their sum must equal the aggregate: if it does not, the aggregates are stale and
+the release is refused until ``isp consolidate`` has run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from isp.errors import IspError
+from isp.periods import Period
+from isp.protocol import Isp
+from isp.release_cube import CELL, contributions, cube
+from isp.release_spec import ReleaseSpec
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """One period's release cells: published counts, hidden numerators, per-agency contributions."""
+
+    period: Period
+    counts: pd.DataFrame  # CELL + count, the indicators published as counts
+    numerators: pd.DataFrame  # CELL + count, percent-only indicators (never published as counts)
+    contributions: pd.DataFrame  # CELL + count + agency, for counts and numerators
+
+
+def aggregate_path(period: Period) -> str:
+    return f"aggregates/{period.kind}/{period.label}.csv"
+
+
+def read_aggregate(root: Path, period: Period) -> pd.DataFrame:
+    from isp import consolidate
+
+    rel = aggregate_path(period)
+    if not (root / rel).exists():
+        raise IspError(f"{rel} does not exist: run `isp consolidate` (or ask for a period that has been consolidated)")
+    frame = consolidate.read_output(root, rel)
+    return frame[frame["indicator"].notna()]
+
+
+def agency_figures(root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int | None) -> dict[Period, dict]:
+    """Each agency's consolidated figures per period, from its submissions (decrypted in memory)."""
+    from isp import consolidate
+
+    submissions = consolidate.load_submissions(root, jobs)
+    out: dict[Period, dict[str, pd.DataFrame]] = {}
+    for period in periods:
+        out[period] = {}
+        for agency, frame in submissions.items():
+            mine = frame[frame["month"].isin(period.months)]
+            if not mine.empty:
+                out[period][agency] = consolidate.consolidate_range({agency: mine}, isp, period)
+    return out
+
+
+def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = None) -> list[PeriodFigures]:
+    plan, geo, dims = spec.indicators, spec.geography, isp.dimension_codes()
+    numerator_codes = tuple(n for n, _ in plan.percents)
+    per_agency = agency_figures(root, isp, spec.periods, jobs)
+    figures = []
+    for period in spec.periods:
+        aggregate = read_aggregate(root, period)
+        counts = cube(aggregate, plan, geo, plan.counts, dims)
+        numerators = cube(aggregate, plan, geo, numerator_codes, dims)
+        shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes, dims)
+        _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
+        figures.append(PeriodFigures(period, counts, numerators, shares))
+    return figures
+
+
+def _check_consistent(period: Period, cells: pd.DataFrame, shares: pd.DataFrame) -> None:
+    """The aggregate must be the sum of the agencies' contributions (else it is out of date)."""
+    summed = shares.groupby(CELL, as_index=False)["count"].sum() if not shares.empty else shares
+    merged = cells.merge(summed, on=CELL, how="left", suffixes=("", "_agencies")).fillna({"count_agencies": 0})
+    if not (merged["count"] == merged["count_agencies"]).all():
+        raise IspError(
+            f"{aggregate_path(period)} does not match the submissions it should be made from "
+            "(stale or damaged): run `isp consolidate` and try again"
+        )
