@@ -46,6 +46,7 @@ from isp.skeleton import init_repository
 MARKER = ".isp-demo"
 KEY_DIR = ".demo-keys"
 RELEASES = "releases"
+AGENCIES = "protocol/agencies.yaml"
 IGNORED = (f"/{KEY_DIR}/", f"/{MARKER}", f"/{RELEASES}/")
 ROLES = ("primary", "secondary", "signatory")
 
@@ -129,6 +130,8 @@ class DemoContext:
     age: dict[str, str]
     progress: Progress
     jobs: int
+    suspending: bool = True
+    requests: dict[str, str] = field(default_factory=dict)  # request id -> the state the story expects
     extras: dict[str, object] = field(default_factory=dict)
     _isp: protocol.Isp | None = None
 
@@ -388,9 +391,11 @@ def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary
     age, ssh = _make_keys(root, key_dir, protocol.load(root))
     progress.done("keys", f"{len(age)} age identities, {len(ssh)} SSH signing keys in {key_dir}")
     isp = protocol.load(root)
-    story = plan(isp, options.months, today, options.seed)
+    suspending = demo_stages.available("governance", "suspend")
+    story = plan(isp, options.months, today, options.seed, suspend=suspending)
     save_canaries(key_dir, story.canaries)
-    ctx = DemoContext(root, key_dir, story, git, ssh, age, progress, options.jobs or max(2, os.cpu_count() or 2))
+    jobs = options.jobs or max(2, os.cpu_count() or 2)
+    ctx = DemoContext(root, key_dir, story, git, ssh, age, progress, jobs, suspending=suspending)
     with ci_key(age["ci"]):
         git.commit(["."], "Start the ISP repository: protocol, keys and signers", ctx.signer("UNHCR"), story.start)
         stages = demo_stages.run_all(ctx, options.seed)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from isp.calendar import WorkingCalendar
 from isp.errors import UsageError
-from isp.periods import add_months, first_day, month_range
+from isp.periods import add_months, first_day, month_range, period_of
 from isp.protocol import Isp
 
 AMMAN = ZoneInfo("Asia/Amman")
@@ -92,7 +92,10 @@ class RequestPlan:
     organization: str
     purpose: str
     use: str
-    months: tuple[str, str]
+    report: str  # monthly | quarterly
+    periods: tuple[str, ...]
+    indicators: tuple[str, ...]
+    geography: str
     decisions: tuple[Decision, ...]
 
 
@@ -153,8 +156,9 @@ class _Clock:
         return self.at(self.cal.add_working_days(moment.date(), working_days))
 
 
-def plan(isp: Isp, months: int, today: date, seed: int) -> Story:
-    """The whole storyline for ``months`` months ending at the last month already due."""
+def plan(isp: Isp, months: int, today: date, seed: int, suspend: bool = True) -> Story:
+    """The whole storyline for ``months`` months ending at the last month already due.
+    Without ``suspend`` (no governance module yet) the suspending agency submits every month."""
     if months < MIN_MONTHS:
         raise UsageError(f"--months must be at least {MIN_MONTHS} (the storyline needs that many)")
     cal = WorkingCalendar(isp)
@@ -171,7 +175,7 @@ def plan(isp: Isp, months: int, today: date, seed: int) -> Story:
     for month in span:
         due = cal.submission_due(month)
         for agency in submitters:
-            if agency == suspension.agency and suspension.start <= month <= suspension.end:
+            if suspend and agency == suspension.agency and suspension.start <= month <= suspension.end:
                 continue
             if (agency, month) == late_key:
                 submissions.append(Submission(agency, month, clock.after(clock.at(due), rng.randint(4, 6)), late=True))
@@ -278,10 +282,12 @@ def _requests(isp: Isp, clock: _Clock, today: date, span: list[str], rng: random
             "approved",
             clock.at(approved_issue.date() - timedelta(days=3)),
             approved_issue,
-            "Ministry of Social Development",
-            "Plan the caseload of the family protection units for the coming year.",
-            "An internal planning note for the Ministry's child-protection directorate; not published.",
-            (span[0], span[2]),
+            "A university child-protection research centre",
+            "Describe how the caseload of child-protection case management changes over a quarter.",
+            "A briefing note for the sector's planning workshop, national totals only.",
+            *_asked(cal, span, approved_issue.date(), 2),
+            ("new_cases", "active_cases", "closed_cases"),
+            "national",
             tuple(answers(approved_issue, agencies)),
         ),
         RequestPlan(
@@ -292,7 +298,9 @@ def _requests(isp: Isp, clock: _Clock, today: date, span: list[str], rng: random
             "A regional research institute",
             "A study of child labour among refugee children by camp and nationality.",
             "A journal article and a public dataset.",
-            (span[-5], span[-3]),
+            *_asked(cal, span, denied_issue.date(), 2, quarters=False),
+            ("concern_child_labour",),
+            "sites",
             tuple(sorted(denied, key=lambda d: d.when)),
         ),
         RequestPlan(
@@ -303,10 +311,26 @@ def _requests(isp: Isp, clock: _Clock, today: date, span: list[str], rng: random
             "An international donor",
             "Report the number of children reached with case management in the last quarter funded.",
             "A confidential donor report, national totals only.",
-            (span[-3], span[-1]),
+            *_asked(cal, span, pending_issue.date(), 1),
+            ("new_cases",),
+            "national",
             tuple(pending),
         ),
     ]
+
+
+def _asked(
+    cal: WorkingCalendar, span: list[str], issued: date, count: int, quarters: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """What a request issued on ``issued`` asks for: the latest quarter already consolidated then
+    (when the demo's months cover one), else its latest ``count`` consolidated months."""
+    done = [m for m in span if cal.consolidation_due(m) < issued] or span[:1]
+    if quarters:
+        for month in reversed(done):
+            quarter = period_of(month, "quarterly")
+            if quarter.last == month and quarter.first in done:
+                return "quarterly", (quarter.label,)
+    return "monthly", tuple(done[-count:])
 
 
 def _breach(isp: Isp, clock: _Clock, today: date, agency: str) -> BreachPlan:
