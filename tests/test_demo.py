@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from isp import calendar, crypto, demo_canaries, protocol, provenance, tidy
+from isp import calendar, crypto, demo_canaries, demo_stages, protocol, provenance, tidy
 from isp.demo import KEY_DIR, MARKER
 from isp.demo_story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
 from isp.errors import UsageError
@@ -202,3 +202,60 @@ def test_too_few_months_is_a_usage_error(tmp_path: Path) -> None:
     result = isp("demo", tmp_path / "new", "--months", "3")
     assert result.code == 2
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.slow
+def test_isp_status_shows_the_late_revised_and_suspended_months(built) -> None:
+    root, summary = built
+    if not demo_stages.available("status", "month_status"):
+        pytest.skip("isp.status is not there yet")
+    late, revised = summary["late"], summary["revised"]
+    seen = json.loads(isp("status", "--repo", root, "--month", late["month"], "--json").out)
+    row = next(a for a in seen["agencies"] if a["agency"] == late["agency"])
+    assert row["state"] == "late" and row["late_working_days"] >= 3
+    seen = json.loads(isp("status", "--repo", root, "--month", revised["month"], "--json").out)
+    row = next(a for a in seen["agencies"] if a["agency"] == revised["agency"])
+    assert row["revised"] and row["state"] == "on-time"
+    suspension = summary["suspension"]
+    if suspension:
+        seen = json.loads(isp("status", "--repo", root, "--month", suspension["from"], "--json").out)
+        row = next(a for a in seen["agencies"] if a["agency"] == suspension["agency"])
+        assert row["state"] == "suspended" and row["suspension"]
+
+
+@pytest.mark.slow
+def test_requests_end_in_every_state(built) -> None:
+    root, summary = built
+    stage(summary, "request states")
+    from isp import requests
+
+    states = {s.state: s for s in requests.all_statuses(root)}
+    assert set(states) == {"approved", "denied", "pending"}
+    denied = next(a for a in states["denied"].agencies if a.state == "denied")
+    assert denied.counted and denied.reason
+    pending = states["pending"]
+    assert any(a.state == "follow-up-due" and a.contact and a.contact.role == "secondary" for a in pending.agencies)
+    assert all(a.counted for a in pending.agencies if a.state == "approved")
+
+
+@pytest.mark.slow
+def test_the_breach_is_resolved_by_every_signatory(built) -> None:
+    root, summary = built
+    stage(summary, "breach")
+    from isp import governance
+
+    (breach,) = governance.breach_statuses(root)
+    assert not breach.open
+    assert breach.agreed == list(protocol.load(root).agencies)
+    assert "closed_on" in breach.as_dict() and breach.closed_on
+
+
+@pytest.mark.slow
+def test_the_whole_history_passes_the_pull_request_rules(built) -> None:
+    """What CI would say about every pull request at once, with the CI key (validation included)."""
+    root, _ = built
+    if not demo_stages.available("ci", "check_pr"):
+        pytest.skip("isp.ci is not there yet")
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True)
+    result = isp("ci", "pr", "--repo", root, "--base", first.stdout.strip(), "--head", "HEAD", env=ci_env(root))
+    assert result.code == 0, result.output

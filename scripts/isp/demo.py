@@ -96,6 +96,8 @@ class DemoSummary:
     late: dict[str, str]
     revised: dict[str, str]
     canaries: int
+    suspension: dict[str, str] | None = None
+    requests: dict[str, str] = field(default_factory=dict)
     stages: list[StageResult] = field(default_factory=list)
     site: Path | None = None
     credentials: dict[str, str] = field(default_factory=dict)
@@ -112,6 +114,8 @@ class DemoSummary:
             "late": self.late,
             "revised": self.revised,
             "canaries": self.canaries,
+            "suspension": self.suspension,
+            "requests": self.requests,
             "stages": [vars(s) for s in self.stages],
             "site": str(self.site) if self.site else None,
             "seconds": round(self.seconds, 1),
@@ -132,6 +136,8 @@ class DemoContext:
     jobs: int
     suspending: bool = True
     requests: dict[str, str] = field(default_factory=dict)  # request id -> the state the story expects
+    site: Path | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
     extras: dict[str, object] = field(default_factory=dict)
     _isp: protocol.Isp | None = None
 
@@ -409,12 +415,19 @@ def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary
         late={"agency": story.late.agency, "month": story.late.month},
         revised={"agency": story.revised.agency, "month": story.revised.month},
         canaries=len(story.canaries),
+        suspension=_suspension_summary(story) if ctx.suspending else None,
+        requests=dict(ctx.requests),
         stages=stages,
-        site=ctx.extras.get("site") if isinstance(ctx.extras.get("site"), Path) else None,  # type: ignore[arg-type]
-        credentials={k: str(v) for k, v in dict(ctx.extras.get("credentials") or {}).items()},  # type: ignore[call-overload]
+        site=ctx.site,
+        credentials=dict(ctx.credentials),
     )
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _suspension_summary(story: Story) -> dict[str, str]:
+    plan = story.suspension
+    return {"agency": plan.agency, "from": plan.start, "to": plan.end, "reason": plan.reason}
 
 
 # --- serving ---------------------------------------------------------------------------------
