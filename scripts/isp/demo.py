@@ -39,7 +39,7 @@ from isp import calendar, crypto, keys, protocol, synthetic, tidy
 from isp.demo_canaries import save as save_canaries
 from isp.demo_git import DemoGit, Merge, Signer, ssh_keygen
 from isp.demo_story import AMMAN, Canary, Story, Submission, plan
-from isp.errors import IspError
+from isp.errors import IspError, Problem
 from isp.fsutil import write_atomic
 from isp.skeleton import init_repository
 
@@ -138,7 +138,6 @@ class DemoContext:
     requests: dict[str, str] = field(default_factory=dict)  # request id -> the state the story expects
     site: Path | None = None
     credentials: dict[str, str] = field(default_factory=dict)
-    extras: dict[str, object] = field(default_factory=dict)
     _isp: protocol.Isp | None = None
 
     def isp(self) -> protocol.Isp:
@@ -288,15 +287,31 @@ def _set(sheet: pd.DataFrame, canary: Canary, value: int) -> None:
     sheet.loc[mask, "count"] = value
 
 
-def encrypted_sheet(ctx: DemoContext, frame_of: Callable[[Submission], pd.DataFrame], sub: Submission) -> bytes:
-    """The envelope for one submission: through the submission module when it exists."""
+Validator = Callable[..., tuple[pd.DataFrame | None, list[Problem]]]
+
+
+def encrypted_sheet(
+    ctx: DemoContext, frame_of: Callable[[Submission], pd.DataFrame], validate: Validator | None, sub: Submission
+) -> bytes:
+    """The envelope for one submission, made as `isp submit` makes it but without a plaintext file:
+    validated in memory (when the validation module exists), normalised, encrypted on a pipe."""
     data = tidy.to_csv(frame_of(sub))
-    prepare = ctx.extras.get("prepare_submission")
-    if callable(prepare):
-        envelope = prepare(ctx.root, data, sub)
-        if isinstance(envelope, bytes):
-            return envelope
+    if validate is not None:
+        frame, problems = validate(data, f"{sub.agency}-{sub.month}.csv", ctx.isp(), sub.agency, sub.month)
+        errors = [p for p in problems if p.severity == "error"]
+        if frame is None or errors:
+            raise IspError(f"the demo's own sheet {sub.path} fails validation: {errors[0] if errors else 'unreadable'}")
+        data = tidy.to_csv(frame)
     return crypto.encrypt(ctx.root, sub.path, data)
+
+
+def sheet_validator() -> Validator | None:
+    from isp.demo_stages import StageSkipped, optional
+
+    try:
+        return optional("validation", "validate_bytes").validate_bytes  # type: ignore[no-any-return]
+    except StageSkipped:
+        return None
 
 
 def _message(sub: Submission, story: Story) -> str:
@@ -338,7 +353,9 @@ def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callabl
     isp = ctx.isp()
     frame_of = sheets(isp, ctx.story, seed)
     pool = ThreadPoolExecutor(max_workers=ctx.jobs)
-    futures = {sub: pool.submit(encrypted_sheet, ctx, frame_of, sub) for sub in ctx.story.submissions}
+    validate = sheet_validator()
+    ctx.isp()  # loaded once, before the threads share it
+    futures = {sub: pool.submit(encrypted_sheet, ctx, frame_of, validate, sub) for sub in ctx.story.submissions}
 
     def event(sub: Submission) -> Event:
         def act() -> list[Change]:
