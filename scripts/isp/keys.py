@@ -7,7 +7,8 @@ encrypted file for its new recipient set.
 
 from __future__ import annotations
 
-import os
+import base64
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def new_key(root: Path, owner: str, out: Path) -> str:
     """Make an age identity for ``owner`` (an agency code or ``ci``); write the secret only to
     ``out`` (mode 0600) and record the public recipient. Returns the recipient."""
     isp = protocol.load(root)
+    owner = "ci" if owner.lower() == "ci" else owner
     if owner != "ci":
         isp.agency(owner)
     if out.exists():
@@ -59,30 +61,65 @@ def new_key(root: Path, owner: str, out: Path) -> str:
 
 def add_recipient(root: Path, owner: str, recipient: str) -> None:
     yaml_rt, doc, path = _edit_agencies(root)
+    if owner == "ci" and doc.get("ci") is None:
+        doc["ci"] = {"age_recipients": []}
     entry = doc["ci"] if owner == "ci" else doc["agencies"][owner]
-    recipients = entry.setdefault("age_recipients", [])
+    if entry.get("age_recipients") is None:
+        entry["age_recipients"] = []
+    recipients = entry["age_recipients"]
     if recipient not in recipients:
         recipients.append(recipient)
     _save(yaml_rt, doc, path)
 
 
+SSH_PUBLIC_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+@openssh\.com) ([A-Za-z0-9+/]+={0,3})(?:\s|$)"
+)
+
+
+def read_public_key(public_key_file: Path) -> str:
+    """``type base64`` from an OpenSSH public key file; refuses private keys and anything else."""
+    if not public_key_file.is_file():
+        raise IspError(f"{public_key_file}: no such public key file")
+    text = public_key_file.read_bytes()[:20000].decode("utf-8", "replace")
+    if "PRIVATE KEY" in text:
+        raise IspError(f"{public_key_file}: this is a PRIVATE key: give the .pub file, and keep the private key secret")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    match = SSH_PUBLIC_KEY.match(lines[0]) if len(lines) == 1 else None
+    if match is None:
+        raise IspError(
+            f"{public_key_file}: not an SSH public key (one line 'ssh-ed25519 AAAA... comment', the .pub file)"
+        )
+    try:
+        blob = base64.b64decode(match.group(2), validate=True)
+    except ValueError:
+        raise IspError(f"{public_key_file}: the key is damaged (not base64)") from None
+    if blob[4 : 4 + int.from_bytes(blob[:4], "big")].decode("ascii", "replace") != match.group(1):
+        raise IspError(f"{public_key_file}: the key is damaged (its type does not match its content)")
+    return f"{match.group(1)} {match.group(2)}"
+
+
 def add_signer(root: Path, agency: str, email: str, public_key_file: Path) -> str:
     """Register ``email``'s SSH signing key; ``email`` must be one of the agency's focal points."""
     isp = protocol.load(root)
+    isp.agency(agency)
     if isp.agency_of_email(email) != agency:
         raise IspError(f"{email} is not a focal point of {agency}: add them to protocol/agencies.yaml first")
-    if not public_key_file.exists():
-        raise IspError(f"{public_key_file}: no such public key file")
-    parts = public_key_file.read_text(encoding="utf-8").split()
-    if len(parts) < 2 or "PRIVATE" in parts[0] or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
-        raise IspError(f"{public_key_file}: not an SSH public key (give the .pub file, never the private key)")
-    key = f"{parts[0]} {parts[1]}"
+    key = read_public_key(public_key_file)
+    for code, other in isp.agencies.items():
+        for _, focal in other.focal_points.all():
+            if focal.email.lower() != email.lower() and any(k.split()[:2] == key.split() for k in focal.ssh_keys):
+                raise IspError(
+                    f"{public_key_file}: this key is already registered for {focal.email} ({code}): "
+                    "every focal point signs with a key of their own"
+                )
     yaml_rt, doc, path = _edit_agencies(root)
     for focal in doc["agencies"][agency]["focal_points"].values():
         if focal["email"].lower() == email.lower():
-            keys = focal.setdefault("ssh_keys", [])
-            if key not in keys:
-                keys.append(key)
+            if focal.get("ssh_keys") is None:
+                focal["ssh_keys"] = []
+            if key not in [" ".join(k.split()[:2]) for k in focal["ssh_keys"]]:
+                focal["ssh_keys"].append(key)
     _save(yaml_rt, doc, path)
     return key
 
@@ -117,8 +154,6 @@ def sops_config(isp: protocol.Isp) -> str:
 
 def required_recipients(isp: protocol.Isp, rel_path: str) -> set[str] | None:
     """The recipients .sops.yaml gives ``rel_path`` (None when no rule matches)."""
-    import re
-
     for rule in sops_rules(isp):
         if re.match(str(rule["path_regex"]), rel_path):
             return set(rule["age"])
@@ -151,8 +186,10 @@ def codeowners(isp: protocol.Isp) -> str:
 class SyncReport:
     written: list[str] = field(default_factory=list)
     rewrapped: list[str] = field(default_factory=list)
-    not_rewrapped: list[str] = field(default_factory=list)
-    rotate: list[str] = field(default_factory=list)
+    not_rewrapped: list[str] = field(default_factory=list)  # no key here could open them
+    rotate: list[str] = field(default_factory=list)  # a removed recipient could still open them: rotate
+    rotated: list[str] = field(default_factory=list)
+    not_encrypted: list[str] = field(default_factory=list)  # not a sops envelope: left alone, see `isp guard`
 
 
 def encrypted_files(root: Path) -> list[str]:
@@ -160,28 +197,43 @@ def encrypted_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def sync(root: Path) -> SyncReport:
-    """Regenerate the derived files and re-wrap every encrypted file whose recipients changed."""
-    isp = protocol.load(root)
-    report = SyncReport()
-    for rel, text in (
-        (SOPS_CONFIG, sops_config(isp)),
-        (CODEOWNERS, codeowners(isp)),
-        (ALLOWED_SIGNERS, allowed_signers(isp)),
-    ):
+def write_generated(root: Path, isp: protocol.Isp) -> list[str]:
+    files = ((SOPS_CONFIG, sops_config(isp)), (CODEOWNERS, codeowners(isp)), (ALLOWED_SIGNERS, allowed_signers(isp)))
+    for rel, text in files:
         write_text_atomic(root / rel, text)
-        report.written.append(rel)
-    can_decrypt = bool(os.environ.get("SOPS_AGE_KEY") or os.environ.get("SOPS_AGE_KEY_FILE"))
+    return [rel for rel, _ in files]
+
+
+def sync(root: Path, rotate: bool = False) -> SyncReport:
+    """Regenerate the derived files and re-wrap every encrypted file whose recipients changed.
+
+    A file that a removed recipient could open keeps its old recipients until it is rotated
+    (``rotate=True``: re-wrap, then a new data key), so the need to rotate is reported on every
+    run until done, not forgotten after the first re-wrap. Needs a key that opens the files
+    (SOPS_AGE_KEY / SOPS_AGE_KEY_FILE); files it cannot open are listed in ``not_rewrapped``.
+    """
+    isp = protocol.load(root)
+    report = SyncReport(written=write_generated(root, isp))
     for rel in encrypted_files(root):
-        have = crypto.recipients((root / rel).read_bytes())
-        want = required_recipients(isp, rel)
+        data = (root / rel).read_bytes()
+        if not crypto.is_envelope(data):
+            report.not_encrypted.append(rel)
+            continue
+        have, want = crypto.recipients(data), required_recipients(isp, rel)
         if want is None or have == want:
             continue
-        if have - want:
+        removed = bool(have - want)
+        if removed and not rotate:
             report.rotate.append(rel)
-        if not can_decrypt:
-            report.not_rewrapped.append(rel)
             continue
-        crypto.update_keys(root, [rel])
-        report.rewrapped.append(rel)
+        try:
+            crypto.update_keys(root, [rel])
+            if removed:
+                crypto.rotate(root, rel)
+        except crypto.CryptoError:
+            report.not_rewrapped.append(rel)
+            if removed:
+                report.rotate.append(rel)
+            continue
+        (report.rotated if removed else report.rewrapped).append(rel)
     return report

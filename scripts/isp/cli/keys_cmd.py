@@ -45,25 +45,37 @@ def signer(
 
 
 @group.command("sync")
-def sync(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
+def sync(
+    repo: RepoOption = Path("."),
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Give files a removed recipient could open a new data key.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
     """Regenerate .sops.yaml, .github/CODEOWNERS and protocol/allowed_signers from agencies.yaml,
     then re-wrap every encrypted file for its new recipients (needs SOPS_AGE_KEY or
-    SOPS_AGE_KEY_FILE).
+    SOPS_AGE_KEY_FILE: a key that opens them, e.g. CI's). When a recipient was removed, the files
+    it could open are only re-wrapped with --rotate, which also gives them a new data key.
 
-    Example: `SOPS_AGE_KEY_FILE=ci.agekey isp keys sync`
+    Example: `SOPS_AGE_KEY_FILE=ci.agekey isp keys sync --rotate`
     """
-    report = keys.sync(repo)
+    report = keys.sync(repo, rotate=rotate)
     if json_out:
         emit_json(report.__dict__)
         return
-    ok(f"wrote {', '.join(report.written)}; re-wrapped {len(report.rewrapped)} file(s)")
+    ok(f"wrote {', '.join(report.written)}; re-wrapped {len(report.rewrapped)} file(s), rotated {len(report.rotated)}")
     if report.not_rewrapped:
-        warn(f"{len(report.not_rewrapped)} file(s) still need re-wrapping: set SOPS_AGE_KEY and run again")
+        warn(
+            f"{len(report.not_rewrapped)} file(s) could not be re-wrapped: set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) "
+            "to a key that opens them, such as CI's, and run again"
+        )
     if report.rotate:
         warn(
-            f"{len(report.rotate)} file(s) were readable by a key that is no longer listed: "
-            "rotate their data keys (`sops rotate -i FILE`) so a departed member cannot read new versions"
+            f"{len(report.rotate)} file(s) can still be opened by a key that is no longer listed: "
+            "run `isp keys sync --rotate` to re-wrap them with a new data key"
         )
+    if report.not_encrypted:
+        warn(f"{len(report.not_encrypted)} file(s) are not sops envelopes: run `isp guard` and remove the plaintext")
 
 
 def register(app: typer.Typer) -> None:
