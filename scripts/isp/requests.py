@@ -687,7 +687,7 @@ def timeline(
         if decision:
             events.append((decision.date, AgencyEvent.APPROVE if decision.decision == "approve" else AgencyEvent.DENY))
         agency_state, agency_steps = run_agency(events)
-        recorded = request.decisions.get(agency)
+        recorded = decision or request.decisions.get(agency)
         agencies.append(
             AgencyStatus(
                 agency=agency,

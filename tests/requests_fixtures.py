@@ -1,0 +1,89 @@
+"""Helpers for the requests and governance tests: complete requests, signed decisions, a pure Isp.
+
+Everything runs against real git repositories with real SSH-signed commits (``IspRepo.commit``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import Any
+
+from isp import governance, protocol, requests
+from isp.protocol import Isp
+from tests.conftest import REPO_ROOT
+from tests.helpers import IspRepo
+
+ISSUED = date(2026, 3, 2)  # a Monday
+REQUIRED = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
+
+
+@cache
+def shipped_isp() -> Isp:
+    """The protocol as shipped (no git needed): for the pure state-machine tests."""
+    return protocol.load(REPO_ROOT)
+
+
+def fields(**overrides: Any) -> dict[str, Any]:
+    """A complete external request; ``overrides`` replace top-level fields."""
+    base: dict[str, Any] = {
+        "id": "REQ-2026-001",
+        "type": "external",
+        "received": date(2026, 2, 26),
+        "issued": ISSUED,
+        "requester": {
+            "organization": "A regional research institute",
+            "name": "Rami Example",
+            "position": "Senior researcher",
+            "contact": "rami@example.org",
+        },
+        "purpose": "Plan case-management capacity for the coming year.",
+        "use": "An internal planning note; not published.",
+        "feedback": "The note is shared back with the group before use.",
+        "guarantee": "A signed undertaking not to identify any child or agency, on file with the coordinators.",
+        "data": {"report": "quarterly", "periods": ["2025-Q4"], "indicators": ["caseload"], "geography": "national"},
+    }
+    return base | overrides
+
+
+def new(repo: IspRepo, signer: str | None = "UNHCR:primary", **overrides: Any) -> requests.Request:
+    """Write a complete request and commit it (signed by a coordinator by default)."""
+    request = requests.new_request(repo.root, fields(**overrides))
+    repo.commit(f"Request {request.id}", paths=[request.path], signer=signer)
+    return request
+
+
+def decide(
+    repo: IspRepo,
+    request_id: str,
+    agency: str,
+    approve: bool = True,
+    day: date = date(2026, 3, 3),
+    reason: str | None = None,
+    signer: str | None = "own",
+) -> str:
+    """Record ``agency``'s decision and commit it; ``signer`` "own" = that agency's primary focal point."""
+    requests.decide(repo.root, request_id, agency, approve, reason, day)
+    who = f"{agency}:primary" if signer == "own" else signer
+    return repo.commit(f"{request_id}: {agency} decides", paths=[requests.path_of(request_id)], signer=who)
+
+
+def approve_all(repo: IspRepo, request_id: str, day: date = date(2026, 3, 3), but: tuple[str, ...] = ()) -> None:
+    for agency in REQUIRED:
+        if agency not in but:
+            decide(repo, request_id, agency, True, day)
+
+
+def rules(problems: list[Any], severity: str = "error") -> set[str]:
+    return {p.rule for p in problems if p.severity == severity}
+
+
+def open_and_resolve_breach(repo: IspRepo, reported: date, agreed: date, but: tuple[str, ...] = ()) -> str:
+    """A breach opened by a coordinator and agreed resolved by every agency (but ``but``), signed."""
+    breach = governance.open_breach(repo.root, reported, "A table was forwarded outside the group.")
+    repo.commit(f"Breach {breach.id}", paths=[breach.path], signer="IMC:primary")
+    for agency in REQUIRED:
+        if agency not in but:
+            governance.agree_resolution(repo.root, breach.id, agency, agreed)
+            repo.commit(f"{breach.id}: {agency} agrees", paths=[breach.path], signer=f"{agency}:signatory")
+    return breach.id
