@@ -1,0 +1,97 @@
+"""Chart, report and pivot payloads: aggregates as dense integer cubes, compressed for the page.
+
+A cube has the axes period x site x indicator x sex x age_group x nationality, in the orders of
+protocol/*.yaml. Its cells are written as comma-separated integers, deflated (raw DEFLATE) and
+base64-encoded; the browser inflates them with ``DecompressionStream("deflate-raw")``.
+Compression matters because the payload sits inside encrypted HTML, which no server can gzip:
+a ten-year cube of a million cells travels as a few hundred kilobytes instead of several megabytes.
+
+The payload goes into the page's encrypted content only (never a separate data file).
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from isp import protocol
+from isp.site.data import NATIONAL
+
+DEMOGRAPHICS = ("sex", "age_group", "nationality")
+
+
+@dataclass(frozen=True)
+class Axes:
+    period: list[str]
+    site: list[str]
+    indicator: list[str]
+    sex: list[str]
+    age_group: list[str]
+    nationality: list[str]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("period", "site", "indicator", *DEMOGRAPHICS)
+
+    @property
+    def lists(self) -> list[list[str]]:
+        return [getattr(self, name) for name in self.names]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(values) for values in self.lists)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return dict(zip(self.names, self.lists, strict=True))
+
+
+def axes(isp: protocol.Isp, periods: list[str], sites: list[str]) -> Axes:
+    dims = isp.dimension_codes()
+    return Axes(periods, sites, list(isp.indicators), dims["sex"], dims["age_group"], dims["nationality"])
+
+
+def site_axis(isp: protocol.Isp, frame: pd.DataFrame, national: bool) -> list[str]:
+    """The sites present in ``frame``, in sites.yaml order, the national total first if wanted."""
+    present = set(frame["site"].unique()) if len(frame) else set()
+    sites = [code for code in isp.sites if code in present]
+    return [NATIONAL, *sites] if national else sites
+
+
+def dense(frame: pd.DataFrame, ax: Axes) -> tuple[np.ndarray, int]:
+    """The cube of ``frame`` over ``ax`` (zeros where no row), and how many rows fell outside it."""
+    cube = np.zeros(ax.shape, dtype=np.int64)
+    if not len(frame):
+        return cube, 0
+    codes = []
+    inside = np.ones(len(frame), dtype=bool)
+    for name, values in zip(ax.names, ax.lists, strict=True):
+        column = pd.Categorical(frame[name].astype(str), categories=values).codes
+        inside &= column >= 0
+        codes.append(column)
+    index = tuple(column[inside] for column in codes)
+    np.add.at(cube, index, frame["count"].to_numpy()[inside])
+    return cube, int((~inside).sum())
+
+
+def encode(cube: np.ndarray) -> str:
+    """Comma-separated integers, raw-deflated, base64."""
+    text = ",".join(map(str, cube.ravel().tolist())).encode("ascii")
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return base64.b64encode(packer.compress(text) + packer.flush()).decode("ascii")
+
+
+def payload(frame: pd.DataFrame, ax: Axes) -> tuple[dict, int]:
+    """A JSON-ready cube: its axes (codes), shape and encoded cells; plus rows outside the axes."""
+    cube, outside = dense(frame, ax)
+    return {"axes": ax.as_dict(), "shape": list(ax.shape), "cells": encode(cube)}, outside
+
+
+def totals(frame: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Counts summed over the demographic cells, indexed by ``by``."""
+    if not len(frame):
+        return pd.Series(dtype="int64")
+    return frame.groupby(by, observed=True)["count"].sum()

@@ -1,0 +1,134 @@
+"""What the site shows, loaded once per build: the aggregates (contract C), decrypted in memory.
+
+Every ``aggregates/<kind>/<label>.csv`` and ``aggregates/agency/<A>/<kind>/<label>.csv`` is
+decrypted through :func:`isp.crypto.decrypt_many` (sops writes to a pipe) and parsed straight
+from memory; nothing plaintext touches the disk. Files of one scope and kind are parsed in one
+``read_csv`` call, which keeps a ten-year repository within the build budget.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from isp import calendar, crypto, protocol
+from isp.errors import IspError
+from isp.keys import AGENCY_OUTPUTS
+from isp.periods import PERIOD_KINDS
+
+log = logging.getLogger("mkdocs.isp.site")
+
+COLUMNS = ["period", "site", "indicator", "sex", "age_group", "nationality", "count"]
+HEADER = ",".join(COLUMNS).encode()
+NATIONAL = "ALL"
+MANIFEST = "aggregates/manifest.json"
+
+
+@dataclass
+class Outputs:
+    """The decrypted aggregates of one scope: the consolidated ones, or one agency's own."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # kind -> every period of that kind
+    unreadable: list[str] = field(default_factory=list)  # files the build key could not open
+
+    def periods(self, kind: str) -> list[str]:
+        frame = self.frames.get(kind)
+        return [] if frame is None else sorted(frame["period"].unique())
+
+    @property
+    def empty(self) -> bool:
+        return not any(len(frame) for frame in self.frames.values())
+
+
+@dataclass
+class SiteData:
+    root: Path
+    isp: protocol.Isp
+    today: date
+    consolidated: Outputs
+    agencies: dict[str, Outputs]
+    manifest: dict
+
+    def latest_month(self) -> str | None:
+        months = self.consolidated.periods("monthly")
+        return months[-1] if months else None
+
+    def coverage(self, kind: str, label: str) -> dict | None:
+        entry = (self.manifest.get("outputs") or {}).get(f"{kind}/{label}") or {}
+        return entry.get("coverage") if isinstance(entry, dict) else None
+
+    def manifest_entry(self, kind: str, label: str) -> dict:
+        entry = (self.manifest.get("outputs") or {}).get(f"{kind}/{label}")
+        return entry if isinstance(entry, dict) else {}
+
+
+def _files(root: Path, prefix: str) -> dict[str, list[Path]]:
+    return {kind: sorted((root / prefix / kind).glob("*.csv")) for kind in PERIOD_KINDS}
+
+
+def _body(data: bytes, rel: str) -> bytes:
+    head, _, body = data.partition(b"\n")
+    if head.strip().replace(b" ", b"") != HEADER:
+        raise IspError(f"{rel}: the columns are not {','.join(COLUMNS)} (contract C): rerun `isp consolidate`")
+    return body if not body or body.endswith(b"\n") else body + b"\n"
+
+
+def _parse(bodies: list[bytes]) -> pd.DataFrame:
+    text = HEADER + b"\n" + b"".join(bodies)
+    keys = {column: "string" for column in COLUMNS[:-1]}
+    frame = pd.read_csv(io.BytesIO(text), dtype={**keys, "count": "Int64"}, keep_default_na=False)
+    frame["count"] = frame["count"].fillna(0).astype("int64")
+    return frame
+
+
+def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | None) -> dict[str, Outputs]:
+    """Decrypt every file of every scope in one pool of sops processes."""
+    paths = [path for kinds in scopes.values() for files in kinds.values() for path in files]
+    plain = dict(crypto.decrypt_many(paths, jobs=jobs)) if paths else {}
+    result: dict[str, Outputs] = {}
+    for scope, kinds in scopes.items():
+        outputs = Outputs()
+        for kind, files in kinds.items():
+            bodies = []
+            for path in files:
+                rel = path.relative_to(root).as_posix()
+                data = plain[path]
+                if isinstance(data, crypto.CryptoError):
+                    outputs.unreadable.append(f"{rel}: {data.reason}")
+                    continue
+                bodies.append(_body(data, rel))
+            outputs.frames[kind] = _parse(bodies)
+        result[scope] = outputs
+    return result
+
+
+def read_manifest(root: Path) -> dict:
+    path = root / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise IspError(f"{MANIFEST}: not valid JSON: rerun `isp consolidate`") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def load(root: Path, jobs: int | None = None) -> SiteData:
+    """Decrypt and parse every aggregate under ``root`` (needs SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)."""
+    root = root.resolve()
+    isp = protocol.load(root)
+    scopes = {"": _files(root, "aggregates")}
+    for code in isp.agencies:
+        scopes[code] = _files(root, f"{AGENCY_OUTPUTS}/{code}")
+    decrypted = _decrypt(root, scopes, jobs)
+    consolidated = decrypted.pop("")
+    if consolidated.unreadable:
+        first = consolidated.unreadable[0]
+        raise IspError(f"{first} (the site is built with a key that opens the consolidated aggregates, e.g. CI's)")
+    return SiteData(root, isp, calendar.today(), consolidated, decrypted, read_manifest(root))

@@ -1,0 +1,204 @@
+"""MkDocs hooks: site/overrides/isp_hooks.py imports these ``on_*`` functions (mkdocs.yml ``hooks:``).
+
+``on_config`` decrypts the aggregates and the site passphrases in memory, hands the passphrases to
+mkdocs-encryptcontent (never to a file), forces its leak-prone options off and sets the
+navigation; ``on_files`` adds the generated pages as in-memory files; ``on_page_content`` puts each
+data page's JSON payload into its HTML *before* encryptcontent encrypts it; ``on_post_build``
+checks the output for leaks and fails the build if it finds one.
+
+One ``isp site build`` runs two MkDocs builds (English, then Arabic) in one process: they share a
+:class:`Session`, so the aggregates are decrypted once and both languages use the same page keys
+(a passphrase entered on an English page also opens the Arabic one).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from isp.errors import IspError
+from isp.site import checks, credentials, data, labels, pages
+
+log = logging.getLogger("mkdocs.isp.site")
+
+FORBIDDEN_PLUGINS = ("offline", "material/offline", "privacy", "material/privacy")
+ARABIC_SUFFIX = ".ar.md"
+PROTOCOL_PAGE = "protocol.md"
+FORCED = {
+    "cache_file": "",  # its cache holds derived keys: never write it
+    "search_index": "encrypted",  # protected pages leave the search index
+    "webcrypto": True,
+    "remember_password": False,
+    "sharelinks": False,
+    "sign_files": None,
+    "insecure_test": False,
+    "title_prefix": "",
+}
+
+
+@dataclass
+class Session:
+    """State shared by the builds of one ``isp site build``."""
+
+    lang: str | None = None
+    data: data.SiteData | None = None
+    generator: pages.Generator | None = None
+    passphrases: dict[str, str] | None = None
+    encrypt_setup: dict = field(default_factory=dict)  # encryptcontent's keys, shared by both languages
+    built: list[str] = field(default_factory=list)  # site_dir of each finished build
+
+
+@dataclass
+class BuildState:
+    lang: str
+    session: Session
+    pages: dict[str, pages.SitePage]
+    ics: bytes
+
+
+_session: Session | None = None
+_state: BuildState | None = None
+
+
+def use_session(session: Session | None) -> None:
+    """Share ``session`` with the next builds in this process (None: each build on its own)."""
+    global _session
+    _session = session
+
+
+def _plugin_names(config: MkDocsConfig) -> list[str]:
+    return list(config.plugins.keys())
+
+
+def _check_plugins(config: MkDocsConfig) -> None:
+    names = _plugin_names(config)
+    bad = [name for name in names if name in FORBIDDEN_PLUGINS]
+    if bad:
+        raise PluginError(f"mkdocs.yml: remove the {', '.join(bad)} plugin: it would copy protected text in clear")
+    search = [i for i, name in enumerate(names) if name.endswith("search")]
+    if "encryptcontent" not in names or not search or search[0] > names.index("encryptcontent"):
+        raise PluginError("mkdocs.yml: list `search` and then `encryptcontent` under plugins")
+
+
+def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> None:
+    plugin = config.plugins["encryptcontent"]
+    plugin.setup = session.encrypt_setup  # type: ignore[attr-defined]  # shadows the plugin's class-level dict
+    assert session.passphrases is not None
+    plugin.config.update(FORCED)
+    plugin.config["password_inventory"] = credentials.inventory(session.passphrases)
+    plugin.config["password_file"] = None
+    plugin.config.update(
+        summary=labels.t("protected_summary", lang),
+        encryption_info_message=labels.t("protected_info", lang),
+        placeholder=labels.t("passphrase", lang),
+        password_button_text=labels.t("unlock", lang),
+        decryption_failure_message=labels.t("wrong_passphrase", lang),
+    )
+
+
+def _prepare(root: Path, session: Session) -> pages.Generator:
+    if session.data is None:
+        session.data = data.load(root)
+    if session.passphrases is None:
+        session.passphrases = credentials.load(root, session.data.isp)
+    if session.generator is None:
+        for scope, outputs in session.data.agencies.items():
+            for line in outputs.unreadable[:3]:
+                log.warning("agency %s pages lack data: %s", scope, line)
+        session.generator = pages.Generator(session.data, pages.gather(session.data))
+    return session.generator
+
+
+def _alternate(lang: str) -> list[dict[str, str]]:
+    """Language switch links: the same page in the other build (see overrides/partials/alternate.html)."""
+    if lang == "ar":
+        return [{"name": "English", "link": "../", "lang": "en"}, {"name": "العربية", "link": "", "lang": "ar"}]
+    return [{"name": "English", "link": "", "lang": "en"}, {"name": "العربية", "link": "ar/", "lang": "ar"}]
+
+
+@event_priority(100)  # before encryptcontent reads its password inventory
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    global _state
+    root = Path(config.config_file_path).resolve().parent
+    session = _session or Session()
+    lang = session.lang or str(config.theme.get("language") or "en")
+    _check_plugins(config)
+    try:
+        generator = _prepare(root, session)
+    except IspError as exc:
+        raise PluginError(str(exc)) from None
+    _configure_encryption(config, session, lang)
+    site_pages = generator.pages(lang)
+    protocol = PROTOCOL_PAGE if (Path(config.docs_dir) / PROTOCOL_PAGE).exists() else None
+    config.nav = generator.nav(lang, site_pages, protocol)
+    config.theme["language"] = lang
+    config.site_name = labels.t("site_name", lang)
+    config.extra["alternate"] = _alternate(lang)
+    config.extra["isp_lang"] = lang
+    assert session.data is not None
+    ics = pages.ics(session.data, generator.regs)
+    _state = BuildState(lang, session, {page.src_uri: page for page in site_pages}, ics)
+    return config
+
+
+def _swap_translations(files: Files, config: MkDocsConfig, lang: str) -> None:
+    """``X.ar.md`` replaces ``X.md`` in the Arabic build; it is never a page of its own."""
+    for file in list(files):
+        if not file.src_uri.endswith(ARABIC_SUFFIX):
+            continue
+        files.remove(file)
+        if lang != "ar":
+            continue
+        target = file.src_uri.removesuffix(ARABIC_SUFFIX) + ".md"
+        original = files.get_file_from_path(target)
+        if original is not None:
+            files.remove(original)
+        files.append(File.generated(config, target, content=file.content_string))
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    state = _current()
+    _swap_translations(files, config, state.lang)
+    for uri, page in state.pages.items():
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"site/{uri} clashes with a generated page: rename or remove it")
+        files.append(File.generated(config, uri, content=page.markdown))
+    files.append(File.generated(config, pages.ICS_URI, content=state.ics))
+    return files
+
+
+@event_priority(50)  # before encryptcontent keeps the HTML it encrypts
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    generated = _current().pages.get(page.file.src_uri)
+    if generated is None or generated.payload is None:
+        return html
+    if not generated.level:
+        raise PluginError(f"{page.file.src_uri}: a data page must have an access level")
+    if pages.PAYLOAD_SLOT not in html:
+        raise PluginError(f"{page.file.src_uri}: no place for its data in the rendered page")
+    script = f'<script type="application/json" class="isp-data">{generated.payload}</script>'
+    return html.replace(pages.PAYLOAD_SLOT, script, 1)
+
+
+@event_priority(-300)  # after encryptcontent has rewritten the search index
+def on_post_build(config: MkDocsConfig) -> None:
+    state = _current()
+    root = Path(config.config_file_path).resolve().parent
+    protected = [uri for uri, page in state.pages.items() if page.level]
+    problems = checks.output_problems(Path(config.site_dir), root, protected, config.use_directory_urls)
+    if problems:
+        raise PluginError("the built site would leak: " + "; ".join(problems))
+    state.session.built.append(str(config.site_dir))
+
+
+def _current() -> BuildState:
+    if _state is None:
+        raise PluginError("the ISP hooks were not configured (on_config did not run)")
+    return _state

@@ -1,0 +1,412 @@
+/* ISP dashboard widgets: reports, trends, pivot table, CSV and XLSX downloads.
+ *
+ * The data of a page sits in <script type="application/json" class="isp-data"> INSIDE the page's
+ * encrypted content, so this script finds it only after mkdocs-encryptcontent has decrypted the
+ * page: it runs on the plugin's "encryptcontent_event", on Material's document$ and on load, and
+ * initialises each .isp-widget once. Cubes arrive deflated and base64-encoded (see
+ * scripts/isp/site/cube.py); DecompressionStream inflates them. Nothing is fetched.
+ */
+(function () {
+  "use strict";
+
+  // ---------------------------------------------------------------- small DOM helpers
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(function (kv) {
+      if (kv[0] === "text") node.textContent = kv[1];
+      else if (kv[0] === "on") Object.entries(kv[1]).forEach(function (ev) { node.addEventListener(ev[0], ev[1]); });
+      else node.setAttribute(kv[0], kv[1]);
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined) node.append(child);
+    });
+    return node;
+  }
+
+  function select(name, options, value, onChange) {
+    var box = el("select", { name: name, "data-isp-control": name });
+    options.forEach(function (opt) {
+      var o = el("option", { value: opt[0], text: opt[1] });
+      if (String(opt[0]) === String(value)) o.selected = true;
+      box.append(o);
+    });
+    box.addEventListener("change", function () { onChange(box.value); });
+    return box;
+  }
+
+  function labelled(text, control) {
+    return el("label", { class: "isp-control" }, [el("span", { text: text }), control]);
+  }
+
+  function fmt(n) {
+    return n === null || n === undefined ? "" : Number(n).toLocaleString("en-US");
+  }
+
+  // ---------------------------------------------------------------- data
+  function pageData() {
+    var node = document.querySelector("script.isp-data");
+    if (!node) return null;
+    if (!node._isp) node._isp = JSON.parse(node.textContent);
+    return node._isp;
+  }
+
+  async function inflate(b64) {
+    var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    var text = await new Response(stream).text();
+    return Int32Array.from(text.split(","), Number);
+  }
+
+  function Cube(payload, cells) {
+    this.axes = payload.axes;
+    this.shape = payload.shape;
+    this.cells = cells;
+    this.names = ["period", "site", "indicator", "sex", "age_group", "nationality"];
+    this.strides = [];
+    var s = 1;
+    for (var d = this.shape.length - 1; d >= 0; d--) { this.strides[d] = s; s *= this.shape[d]; }
+  }
+  Cube.prototype.dim = function (name) { return this.names.indexOf(name); };
+  Cube.prototype.codes = function (name) { return this.axes[name]; };
+
+  async function cubeOf(doc) {
+    if (!doc._cube) doc._cube = inflate(doc.cube.cells).then(function (cells) { return new Cube(doc.cube, cells); });
+    return doc._cube;
+  }
+
+  /* Sum cells over every index allowed by `pick` (dim -> list of indices), grouped by `by` dims.
+   * Stock indicators, when the period is not a grouping dim, take the last period only. */
+  function aggregate(doc, cube, pick, by) {
+    var stock = doc.indicators.map(function (i) { return i.aggregation === "stock"; });
+    var ranges = cube.names.map(function (name, d) {
+      return pick[name] || Array.from({ length: cube.shape[d] }, function (_, i) { return i; });
+    });
+    var periodGrouped = by.indexOf("period") >= 0;
+    var lastPeriod = ranges[0][ranges[0].length - 1];
+    var byDims = by.map(function (name) { return cube.dim(name); });
+    var out = new Map();
+    var st = cube.strides, cells = cube.cells;
+    var idx = [0, 0, 0, 0, 0, 0];
+    function walk(d, offset) {
+      if (d === 6) {
+        var v = cells[offset];
+        if (!v) return;
+        var key = byDims.map(function (bd) { return idx[bd]; }).join("|");
+        out.set(key, (out.get(key) || 0) + v);
+        return;
+      }
+      var r = ranges[d];
+      for (var k = 0; k < r.length; k++) {
+        idx[d] = r[k];
+        if (d === 2 && stock[r[k]] && !periodGrouped && idx[0] !== lastPeriod) continue;
+        walk(d + 1, offset + r[k] * st[d]);
+      }
+    }
+    walk(0, 0);
+    return out;
+  }
+
+  function axisLabel(doc, name, code) {
+    if (name === "period") return code;
+    var names = doc.names[name] || {};
+    return names[code] || code;
+  }
+
+  // ---------------------------------------------------------------- tables and downloads
+  function tableOf(header, rows, options) {
+    options = options || {};
+    var head = el("tr", {}, header.map(function (h) { return el("th", { text: h }); }));
+    var body = rows.map(function (row) {
+      var isGroup = row._group;
+      return el("tr", isGroup ? { class: "isp-group" } : {}, row.map(function (cell, i) {
+        if (isGroup) return i === 0 ? el("th", { colspan: String(header.length), text: cell }) : null;
+        return el(i < (options.labelColumns || 1) ? "th" : "td", { text: typeof cell === "number" ? fmt(cell) : cell });
+      }));
+    });
+    var table = el("table", { "data-isp-table": options.name || "" }, [el("thead", {}, [head]), el("tbody", {}, body)]);
+    return el("div", { class: "isp-scroll" }, [table]);
+  }
+
+  function download(name, blob) {
+    var a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  function csvText(header, rows) {
+    function q(v) {
+      var s = v === null || v === undefined ? "" : String(v);
+      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    }
+    return "\ufeff" + [header].concat(rows).map(function (r) { return r.map(q).join(","); }).join("\r\n") + "\r\n";
+  }
+
+  async function xlsxBlob(header, rows) {
+    var data = [header].concat(rows).map(function (r, i) {
+      return r.map(function (v) {
+        if (v === null || v === undefined || v === "") return null;
+        return typeof v === "number" ? { value: v, type: Number } : { value: String(v), fontWeight: i === 0 ? "bold" : undefined };
+      });
+    });
+    return window.writeXlsxFile(data, { sheet: "ISP" }).toBlob();
+  }
+
+  function downloads(doc, getTable, stem) {
+    var t = doc.t;
+    return el("div", { class: "isp-downloads" }, [
+      el("button", { class: "md-button", type: "button", "data-isp-download": "csv", on: { click: function () {
+        var tb = getTable();
+        download(stem() + ".csv", new Blob([csvText(tb.header, tb.rows)], { type: "text/csv;charset=utf-8" }));
+      } } }, [t.download_csv]),
+      el("button", { class: "md-button", type: "button", "data-isp-download": "xlsx", on: { click: async function () {
+        var tb = getTable();
+        download(stem() + ".xlsx", await xlsxBlob(tb.header, tb.rows));
+      } } }, [t.download_xlsx]),
+    ]);
+  }
+
+  function plain(rows) {
+    return rows.filter(function (r) { return !r._group; });
+  }
+
+  // ---------------------------------------------------------------- report widget
+  function siteHeader(doc, code) {
+    var other = (doc.names.site_other || {})[code];
+    var main = doc.names.site[code] || code;
+    return other && other !== main ? main + " / " + other : main;
+  }
+
+  function indicatorRows(doc, cube, valueOf, columns) {
+    var rows = [];
+    var group = null;
+    cube.codes("indicator").forEach(function (code, i) {
+      var meta = doc.indicators[i];
+      if (meta.group !== group) {
+        group = meta.group;
+        var g = [doc.groups[group] || group];
+        g._group = true;
+        rows.push(g);
+      }
+      rows.push([doc.names.indicator[code] || code].concat(columns.map(function (c) { return valueOf(i, c); })));
+    });
+    return rows;
+  }
+
+  async function report(node, doc) {
+    var cube = await cubeOf(doc);
+    var t = doc.t;
+    var periods = cube.codes("period");
+    var sites = cube.codes("site");
+    var state = { period: periods.length - 1, site: 0 };
+    var out = el("div", { class: "isp-report-body" });
+
+    function bySite() {
+      var sums = aggregate(doc, cube, { period: [state.period] }, ["indicator", "site"]);
+      var cols = sites.map(function (_, s) { return s; });
+      var rows = indicatorRows(doc, cube, function (i, s) { return sums.get(i + "|" + s) || 0; }, cols);
+      return { header: [t.indicator].concat(sites.map(function (c) { return siteHeader(doc, c); })), rows: rows };
+    }
+
+    function breakdown() {
+      var cols = [];
+      ["sex", "age_group", "nationality"].forEach(function (dim) {
+        cube.codes(dim).forEach(function (code, k) { cols.push([dim, k, axisLabel(doc, dim, code)]); });
+      });
+      var pick = { period: [state.period], site: [state.site] };
+      var per = {};
+      ["sex", "age_group", "nationality"].forEach(function (dim) { per[dim] = aggregate(doc, cube, pick, ["indicator", dim]); });
+      var total = aggregate(doc, cube, pick, ["indicator"]);
+      var rows = indicatorRows(doc, cube, function (i, c) {
+        return c === null ? total.get(String(i)) || 0 : per[c[0]].get(i + "|" + c[1]) || 0;
+      }, cols.concat([null]));
+      return { header: [t.indicator].concat(cols.map(function (c) { return c[2]; }), [t.total]), rows: rows };
+    }
+
+    function coverageLine() {
+      var cov = (doc.coverage || {})[periods[state.period]];
+      if (!cov || cov.expected === undefined) return null;
+      var text = t.coverage + ": " + t.coverage_text.replace("{reported}", cov.reported).replace("{expected}", cov.expected);
+      return el("p", { class: "isp-coverage", text: cov.revised ? text + " (" + t.revised + ")" : text });
+    }
+
+    function render() {
+      var a = bySite(), b = breakdown();
+      var stem = doc.filename + "-" + periods[state.period];
+      out.replaceChildren(
+        coverageLine() || "",
+        el("h2", { text: t.by_site + ": " + periods[state.period] }),
+        downloads(doc, function () { return { header: a.header, rows: plain(a.rows) }; }, function () { return stem + "-sites"; }),
+        tableOf(a.header, a.rows, { name: "by-site" }),
+        el("h2", { text: t.breakdown + ": " + siteHeader(doc, sites[state.site]) }),
+        labelled(t.site, select("site", sites.map(function (c, s) { return [s, siteHeader(doc, c)]; }), state.site,
+          function (v) { state.site = Number(v); render(); })),
+        downloads(doc, function () { return { header: b.header, rows: plain(b.rows) }; },
+          function () { return stem + "-" + sites[state.site]; }),
+        tableOf(b.header, b.rows, { name: "breakdown" })
+      );
+    }
+
+    var options = periods.map(function (p, i) { return [i, p]; }).reverse();
+    node.replaceChildren(
+      el("div", { class: "isp-controls" }, [
+        labelled(t.period, select("period", options, state.period, function (v) { state.period = Number(v); render(); })),
+      ]),
+      out
+    );
+    render();
+  }
+
+  // ---------------------------------------------------------------- charts
+  function lineChart(target, months, series, monthLabel) {
+    target.replaceChildren();
+    if (!window.uPlot || !months.length) return;
+    var xs = months.map(function (_, i) { return i; });
+    var palette = ["#3f51b5", "#009688", "#e91e63", "#ff9800", "#607d8b", "#8bc34a", "#9c27b0"];
+    var label = function (v) { return Number.isInteger(v) && months[v] ? months[v] : ""; };
+    var opts = {
+      width: Math.max(320, Math.min(target.clientWidth || 720, 960)),
+      height: 280,
+      scales: { x: { time: false } },
+      series: [{ label: monthLabel || "", value: function (u, v) { return v === null ? "--" : label(v); } }].concat(
+        series.map(function (s, i) { return { label: s.label, stroke: palette[i % palette.length], width: 2 }; })),
+      axes: [{ incrs: [1, 2, 3, 6, 12, 24, 60], values: function (u, vals) { return vals.map(label); } }, { size: 60 }],
+    };
+    target._plot = new window.uPlot(opts, [xs].concat(series.map(function (s) { return s.values; })), target);
+  }
+
+  function homeTrend(node, doc) {
+    var tr = doc.trend || { months: [], series: {} };
+    var series = Object.keys(tr.series).map(function (code) {
+      return { label: doc.names.indicator[code] || code, values: tr.series[code] };
+    });
+    var box = el("div", { class: "isp-chart" });
+    node.replaceChildren(box);
+    lineChart(box, tr.months, series, doc.t.month);
+  }
+
+  async function trend(node, doc) {
+    var cube = await cubeOf(doc);
+    var t = doc.t;
+    var months = cube.codes("period");
+    var state = { indicator: 0, site: -1 };
+    var box = el("div", { class: "isp-chart" });
+    function render() {
+      var pick = { indicator: [state.indicator] };
+      if (state.site >= 0) pick.site = [state.site];
+      var sums = aggregate(doc, cube, pick, ["period"]);
+      var values = months.map(function (_, p) { return sums.get(String(p)) || 0; });
+      var site = state.site >= 0 ? siteHeader(doc, cube.codes("site")[state.site]) : t.national;
+      var name = doc.names.indicator[cube.codes("indicator")[state.indicator]];
+      lineChart(box, months, [{ label: name + ", " + site, values: values }], t.month);
+    }
+    var indicators = cube.codes("indicator").map(function (c, i) { return [i, doc.names.indicator[c] || c]; });
+    var sites = [[-1, t.national]].concat(cube.codes("site").map(function (c, s) { return [s, siteHeader(doc, c)]; }));
+    node.replaceChildren(
+      el("div", { class: "isp-controls" }, [
+        labelled(t.indicator, select("trend-indicator", indicators, state.indicator, function (v) { state.indicator = Number(v); render(); })),
+        labelled(t.site, select("trend-site", sites, state.site, function (v) { state.site = Number(v); render(); })),
+      ]),
+      box
+    );
+    render();
+  }
+
+  // ---------------------------------------------------------------- pivot table
+  var DIMS = ["period", "site", "indicator", "sex", "age_group", "nationality"];
+
+  async function pivot(node, doc) {
+    var cube = await cubeOf(doc);
+    var t = doc.t;
+    var months = cube.codes("period");
+    var state = { rows: "site", cols: "sex", from: Math.max(0, months.length - 12), to: months.length - 1, indicator: 0 };
+    var out = el("div", { class: "isp-pivot-body" });
+    var dimLabel = function (d) { return d === "period" ? t.month : t[d]; };
+
+    function compute() {
+      var lo = Math.min(state.from, state.to), hi = Math.max(state.from, state.to);
+      var pick = { period: [] };
+      for (var p = lo; p <= hi; p++) pick.period.push(p);
+      var usesIndicator = state.rows === "indicator" || state.cols === "indicator";
+      if (!usesIndicator) pick.indicator = [state.indicator];
+      var same = state.rows === state.cols;
+      var by = same ? [state.rows] : [state.rows, state.cols];
+      var sums = aggregate(doc, cube, pick, by);
+      var rowIdx = state.rows === "period" ? pick.period : cube.codes(state.rows).map(function (_, i) { return i; });
+      var colIdx = same ? [null] : (state.cols === "period" ? pick.period : cube.codes(state.cols).map(function (_, i) { return i; }));
+      var stockSelected = !usesIndicator && doc.indicators[state.indicator].aggregation === "stock";
+      var rowTotals = state.cols !== "indicator" && !same && !(state.cols === "period" && stockSelected);
+      var colTotals = state.rows !== "indicator" && !(state.rows === "period" && stockSelected);
+      var header = [dimLabel(state.rows) + (same ? "" : " \\ " + dimLabel(state.cols))];
+      colIdx.forEach(function (c) { header.push(c === null ? t.value : axisLabel(doc, state.cols, cube.codes(state.cols)[c])); });
+      if (rowTotals) header.push(t.total);
+      var rows = rowIdx.map(function (r) {
+        var row = [axisLabel(doc, state.rows, cube.codes(state.rows)[r])];
+        var sum = 0;
+        colIdx.forEach(function (c) {
+          var v = sums.get(c === null ? String(r) : r + "|" + c) || 0;
+          sum += v;
+          row.push(v);
+        });
+        if (rowTotals) row.push(sum);
+        return row;
+      });
+      if (colTotals) {
+        var totalRow = [t.total];
+        for (var k = 1; k < header.length; k++) {
+          totalRow.push(rows.reduce(function (acc, r) { return acc + r[k]; }, 0));
+        }
+        rows.push(totalRow);
+      }
+      return { header: header, rows: rows, range: months[lo] + "_" + months[hi] };
+    }
+
+    var current = null;
+    function render() {
+      current = compute();
+      indicatorBox.disabled = state.rows === "indicator" || state.cols === "indicator";
+      out.replaceChildren(
+        downloads(doc, function () { return current; }, function () { return doc.filename + "-" + current.range; }),
+        tableOf(current.header, current.rows, { name: "pivot" })
+      );
+    }
+
+    var dimOptions = DIMS.map(function (d) { return [d, dimLabel(d)]; });
+    var monthOptions = months.map(function (m, i) { return [i, m]; });
+    var indicatorBox = select("pivot-indicator", cube.codes("indicator").map(function (c, i) { return [i, doc.names.indicator[c] || c]; }),
+      state.indicator, function (v) { state.indicator = Number(v); render(); });
+    node.replaceChildren(
+      el("div", { class: "isp-controls" }, [
+        labelled(t.rows, select("pivot-rows", dimOptions, state.rows, function (v) { state.rows = v; render(); })),
+        labelled(t.columns, select("pivot-cols", dimOptions, state.cols, function (v) { state.cols = v; render(); })),
+        labelled(t.from, select("pivot-from", monthOptions, state.from, function (v) { state.from = Number(v); render(); })),
+        labelled(t.to, select("pivot-to", monthOptions, state.to, function (v) { state.to = Number(v); render(); })),
+        labelled(t.indicator, indicatorBox),
+      ]),
+      out
+    );
+    render();
+  }
+
+  // ---------------------------------------------------------------- boot
+  var WIDGETS = { report: report, trend: trend, pivot: pivot, "home-trend": homeTrend };
+
+  function boot() {
+    var doc = pageData();
+    if (!doc) return;
+    document.querySelectorAll(".isp-widget:not([data-isp-ready])").forEach(function (node) {
+      var widget = WIDGETS[node.getAttribute("data-widget")];
+      if (!widget) return;
+      node.setAttribute("data-isp-ready", "loading");
+      Promise.resolve(widget(node, doc)).then(
+        function () { node.setAttribute("data-isp-ready", "yes"); },
+        function (err) { node.setAttribute("data-isp-ready", "error"); node.textContent = String(err); }
+      );
+    });
+  }
+
+  window.addEventListener("encryptcontent_event", boot);
+  if (window.document$ && typeof window.document$.subscribe === "function") window.document$.subscribe(boot);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
+})();
