@@ -1,0 +1,161 @@
+"""Loading submissions: find them, hash their ciphertext, decrypt them in memory and parse them
+into cell vectors.
+
+Plaintext lives only in memory, for the time it takes to parse it. Submissions were validated
+when they were merged; here we only re-check what the figures depend on (header, month, codes,
+counts, duplicates), and a problem names the file, row and column, never a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from isp import crypto
+from isp.consolidate.layout import AXES, Layout
+from isp.errors import Problem, ValidationFailed
+from isp.periods import is_month
+from isp.protocol import Isp
+from isp.tidy import COLUMNS, KEY_COLUMNS
+
+SUBMISSIONS = "submissions"
+_FIX = "check it with `isp validate {rel}` and submit a corrected sheet"
+_DTYPES = {**{column: "category" for column in KEY_COLUMNS}, "count": "int64"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission file: whose, which month, its ciphertext hash, and whether it counts."""
+
+    agency: str
+    month: str
+    rel: str
+    sha256: str
+    suspended: bool
+
+    @property
+    def year(self) -> str:
+        return self.month[:4]
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One parsed submission: the cell ids it reports and their counts."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def submission_files(root: Path, isp: Isp) -> list[tuple[str, str, str]]:
+    """(agency, month, rel path) of every submission of a sheet-submitting agency, sorted."""
+    found = []
+    for agency in sorted(isp.submitters()):
+        folder = root / SUBMISSIONS / agency
+        for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+            if is_month(path.stem):
+                found.append((agency, path.stem, f"{SUBMISSIONS}/{agency}/{path.name}"))
+    return found
+
+
+def describe(isp: Isp, files: list[tuple[str, str, str]], hashes: list[str]) -> list[Submission]:
+    """Submissions with their hashes and whether a suspension leaves them out of consolidation."""
+    return [
+        Submission(agency, month, rel, digest, isp.agencies[agency].suspended_in(month) is not None)
+        for (agency, month, rel), digest in zip(files, hashes, strict=True)
+    ]
+
+
+def _problem(rel: str, rule: str, message: str, row: int | None = None, column: str | None = None) -> ValidationFailed:
+    return ValidationFailed([Problem(rel, rule, message, row=row, column=column, fix=_FIX.format(rel=rel))])
+
+
+def _read(data: bytes, rel: str) -> pd.DataFrame:
+    header = data[: data.find(b"\n")].decode("utf-8", "replace").strip()
+    if header.split(",") != COLUMNS:
+        raise _problem(rel, "columns", f"the header must be {','.join(COLUMNS)}", row=1)
+    try:
+        return pd.read_csv(io.BytesIO(data), dtype=_DTYPES, na_filter=False)
+    except (ValueError, pd.errors.ParserError):
+        # never pass pandas' message on: it may quote a cell
+        raise _counts_problem(data, rel) from None
+
+
+def _counts_problem(data: bytes, rel: str) -> ValidationFailed:
+    try:
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, na_filter=False)
+    except (ValueError, pd.errors.ParserError):
+        return _problem(rel, "csv", "not a readable CSV table")
+    numbers = pd.to_numeric(raw["count"], errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers.fillna(0) % 1 != 0).to_numpy())
+    row = int(bad[0]) + 2 if len(bad) else None
+    return _problem(rel, "count", "a count must be a whole number", row=row, column="count")
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0]) + 2  # 1-based, after the header
+
+
+def _codes(frame: pd.DataFrame, layout: Layout, rel: str) -> dict[str, np.ndarray]:
+    codes = {}
+    for axis in AXES:
+        column = frame[axis]
+        known = layout.index[axis]
+        lookup = np.array([known.get(str(c), -1) for c in column.cat.categories] + [-1], dtype=np.int64)
+        positions = lookup[column.cat.codes.to_numpy()]
+        if (positions < 0).any():
+            row = _first_row(positions < 0)
+            raise _problem(rel, "unknown-code", "a code that is not in protocol/", row=row, column=axis)
+        codes[axis] = positions
+    return codes
+
+
+def parse(data: bytes, layout: Layout, month: str, rel: str) -> Cells:
+    """Cell ids and counts of one decrypted submission; ValidationFailed names what is wrong."""
+    return cells_of(_read(data, rel), layout, month, rel)
+
+
+def cells_of(frame: pd.DataFrame, layout: Layout, month: str, rel: str) -> Cells:
+    """Cell ids and counts of one month of one agency's tidy frame."""
+    frame = frame.astype({column: "category" for column in KEY_COLUMNS})
+    if len(frame) and (frame["month"] != month).any():
+        row = _first_row((frame["month"] != month).to_numpy())
+        raise _problem(rel, "month", f"every row must be for {month}, the month in the file name", row, "month")
+    counts = frame["count"].to_numpy(dtype=np.int64)
+    if (counts < 0).any():
+        raise _problem(rel, "count", "a count must not be negative", _first_row(counts < 0), "count")
+    ids = layout.cell_ids(_codes(frame, layout, rel))
+    if len(np.unique(ids)) != len(ids):
+        raise _problem(rel, "duplicate", "the same cell appears on two rows")
+    return Cells(ids, counts)
+
+
+def load(root: Path, sub: Submission, layout: Layout) -> Cells:
+    """Decrypt one submission to memory and parse it (runs in a worker thread)."""
+    return parse(crypto.decrypt(root / sub.rel, sub.rel), layout, sub.month, sub.rel)
+
+
+def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFrame]:
+    """Agency -> every month it submitted, as one tidy frame (decrypted in memory, in parallel).
+
+    Suspended months are included: :func:`isp.consolidate.consolidate_range` leaves them out.
+    """
+    from isp import protocol, tidy
+
+    isp = protocol.load(root)
+    files = submission_files(root, isp)
+    frames: dict[str, list[pd.DataFrame]] = {}
+    results = crypto.decrypt_many([root / rel for _, _, rel in files], jobs)
+    for (agency, _month, rel), (_path, result) in zip(files, results, strict=True):
+        if isinstance(result, crypto.CryptoError):
+            raise crypto.CryptoError(rel, result.reason)
+        frames.setdefault(agency, []).append(tidy.read_csv(result))
+    return {agency: pd.concat(parts, ignore_index=True) for agency, parts in frames.items()}

@@ -1,0 +1,70 @@
+"""aggregates/manifest.json and each agency's own manifest: what every output was made from.
+
+An entry records the sha256 of each input's ciphertext, the months it covers, how many agencies
+reported against how many were expected, whether a month was revised, how many agency-months a
+suspension left out, and the sha256 of the output's own ciphertext. Hashes and counts of
+agencies only: never a figure, never an agency's code or name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from isp.errors import IspError
+from isp.fsutil import write_text_atomic
+from isp.keys import AGENCY_OUTPUTS
+from isp.periods import PERIOD_KINDS
+
+AGGREGATES = "aggregates"
+MANIFEST = f"{AGGREGATES}/manifest.json"
+
+Manifest = dict[str, Any]
+
+
+def manifest_rel(agency: str | None = None) -> str:
+    return MANIFEST if agency is None else f"{AGENCY_OUTPUTS}/{agency}/manifest.json"
+
+
+def output_rel(key: str, agency: str | None = None) -> str:
+    """``monthly/2026-01`` -> aggregates/monthly/2026-01.csv (or the agency's own copy)."""
+    return f"{AGGREGATES}/{key}.csv" if agency is None else f"{AGENCY_OUTPUTS}/{agency}/{key}.csv"
+
+
+def empty() -> Manifest:
+    return {"rules_version": None, "recipe": None, "generated": None, "outputs": {}}
+
+
+def read(root: Path, agency: str | None = None) -> Manifest:
+    """The manifest (an empty one when there is none yet)."""
+    rel = manifest_rel(agency)
+    path = root / rel
+    if not path.exists():
+        return empty()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise IspError(f"{rel}: not valid JSON: run `isp consolidate --full` to rebuild it") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("outputs"), dict):
+        raise IspError(f"{rel}: no `outputs` table: run `isp consolidate --full` to rebuild it")
+    return doc
+
+
+def dumps(doc: Manifest) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(root: Path, doc: Manifest, agency: str | None = None) -> None:
+    write_text_atomic(root / manifest_rel(agency), dumps(doc))
+
+
+def same_content(old: Manifest, new: Manifest) -> bool:
+    """Equal apart from the time stamp of the run."""
+    return {**old, "generated": None} == {**new, "generated": None}
+
+
+def sort_key(key: str) -> tuple[int, str]:
+    """Outputs in reading order: monthly, quarterly, half-yearly, annual, each by label."""
+    kind, _, label = key.partition("/")
+    return (PERIOD_KINDS.index(kind) if kind in PERIOD_KINDS else len(PERIOD_KINDS), label)

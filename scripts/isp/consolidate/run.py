@@ -1,0 +1,219 @@
+"""One consolidation run: plan, decrypt what the stale outputs need, compute, write, record.
+
+Work goes year by year (every period lies within one year), so memory holds one year's data at
+a time however long the history; the pool keeps the next year's decryption going while a year
+is computed and its outputs encrypted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from isp import protocol
+from isp.consolidate import inputs, manifest, plan, staging
+from isp.consolidate.compute import Block
+from isp.consolidate.inputs import Cells, Submission
+from isp.consolidate.layout import Layout
+from isp.consolidate.pool import Pool
+from isp.errors import IspError
+from isp.keys import AGENCY_OUTPUTS
+from isp.periods import month_range
+
+
+class Progress(Protocol):
+    """Told how far a run is: phases ``decrypt`` and ``encrypt``, each with a total."""
+
+    def start(self, phase: str, total: int) -> None: ...
+
+    def advance(self, phase: str) -> None: ...
+
+
+class _Silent:
+    def start(self, phase: str, total: int) -> None:
+        pass
+
+    def advance(self, phase: str) -> None:
+        pass
+
+
+@dataclass
+class Report:
+    """What a run did (paths and counts only)."""
+
+    inputs: int
+    decrypted: int
+    updated: list[str]
+    unchanged: int
+    removed: list[str]
+    revisions_known: bool
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        removed = f", {len(self.removed)} removed" if self.removed else ""
+        return (
+            f"{len(self.updated)} outputs updated, {self.unchanged} unchanged{removed} "
+            f"(decrypted {self.decrypted} of {self.inputs} submissions in {self.seconds:.1f} s)"
+        )
+
+
+def default_jobs() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+def run(root: Path, jobs: int | None = None, full: bool = False, progress: Progress | None = None) -> Report:
+    """Bring aggregates/ up to date with submissions/ (everything again with ``full``)."""
+    started = time.perf_counter()
+    root = root.resolve()
+    isp = protocol.load(root)
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise IspError("--jobs must be at least 1")
+    with staging.exclusive(root):
+        staging.remove_leftovers(root)
+        report = _run(root, isp, Layout.of(isp), jobs, full, progress or _Silent())
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, progress: Progress) -> Report:
+    old = _old_manifests(root)
+    revisions, known = _revisions(root)
+    staged = staging.Staging(root)
+    try:
+        with Pool(jobs, limit=4 * jobs) as pool:
+            files = inputs.submission_files(root, isp)
+            hashes = pool.map(inputs.sha256_file, [root / rel for _, _, rel in files])
+            subs = inputs.describe(isp, files, hashes)
+            work = plan.build(isp, subs, revisions, old, layout.recipe, full, _hasher(root, pool))
+            written = _execute(root, work, layout, pool, staged, progress)
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
+    removed = _record(root, work, old, layout, written)
+    notes = [] if known else ["revisions unknown: no git history to read"]
+    decrypted = sum(len(v) for v in work.needed().values())
+    updated = sorted(spec.rel for spec in work.stale)
+    return Report(len(subs), decrypted, updated, len(work.specs) - len(updated), removed, known, notes=notes)
+
+
+def _hasher(root: Path, pool: Pool) -> plan.Hasher:
+    def hashes(rels: list[str]) -> dict[str, str | None]:
+        def one(rel: str) -> str | None:
+            path = root / rel
+            return inputs.sha256_file(path) if path.is_file() else None
+
+        return dict(zip(rels, pool.map(one, rels), strict=True))
+
+    return hashes
+
+
+def _revisions(root: Path) -> tuple[dict[tuple[str, str], int], bool]:
+    """(agency, month) -> how many commits added or changed that submission (2+: revised)."""
+    try:
+        from isp import provenance  # contract B
+
+        versions = provenance.submission_versions(root)
+    except (ImportError, IspError):
+        return {}, False
+    return {key: len(commits) for key, commits in versions.items()}, True
+
+
+def _old_manifests(root: Path) -> dict[str | None, manifest.Manifest]:
+    old: dict[str | None, manifest.Manifest] = {None: manifest.read(root)}
+    for path in sorted((root / AGENCY_OUTPUTS).glob("*/manifest.json")):
+        old[path.parent.name] = manifest.read(root, path.parent.name)
+    return old
+
+
+def _execute(
+    root: Path, work: plan.Plan, layout: Layout, pool: Pool, staged: staging.Staging, progress: Progress
+) -> dict[str, str]:
+    """Decrypt, compute and stage every stale output; returns rel path -> ciphertext sha256."""
+    needed = work.needed()
+    progress.start("decrypt", sum(len(subs) for subs in needed.values()))
+    progress.start("encrypt", len(work.stale))
+    by_year: dict[str, list[plan.Spec]] = defaultdict(list)
+    for spec in work.stale:
+        by_year[spec.year].append(spec)
+    loaded = _loaded_years(root, needed, layout, pool, progress)
+    futures = {}
+    for year in sorted(by_year):
+        parts = next(loaded)[1] if year in needed else {}
+        block = Block.build(layout, month_range(f"{year}-01", f"{year}-12"), parts)
+        for spec in by_year[year]:
+            future = pool.submit(staged.stage, spec.rel, _render(layout, block, spec))
+            future.add_done_callback(lambda _: progress.advance("encrypt"))
+            futures[spec.rel] = future
+        del block, parts
+    return {rel: future.result() for rel, future in futures.items()}
+
+
+def _render(layout: Layout, block: Block, spec: plan.Spec) -> bytes:
+    if spec.agency is None:
+        values, present = block.consolidated(spec.period)
+    else:
+        values, present = block.agency(spec.agency, spec.period)
+    return layout.render(spec.period.label, values, present)
+
+
+def _loaded_years(
+    root: Path, needed: dict[str, list[Submission]], layout: Layout, pool: Pool, progress: Progress
+) -> Iterator[tuple[str, dict[tuple[str, str], tuple[Cells, bool]]]]:
+    """Each year's decrypted submissions, in year order, decrypting ahead in the pool."""
+    ordered = [sub for year in sorted(needed) for sub in needed[year]]
+    results = pool.ordered(lambda sub: inputs.load(root, sub, layout), ordered, window=3 * pool.jobs)
+    for year in sorted(needed):
+        parts = {}
+        for sub in needed[year]:
+            parts[(sub.agency, sub.month)] = (next(results), sub.suspended)
+            progress.advance("decrypt")
+        yield year, parts
+
+
+def _record(
+    root: Path, work: plan.Plan, old: dict[str | None, manifest.Manifest], layout: Layout, written: dict[str, str]
+) -> list[str]:
+    """Write the manifests (each agency's, then the consolidated one) and remove what is no
+    longer made; returns the removed rel paths."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    owners = sorted(set(work.entries) | set(old), key=lambda o: (o is None, o or ""))
+    for owner in owners:
+        previous = old.get(owner, manifest.empty())
+        outputs = {}
+        for key, entry in sorted(work.entries.get(owner, {}).items(), key=lambda kv: manifest.sort_key(kv[0])):
+            rel = manifest.output_rel(key, owner)
+            kept = previous["outputs"].get(key, {})
+            stamp = {"sha256": written[rel], "updated": now} if rel in written else _stamp(kept)
+            outputs[key] = {**entry, **stamp}
+        _write_manifest(root, owner, previous, outputs, layout, now)
+    made = {spec.rel for spec in work.specs}
+    removed = sorted(set(work.removed) | set(staging.orphans(root, made)))
+    staging.remove(root, removed)
+    return removed
+
+
+def _stamp(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"sha256": entry["sha256"], "updated": entry["updated"]}
+
+
+def _write_manifest(
+    root: Path, owner: str | None, previous: manifest.Manifest, outputs: dict[str, Any], layout: Layout, now: str
+) -> None:
+    if owner is not None and not outputs:
+        (root / manifest.manifest_rel(owner)).unlink(missing_ok=True)
+        return
+    doc = {"rules_version": layout.rules_version, "recipe": layout.recipe, "generated": now, "outputs": outputs}
+    if not manifest.same_content(previous, doc):
+        manifest.write(root, doc, owner)
