@@ -185,12 +185,14 @@ def test_a_submission_replayed_from_another_month_is_refused(module_repo: IspRep
 
 
 def test_a_re_indented_replay_is_still_caught(module_repo: IspRepo, base: str) -> None:
-    """Changing the envelope's layout keeps its MAC and IV: the copy is still recognised."""
+    """Re-indenting the envelope or escaping its characters keeps its IVs: still recognised."""
     start_pr(module_repo, base, "replay-indent")
     doc = json.loads((module_repo.root / "submissions/IRC/2025-02.csv").read_bytes())
     copy = json.dumps(doc, indent=4).encode()
     assert fingerprints(copy) == fingerprints((module_repo.root / "submissions/IRC/2025-02.csv").read_bytes())
-    (module_repo.root / "submissions/IRC/2025-04.csv").write_bytes(copy)
+    escaped = copy.replace(b'"ENC[AES256_GCM,data:', b'"\\u0045NC[AES256_GCM,data:').replace(b",iv:", b",\\u0069v:")
+    assert json.loads(escaped) == doc and fingerprints(escaped) == fingerprints(copy)
+    (module_repo.root / "submissions/IRC/2025-04.csv").write_bytes(escaped)
     module_repo.commit("IRC: April (really February)", signer="IRC:primary")
     assert rules(ci_pr(module_repo, base, False, "--json")) == {"replay"}
 

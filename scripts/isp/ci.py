@@ -47,8 +47,8 @@ REVIEW_PATHS = ("protocol/", "scripts/", ".github/", "mkdocs.yml", "pyproject.to
 LOUD_PATHS = (keys.ALLOWED_SIGNERS, "protocol/agencies.yaml")
 ENCRYPTED = re.compile(rf"^(submissions/.+|aggregates/.+\.csv|{re.escape(keys.SITE_CREDENTIALS)})$")
 SUBMISSIONS_README = "submissions/README.md"
-_MAC = re.compile(rb'"mac"\s*:\s*"(ENC\[[^"]*\])"')
-_DATA_IV = re.compile(rb'"data"\s*:\s*"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:([A-Za-z0-9+/=]+),')
+_ENC = b"ENC[AES256_GCM,data:"
+_IV = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 SIGN_FIX = "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)"
 
 Validator = Callable[..., tuple[Any, list[Problem]]]
@@ -270,11 +270,31 @@ def check_submission_path(ctx: Context, check: FileCheck) -> tuple[str, str] | N
     return agency, month
 
 
+def _ivs(text: bytes, marker: bytes) -> list[bytes]:
+    """The IV of each sops value (``ENC[AES256_GCM,data:...,iv:...,``) in ``text``, by plain search."""
+    ivs, start = [], text.find(marker)
+    while start != -1:
+        begin = text.find(b",iv:", start) + 4
+        end = text.find(b",", begin)
+        if begin < 4 or end == -1:
+            break
+        ivs.append(text[begin:end])
+        start = text.find(marker, end)
+    return ivs
+
+
 def fingerprints(blob: bytes) -> set[bytes]:
-    """What stays the same when an envelope is copied, even re-indented: its MAC and data IV."""
-    found = set(_MAC.findall(blob))
-    found.update(b"iv:" + iv for iv in _DATA_IV.findall(blob))
-    return found
+    """What a copied envelope keeps however it is re-laid out: the random IVs of its data and
+    its MAC. A plain byte search for sops' own layout; anything else (escapes, odd spacing)
+    is parsed as JSON first, so a disguised copy is still recognised."""
+    ivs = _ivs(blob, _ENC)
+    if len(ivs) == 2 and all(_IV.match(iv.decode("ascii", "replace")) for iv in ivs):
+        return set(ivs)
+    doc = crypto.parse_envelope(blob)
+    if doc is None:
+        return set()
+    values = [doc["data"], str(doc["sops"].get("mac", ""))]
+    return set(_ivs("\n".join(values).encode(), _ENC))
 
 
 def replay_index(root: Path, rev: str, extra: dict[str, bytes]) -> dict[bytes, set[str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -275,11 +276,29 @@ def history_blobs(root: Path, rev: str, folder: str = SUBMISSIONS) -> set[tuple[
 
 
 def read_blobs(root: Path, blobs: list[str]) -> dict[str, bytes]:
-    """The content of many blobs through one `git cat-file --batch` process."""
-    from gitdb.util import hex_to_bin
-
+    """The content of many blobs, streamed by one `git cat-file --batch` process."""
+    if not blobs:
+        return {}
     with _open(root) as repo:
-        return {blob: repo.odb.stream(hex_to_bin(blob)).read() for blob in blobs}
+        proc = subprocess.run(
+            [repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git", "cat-file", "--batch"],
+            input="".join(f"{blob}\n" for blob in blobs).encode(),
+            capture_output=True,
+            cwd=repo.working_tree_dir or root,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise IspError(f"git cat-file failed in {root}")
+    found, pos, out = {}, 0, proc.stdout
+    for blob in blobs:
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
+        if len(header) != 3:
+            raise IspError(f"{blob}: no such object in {root}")
+        size = int(header[2])
+        found[blob] = out[header_end + 1 : header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+    return found
 
 
 def extract_tree(root: Path, rev: str, folder: str, dest: Path) -> int:
