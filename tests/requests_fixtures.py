@@ -24,6 +24,18 @@ def shipped_isp() -> Isp:
     return protocol.load(REPO_ROOT)
 
 
+def email_of(signer: str | None) -> str | None:
+    """The focal point's e-mail for "IRC:primary" (without reloading the protocol at each commit)."""
+    if not signer or ":" not in signer:
+        return None
+    agency, role = signer.split(":")
+    return str(getattr(shipped_isp().agencies[agency].focal_points, role).email)
+
+
+def commit(repo: IspRepo, message: str, paths: list[str] | None = None, signer: str | None = None) -> str:
+    return repo.commit(message, paths=paths, signer=signer, email=email_of(signer))
+
+
 def fields(**overrides: Any) -> dict[str, Any]:
     """A complete external request; ``overrides`` replace top-level fields."""
     base: dict[str, Any] = {
@@ -49,7 +61,7 @@ def fields(**overrides: Any) -> dict[str, Any]:
 def new(repo: IspRepo, signer: str | None = "UNHCR:primary", **overrides: Any) -> requests.Request:
     """Write a complete request and commit it (signed by a coordinator by default)."""
     request = requests.new_request(repo.root, fields(**overrides))
-    repo.commit(f"Request {request.id}", paths=[request.path], signer=signer)
+    commit(repo, f"Request {request.id}", [request.path], signer)
     return request
 
 
@@ -65,7 +77,7 @@ def decide(
     """Record ``agency``'s decision and commit it; ``signer`` "own" = that agency's primary focal point."""
     requests.decide(repo.root, request_id, agency, approve, reason, day)
     who = f"{agency}:primary" if signer == "own" else signer
-    return repo.commit(f"{request_id}: {agency} decides", paths=[requests.path_of(request_id)], signer=who)
+    return commit(repo, f"{request_id}: {agency} decides", [requests.path_of(request_id)], who)
 
 
 def approve_all(repo: IspRepo, request_id: str, day: date = date(2026, 3, 3), but: tuple[str, ...] = ()) -> None:
@@ -81,9 +93,9 @@ def rules(problems: list[Any], severity: str = "error") -> set[str]:
 def open_and_resolve_breach(repo: IspRepo, reported: date, agreed: date, but: tuple[str, ...] = ()) -> str:
     """A breach opened by a coordinator and agreed resolved by every agency (but ``but``), signed."""
     breach = governance.open_breach(repo.root, reported, "A table was forwarded outside the group.")
-    repo.commit(f"Breach {breach.id}", paths=[breach.path], signer="IMC:primary")
+    commit(repo, f"Breach {breach.id}", [breach.path], "IMC:primary")
     for agency in REQUIRED:
         if agency not in but:
             governance.agree_resolution(repo.root, breach.id, agency, agreed)
-            repo.commit(f"{breach.id}: {agency} agrees", paths=[breach.path], signer=f"{agency}:signatory")
+            commit(repo, f"{breach.id}: {agency} agrees", [breach.path], f"{agency}:signatory")
     return breach.id

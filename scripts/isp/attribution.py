@@ -18,6 +18,7 @@ this way merges pull requests with merge commits, whose second parent keeps the 
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,8 @@ import yaml
 
 from isp import provenance
 from isp.errors import IspError, Problem
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def mapping_of(data: bytes | None) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        loaded = yaml.safe_load(data)
+        loaded = yaml.load(data, Loader=_LOADER)
     except yaml.YAMLError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -111,9 +114,17 @@ def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None
     they were merged; they are verified against the allowed signers of their own first parent
     (the keys in force when they were made), so a focal point who later leaves does not void
     the decisions they signed."""
+    head_sha = provenance.resolve(root, head)
+    base_sha = provenance.resolve(root, base) if base else None
+    return list(_revisions(root.resolve(), path, head_sha, base_sha))
+
+
+@functools.lru_cache(maxsize=512)
+def _revisions(root: Path, path: str, head: str, base: str | None) -> tuple[Revision, ...]:
+    """Cached by commit id: the history behind a commit never changes."""
     shas = provenance.path_commits(root, path, head)
     if not shas:
-        return []
+        return ()
     review = set(provenance.commits_between(root, base, head)) if base else set()
     parents = _parents(root, shas)
     specs = [f"{s}:{path}" for s in shas] + [f"{p}:{path}" for s in shas for p in parents.get(s, [])]
@@ -123,7 +134,7 @@ def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None
     infos: dict[str, provenance.CommitInfo] = {}
     for text in set(trusted.values()):
         infos.update(provenance.verify(root, [s for s in shas if trusted[s] == text], text))
-    return [
+    return tuple(
         Revision(
             sha=s,
             signer=infos[s],
@@ -132,7 +143,7 @@ def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None
             in_review=s in review,
         )
         for s in shas
-    ]
+    )
 
 
 def _signers_for(

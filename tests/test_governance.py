@@ -1,0 +1,196 @@
+"""Breaches and their clocks, suspensions, membership changes and the release gate, in real repos."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import yaml
+from ruamel.yaml import YAML
+
+from isp import governance, protocol, requests
+from tests.helpers import IspRepo, isp
+from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
+
+RID = "REQ-2026-001"
+
+
+def test_breach_open_refuses_figures_and_lists_its_clocks(isp_repo: IspRepo) -> None:
+    root = isp_repo.root
+    figures = isp("breach", "open", "--description", "A table with 17 cases leaked", "--repo", root)
+    assert figures.code == 1 and "must not contain figures" in figures.err
+    assert not list((root / "protocol" / "breaches").glob("*.yaml"))
+    opened = isp("breach", "open", "--description", "A table was e-mailed outside the group", "--agency", "IRC",
+                 "--reported", "2026-03-01", "--repo", root)  # fmt: skip
+    assert opened.code == 0, opened.err
+    listed = isp("breach", "list", "--json", "--repo", root, env={"ISP_TODAY": "2026-03-10"})
+    breach = json.loads(listed.out)["breaches"][0]
+    assert breach["id"] == "BR-2026-001" and breach["open"] and breach["awaiting"] == list(REQUIRED)
+    clocks = {c["name"]: (c["due"], c["state"]) for c in breach["clocks"]}
+    assert clocks == {"meeting": ("2026-03-08", "overdue"), "senior-management": ("2026-03-15", "due"),
+                      "resolution": ("2026-04-01", "due")}  # fmt: skip
+    assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-03-09", "--repo", root).code == 0
+    assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-02-01", "--repo", root).code == 1
+    assert isp("breach", "update", "BR-2026-001", "--repo", root).code == 2
+    st = governance.breach_statuses(root, date(2026, 3, 10))[0]
+    assert (st.clocks[0].name, st.clocks[0].state) == ("meeting", "late")
+
+
+def test_the_resolution_clock_ends_on_the_last_day_of_a_short_month() -> None:
+    breach = governance.Breach(id="B", reported=date(2026, 1, 31), description="Words only.")
+    clocks = governance.breach_clocks(shipped_isp(), breach, None, date(2026, 2, 1))
+    assert clocks[-1].due == date(2026, 2, 28)
+
+
+def test_resolution_needs_every_signatorys_signed_agreement(isp_repo: IspRepo) -> None:
+    breach_id = open_and_resolve_breach(isp_repo, date(2026, 3, 1), date(2026, 3, 20), but=("UNICEF",))
+    root = isp_repo.root
+    assert [b.id for b in governance.open_breaches(root, date(2026, 3, 25))] == [breach_id]
+    governance.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 22))
+    isp_repo.commit("UNICEF agrees, signed by IRC", signer="IRC:signatory")
+    st = governance.open_breaches(root, date(2026, 3, 25))[0]
+    assert st.awaiting == ["UNICEF"] and "does not count" in st.notes["UNICEF"]
+    governance.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 23))
+    isp_repo.commit("UNICEF agrees", signer="UNICEF:primary")
+    assert governance.open_breaches(root, date(2026, 3, 25)) == []
+    st = governance.breach_statuses(root, date(2026, 3, 25))[0]
+    assert st.closed_on == date(2026, 3, 23) and [c.state for c in st.clocks] == ["overdue", "done", "done"]
+    result = isp("breach", "resolve", breach_id, "--agency", "XYZ", "--repo", root)
+    assert result.code == 1 and "unknown agency" in result.err
+
+
+def test_an_open_breach_refuses_every_release_until_resolved(isp_repo: IspRepo) -> None:
+    new(isp_repo)
+    approve_all(isp_repo, RID)
+    root = isp_repo.root
+    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == []
+    breach_id = open_and_resolve_breach(isp_repo, date(2026, 3, 4), date(2026, 3, 10), but=("JRF",))
+    blockers = governance.release_blockers(root, RID, date(2026, 3, 12))
+    assert any(f"breach {breach_id} is open" in b for b in blockers)
+    assert requests.status(root, RID, date(2026, 3, 12)).state == "blocked"
+    governance.agree_resolution(root, breach_id, "JRF", date(2026, 3, 11))
+    assert governance.release_blockers(root, RID, date(2026, 3, 12)) != []  # written, not yet committed
+    isp_repo.commit("JRF agrees", signer="JRF:secondary")
+    assert governance.release_blockers(root, RID, date(2026, 3, 12)) == []
+    assert requests.status(root, RID, date(2026, 3, 12)).state == "approved"
+
+
+def test_an_uncommitted_breach_already_blocks(isp_repo: IspRepo) -> None:
+    new(isp_repo)
+    approve_all(isp_repo, RID)
+    governance.open_breach(isp_repo.root, date(2026, 3, 4), "Reported by telephone, being written up.")
+    assert any("is open" in b for b in governance.release_blockers(isp_repo.root, RID, date(2026, 3, 5)))
+
+
+def test_release_blockers_name_each_reason(isp_repo: IspRepo) -> None:
+    root = isp_repo.root
+    assert governance.release_blockers(root, "REQ-2026-404", date(2026, 3, 5))[0].endswith(
+        "no such request (list them with `isp request status`)"
+    )
+    new(isp_repo)
+    approve_all(isp_repo, RID, but=("IMC",))
+    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == [
+        "REQ-2026-001: still waiting for IMC; silence is never consent"
+    ]
+    requests.decide(root, RID, "IMC", True, None, date(2026, 3, 4))
+    assert any("not committed" in b for b in governance.release_blockers(root, RID, date(2026, 3, 5)))
+    isp_repo.commit("IMC approves", signer="IMC:signatory")
+    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == []
+    lapsed = governance.release_blockers(root, RID, date(2027, 10, 20))
+    assert lapsed[-1] == "the protocol is not in force on 2027-10-20"
+
+
+def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> None:
+    root = isp_repo.root
+    env = {"ISP_TODAY": "2026-03-15"}
+    before = (root / "protocol" / "agencies.yaml").read_text()
+    result = isp("suspend", "JRF", "--from", "2026-04", "--to", "2026-05", "--reason", "Database migration",
+                 "--repo", root, env=env)  # fmt: skip
+    assert result.code == 0, result.err
+    text = (root / "protocol" / "agencies.yaml").read_text()
+    assert "# UNICEF gathers MRM data" in text and len(text) > len(before)
+    jrf = protocol.load(root).agencies["JRF"]
+    assert jrf.suspended_in("2026-04").reason == "Database migration" and jrf.suspended_in("2026-06") is None
+    assert jrf.suspensions[0].recorded == date(2026, 3, 15)
+    overlap = isp("suspend", "JRF", "--from", "2026-05", "--reason", "Again", "--repo", root)
+    assert overlap.code == 1 and "already suspended" in overlap.err
+    assert isp("suspend", "JRF", "--from", "2026-07", "--repo", root).code == 2  # the reason is required
+    assert isp("suspend", "JRF", "--from", "2026-13", "--reason", "Bad month", "--repo", root).code == 2
+    assert isp("suspend", "IRC", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0
+    assert protocol.load(root).agencies["IRC"].suspended_in("2030-01") is not None
+    resumed = isp("resume", "IRC", "--from", "2026-09", "--repo", root)
+    assert resumed.code == 0, resumed.err
+    irc = protocol.load(root).agencies["IRC"]
+    assert irc.suspended_in("2026-08") and not irc.suspended_in("2026-09")
+    assert isp("resume", "IRC", "--from", "2026-10", "--repo", root).code == 1  # nothing running any more
+    assert isp("suspend", "NHF", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0
+    assert isp("resume", "NHF", "--from", "2026-06", "--repo", root).code == 1
+
+
+def _add_agency(repo: IspRepo, code: str) -> None:
+    handler = YAML()
+    path = repo.root / "protocol" / "agencies.yaml"
+    doc = handler.load(path)
+    doc["agencies"][code] = {
+        "name": "A new partner", "label": code, "roles": ["data_gathering"], "system": "other", "sites": ["JO11"],
+        "focal_points": {role: {"name": f"{role} Example", "email": f"{role}.{code.lower()}@example.org"}
+                         for role in ("primary", "secondary", "signatory")},
+    }  # fmt: skip
+    handler.dump(doc, path)
+
+
+def _membership(repo: IspRepo, change: str, agency: str, system: str | None = None) -> str:
+    rel = f"protocol/membership/MEM-{agency}.yaml"
+    data = {"id": f"MEM-{agency}", "change": change, "agency": agency, "proposed": date(2026, 3, 1), "approvals": {}}
+    if system:
+        data["system"] = system
+    (repo.root / "protocol" / "membership").mkdir(exist_ok=True)
+    (repo.root / rel).write_text(yaml.safe_dump(data, sort_keys=False))
+    return rel
+
+
+def _approve_membership(repo: IspRepo, rel: str, agency: str, signer: str) -> None:
+    path = repo.root / rel
+    data = yaml.safe_load(path.read_text())
+    data["approvals"][agency] = date(2026, 3, 2)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    repo.commit(f"{agency} approves", paths=[rel], signer=signer)
+
+
+def test_a_new_agency_needs_every_signatorys_signed_approval(isp_repo: IspRepo) -> None:
+    base = isp_repo.head()
+    _add_agency(isp_repo, "NEWORG")
+    isp_repo.commit("Add NEWORG", signer="UNHCR:primary")
+    assert rules(governance.membership_check(isp_repo.root, base)) == {"membership-approval"}
+    rel = _membership(isp_repo, "add-agency", "NEWORG")
+    isp_repo.commit("Propose NEWORG", signer="UNHCR:primary")
+    for agency in REQUIRED[:-1]:
+        _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
+    problems = governance.membership_check(isp_repo.root, base)
+    assert [p.message for p in problems] == ["adding NEWORG still needs the signed approval of UNICEF"]
+    _approve_membership(isp_repo, rel, "UNICEF", "IRC:signatory")
+    assert rules(governance.membership_check(isp_repo.root, base)) == {"approval-by-other-agency",
+                                                                       "membership-approval"}  # fmt: skip
+    path = isp_repo.root / rel
+    data = yaml.safe_load(path.read_text())
+    data["approvals"]["UNICEF"] = date(2026, 3, 3)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    isp_repo.commit("UNICEF approves", paths=[rel], signer="UNICEF:signatory")
+    # The forged commit stays in the pull request: it must be dropped from the branch.
+    assert rules(governance.membership_check(isp_repo.root, base)) == {"approval-by-other-agency"}
+
+
+def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo) -> None:
+    base = isp_repo.head()
+    handler = YAML()
+    path = isp_repo.root / "protocol" / "agencies.yaml"
+    doc = handler.load(path)
+    doc["agencies"]["IRC"]["system"] = "rais_cpims"
+    handler.dump(doc, path)
+    rel = _membership(isp_repo, "system-switch", "IRC", "rais_cpims")
+    isp_repo.commit("IRC moves to RAIS-CPIMS", signer="IRC:primary")
+    _approve_membership(isp_repo, rel, "JRF", "JRF:primary")
+    problems = governance.membership_check(isp_repo.root, base)
+    assert [p.rule for p in problems] == ["membership-approval"] and "a coordinator (IMC, UNHCR)" in problems[0].message
+    _approve_membership(isp_repo, rel, "IMC", "IMC:signatory")
+    assert governance.membership_check(isp_repo.root, base) == []
