@@ -61,6 +61,19 @@ def make_dataset(repo: IspRepo, keyring: Keyring) -> Dataset:
     return data
 
 
+_CACHE: dict[str, Dataset] = {}
+
+
+def shared_dataset(folder: Path, keyring: Keyring, template: Path) -> Dataset:
+    """``make_dataset`` once per test process (both consolidation test modules start from it);
+    callers copy it before changing anything."""
+    if "base" not in _CACHE:
+        root = folder / "isp"
+        shutil.copytree(template, root, symlinks=True)
+        _CACHE["base"] = make_dataset(IspRepo(root, keyring), keyring)
+    return _CACHE["base"]
+
+
 def expected_table(
     isp: protocol.Isp, frames: dict[tuple[str, str], pd.DataFrame], period: Period, leave_out: frozenset = frozenset()
 ) -> pd.DataFrame:

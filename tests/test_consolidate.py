@@ -7,7 +7,6 @@ Real sops and age throughout; expected tables come from an independent pandas or
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -24,11 +23,11 @@ from tests.consolidate_fixtures import (
     Dataset,
     encrypt_sheet,
     expected_table,
-    make_dataset,
+    shared_dataset,
     tidy_sorted,
     write_submissions,
 )
-from tests.helpers import AGENCIES, IspRepo, Keyring, isp, patched_env
+from tests.helpers import AGENCIES, Keyring, isp, patched_env
 
 CONSOLIDATED_KEYS = [
     "monthly/2025-12", "monthly/2026-01", "monthly/2026-02", "monthly/2026-03",
@@ -46,9 +45,7 @@ def ci_key(clean_git_env: None, monkeypatch: pytest.MonkeyPatch, keyring: Keyrin
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> Dataset:
     """Five agencies' sheets for 2025-12..2026-03 (JRF skips March), committed, not consolidated."""
-    root = tmp_path_factory.mktemp("consolidate-base") / "isp"
-    shutil.copytree(_template_repo, root, symlinks=True)
-    return make_dataset(IspRepo(root, keyring), keyring)
+    return shared_dataset(tmp_path_factory.mktemp("consolidate-base"), keyring, _template_repo)
 
 
 @pytest.fixture(scope="module")

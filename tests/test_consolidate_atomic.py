@@ -1,0 +1,140 @@
+"""A consolidation run killed at any point leaves the previous aggregates intact and consistent
+with their manifest; the next run finishes the job. The kill is real: SIGKILL to `isp consolidate`
+running in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pandas.testing import assert_frame_equal
+
+from isp import consolidate, crypto
+from isp.errors import IspError
+from isp.periods import period_of
+from tests.consolidate_fixtures import (
+    MONTHS,
+    SKIPPED,
+    SUBMITTERS,
+    Dataset,
+    expected_table,
+    shared_dataset,
+    tidy_sorted,
+    write_submissions,
+)
+from tests.helpers import Keyring, patched_env
+
+
+@pytest.fixture(autouse=True)
+def ci_key(clean_git_env: None, monkeypatch: pytest.MonkeyPatch, keyring: Keyring) -> None:
+    monkeypatch.setenv("SOPS_AGE_KEY", keyring.age_secret["ci"])
+
+
+@pytest.fixture(scope="module")
+def consolidated(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> Dataset:
+    base = shared_dataset(tmp_path_factory.mktemp("atomic-base"), keyring, _template_repo)
+    data = base.copy(tmp_path_factory.mktemp("atomic") / "isp")
+    with patched_env(keyring.env("ci")):
+        consolidate.run(data.root, jobs=2)
+    return data
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    folder = root / "aggregates"
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _temps(root: Path) -> list[Path]:
+    return list((root / "aggregates").rglob(".*.tmp"))
+
+
+def _complete(root: Path) -> list[Path]:
+    """Staged outputs already written in full."""
+    found = []
+    for path in _temps(root):
+        try:
+            if crypto.is_envelope(path.read_bytes()):
+                found.append(path)
+        except FileNotFoundError:  # renamed or removed meanwhile
+            pass
+    return found
+
+
+def _kill_once_outputs_are_staged(root: Path, key: str) -> list[Path]:
+    """Start `isp consolidate` in its own process; SIGKILL it as soon as it has written an output."""
+    env = {**{k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY_FILE"}, "SOPS_AGE_KEY": key}
+    cmd = [sys.executable, "-m", "isp", "consolidate", "--repo", str(root), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not _complete(root) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        staged = _complete(root)
+        proc.kill()
+    finally:
+        proc.wait()
+    assert proc.returncode == -9, "the run finished before it could be killed"
+    return staged
+
+
+def test_a_run_killed_midway_leaves_the_previous_aggregates_intact(
+    consolidated: Dataset, tmp_path: Path, keyring: Keyring
+) -> None:
+    data = consolidated.copy(tmp_path / "isp")
+    before = _files(data.root)
+    items = [(a, m) for a in SUBMITTERS for m in MONTHS if (a, m) not in SKIPPED]
+    write_submissions(data, items, seed=99)  # every input changes: every output is stale
+
+    staged = _kill_once_outputs_are_staged(data.root, keyring.age_secret["ci"])
+
+    assert staged, "the kill came before any output was written"
+    leftovers = _temps(data.root)
+    assert leftovers and all(b"period,site" not in p.read_bytes() for p in leftovers)  # ciphertext only
+    assert {rel: b for rel, b in _files(data.root).items() if not rel.split("/")[-1].startswith(".")} == before
+
+    report = consolidate.run(data.root, jobs=2)
+    assert len(report.updated) == 59 and not _temps(data.root)
+    period = period_of("2026-01", "quarterly")
+    got = tidy_sorted(consolidate.read_output(data.root, "aggregates/quarterly/2026-Q1.csv"))
+    assert_frame_equal(got, expected_table(data.repo.load(), data.frames, period))
+
+
+def test_an_output_that_does_not_match_its_manifest_entry_is_redone(consolidated: Dataset, tmp_path: Path) -> None:
+    """What a run killed between its renames and its manifest leaves: a file the manifest does
+    not describe. The next run notices by hash and redoes exactly that output."""
+    data = consolidated.copy(tmp_path / "isp")
+    target = data.root / "aggregates/monthly/2026-01.csv"
+    target.write_bytes((data.root / "aggregates/monthly/2026-02.csv").read_bytes())
+    report = consolidate.run(data.root, jobs=2)
+    assert report.updated == ["aggregates/monthly/2026-01.csv"] and report.decrypted == 5
+    got = tidy_sorted(consolidate.read_output(data.root, "aggregates/monthly/2026-01.csv"))
+    assert_frame_equal(got, expected_table(data.repo.load(), data.frames, period_of("2026-01", "monthly")))
+
+
+def test_a_missing_output_is_redone_and_leftover_temporary_files_are_removed(
+    consolidated: Dataset, tmp_path: Path
+) -> None:
+    data = consolidated.copy(tmp_path / "isp")
+    (data.root / "aggregates/agency/NHF/annual/2025.csv").unlink()
+    leftover = data.root / "aggregates/quarterly/.2026-Q1.csv.abc123.tmp"
+    leftover.write_bytes(b"{}")
+    report = consolidate.run(data.root, jobs=2)
+    assert report.updated == ["aggregates/agency/NHF/annual/2025.csv"] and report.decrypted == 1
+    assert not leftover.exists()
+
+
+def test_a_second_run_at_the_same_time_is_refused(consolidated: Dataset, tmp_path: Path) -> None:
+    import fcntl
+
+    data = consolidated.copy(tmp_path / "isp")
+    fd = os.open(data.root / "aggregates", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(IspError, match="another `isp consolidate` is running"):
+            consolidate.run(data.root, jobs=2)
+    finally:
+        os.close(fd)
