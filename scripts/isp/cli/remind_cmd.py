@@ -1,7 +1,60 @@
-"""Placeholder: this command group arrives with its issue."""
+"""`isp remind`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from isp import calendar, remind
+from isp.cli.options import JsonOption, RepoOption
+from isp.cli.output import emit_json, ok, table
+
+
+def remind_command(
+    repo: RepoOption = Path("."),
+    days: Annotated[int, typer.Option("--days", help="Also list what falls due within this many days.")] = (
+        remind.HORIZON_DAYS
+    ),
+    github: Annotated[
+        bool, typer.Option("--github", help="Open, update or close one GitHub issue per item (gh).")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """List everything due or overdue: missing tracking sheets, consolidation, request follow-ups and
+    escalations, breach clocks, the protocol's review. With --github, keep one GitHub issue per item
+    (needs `gh` and GH_TOKEN; what CI's scheduled reminder runs).
+
+    Example: `isp remind --json`; `GH_TOKEN=... isp remind --github`
+    """
+    today = calendar.today()
+    items = remind.reminders(repo, today, days)
+    report = None
+    if github:
+        from isp import github_issues
+
+        report = github_issues.sync(items)
+    if json_out:
+        emit_json(
+            {
+                "today": today.isoformat(),
+                "items": [i.as_dict() for i in items],
+                "github": report.as_dict() if report else None,
+            }
+        )
+        return
+    table(
+        f"Due or overdue on {today}",
+        ["due", "", "what", "concerned"],
+        [(i.due, "overdue" if i.overdue else "", i.title, ", ".join(i.concerned)) for i in items],
+    )
+    if report:
+        ok(
+            f"GitHub issues: {len(report.created)} opened, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.closed)} closed"
+        )
+
 
 def register(app: typer.Typer) -> None:
-    """Nothing yet."""
+    app.command("remind")(remind_command)
