@@ -1,4 +1,8 @@
-"""`isp template`, `isp submit`, `isp validate`, `isp guard`: the tracking sheet's way in."""
+"""`isp template`, `isp submit`, `isp validate`, `isp guard`: the tracking sheet's way in.
+
+The library modules are imported inside the commands: `isp guard` runs on every commit and
+should not pay for pandas and openpyxl.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from typing import Annotated
 import typer
 
 from isp import guard as guard_lib
-from isp import protocol, repo_validate, sheet_template
-from isp import submit as submit_lib
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import emit_json, err, ok
 from isp.errors import Problem, ValidationFailed, errors_only
@@ -31,6 +33,9 @@ def template(
 
     Example: `isp template -o ~/irc-2026-01.xlsx --agency IRC --month 2026-01`
     """
+    from isp import protocol, sheet_template
+    from isp import submit as submit_lib
+
     root = repo.resolve()
     submit_lib.refuse_inside(root, out)
     what = sheet_template.write(protocol.load(root), out, agency, month, force)
@@ -53,6 +58,8 @@ def submit(
 
     Example: `isp submit ~/irc-2026-01.xlsx --agency IRC --month 2026-01 --commit`
     """
+    from isp import submit as submit_lib
+
     result = submit_lib.submit(repo, file, agency, month, commit=commit, strict=strict)
     if json_out:
         emit_json({**result.__dict__, "warnings": [w.as_dict() for w in result.warnings]})
@@ -80,6 +87,8 @@ def validate(
 
     Example: `isp validate ~/irc-2026-01.xlsx --agency IRC --month 2026-01`
     """
+    from isp import repo_validate
+
     if paths:
         outcomes = repo_validate.validate_paths(repo, paths, agency, month, strict)
     else:
