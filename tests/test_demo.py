@@ -116,11 +116,18 @@ def test_every_submission_is_an_envelope_in_a_verified_commit(built) -> None:
 
 @pytest.mark.slow
 def test_git_itself_verifies_every_agency_commit(built) -> None:
-    """Merges stand for GitHub's merge button (unsigned); every other commit is signed."""
+    """Merges stand for GitHub's merge button and CI commits the aggregates (both unsigned); every
+    other commit is signed by a focal point."""
     root, _ = built
-    own = subprocess.run(["git", "rev-list", "--no-merges", "HEAD"], cwd=root, capture_output=True, text=True)
-    merges = subprocess.run(["git", "rev-list", "--merges", "HEAD"], cwd=root, capture_output=True, text=True)
-    assert len(merges.stdout.split()) == len(own.stdout.split()) - 1
+
+    def revs(*args: str) -> list[str]:
+        proc = subprocess.run(["git", "rev-list", *args, "HEAD"], cwd=root, capture_output=True, text=True)
+        return proc.stdout.split()
+
+    own = revs("--no-merges")
+    by_ci = revs("--no-merges", "--author=ci@example.org")
+    own = [sha for sha in own if sha not in by_ci]
+    assert len(revs("--merges")) == len(own) - 1  # every change but the first came through a pull request
     signers = f"gpg.ssh.allowedSignersFile={root / 'protocol/allowed_signers'}"
     for sha in own.stdout.split():
         proc = subprocess.run(["git", "-c", signers, "verify-commit", sha], cwd=root, capture_output=True, text=True)
@@ -226,7 +233,7 @@ def test_isp_status_shows_the_late_revised_and_suspended_months(built) -> None:
 @pytest.mark.slow
 def test_requests_end_in_every_state(built) -> None:
     root, summary = built
-    stage(summary, "request states")
+    stage(summary, "requests")
     from isp import requests
 
     states = {s.state: s for s in requests.all_statuses(root)}
@@ -259,3 +266,50 @@ def test_the_whole_history_passes_the_pull_request_rules(built) -> None:
     first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True)
     result = isp("ci", "pr", "--repo", root, "--base", first.stdout.strip(), "--head", "HEAD", env=ci_env(root))
     assert result.code == 0, result.output
+
+
+@pytest.mark.slow
+def test_the_aggregates_hold_the_live_canaries_inside_their_envelopes(built) -> None:
+    root, summary = built
+    stage(summary, "consolidate")
+    from isp import consolidate
+
+    assert all(crypto.is_envelope((root / rel).read_bytes()) for rel in consolidate.list_outputs(root))
+    manifest = json.dumps(consolidate.read_manifest(root))
+    assert not any(code in manifest for code in protocol.load(root).agencies)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOPS_AGE_KEY", str(ci_env(root)["SOPS_AGE_KEY"]))
+        for canary in demo_canaries.load(root / KEY_DIR):
+            table = consolidate.read_output(root, f"aggregates/monthly/{canary.month}.csv")
+            for column, wanted in canary.cell().items():
+                table = table[table[column] == wanted] if column != "month" else table
+            expected = canary.value % 1000 if canary.superseded else canary.value
+            assert table["count"].tolist() == [expected]
+
+
+@pytest.mark.slow
+def test_the_approved_request_is_released_and_recorded(built) -> None:
+    root, summary = built
+    stage(summary, "release")
+    from isp import requests
+
+    (approved,) = [s for s in requests.all_statuses(root) if s.state == "approved"]
+    assert approved.releases
+    package = root / "releases" / approved.id
+    assert sorted(f.name for f in package.iterdir()) == sorted(approved.releases[0].files)
+    ignored = subprocess.run(["git", "check-ignore", "-q", package], cwd=root)
+    assert ignored.returncode == 0
+    clean = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
+    assert clean.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_site_is_built_with_every_access_level(built) -> None:
+    root, summary = built
+    stage(summary, "site")
+    site = Path(summary["site"])
+    assert (site / "index.html").exists()
+    assert (site / "ar" / "index.html").exists()
+    assert not list(site.rglob("encryptcontent.cache")) and not list(root.rglob("encryptcontent.cache"))
+    values = [c.value for c in demo_canaries.load(root / KEY_DIR)]
+    assert demo_canaries.scan_files(site, values) == {}

@@ -23,6 +23,8 @@ anywhere but the key folder.
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
 import os
 import shutil
 import time
@@ -100,6 +102,8 @@ class DemoSummary:
     requests: dict[str, str] = field(default_factory=dict)
     stages: list[StageResult] = field(default_factory=list)
     site: Path | None = None
+    released: Path | None = None
+    pull_requests: int = 0
     credentials: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -137,6 +141,8 @@ class DemoContext:
     suspending: bool = True
     requests: dict[str, str] = field(default_factory=dict)  # request id -> the state the story expects
     site: Path | None = None
+    released: Path | None = None
+    pull_requests: int = 0
     credentials: dict[str, str] = field(default_factory=dict)
     _isp: protocol.Isp | None = None
 
@@ -146,13 +152,19 @@ class DemoContext:
             self._isp = protocol.load(self.root)
         return self._isp
 
+    def isp_now(self) -> protocol.Isp:
+        """The protocol as it stands now (suspensions included), read afresh."""
+        return protocol.load(self.root)
+
     def signer(self, agency: str, role: str = "primary") -> Signer:
         focal = getattr(self.isp().agencies[agency].focal_points, role)
         return Signer(focal.name, focal.email, self.ssh[f"{agency}:{role}"])
 
-    def merge(self, change: Change, when: datetime, number: int) -> None:
-        """Commit ``change`` as its signer and merge it as pull request ``number`` (a coordinator of
+    def merge(self, change: Change, when: datetime) -> None:
+        """Commit ``change`` as its signer and merge it as the next pull request (a coordinator of
         another agency presses the button 20 to 90 minutes later)."""
+        self.pull_requests += 1
+        number = self.pull_requests
         agency = self.isp().agency_of_email(change.signer.email)
         mergers = [code for code in self.isp().coordinators() if code != agency] or self.isp().coordinators()
         merger = self.signer(mergers[number % len(mergers)])
@@ -165,9 +177,14 @@ class DemoContext:
         return Signer("ISP continuous integration", "ci@example.org", None)
 
     def now(self, minutes: int = 0) -> datetime:
-        """A moment on the demo's "today", for the stages that happen at the end."""
-        base = datetime.combine(self.story.today, datetime.min.time(), tzinfo=AMMAN) + timedelta(hours=9)
-        return base + timedelta(minutes=minutes)
+        """A moment on the demo's "today" for the stages that happen at the end: from an hour ago
+        (from 09:00 when today is pinned by ISP_TODAY), never in the future."""
+        real = datetime.now(AMMAN)
+        if real.date() == self.story.today:
+            return min(real, real - timedelta(hours=1) + timedelta(minutes=minutes))
+        return datetime.combine(self.story.today, datetime.min.time(), tzinfo=AMMAN) + timedelta(
+            hours=9, minutes=minutes
+        )
 
 
 # --- the folder ------------------------------------------------------------------------------
@@ -372,12 +389,11 @@ def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callabl
 def replay(ctx: DemoContext, events: list[Event]) -> int:
     """Run the events in date order; each change becomes a signed commit merged as a pull request.
     Returns the number of pull requests."""
-    merged = 0
+    before = ctx.pull_requests
     for event in sorted(events, key=lambda e: e.when):
         for change in event.act():
-            merged += 1
-            ctx.merge(change, event.when, merged)
-    return merged
+            ctx.merge(change, event.when)
+    return ctx.pull_requests - before
 
 
 # --- the whole build -------------------------------------------------------------------------
@@ -450,18 +466,26 @@ def _suspension_summary(story: Story) -> dict[str, str]:
 # --- serving ---------------------------------------------------------------------------------
 
 
+def site_server(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
+    """The site helper's server when it exists (quiet, 127.0.0.1 only), else the standard library's."""
+    from isp.demo_stages import StageSkipped, optional
+
+    try:
+        return optional("site.serve", "server").server(folder, port)  # type: ignore[no-any-return]
+    except StageSkipped:
+        pass
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise IspError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): try --port") from None
+
+
 def serve(summary: DemoSummary, port: int) -> None:
     """Serve the built site on 127.0.0.1 until interrupted."""
-    import functools
-    import http.server
-
     if summary.site is None or not summary.site.is_dir():
         raise IspError("no site was built (see the skipped stages above): nothing to serve")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(summary.site))
-    try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise IspError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): try --port") from exc
+    server = site_server(summary.site, port)
     from isp.cli.output import console
 
     console.print(f"Serving the demo site on [bold]http://127.0.0.1:{port}/[/bold] (Ctrl-C to stop)")

@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import traceback
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from types import ModuleType
 
-from isp.demo import AGENCIES, Change, DemoContext, Event, StageResult, StageSkipped, replay, submission_events
+from isp import demo_canaries
+from isp.demo import (
+    AGENCIES,
+    RELEASES,
+    Change,
+    DemoContext,
+    Event,
+    StageResult,
+    StageSkipped,
+    replay,
+    submission_events,
+)
 from isp.demo_story import Decision, RequestPlan
 from isp.errors import IspError
 
@@ -39,8 +53,12 @@ def available(module: str, *names: str) -> bool:
     return True
 
 
-def _attempt(ctx: DemoContext, name: str, step: Callable[[], str], results: list[StageResult]) -> None:
-    ctx.progress.start(name)
+def _attempt(
+    ctx: DemoContext, name: str, step: Callable[[], str], results: list[StageResult], quiet: bool = False
+) -> None:
+    """Run one stage; a stage that cannot run is reported as skipped and the demo goes on."""
+    if not quiet:
+        ctx.progress.start(name)
     try:
         detail = step()
     except StageSkipped as exc:
@@ -52,8 +70,23 @@ def _attempt(ctx: DemoContext, name: str, step: Callable[[], str], results: list
         ctx.progress.skipped(name, why)
         results.append(StageResult(name, "skipped", why))
         return
-    ctx.progress.done(name, detail)
+    except Exception as exc:  # another helper's module mid-way: report where, keep the demo going
+        if os.environ.get("ISP_DEBUG") == "1":
+            raise
+        why = f"failed unexpectedly ({type(exc).__name__} at {_where(exc)}; ISP_DEBUG=1 shows the traceback)"
+        ctx.progress.skipped(name, why)
+        results.append(StageResult(name, "skipped", why))
+        return
+    if not quiet:
+        ctx.progress.done(name, detail)
     results.append(StageResult(name, "done", detail))
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame inside the isp package (file:line), never the message: it could hold data."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/isp/" in f.filename]
+    last = frames[-1] if frames else None
+    return f"{Path(last.filename).name}:{last.lineno}" if last else "unknown place"
 
 
 # --- the timeline: sheets and governance, interleaved by date --------------------------------
@@ -181,10 +214,49 @@ def _decider(
 
 
 def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
+    """Plan the governance story, replay the whole history, then the stages that follow it."""
     results: list[StageResult] = []
     events: list[Event] = []
-    for name, source in timeline_sources():
-        _attempt(ctx, name, lambda source=source: _collect(ctx, source, events), results)  # type: ignore[misc]
+    planned = [name for name, source in timeline_sources() if _plan(ctx, name, source, events, results)]
+    _history(ctx, seed, events, results)
+    after: dict[str, Callable[[DemoContext], str]] = {
+        "suspension": suspension_state,
+        "breach": breach_state,
+        "requests": request_states,
+    }
+    for name in planned:
+        _attempt(ctx, name, lambda name=name: after[name](ctx), results)  # type: ignore[misc]
+    _attempt(ctx, "consolidate", lambda: consolidate(ctx), results)
+    if _done(results, "consolidate") and _done(results, "requests"):
+        _attempt(ctx, "release", lambda: release(ctx), results)
+    _attempt(ctx, "site credentials", lambda: site_credentials(ctx), results)
+    if _done(results, "consolidate") and _done(results, "site credentials"):
+        _attempt(ctx, "site", lambda: site(ctx), results)
+    ctx.progress.start("canary scan")
+    detail = canary_scan(ctx)
+    ctx.progress.done("canary scan", detail)
+    results.append(StageResult("canary scan", "done", detail))
+    return results
+
+
+def _plan(ctx: DemoContext, name: str, source: TimelineSource, events: list[Event], results: list[StageResult]) -> bool:
+    """Add ``source``'s events to the timeline; a source that cannot run is reported as skipped."""
+    found: list[Event] = []
+    attempt: list[StageResult] = []
+
+    def collect() -> str:
+        found.extend(source(ctx))
+        return f"{len(found)} events"
+
+    _attempt(ctx, name, collect, attempt, quiet=True)
+    if attempt[0].status != "done":
+        results.extend(attempt)
+        return False
+    events.extend(found)
+    return True
+
+
+def _history(ctx: DemoContext, seed: int, events: list[Event], results: list[StageResult]) -> None:
     ctx.progress.start("history", total=len(ctx.story.submissions))
     sheet_events, stop = submission_events(ctx, seed)
     try:
@@ -193,14 +265,70 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
         stop()
     story = ctx.story
     detail = (
-        f"{len(story.submissions)} signed sheets over {len(story.months)} months "
-        f"({story.months[0]}..{story.months[-1]}), {merged} pull requests merged"
+        f"{len(story.submissions)} signed, encrypted sheets over {len(story.months)} months; "
+        f"{merged} pull requests, each an agency-signed commit merged with --no-ff"
     )
     ctx.progress.done("history", detail)
     results.append(StageResult("history", "done", detail))
-    if ctx.requests:
-        _attempt(ctx, "request states", lambda: request_states(ctx), results)
-    return results
+
+
+def canary_scan(ctx: DemoContext) -> str:
+    """The planted figures must be nowhere readable: not in any git object, not in any file of the
+    folder (the site and the release included). Only the key folder's own list names them."""
+    values = [c.value for c in ctx.story.canaries]
+    in_git = demo_canaries.scan_git_objects(ctx.root, values)
+    in_files = demo_canaries.scan_files(ctx.root, values, exclude=[ctx.key_dir])
+    if in_git or in_files:
+        where = sorted(in_files)[:5] + (["git objects"] if in_git else [])
+        raise IspError(f"a planted canary figure is readable in {', '.join(where)}: plaintext leaked")
+    return f"none of the {len(values)} planted figures is readable in git objects or in any file of the folder"
+
+
+def _done(results: list[StageResult], name: str) -> bool:
+    return any(r.name == name and r.status == "done" for r in results)
+
+
+class _ConsolidationBar:
+    """consolidate.run's progress (decrypt, encrypt phases) shown on the demo's own bar."""
+
+    def __init__(self, ctx: DemoContext) -> None:
+        self.ctx = ctx
+
+    def start(self, phase: str, total: int) -> None:
+        if phase == "encrypt" and total:
+            self.ctx.progress.start("consolidate", total)
+
+    def advance(self, phase: str) -> None:
+        if phase == "encrypt":
+            self.ctx.progress.advance()
+
+
+def consolidate(ctx: DemoContext) -> str:
+    """Aggregates for every period, committed by CI straight to main (as the workflow does on merge)."""
+    consolidation = optional("consolidate", "run", "list_outputs")
+    report = consolidation.run(ctx.root, jobs=ctx.jobs, progress=_ConsolidationBar(ctx))
+    ctx.git.commit(["aggregates"], "Consolidate the submissions (CI)", ctx.ci(), ctx.now(minutes=5))
+    outputs = consolidation.list_outputs(ctx.root)
+    return f"{len(outputs)} consolidated tables plus each agency's own; {report.summary()}"
+
+
+def release(ctx: DemoContext) -> str:
+    """The approved request's package, in the git-ignored releases/ folder; the release is recorded
+    in the request file by a coordinator's signed commit."""
+    releasing = optional("release", "release")
+    approved = [rid for rid, expected in ctx.requests.items() if expected == "approved"]
+    if not approved:
+        raise StageSkipped("no approved request in this demo")
+    request_id = approved[0]
+    result = releasing.release(ctx.root, request_id, ctx.root / RELEASES / request_id, today=ctx.story.today)
+    coordinator = ctx.signer(ctx.isp().coordinators()[0])
+    message = f"Record release {result.release_id} of {request_id}"
+    ctx.merge(Change([result.request_file], message, coordinator, f"release/{result.release_id}"), ctx.now(15))
+    ctx.released = result.out
+    rel = result.out.relative_to(ctx.root)
+    return (
+        f"{result.release_id} for {request_id}: {len(result.files)} files in {rel}/, {result.suppressed} cells hidden"
+    )
 
 
 def request_states(ctx: DemoContext) -> str:
@@ -223,7 +351,38 @@ def request_states(ctx: DemoContext) -> str:
     return ", ".join(parts)
 
 
-def _collect(ctx: DemoContext, source: TimelineSource, events: list[Event]) -> str:
-    found = source(ctx)
-    events.extend(found)
-    return f"{len(found)} events planned"
+def site_credentials(ctx: DemoContext) -> str:
+    """One passphrase per access level, sops-encrypted for coordinators and CI, committed by a coordinator."""
+    credentials = optional("site.credentials", "ensure", "load", "levels")
+    report = credentials.ensure(ctx.root)
+    rel = report.path.relative_to(ctx.root).as_posix()
+    coordinator = ctx.signer(ctx.isp().coordinators()[0])
+    ctx.merge(Change([rel], "Create the site passphrases", coordinator, "site/credentials"), ctx.now(20))
+    ctx.credentials = credentials.load(ctx.root, ctx.isp())
+    return f"{len(ctx.credentials)} access levels in {rel} (encrypted for the coordinators and CI)"
+
+
+def site(ctx: DemoContext) -> str:
+    """The access-controlled site, English and Arabic, in the git-ignored build/site."""
+    build = optional("site.build", "build_site")
+    report = build.build_site(ctx.root)
+    ctx.site = report.out
+    rel = report.out.relative_to(ctx.root) if report.out.is_relative_to(ctx.root) else report.out
+    return f"{report.pages} pages x {len(report.languages)} languages in {rel}/ ({report.seconds:.0f} s)"
+
+
+def suspension_state(ctx: DemoContext) -> str:
+    plan = ctx.story.suspension
+    suspension = ctx.isp_now().agencies[plan.agency].suspended_in(plan.start)
+    if suspension is None:
+        raise IspError(f"{plan.agency}'s suspension is not in agencies.yaml")
+    return f"{plan.agency} suspended its sharing {plan.start}..{plan.end}, signed by its signatory"
+
+
+def breach_state(ctx: DemoContext) -> str:
+    governance = optional("governance", "breach_statuses")
+    statuses = governance.breach_statuses(ctx.root, ctx.story.today)
+    still_open = [b.id for b in statuses if b.open]
+    if still_open:
+        raise IspError(f"breach {', '.join(still_open)} is still open: the story meant it resolved")
+    return "; ".join(f"{b.id} resolved on {b.closed_on} with every signatory's signed agreement" for b in statuses)

@@ -23,7 +23,7 @@ AMMAN = ZoneInfo("Asia/Amman")
 MIN_MONTHS = 6
 # Distinctive figures planted in single cells. They must never be readable outside an encrypted
 # file or an encrypted page; tests and `make demo` scan for them.
-CANARY_VALUES = (7919, 6007, 4513)
+CANARY_VALUES = (7919, 6007, 8837)
 # A cell that nothing sums to, so a large value keeps every sheet rule true.
 CANARY_INDICATOR = "service_ftr"
 

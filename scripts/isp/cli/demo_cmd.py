@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Group
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from isp import demo
 from isp.cli.options import JsonOption
-from isp.cli.output import console, emit_json, err, table
+from isp.cli.output import console, emit_json, err
 
 
 class RichProgress:
@@ -50,33 +52,56 @@ class RichProgress:
 
     def done(self, stage: str, detail: str) -> None:
         self._finish()
-        self.bar.console.print(f"[green]✓[/green] {stage}: {detail}", soft_wrap=True)
+        self.bar.console.print(f"[green]✓[/green] {stage}", soft_wrap=True)
 
     def skipped(self, stage: str, why: str) -> None:
         self._finish()
         self.bar.console.print(f"[yellow]–[/yellow] {stage} skipped: {why}", soft_wrap=True)
 
 
+SHOWN_LEVELS = ("members", "coordinators")
+
+
 def _print_summary(summary: demo.DemoSummary) -> None:
-    table(
-        "What the demo built",
-        ("stage", "status", "detail"),
-        [(s.name, s.status, s.detail) for s in summary.stages],
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("repository", f"{summary.root}  ({summary.commits} commits)")
+    grid.add_row("months", f"{summary.months[0]} .. {summary.months[1]} for {', '.join(summary.agencies)}")
+    grid.add_row(
+        "story",
+        f"late: {summary.late['agency']} {summary.late['month']}; "
+        f"revised: {summary.revised['agency']} {summary.revised['month']}"
+        + (
+            f"; {summary.suspension['agency']} suspended {summary.suspension['from']}..{summary.suspension['to']}"
+            if summary.suspension
+            else ""
+        ),
     )
-    lines = [
-        f"repository   {summary.root}",
-        f"months       {summary.months[0]} .. {summary.months[1]} for {', '.join(summary.agencies)}",
-        f"sheets       {summary.submissions} signed submissions, {summary.commits} commits in all",
-        f"late         {summary.late['agency']} {summary.late['month']}   "
-        f"revised  {summary.revised['agency']} {summary.revised['month']}",
-        f"keys         {summary.key_dir} (git-ignored: age identities, SSH keys, canaries.json)",
-        f"built in     {summary.seconds:.0f} s",
-    ]
-    if summary.site:
-        lines.append(f"site         {summary.site}")
-    console.print(Panel("\n".join(lines), title="isp demo", title_align="left"))
+    for stage in summary.stages:
+        if stage.status == "done":
+            grid.add_row(stage.name, stage.detail)
+        else:
+            grid.add_row(f"[yellow]{stage.name}[/yellow]", f"[yellow]skipped: {stage.detail}[/yellow]")
+    grid.add_row("keys", f"{summary.key_dir} (git-ignored: age identities, SSH keys, canaries.json)")
+    grid.add_row("built in", f"{summary.seconds:.0f} s")
+    console.print(Panel(grid, title="isp demo: a complete synthetic ISP", title_align="left"))
     if summary.credentials:
-        table("Site credentials (demo only)", ("who", "password"), sorted(summary.credentials.items()))
+        _print_credentials(summary)
+
+
+def _print_credentials(summary: demo.DemoSummary) -> None:
+    agency = next((level for level in summary.credentials if level.startswith("agency-")), None)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(style="green", no_wrap=True)
+    for level in (*SHOWN_LEVELS, *([agency] if agency else [])):
+        if level in summary.credentials:
+            label = f"agency {level.removeprefix('agency-').upper()}" if level.startswith("agency-") else level
+            grid.add_row(label, summary.credentials[level])
+    key = summary.key_dir / "ci.agekey"
+    hint = f"every level: SOPS_AGE_KEY_FILE={key} isp site credentials --show --repo {summary.root}"
+    console.print(Panel(Group(grid, "", hint), title="site passphrases (demo only)", title_align="left"))
 
 
 def demo_command(
