@@ -131,7 +131,7 @@ def _summary(paths: list[tuple[str, str]]) -> list[str]:
 def _log(root: Path, limit: int) -> list[tuple[str, datetime, list[tuple[str, str]]]]:
     repo = git.Repo(root)
     try:
-        out = repo.git.log(f"-n{limit}", "--no-renames", "--name-status", "--format=\x01%H\x00%cI")
+        out = repo.git.log(f"-n{limit}", "--no-renames", "--name-status", "--format=%x01%H%x00%cI")
     finally:
         repo.close()
     commits: list[tuple[str, datetime, list[tuple[str, str]]]] = []

@@ -35,8 +35,17 @@ class BuildReport:
 
 
 class _StderrHandler(logging.Handler):
+    """Warnings (and progress when verbose) to stderr; errors kept for the one-line failure."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.errors: list[str] = []
+
     def emit(self, record: logging.LogRecord) -> None:
-        level = "warning" if record.levelno == logging.WARNING else record.levelname.lower()
+        if record.levelno >= logging.ERROR:
+            self.errors.append(record.getMessage())
+            return
+        level = "warning" if record.levelno == logging.WARNING else "info"
         sys.stderr.write(f"{level}: {record.getMessage()}\n")
 
 
@@ -64,7 +73,8 @@ def build_site(root: Path, out: Path | None = None, strict: bool = False, verbos
             config = load_config(str(root / CONFIG), site_dir=str(_site_dir(out, lang)), strict=strict)
             mkdocs_build(config)
     except MkDocsException as exc:
-        raise IspError(f"the site was not built: {exc}") from None
+        reason = handler.errors[-1] if handler.errors else str(exc)
+        raise IspError(f"the site was not built: {reason}") from None
     finally:
         hooks.use_session(None)
         logger.removeHandler(handler)

@@ -187,7 +187,15 @@ class Generator:
         for code in self.isp.agencies:
             pages += self.agency(lang, code)
         pages += [
-            self._page("compliance.md", "compliance", lang, COORDINATORS, "compliance.md.j2", regs=self.regs),
+            self._page(
+                "compliance.md",
+                "compliance",
+                lang,
+                COORDINATORS,
+                "compliance.md.j2",
+                regs=self.regs,
+                months=self.recent_months(),
+            ),
             self._page("requests.md", "requests", lang, MEMBERS, "requests.md.j2", rows=self.regs.requests),
             self._page("governance.md", "governance", lang, MEMBERS, "governance.md.j2", regs=self.regs),
             self._page("audit.md", "audit", lang, MEMBERS, "audit.md.j2", entries=self.regs.timeline),
@@ -205,6 +213,10 @@ class Generator:
             self._page("about/sites.md", "sites_matrix", lang, MEMBERS, "sites.md.j2"),
         ]
         return pages
+
+    def recent_months(self, count: int = 12) -> list[str]:
+        rows = next(iter(self.regs.timeliness.values()), [])
+        return [s.month for s in rows[-count:]]
 
     def key_figures(self) -> list[dict]:
         latest = self.data.latest_month()

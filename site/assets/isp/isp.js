@@ -235,7 +235,7 @@
       var stem = doc.filename + "-" + periods[state.period];
       out.replaceChildren(
         coverageLine() || "",
-        el("h2", { text: t.by_site + ": " + periods[state.period] }),
+        el("h2", {}, [t.by_site + ": ", el("bdi", { text: periods[state.period] })]),
         downloads(doc, function () { return { header: a.header, rows: plain(a.rows) }; }, function () { return stem + "-sites"; }),
         tableOf(a.header, a.rows, { name: "by-site" }),
         el("h2", { text: t.breakdown + ": " + siteHeader(doc, sites[state.site]) }),
