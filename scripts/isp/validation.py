@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 
 import pandas as pd
 
@@ -36,6 +37,7 @@ MAX_COUNT_DIGITS = 6  # a monthly count of a million or more is an identifier ty
 MAX_LISTED_ROWS = 5
 _CODE_SHAPE = re.compile(r"^(?:[A-Z0-9][A-Z0-9_-]{0,19}|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|\d{1,2}-\d{1,2}|[A-Za-z]{1,3})$")
 
+FORMULA_STARTS = frozenset("=+-@\t\r")
 Key = tuple[str, str, str, str, str, str]  # month, site, indicator, sex, age_group, nationality
 
 
@@ -152,6 +154,8 @@ class SheetCheck:
         self.alias = sheet_import.aliases(self.isp)
         self.codes = sheet_import.known_codes(self.isp)
         self.seen: dict[tuple[object, ...], int] = {}
+        self.known: dict[tuple[str, str], str] = {}
+        self.wanted = [t for t in self.header.keys if t != "count"]
         self.undeclared: dict[str, list[int]] = defaultdict(list)
 
     def add(
@@ -229,9 +233,9 @@ class SheetCheck:
             value = self._key(target, self._cell(cells, index), number, index)
             if value is not None:
                 keys[target] = value
-                raw[target] = sheet_import.norm(self._cell(cells, index))
-        wanted = [t for t in self.header.keys if t != "count"]
-        complete = all(t in keys for t in wanted)
+                if self.layout.sum_mapped:
+                    raw[target] = sheet_import.norm(self._cell(cells, index))
+        complete = all(t in keys for t in self.wanted)
         if self.layout.shape == "long":
             counts = [(self.header.keys["count"], keys.get("indicator"))]
         else:
@@ -251,17 +255,11 @@ class SheetCheck:
                 self._store(keys, indicator, count, number, index)
 
     def _is_formula(self, number: int, index: int, cell: Cell) -> bool:
-        if (number, index) in self.table.formulas:
+        if self.table.formulas and (number, index) in self.table.formulas:
             return True
-        return (
-            isinstance(cell, str)
-            and identifiable.is_formula(cell)
-            and identifiable.value_finding(cell)
-            in (
-                None,
-                identifiable.FORMULA,
-            )
-        )
+        if not isinstance(cell, str) or not cell or cell.lstrip(" ")[:1] not in FORMULA_STARTS:
+            return False
+        return identifiable.is_formula(cell) and identifiable.value_finding(cell) in (None, identifiable.FORMULA)
 
     def _column(self, index: int) -> str:
         names = self.header.names
@@ -271,6 +269,15 @@ class SheetCheck:
         self.add(finding.rule, f"the cell {finding.what}", row, self._column(index), finding.fix)
 
     def _key(self, target: str, value: Cell, row: int, index: int) -> str | None:
+        """Our code for a key cell, or None after reporting why it has none (cached per text)."""
+        if isinstance(value, str) and (target, value) in self.known:
+            return self.known[(target, value)]
+        code = self._resolve(target, value, row, index)
+        if code is not None and isinstance(value, str):
+            self.known[(target, value)] = code
+        return code
+
+    def _resolve(self, target: str, value: Cell, row: int, index: int) -> str | None:
         column = self._column(index)
         if not _filled(value):
             self.add(
@@ -460,8 +467,6 @@ def _filled(value: Cell) -> bool:
 
 
 def _is_date(value: Cell) -> bool:
-    from datetime import date, datetime, time
-
     return isinstance(value, datetime | date | time)
 
 
