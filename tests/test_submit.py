@@ -211,6 +211,15 @@ def test_plaintext_inside_the_repository_is_refused(isp_repo: IspRepo) -> None:
     assert result.code == 0 and "[plaintext-in-repo]" in result.err
 
 
+def test_stale_sops_config_is_refused(isp_repo: IspRepo, outside: Path) -> None:
+    """agencies.yaml changed but `isp keys sync` was not run: CI would reject the recipients."""
+    keys.add_recipient(isp_repo.root, "IRC", crypto.new_identity()[1])
+    path = outside / "s.csv"
+    path.write_bytes(sf.csv_bytes(sf.sheet(isp_repo.load(), "IRC")))
+    result = submit(isp_repo, path)
+    assert result.code == 1 and "isp keys sync" in result.err and not (isp_repo.root / REL).exists()
+
+
 def test_missing_file_and_bad_options(isp_repo: IspRepo, outside: Path) -> None:
     assert "no such file" in submit(isp_repo, outside / "nope.xlsx").err
     result = isp("submit", outside / "nope.csv", "--agency", "IRC", "--repo", isp_repo.root)

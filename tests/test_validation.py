@@ -8,6 +8,7 @@ import io
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from isp import sheet_read, validation
@@ -242,6 +243,23 @@ def test_workbook_cells(isp_: Isp) -> None:
     extra = sf.xlsx(rows + [line.split(",") for line in sf.csv_lines(frame)[1:]], sheets={"Children": [["x"]]})
     problem = only(check(isp_, extra, "e.xlsx"))
     assert problem.rule == "extra-sheet" and "Children" not in problem.message
+
+
+def test_cell_comments_are_refused(isp_: Isp) -> None:
+    from openpyxl.comments import Comment
+
+    book = openpyxl.load_workbook(io.BytesIO(sf.filled_template(isp_, sf.sheet(isp_, "IRC"))))
+    book["Data"]["G4"].comment = Comment("the girl from the home visit", "officer")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    problem = only(check(isp_, buffer.getvalue(), "c.xlsx"))
+    assert problem.rule == "free-text" and "home visit" not in str(problem)
+
+
+def test_age_group_turned_into_a_date_by_excel(isp_: Isp) -> None:
+    frame = sf.sheet(isp_, "IRC")
+    problem = only(check(isp_, sf.filled_template(isp_, frame, edit={(4, 4): date(2026, 6, 11)}), "a.xlsx"))
+    assert (problem.rule, problem.column) == ("identifiable-date", "age_group") and "formatted as Text" in problem.fix
 
 
 def test_context_rules(isp_: Isp, rows: list[list[str]]) -> None:

@@ -136,6 +136,9 @@ def _zip_problems(data: bytes, name: str) -> list[Problem]:
         ]
     if sum(info.file_size for info in infos) > MAX_UNZIPPED:
         return [_problem(name, "too-large", "the workbook unpacks to more than 60 MB", "send the aggregate sheet only")]
+    if any(m.startswith(("xl/comments", "xl/threadedcomments/", "xl/persons/")) for m in members):
+        message = "the workbook holds cell comments or notes (free text, perhaps personal details)"
+        return [_problem(name, "free-text", message, "delete every comment and note, then save again")]
     if "[content_types].xml" not in members:
         return [_problem(name, "unreadable-file", "the file is a zip archive, not a workbook", "send a .xlsx or CSV")]
     return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isp import crypto, protocol, sheet_read, tidy, validation
+from isp import crypto, keys, protocol, sheet_read, tidy, validation
 from isp.errors import IspError, Problem, ValidationFailed, errors_only
 from isp.fsutil import write_atomic
 
@@ -64,16 +64,32 @@ def submit(root: Path, source: Path, agency: str, month: str, commit: bool = Fal
     plaintext = tidy.to_csv(frame)
     rel = submission_path(agency, month)
     target = root / rel
-    result = Submitted(rel, len(frame), revised=target.exists(), warnings=problems + _inside_repo(root, source))
+    warnings = problems + _inside_repo(root, source) + _own_key(isp, agency, rel)
+    result = Submitted(rel, len(frame), revised=target.exists(), warnings=warnings)
     if result.revised and _same(target, plaintext):
         result.unchanged = True
     else:
-        write_atomic(target, crypto.encrypt(root, rel, plaintext))
+        write_atomic(target, _encrypt(root, isp, rel, plaintext))
     if commit and not result.unchanged:
         from isp import submit_git
 
         result.branch, result.commit = submit_git.commit_submission(root, rel, agency, month, result.revised)
     return result
+
+
+def _encrypt(root: Path, isp: protocol.Isp, rel: str, plaintext: bytes) -> bytes:
+    """The envelope, refused when .sops.yaml is stale (CI would reject its recipients)."""
+    envelope = crypto.encrypt(root, rel, plaintext)
+    if crypto.recipients(envelope) != keys.required_recipients(isp, rel):
+        raise IspError(f"{rel}: .sops.yaml is out of date with protocol/agencies.yaml: run `isp keys sync` first")
+    return envelope
+
+
+def _own_key(isp: protocol.Isp, agency: str, rel: str) -> list[Problem]:
+    if isp.agencies[agency].age_recipients:
+        return []
+    message = f"{agency} has no age key: it will not be able to read its own submission"
+    return [Problem(rel, "no-agency-key", message, fix=f"run `isp keys new {agency} --out FILE`", severity="warning")]
 
 
 def _same(target: Path, plaintext: bytes) -> bool:

@@ -303,6 +303,9 @@ class SheetCheck:
                 return None
             return code
         finding = identifiable.value_finding(value)
+        if finding is identifiable.DATE and target == "age_group":
+            fix = "type the age group as text: Excel turns 6-11 into a date unless the column is formatted as Text"
+            finding = finding._replace(fix=f"{finding.fix}; {fix}")
         if finding is not None:
             self._finding(finding, row, index)
             return None
