@@ -104,7 +104,7 @@ def test_unanimous_signed_approval_is_approved_and_passes_the_check(isp_repo: Is
     assert st.state == "approved" and not st.waiting_for()
     result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
     assert result.code == 0, result.err
-    assert "every decision attributable" in result.out
+    assert "every decision and agreement attributable" in result.out
 
 
 def test_decide_commit_signs_with_the_users_own_git(isp_repo: IspRepo) -> None:

@@ -199,3 +199,32 @@ def _flags(request: requests.Request) -> list[str]:
         "--purpose", "p", "--use", "u", "--feedback", "f", "--guarantee", "g", "--report", data.report,
         "--periods", ",".join(data.periods), "--indicators", "caseload", "--geography", "national",
     ]  # fmt: skip
+
+
+def test_only_a_coordinator_writes_the_request_itself(isp_repo: IspRepo) -> None:
+    base = isp_repo.head()
+    new(isp_repo, signer="IRC:primary")
+    problems = _check(isp_repo, base)
+    assert rules(problems) == {"record-not-by-coordinator"} and "(IMC, UNHCR)" in problems[0].message
+    base = isp_repo.head()
+    requests.decide(isp_repo.root, RID, "JRF", True, None, date(2026, 3, 3))
+    _edit(isp_repo, lambda d: d.update(purpose="Something broader"))
+    isp_repo.commit("JRF approves and edits the purpose", signer="JRF:primary")
+    assert rules(_check(isp_repo, base)) == {"record-not-by-coordinator"}
+
+
+def test_breach_records_are_checked_with_the_requests(isp_repo: IspRepo) -> None:
+    from isp import governance
+
+    breach = governance.open_breach(isp_repo.root, date(2026, 3, 1), "A table left the group.")
+    isp_repo.commit("Breach", signer="IMC:primary")
+    base = isp_repo.head()
+    governance.agree_resolution(isp_repo.root, breach.id, "IRC", date(2026, 3, 5))
+    isp_repo.commit("IRC agrees, signed by JRF", signer="JRF:signatory")
+    path = isp_repo.root / breach.path
+    path.write_text(path.read_text().replace("A table left the group.", "Seven tables left the group, 12 rows."))
+    isp_repo.commit("Edit the description", signer="IRC:primary")
+    found = rules(governance.breach_check(isp_repo.root, base))
+    assert found == {"agreement-by-other-agency", "breach-figures", "record-not-by-coordinator"}
+    result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
+    assert result.code == 1 and "[agreement-by-other-agency]" in result.err

@@ -183,7 +183,7 @@ def entry_changes(revision: Revision, key: str) -> list[tuple[str, str]]:
     return sorted(changes)
 
 
-def _describe(info: provenance.CommitInfo) -> str:
+def describe(info: provenance.CommitInfo) -> str:
     if info.verified:
         return f"signed by {info.principal} ({info.agency})"
     if info.status == "N":
@@ -231,7 +231,7 @@ def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str
         return Problem(
             path,
             f"{what}-removed",
-            f"commit {short} removes {name}'s {what} ({_describe(rev.signer)}); "
+            f"commit {short} removes {name}'s {what} ({describe(rev.signer)}); "
             "an agency's recorded answer is never deleted",
             column=where,
             fix=f"restore it; {name} may change its own {what} in a commit it signs",
@@ -240,7 +240,7 @@ def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str
         return Problem(
             path,
             f"{what}-unsigned",
-            f"commit {short} {change} {name}'s {what} but is {_describe(rev.signer)}",
+            f"commit {short} {change} {name}'s {what} but is {describe(rev.signer)}",
             column=where,
             fix=f"a focal point of {name} commits it with an SSH signature (`git commit -S`)",
         )
@@ -248,8 +248,7 @@ def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str
         return Problem(
             path,
             f"{what}-by-other-agency",
-            f"commit {short} is {_describe(rev.signer)} but {change} "
-            f"{name}'s {what}; an agency may only record its own",
+            f"commit {short} is {describe(rev.signer)} but {change} {name}'s {what}; an agency may only record its own",
             column=where,
             fix=f"drop that change; only {name}'s focal points record {name}'s {what}",
         )
@@ -258,3 +257,28 @@ def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str
 
 def is_repo(root: Path) -> bool:
     return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True).returncode == 0
+
+
+def unowned_edits(path: str, revs: list[Revision], key: str, owners: list[str], record: str) -> list[Problem]:
+    """The commits under review that change ``path`` outside mapping ``key`` (the record itself:
+    a request's text and releases, a breach's dates) without a signature by a focal point of one
+    of ``owners`` (the coordinators, who keep these records)."""
+    problems = []
+    for rev in revs:
+        if not rev.in_review or not rev.after:
+            continue
+        outside = {k: v for k, v in rev.after.items() if k != key}
+        if any(outside == {k: v for k, v in parent.items() if k != key} for parent in rev.parents):
+            continue
+        if rev.signer.verified and rev.signer.agency in owners:
+            continue
+        problems.append(
+            Problem(
+                path,
+                "record-not-by-coordinator",
+                f"commit {rev.sha[:10]} writes the {record} itself but is {describe(rev.signer)}; "
+                f"the coordinators ({', '.join(owners)}) keep this record",
+                fix="a coordinator's focal point commits it, signed; agencies change only their own entry",
+            )
+        )
+    return problems

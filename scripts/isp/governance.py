@@ -393,6 +393,71 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[reque
     return result
 
 
+def _breach_rules(isp: Isp, path: str, breach: Breach) -> Iterable[Problem]:
+    if Path(path).stem != breach.id:
+        yield Problem(path, "id", f"id '{breach.id}' differs from the file name", column="id")
+    if DIGITS.search(breach.description):
+        yield Problem(
+            path,
+            "breach-figures",
+            "description: no figures in a breach record (no digits at all)",
+            column="description",
+            fix="describe what happened in words",
+        )
+    for name in ("meeting", "escalated", "resolved"):
+        value = getattr(breach, name)
+        if value is not None and value < breach.reported:
+            yield Problem(
+                path, "dates", f"{name} {value} is before the breach was reported ({breach.reported})", column=name
+            )
+    for agency in breach.agreements:
+        if agency not in isp.agencies:
+            yield Problem(
+                path,
+                "not-a-signatory",
+                f"agreements.{agency}: not an agency of agencies.yaml",
+                column=f"agreements.{agency}",
+            )
+    missing = [a for a in isp.agencies if a not in breach.agreements]
+    if breach.resolved is not None and missing:
+        yield Problem(
+            path,
+            "resolved-without-agreement",
+            f"resolved is set but {', '.join(missing)} have not agreed: the breach stays open",
+            column="resolved",
+            severity="warning",
+        )
+
+
+def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> list[Problem]:
+    """Every rule for the breach register at ``head``: the records themselves, agreements only in
+    commits signed by their own agency, and (with ``base``) the pull request's own commits:
+    records kept by the coordinators, none deleted."""
+    isp = protocol.load(root)
+    head = provenance.resolve(root, head)
+    problems: list[Problem] = []
+    owners = requests.coordinators_at(root, base) if base else []
+    for path in attribution.list_tree(root, head, BREACHES_DIR):
+        try:
+            breach = _parse_breach(attribution.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)
+        except ValidationFailed as exc:
+            problems += exc.problems
+            continue
+        problems += _breach_rules(isp, path, breach)
+        problems += attribution.signed_entries(root, path, "agreements", "agreement", head, base).problems
+        if base:
+            revs = attribution.revisions(root, path, head, base)
+            problems += attribution.unowned_edits(path, revs, "agreements", owners, "breach record")
+    if base:
+        for sha in provenance.commits_between(root, base, head):
+            problems += [
+                Problem(path, "breach-deleted", f"commit {sha[:10]} deletes a breach record; the register is kept")
+                for change, path in provenance.changed_paths(root, sha)
+                if change == "D" and path.startswith(f"{BREACHES_DIR}/") and path.endswith(".yaml")
+            ]
+    return problems
+
+
 # --- suspensions -----------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from isp.attribution import (
     read_many,
     revisions,
     signed_entries,
+    unowned_edits,
     yaml_at,
 )
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
@@ -776,6 +777,12 @@ def _substance(content: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in content.items() if k not in ("decisions", "releases")}
 
 
+def coordinators_at(root: Path, rev: str) -> list[str]:
+    """The coordinating agencies in agencies.yaml as committed at ``rev`` (a pull request's base)."""
+    agencies = yaml_at(root, rev, "protocol/agencies.yaml").get("agencies") or {}
+    return [code for code, a in agencies.items() if isinstance(a, dict) and "coordinator" in (a.get("roles") or [])]
+
+
 def _edits_after_decisions(path: str, revs: list[Revision]) -> Iterable[Problem]:
     for rev in revs:
         if not rev.in_review or not rev.parents or not entries_of(rev.parents[0], "decisions"):
@@ -851,7 +858,10 @@ def check_file(
     attribution = signed_entries(root, path, "decisions", "decision", head, base)
     problems += attribution.problems
     problems += _pre_issue_commits(request, attribution)
-    problems += _edits_after_decisions(path, revisions(root, path, head, base)) if base else []
+    if base:
+        revs = revisions(root, path, head, base)
+        problems += _edits_after_decisions(path, revs)
+        problems += unowned_edits(path, revs, "decisions", coordinators_at(root, base), "request")
     counted = {a: d for a, d in request.decisions.items() if attribution.entries.get(a) is not None}
     problems += _release_rules(isp, request, counted, breaches)
     return problems

@@ -190,11 +190,12 @@ def check(
     """Every request rule, as CI runs it: complete requests; every decision in a commit signed by
     a focal point of its own agency (those the pull request adds included); none changed or removed
     by another; approval only when every data-gathering agency approved; a reason for each denial;
-    media never pre-approved; onward requests never forwarded by the original recipient.
+    media never pre-approved; onward requests never forwarded by the original recipient; requests
+    and breach records written by the coordinators; breach agreements signed by their own agency.
 
     Example: `isp request check --base origin/main --head HEAD`
     """
-    problems = requests.check(repo, base, head)
+    problems = requests.check(repo, base, head) + governance.breach_check(repo, base, head)
     errors = [p for p in problems if p.severity == "error"]
     if json_out:
         emit_json({"ok": not errors, "problems": [p.as_dict() for p in problems]})
@@ -206,7 +207,7 @@ def check(
             warn(str(problem))
     if errors:
         raise ValidationFailed(errors, f"{len(errors)} request problem(s)")
-    ok(f"requests: {len(requests.request_ids(repo))} checked, every decision attributable")
+    ok("requests and breaches checked: every decision and agreement attributable")
 
 
 def register(app: typer.Typer) -> None:
