@@ -11,8 +11,10 @@ The builder replays the storyline of :mod:`isp.demo_story` in a fresh repository
    by every signatory, requests in every state (each decision signed by the agency's focal point);
 4. consolidation, the release of the approved request, and the site.
 
-Commits go straight to ``main``: each stands for a merged pull request whose own commit keeps the
-agency's signature (the history a merge with ``--no-ff`` would keep as its second parent).
+Every change (a sheet, a decision, an agreement, a suspension) arrives as a pull request: the
+focal point's SSH-signed commit, merged into ``main`` with ``--no-ff`` by a coordinator of another
+agency, so the signed commit stays the merge's second parent (as GitHub keeps it; the merge itself
+is unsigned, like GitHub's merge button). CI's consolidation commit goes straight to ``main``.
 
 Stages whose module has not been written yet (or fails) are skipped with a message, so the demo
 always builds what exists. The CI key decrypts in this process only (``SOPS_AGE_KEY`` is set in
@@ -50,7 +52,6 @@ KEY_DIR = ".demo-keys"
 RELEASES = "releases"
 AGENCIES = "protocol/agencies.yaml"
 IGNORED = (f"/{KEY_DIR}/", f"/{MARKER}", f"/{RELEASES}/")
-ROLES = ("primary", "secondary", "signatory")
 
 
 class Progress(Protocol):
@@ -102,7 +103,6 @@ class DemoSummary:
     requests: dict[str, str] = field(default_factory=dict)
     stages: list[StageResult] = field(default_factory=list)
     site: Path | None = None
-    released: Path | None = None
     pull_requests: int = 0
     credentials: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -122,6 +122,7 @@ class DemoSummary:
             "requests": self.requests,
             "stages": [vars(s) for s in self.stages],
             "site": str(self.site) if self.site else None,
+            "credentials": self.credentials,
             "seconds": round(self.seconds, 1),
         }
 
@@ -141,7 +142,6 @@ class DemoContext:
     suspending: bool = True
     requests: dict[str, str] = field(default_factory=dict)  # request id -> the state the story expects
     site: Path | None = None
-    released: Path | None = None
     pull_requests: int = 0
     credentials: dict[str, str] = field(default_factory=dict)
     _isp: protocol.Isp | None = None

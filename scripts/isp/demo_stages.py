@@ -324,7 +324,6 @@ def release(ctx: DemoContext) -> str:
     coordinator = ctx.signer(ctx.isp().coordinators()[0])
     message = f"Record release {result.release_id} of {request_id}"
     ctx.merge(Change([result.request_file], message, coordinator, f"release/{result.release_id}"), ctx.now(15))
-    ctx.released = result.out
     rel = result.out.relative_to(ctx.root)
     return (
         f"{result.release_id} for {request_id}: {len(result.files)} files in {rel}/, {result.suppressed} cells hidden"
