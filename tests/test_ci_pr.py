@@ -301,3 +301,13 @@ def test_with_the_key_the_sheet_is_validated_without_echoing_figures(module_repo
     assert not rules(result) & {"replay", "month-mismatch", "decrypt", "signature"}
     assert str(CANARY) not in result.output
     assert str(CANARY) not in ci_pr(module_repo, base, True).output
+
+
+def test_site_credentials_must_be_encrypted_and_are_reviewed(module_repo: IspRepo, base: str) -> None:
+    start_pr(module_repo, base, "credentials")
+    (module_repo.root / keys.SITE_CREDENTIALS).write_text("members: not-a-real-password\n")
+    module_repo.commit("site passwords", signer="UNHCR:primary")
+    result = ci_pr(module_repo, base, False, "--json")
+    assert rules(result) == {"not-encrypted"}
+    assert [n["path"] for n in json.loads(result.out)["notices"]] == [keys.SITE_CREDENTIALS]
+    assert "not-a-real-password" not in result.output
