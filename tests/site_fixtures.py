@@ -289,9 +289,18 @@ def hermetic_git(home: Path) -> dict[str, str | None]:
             "XDG_CONFIG_HOME": str(home / ".config")}  # fmt: skip
 
 
+_BUILT: dict[Path, BuiltSite] = {}  # one build per session, whichever test module asks first
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> BuiltSite:
     """The small repository, populated and built once per session (strict, both languages)."""
+    if keyring.folder not in _BUILT:
+        _BUILT[keyring.folder] = _build(tmp_path_factory, keyring, _template_repo)
+    return _BUILT[keyring.folder]
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> BuiltSite:
     import shutil
     import time
 

@@ -151,6 +151,7 @@ def test_protected_pages_are_encrypted_and_absent_from_the_search_index(built_si
         html = _html(built_site, url, lang)
         assert 'id="mkdocs-encrypted-content"' in html, url
         assert "isp-data" not in html and "isp-widget" not in html, url
+        assert not re.search(r'href="#[^"]+" class="md-(nav__link|skip)"', html), url  # no headings in clear
     folder = built_site.out if lang == "en" else built_site.out / lang
     index = json.loads((folder / "search" / "search_index.json").read_text(encoding="utf-8"))
     locations = {doc["location"].split("#")[0] for doc in index["docs"]}

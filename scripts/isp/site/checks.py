@@ -8,11 +8,13 @@ pages, and an offline search bundle.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 SECRET_FILES = ("encryptcontent.cache", "encryptcontent.key", "sharelinks.txt")
 ENCRYPTED_MARK = 'id="mkdocs-encrypted-content"'
 CLEAR_MARKS = ("isp-data", "isp-widget", "isp-payload-slot")
+TOC_LINK = re.compile(r'<a href="#[^"]+" class="md-(?:nav__link|skip)"')
 
 
 def page_url(src_uri: str, directory_urls: bool = True) -> str:
@@ -41,6 +43,8 @@ def _page_problems(site_dir: Path, protected: list[str], directory_urls: bool) -
             problems.append(f"{uri} was not encrypted")
         elif any(mark in html for mark in CLEAR_MARKS):
             problems.append(f"{uri} carries data outside its encrypted block")
+        elif TOC_LINK.search(html):
+            problems.append(f"{uri} lists its headings in clear (table of contents)")
     return problems
 
 

@@ -22,6 +22,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import get_toc
 
 from isp.errors import IspError
 from isp.site import checks, credentials, data, labels, pages
@@ -177,7 +178,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 @event_priority(50)  # before encryptcontent keeps the HTML it encrypts
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     generated = _current().pages.get(page.file.src_uri)
-    if generated is None or generated.payload is None:
+    if generated is None:
+        return html
+    if generated.level:
+        page.toc = get_toc([])  # the theme prints a page's headings in clear in its navigation
+    if generated.payload is None:
         return html
     if not generated.level:
         raise PluginError(f"{page.file.src_uri}: a data page must have an access level")
