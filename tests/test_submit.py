@@ -211,6 +211,14 @@ def test_plaintext_inside_the_repository_is_refused(isp_repo: IspRepo) -> None:
     assert result.code == 0 and "[plaintext-in-repo]" in result.err
 
 
+def test_a_month_not_over_is_a_warning(isp_repo: IspRepo, outside: Path) -> None:
+    path = outside / "s.csv"
+    path.write_bytes(sf.csv_bytes(sf.sheet(isp_repo.load(), "IRC")))
+    result = submit(isp_repo, path, env={"ISP_TODAY": f"{MONTH}-20"})
+    assert result.code == 0 and "[month-not-over]" in result.err
+    assert "[month-not-over]" not in submit(isp_repo, path, env={"ISP_TODAY": "2026-02-03"}).err
+
+
 def test_stale_sops_config_is_refused(isp_repo: IspRepo, outside: Path) -> None:
     """agencies.yaml changed but `isp keys sync` was not run: CI would reject the recipients."""
     keys.add_recipient(isp_repo.root, "IRC", crypto.new_identity()[1])

@@ -64,7 +64,7 @@ def submit(root: Path, source: Path, agency: str, month: str, commit: bool = Fal
     plaintext = tidy.to_csv(frame)
     rel = submission_path(agency, month)
     target = root / rel
-    warnings = problems + _inside_repo(root, source) + _own_key(isp, agency, rel)
+    warnings = problems + _inside_repo(root, source) + _own_key(isp, agency, rel) + _not_over(month, rel)
     result = Submitted(rel, len(frame), revised=target.exists(), warnings=warnings)
     if result.revised and _same(target, plaintext):
         result.unchanged = True
@@ -83,6 +83,15 @@ def _encrypt(root: Path, isp: protocol.Isp, rel: str, plaintext: bytes) -> bytes
     if crypto.recipients(envelope) != keys.required_recipients(isp, rel):
         raise IspError(f"{rel}: .sops.yaml is out of date with protocol/agencies.yaml: run `isp keys sync` first")
     return envelope
+
+
+def _not_over(month: str, rel: str) -> list[Problem]:
+    from isp.calendar import today
+
+    if month < f"{today():%Y-%m}":
+        return []
+    message = f"{month} has not ended yet: the sheet may be incomplete"
+    return [Problem(rel, "month-not-over", message, fix="submit again after the month ends", severity="warning")]
 
 
 def _own_key(isp: protocol.Isp, agency: str, rel: str) -> list[Problem]:
