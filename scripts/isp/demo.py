@@ -86,6 +86,7 @@ class StageResult:
     name: str
     status: str  # done | skipped
     detail: str
+    seconds: float = 0.0
 
 
 @dataclass
@@ -279,19 +280,22 @@ def ci_key(secret: str) -> Iterator[None]:
 
 
 def sheets(isp: protocol.Isp, story: Story, seed: int) -> Callable[[Submission], pd.DataFrame]:
-    """The tidy frame each submission carries: synthetic figures, the canaries, the correction."""
-    live = [c for c in story.canaries if not c.superseded]
+    """The tidy frame each submission carries: synthetic figures, the canaries, the correction.
+
+    A canary's cell holds the canary in its agency's sheet and zero in every other agency's, so the
+    consolidated site-level cell shows the figure itself (inside the encrypted pages). A superseded
+    canary is corrected to its last three digits (6007 was a slip for 7) in the revised version."""
+
+    def value(canary: Canary, sub: Submission) -> int:
+        if canary.agency != sub.agency:
+            return 0
+        return canary.value % 1000 if canary.superseded and sub.version > 1 else canary.value
 
     def frame(sub: Submission) -> pd.DataFrame:
         sheet = synthetic.month_sheet(isp, sub.agency, sub.month, seed=seed)
-        for canary in live:
-            if canary.month == sub.month:
-                # the canary's cell holds the canary in its agency's sheet and zero in the others,
-                # so the consolidated site-level cell shows the figure itself (inside encrypted pages)
-                _set(sheet, canary, canary.value if canary.agency == sub.agency else 0)
         for canary in story.canaries:
-            if canary.superseded and (canary.agency, canary.month) == (sub.agency, sub.month):
-                _set(sheet, canary, canary.value if sub.version == 1 else canary.value % 1000)
+            if canary.month == sub.month:
+                _set(sheet, canary, value(canary, sub))
         return sheet
 
     return frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import time
 import traceback
 from collections.abc import Callable
 from datetime import date, datetime
@@ -59,27 +60,23 @@ def _attempt(
     """Run one stage; a stage that cannot run is reported as skipped and the demo goes on."""
     if not quiet:
         ctx.progress.start(name)
+    started = time.monotonic()
     try:
-        detail = step()
+        detail, status = step(), "done"
     except StageSkipped as exc:
-        ctx.progress.skipped(name, str(exc))
-        results.append(StageResult(name, "skipped", str(exc)))
-        return
+        detail, status = str(exc), "skipped"
     except IspError as exc:
-        why = f"failed: {exc}"
-        ctx.progress.skipped(name, why)
-        results.append(StageResult(name, "skipped", why))
-        return
+        detail, status = f"failed: {exc}", "skipped"
     except Exception as exc:  # another helper's module mid-way: report where, keep the demo going
         if os.environ.get("ISP_DEBUG") == "1":
             raise
-        why = f"failed unexpectedly ({type(exc).__name__} at {_where(exc)}; ISP_DEBUG=1 shows the traceback)"
-        ctx.progress.skipped(name, why)
-        results.append(StageResult(name, "skipped", why))
-        return
-    if not quiet:
+        detail = f"failed unexpectedly ({type(exc).__name__} at {_where(exc)}; ISP_DEBUG=1 shows the traceback)"
+        status = "skipped"
+    if status == "skipped":
+        ctx.progress.skipped(name, detail)
+    elif not quiet:
         ctx.progress.done(name, detail)
-    results.append(StageResult(name, "done", detail))
+    results.append(StageResult(name, status, detail, round(time.monotonic() - started, 1)))
 
 
 def _where(exc: BaseException) -> str:
@@ -233,9 +230,10 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
     if _done(results, "consolidate") and _done(results, "site credentials"):
         _attempt(ctx, "site", lambda: site(ctx), results)
     ctx.progress.start("canary scan")
+    started = time.monotonic()
     detail = canary_scan(ctx)
     ctx.progress.done("canary scan", detail)
-    results.append(StageResult("canary scan", "done", detail))
+    results.append(StageResult("canary scan", "done", detail, round(time.monotonic() - started, 1)))
     return results
 
 
@@ -258,6 +256,7 @@ def _plan(ctx: DemoContext, name: str, source: TimelineSource, events: list[Even
 
 def _history(ctx: DemoContext, seed: int, events: list[Event], results: list[StageResult]) -> None:
     ctx.progress.start("history", total=len(ctx.story.submissions))
+    started = time.monotonic()
     sheet_events, stop = submission_events(ctx, seed)
     try:
         merged = replay(ctx, [*sheet_events, *events])
@@ -269,7 +268,7 @@ def _history(ctx: DemoContext, seed: int, events: list[Event], results: list[Sta
         f"{merged} pull requests, each an agency-signed commit merged with --no-ff"
     )
     ctx.progress.done("history", detail)
-    results.append(StageResult("history", "done", detail))
+    results.append(StageResult("history", "done", detail, round(time.monotonic() - started, 1)))
 
 
 def canary_scan(ctx: DemoContext) -> str:

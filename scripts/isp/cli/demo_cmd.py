@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,8 @@ class RichProgress:
             transient=True,
         )
         self.task: object | None = None
+        self.stage = ""
+        self.started = time.monotonic()
 
     def __enter__(self) -> RichProgress:
         self.bar.start()
@@ -39,7 +42,12 @@ class RichProgress:
         self.bar.stop()
 
     def start(self, stage: str, total: int | None = None) -> None:
-        self.task = self.bar.add_task(stage, total=total)
+        """A bar for ``stage``; called again for the same stage, it only sets the total."""
+        if self.task is not None and self.stage == stage:
+            self.bar.update(self.task, total=total)  # type: ignore[arg-type]
+            return
+        self._finish()
+        self.task, self.stage, self.started = self.bar.add_task(stage, total=total), stage, time.monotonic()
 
     def advance(self, steps: int = 1) -> None:
         if self.task is not None:
@@ -52,7 +60,7 @@ class RichProgress:
 
     def done(self, stage: str, detail: str) -> None:
         self._finish()
-        self.bar.console.print(f"[green]✓[/green] {stage}", soft_wrap=True)
+        self.bar.console.print(f"[green]✓[/green] {stage} [dim]({time.monotonic() - self.started:.0f} s)[/dim]")
 
     def skipped(self, stage: str, why: str) -> None:
         self._finish()
@@ -80,7 +88,7 @@ def _print_summary(summary: demo.DemoSummary) -> None:
     )
     for stage in summary.stages:
         if stage.status == "done":
-            grid.add_row(stage.name, stage.detail)
+            grid.add_row(stage.name, f"{stage.detail} [dim]({stage.seconds:.0f} s)[/dim]")
         else:
             grid.add_row(f"[yellow]{stage.name}[/yellow]", f"[yellow]skipped: {stage.detail}[/yellow]")
     grid.add_row("keys", f"{summary.key_dir} (git-ignored: age identities, SSH keys, canaries.json)")
