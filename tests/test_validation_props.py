@@ -160,3 +160,25 @@ def test_cpims_site_names_map(seed: int) -> None:
     frame = synthetic.month_sheet(ISP, "IMC", sf.MONTH, seed=seed)
     out, problems = validation.validate_bytes(sf.cpims_export(frame, "csv"), "c.csv", ISP, "IMC", sf.MONTH)
     assert problems == [] and out is not None and set(out["site"]) == {"CAMP-AZRAQ"}
+
+
+@settings(max_examples=min(EXAMPLES, 15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.one_of(st.binary(max_size=2000), sheets(CELLS).map(lambda t: "\n".join(",".join(r) for r in t).encode())),
+    suffix=st.sampled_from(SUFFIXES),
+)
+def test_random_files_through_the_command_line(data: bytes, suffix: str) -> None:
+    """`isp validate FILE`: exit 0 or 1 with one line per problem, never a traceback."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.helpers import isp
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sheet{suffix}"
+        path.write_bytes(data)
+        result = isp(
+            "validate", path, "--agency", "IRC", "--month", sf.MONTH, "--repo", sf.REPO_ROOT, env={"ISP_DEBUG": None}
+        )
+    assert result.code in (0, 1), result.output
+    assert "Traceback" not in result.output
