@@ -337,3 +337,11 @@ def test_the_site_is_served_on_localhost_only(built) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_canary_scan_opens_gzip_files(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "sitemap.xml.gz").write_bytes(gzip.compress(b"<loc>7919</loc>"))
+    (tmp_path / "page.html").write_text('<div id="x">ENC7919abc</div>')
+    assert demo_canaries.scan_files(tmp_path, [7919]) == {"sitemap.xml.gz": ["7919"]}

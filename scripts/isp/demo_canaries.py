@@ -8,6 +8,7 @@ written with a thousands separator or in Arabic-Indic digits, as the Arabic site
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
@@ -61,10 +62,21 @@ def scan_files(root: Path, values: Iterable[int], exclude: Iterable[Path] = ()) 
             continue
         if any(path.resolve().is_relative_to(folder) for folder in skipped):
             continue
-        found = rx.findall(path.read_bytes().decode("utf-8", "replace"))
+        found = rx.findall(_readable(path).decode("utf-8", "replace"))
         if found:
             hits[path.relative_to(root).as_posix()] = found
     return hits
+
+
+def _readable(path: Path) -> bytes:
+    """A file's bytes as a reader would see them (gzip files, such as sitemap.xml.gz, opened)."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError):
+            return data
+    return data
 
 
 def scan_git_objects(root: Path, values: Iterable[int]) -> list[str]:
