@@ -20,9 +20,10 @@ class Finding(NamedTuple):
     fix: str
 
 
-NO_PERSONAL = "this sheet holds aggregate counts only: remove personal details and keep them in the case system"
+REASON = "the sheet holds aggregate counts only; personal details stay in the case system"
+NO_PERSONAL = f"remove it: {REASON}"
 
-NAME = Finding("identifiable-name", "looks like a person's name, not a code", "names", NO_PERSONAL)
+NAME = Finding("identifiable-name", "looks like a person's name, not a code or a count", "names", NO_PERSONAL)
 DATE = Finding(
     "identifiable-date", "looks like a date (a date of birth?), not a code or a count", "dates of birth", NO_PERSONAL
 )
@@ -33,9 +34,7 @@ CASE_ID = Finding(
     "case or registration numbers",
     NO_PERSONAL,
 )
-FREE_TEXT = Finding(
-    "free-text", "is free text; the sheet takes codes and counts only", "free text", "remove comments and notes"
-)
+FREE_TEXT = Finding("free-text", "is free text; the sheet takes codes and counts only", "free text", NO_PERSONAL)
 FORMULA = Finding(
     "formula",
     "starts with =, +, - or @ (a spreadsheet formula could run when the sheet is opened)",

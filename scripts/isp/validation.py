@@ -87,7 +87,8 @@ def _column_problem(filename: str, row: int, name: str, finding: identifiable.Fi
     column = _shown_header(name)
     if finding is not None:
         message = f"this column seems to hold {finding.holds}, which the sheet must never contain"
-        return Problem(filename, finding.rule, message, row=row, column=column, fix=f"remove the column: {finding.fix}")
+        fix = f"remove the column: {identifiable.REASON}" if finding.fix == identifiable.NO_PERSONAL else finding.fix
+        return Problem(filename, finding.rule, message, row=row, column=column, fix=fix)
     return Problem(
         filename,
         "unknown-column",
@@ -304,8 +305,10 @@ class SheetCheck:
             return code
         finding = identifiable.value_finding(value)
         if finding is identifiable.DATE and target == "age_group":
-            fix = "type the age group as text: Excel turns 6-11 into a date unless the column is formatted as Text"
-            finding = finding._replace(fix=f"{finding.fix}; {fix}")
+            fix = (
+                "type the age group code as text (Excel turns 6-11 into a date unless the column is formatted as Text)"
+            )
+            finding = finding._replace(fix=f"{fix}; never enter a date of birth")
         if finding is not None:
             self._finding(finding, row, index)
             return None
