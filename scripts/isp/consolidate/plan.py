@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from isp.consolidate import manifest
@@ -42,7 +43,7 @@ class Spec:
     def year(self) -> str:
         return self.period.first[:4]
 
-    @property
+    @cached_property
     def hashes(self) -> list[str]:
         return sorted(sub.sha256 for sub in self.inputs)
 
