@@ -8,7 +8,6 @@ counts, duplicates), and a problem names the file, row and column, never a value
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +48,6 @@ class Cells:
 
     ids: np.ndarray
     counts: np.ndarray
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def submission_files(root: Path, isp: Isp) -> list[tuple[str, str, str]]:

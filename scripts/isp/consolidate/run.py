@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from isp import protocol
 from isp.consolidate import inputs, manifest, plan, staging
 from isp.consolidate.compute import Block
+from isp.consolidate.hashes import Hashes
 from isp.consolidate.inputs import Cells, Submission
 from isp.consolidate.layout import Layout
 from isp.consolidate.pool import Pool
@@ -89,18 +90,20 @@ def run(root: Path, jobs: int | None = None, full: bool = False, progress: Progr
 def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, progress: Progress) -> Report:
     old = _old_manifests(root)
     revisions, known = _revisions(root)
-    staged = staging.Staging(root)
+    staged, cache = staging.Staging(root), Hashes(root)
     try:
         with Pool(jobs, limit=4 * jobs) as pool:
             files = inputs.submission_files(root, isp)
-            hashes = pool.map(inputs.sha256_file, [root / rel for _, _, rel in files])
-            subs = inputs.describe(isp, files, hashes)
-            work = plan.build(isp, subs, revisions, old, layout.recipe, full, _hasher(root, pool))
+            digests = pool.map(cache.of, [rel for *_, rel in files])
+            subs = inputs.describe(isp, files, [str(d) for d in digests])
+            hasher: plan.Hasher = lambda rels: dict(zip(rels, pool.map(cache.of, rels), strict=True))  # noqa: E731
+            work = plan.build(isp, subs, revisions, old, layout.recipe, full, hasher)
             written = _execute(root, work, layout, pool, staged, progress)
         staged.commit()
     except BaseException:
         staged.discard()
         raise
+    cache.save()
     removed = _record(root, work, old, layout, written)
     notes = [] if known else ["revisions unknown: no git history to read"]
     decrypted = sum(len(v) for v in work.needed().values())
@@ -108,23 +111,17 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
     return Report(len(subs), decrypted, updated, len(work.specs) - len(updated), removed, known, notes=notes)
 
 
-def _hasher(root: Path, pool: Pool) -> plan.Hasher:
-    def hashes(rels: list[str]) -> dict[str, str | None]:
-        def one(rel: str) -> str | None:
-            path = root / rel
-            return inputs.sha256_file(path) if path.is_file() else None
-
-        return dict(zip(rels, pool.map(one, rels), strict=True))
-
-    return hashes
-
-
 def _revisions(root: Path) -> tuple[dict[tuple[str, str], int], bool]:
-    """(agency, month) -> how many commits added or changed that submission (2+: revised)."""
+    """(agency, month) -> how many commits added or changed that submission (2+: revised).
+
+    Counting needs no signature check (CI checked each on its pull request), so the cheap
+    history walk is used when provenance offers it.
+    """
     try:
         from isp import provenance  # contract B
 
-        versions = provenance.submission_versions(root)
+        walk = getattr(provenance, "submission_commits", None) or provenance.submission_versions
+        versions = walk(root)
     except (ImportError, IspError):
         return {}, False
     return {key: len(commits) for key, commits in versions.items()}, True
