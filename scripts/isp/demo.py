@@ -35,18 +35,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pandas as pd
 
 from isp import calendar, crypto, keys, protocol, synthetic, tidy
 from isp.demo_canaries import save as save_canaries
 from isp.demo_git import DemoGit, Merge, Signer, ssh_keygen
-from isp.demo_story import AMMAN, Canary, Story, Submission, plan
-from isp.errors import IspError, Problem
+from isp.demo_story import AMMAN, MIN_MONTHS, Canary, Story, Submission, plan
+from isp.errors import IspError, Problem, UsageError
 from isp.fsutil import write_atomic
 from isp.skeleton import init_repository
 
+T = TypeVar("T")
 MARKER = ".isp-demo"
 KEY_DIR = ".demo-keys"
 RELEASES = "releases"
@@ -238,7 +239,7 @@ def _keep_in_force(root: Path, today: date) -> None:
     yaml_rt.dump(doc, path)
 
 
-def _make_keys(root: Path, key_dir: Path, isp: protocol.Isp) -> tuple[dict[str, str], dict[str, Path]]:
+def _make_keys(root: Path, key_dir: Path, isp: protocol.Isp) -> tuple[str, tuple[dict[str, str], dict[str, Path]]]:
     """Age identities (agencies and CI) and SSH keys (every focal point), registered and synced."""
     key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     age: dict[str, str] = {}
@@ -253,7 +254,7 @@ def _make_keys(root: Path, key_dir: Path, isp: protocol.Isp) -> tuple[dict[str, 
             keys.add_signer(root, code, focal.email, private.with_name(private.name + ".pub"))
             ssh[f"{code}:{role}"] = private
     keys.sync(root)
-    return age, ssh
+    return f"{len(age)} age identities, {len(ssh)} SSH signing keys in {KEY_DIR}/", (age, ssh)
 
 
 def _secret(path: Path) -> str:
@@ -416,39 +417,59 @@ def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary
     """Build the demo in ``options.target``; see the module docstring for what it holds."""
     from isp import demo_stages
 
+    if options.months < MIN_MONTHS:
+        raise UsageError(f"--months must be at least {MIN_MONTHS} (the storyline needs that many)")
     started = time.monotonic()
     progress = progress or QuietProgress()
     root = options.target.resolve()
     prepare_target(root, options.force)
-    progress.start("repository")
+    today = calendar.today()
+    repository, _ = _timed(progress, "repository", lambda: (_repository(root, today), None))
+    key_dir = root / KEY_DIR
+    keyed, (age, ssh) = _timed(progress, "keys", lambda: _make_keys(root, key_dir, protocol.load(root)))
+    setup = [repository, keyed]
+    suspending = demo_stages.available("governance", "suspend")
+    story = plan(protocol.load(root), options.months, today, options.seed, suspend=suspending)
+    save_canaries(key_dir, story.canaries)
+    jobs = options.jobs or max(2, os.cpu_count() or 2)
+    ctx = DemoContext(root, key_dir, story, DemoGit(root), ssh, age, progress, jobs, suspending=suspending)
+    with ci_key(age["ci"]):
+        first = ctx.signer(ctx.isp().coordinators()[0])
+        ctx.git.commit(["."], "Start the ISP repository: protocol, keys and signers", first, story.start)
+        stages = setup + demo_stages.run_all(ctx, options.seed)
+    summary = _summary(ctx, stages)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _timed(progress: Progress, name: str, step: Callable[[], tuple[str, T]]) -> tuple[StageResult, T]:
+    """Run a stage that every demo needs (no skipping): its report and its value."""
+    progress.start(name)
+    started = time.monotonic()
+    detail, value = step()
+    progress.done(name, detail)
+    return StageResult(name, "done", detail, round(time.monotonic() - started, 1)), value
+
+
+def _repository(root: Path, today: date) -> str:
+    """`isp init`, the demo's marker and ignore lines, `git init`, and a protocol in force today."""
     init_repository(root)
     write_atomic(root / MARKER, b"Built by `isp demo`; `isp demo --force` may delete this folder.\n")
     _ignore_demo_files(root)
-    git = DemoGit(root)
-    git.init()
-    today = calendar.today()
+    DemoGit(root).init()
     _keep_in_force(root, today)
-    progress.done("repository", f"`isp init` in {root}")
-    progress.start("keys")
-    key_dir = root / KEY_DIR
-    age, ssh = _make_keys(root, key_dir, protocol.load(root))
-    progress.done("keys", f"{len(age)} age identities, {len(ssh)} SSH signing keys in {key_dir}")
-    isp = protocol.load(root)
-    suspending = demo_stages.available("governance", "suspend")
-    story = plan(isp, options.months, today, options.seed, suspend=suspending)
-    save_canaries(key_dir, story.canaries)
-    jobs = options.jobs or max(2, os.cpu_count() or 2)
-    ctx = DemoContext(root, key_dir, story, git, ssh, age, progress, jobs, suspending=suspending)
-    with ci_key(age["ci"]):
-        git.commit(["."], "Start the ISP repository: protocol, keys and signers", ctx.signer("UNHCR"), story.start)
-        stages = demo_stages.run_all(ctx, options.seed)
-    summary = DemoSummary(
-        root=root,
-        key_dir=key_dir,
+    return f"`isp init` and `git init` in {root}"
+
+
+def _summary(ctx: DemoContext, stages: list[StageResult]) -> DemoSummary:
+    story = ctx.story
+    return DemoSummary(
+        root=ctx.root,
+        key_dir=ctx.key_dir,
         months=(story.months[0], story.months[-1]),
         agencies=story.submitters,
         submissions=len(story.submissions),
-        commits=git.count(),
+        commits=ctx.git.count(),
         late={"agency": story.late.agency, "month": story.late.month},
         revised={"agency": story.revised.agency, "month": story.revised.month},
         canaries=len(story.canaries),
@@ -458,8 +479,6 @@ def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary
         site=ctx.site,
         credentials=dict(ctx.credentials),
     )
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
 def _suspension_summary(story: Story) -> dict[str, str]:
