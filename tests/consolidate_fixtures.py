@@ -16,7 +16,7 @@ from isp.periods import Period
 from tests.helpers import IspRepo, Keyring, patched_env
 
 SUBMITTERS = ("IMC", "IRC", "JRF", "NHF", "UNHCR")
-MONTHS = ("2025-12", "2026-01", "2026-02", "2026-03")
+MONTHS = ("2025-11", "2025-12", "2026-01", "2026-02", "2026-03")
 SKIPPED = {("JRF", "2026-03")}  # JRF's last month of 2026-Q1 is February: stocks must use it
 KEYS = ["site", "indicator", "sex", "age_group", "nationality"]
 
@@ -57,7 +57,7 @@ def make_dataset(repo: IspRepo, keyring: Keyring) -> Dataset:
     items = [(a, m) for a in SUBMITTERS for m in MONTHS if (a, m) not in SKIPPED]
     with patched_env(keyring.env("ci")):
         write_submissions(data, items)
-    repo.commit("Submissions for 2025-12 to 2026-03", signer="UNHCR:primary")
+    repo.commit("Submissions for 2025-11 to 2026-03", signer="UNHCR:primary")
     return data
 
 

@@ -30,7 +30,7 @@ from tests.consolidate_fixtures import (
 from tests.helpers import AGENCIES, Keyring, isp, patched_env
 
 CONSOLIDATED_KEYS = [
-    "monthly/2025-12", "monthly/2026-01", "monthly/2026-02", "monthly/2026-03",
+    "monthly/2025-11", "monthly/2025-12", "monthly/2026-01", "monthly/2026-02", "monthly/2026-03",
     "quarterly/2025-Q4", "quarterly/2026-Q1", "half-yearly/2025-H2", "half-yearly/2026-H1",
     "annual/2025", "annual/2026",
 ]  # fmt: skip
@@ -44,7 +44,7 @@ def ci_key(clean_git_env: None, monkeypatch: pytest.MonkeyPatch, keyring: Keyrin
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> Dataset:
-    """Five agencies' sheets for 2025-12..2026-03 (JRF skips March), committed, not consolidated."""
+    """Five agencies' sheets for 2025-11..2026-03 (JRF skips March), committed, not consolidated."""
     return shared_dataset(tmp_path_factory.mktemp("consolidate-base"), keyring, _template_repo)
 
 
@@ -82,8 +82,8 @@ def test_first_run_writes_every_period_consolidated_and_per_agency(done, keyring
     data, report = done
     assert consolidate.list_outputs(data.root) == [f"aggregates/{key}.csv" for key in CONSOLIDATED_KEYS]
     per_agency = {a: consolidate.list_agency_outputs(data.root, a) for a in SUBMITTERS}
-    assert len(per_agency["JRF"]) == 9 and all(len(per_agency[a]) == 10 for a in SUBMITTERS if a != "JRF")
-    assert len(report.updated) == 10 + 4 * 10 + 9 and report.unchanged == 0
+    assert len(per_agency["JRF"]) == 10 and all(len(per_agency[a]) == 11 for a in SUBMITTERS if a != "JRF")
+    assert len(report.updated) == 11 + 4 * 11 + 10 and report.unchanged == 0 and report.outputs_read == 0
     assert report.decrypted == report.inputs == len(SUBMITTERS) * len(MONTHS) - len(SKIPPED)
     manifest = consolidate.read_manifest(data.root)
     assert manifest["rules_version"] == data.repo.load().protocol.rules_version
@@ -216,23 +216,24 @@ def _suspend(root: Path, agency: str, first: str, last: str) -> None:
     protocol.load(root)
 
 
-def test_a_suspended_agencys_months_are_left_out_and_coverage_says_so(
-    base: Dataset, tmp_path: Path, keyring: Keyring
-) -> None:
-    data = base.copy(tmp_path / "isp")
-    _suspend(data.root, "NHF", "2026-02", "2026-02")
-    with patched_env(_ci(keyring)):
-        consolidate.run(data.root, jobs=2)
-        isp_ = data.repo.load()
-        out = frozenset({("NHF", "2026-02")})
-        for key in ("monthly/2026-02", "quarterly/2026-Q1", "annual/2026"):
-            want = expected_table(isp_, data.frames, _period(key), leave_out=out)
-            assert_frame_equal(_read(data, f"aggregates/{key}.csv"), want, obj=key)
-        own = _read(data, "aggregates/agency/NHF/monthly/2026-02.csv")
+def test_a_suspended_agencys_months_are_left_out_and_coverage_says_so(done, tmp_path: Path) -> None:
+    """Suspended after a first run: the next run redoes what the suspension changes, and only that."""
+    data = done[0].copy(tmp_path / "isp")
+    _suspend(data.root, "NHF", "2025-12", "2026-02")
+    report = consolidate.run(data.root, jobs=2)
+    isp_ = data.repo.load()
+    out = frozenset({("NHF", "2025-12"), ("NHF", "2026-01"), ("NHF", "2026-02")})
+    assert not [rel for rel in report.updated if "/agency/" in rel]  # NHF's own tables keep its months
+    assert len(report.updated) == 9  # three months, and the quarter, half and year of each year
+    for key in CONSOLIDATED_KEYS:
+        want = expected_table(isp_, data.frames, _period(key), leave_out=out)
+        assert_frame_equal(_read(data, f"aggregates/{key}.csv"), want, obj=key)
     entry = consolidate.read_manifest(data.root)["outputs"]["monthly/2026-02"]
     assert entry["coverage"]["reported"] == 4 and entry["coverage"]["expected"] == 5
     assert entry["suspended"] == 1 and len(entry["inputs"]) == 4
-    assert consolidate.read_manifest(data.root)["outputs"]["monthly/2026-01"]["suspended"] == 0
+    assert consolidate.read_manifest(data.root)["outputs"]["monthly/2026-03"]["suspended"] == 0
+    assert consolidate.read_manifest(data.root)["outputs"]["quarterly/2026-Q1"]["suspended"] == 2
+    own = _read(data, "aggregates/agency/NHF/monthly/2026-02.csv")
     nhf = {k: f for k, f in data.frames.items() if k == ("NHF", "2026-02")}
     assert_frame_equal(own, expected_table(isp_, nhf, _period("monthly/2026-02")))
 
@@ -264,12 +265,38 @@ def test_a_resubmission_recomputes_only_the_outputs_it_feeds(revised) -> None:
     data, first, second, third, before, _ = revised
     assert second.updated == CHANGED
     assert second.unchanged == len(first.updated) - len(CHANGED)
-    assert second.decrypted == 14  # the 2026 months every stale output needs, nothing from 2025
+    # 2026-Q1 comes from all its submissions (JRF's latest stock is in February, not March), IRC's
+    # own quarter from its new January and its stored February and March outputs; nothing from 2025
+    assert second.decrypted == 14 and second.outputs_read == 2
     assert second.summary().startswith(f"8 outputs updated, {second.unchanged} unchanged")
     for path, (content, mtime) in before.items():
         if path.relative_to(data.root).as_posix() not in CHANGED:
             assert path.read_bytes() == content and path.stat().st_mtime_ns == mtime, path
     assert third.updated == [] and third.decrypted == 0
+
+
+def test_after_incremental_runs_every_output_is_what_a_full_run_gives(revised) -> None:
+    data, *_ = revised
+    isp_ = data.repo.load()
+    for agency, keys_ in {None: CONSOLIDATED_KEYS, "IRC": CONSOLIDATED_KEYS, "IMC": CONSOLIDATED_KEYS}.items():
+        frames = {k: f for k, f in data.frames.items() if agency is None or k[0] == agency}
+        for key in keys_:
+            rel = f"aggregates/{key}.csv" if agency is None else f"aggregates/agency/{agency}/{key}.csv"
+            assert_frame_equal(_read(data, rel), expected_table(isp_, frames, _period(key)), obj=rel)
+
+
+def test_a_resubmission_derives_the_longer_periods_from_stored_outputs(done, tmp_path: Path) -> None:
+    """Every agency reported in December, so 2025-Q4 is November's stored table plus the new
+    December; the half and the year follow from the quarter: 5 submissions, 2 stored outputs."""
+    data = done[0].copy(tmp_path / "isp")
+    write_submissions(data, [("IRC", "2025-12")], seed=5)
+    report = consolidate.run(data.root, jobs=2)
+    assert len(report.updated) == 8 and report.decrypted == 5 and report.outputs_read == 2
+    isp_ = data.repo.load()
+    for key in ("monthly/2025-12", "quarterly/2025-Q4", "half-yearly/2025-H2", "annual/2025"):
+        assert_frame_equal(_read(data, f"aggregates/{key}.csv"), expected_table(isp_, data.frames, _period(key)))
+        irc = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
+        assert_frame_equal(_read(data, f"aggregates/agency/IRC/{key}.csv"), expected_table(isp_, irc, _period(key)))
 
 
 def test_a_resubmitted_month_is_flagged_revised(revised, keyring: Keyring) -> None:
@@ -308,9 +335,13 @@ def test_outputs_no_longer_made_are_removed(done, tmp_path: Path, keyring: Keyri
         (data.root / f"submissions/{agency}/2025-12.csv").unlink()
     with patched_env(_ci(keyring)):
         report = consolidate.run(data.root, jobs=2)
-    assert len(report.removed) == 4 * 6 and report.updated == [] and report.decrypted == 0
-    assert not list(data.root.glob("aggregates/**/2025*.csv"))
-    assert not [k for k in consolidate.read_manifest(data.root)["outputs"] if "2025" in k]
+    assert len(report.removed) == 6 and not list(data.root.glob("aggregates/**/2025-12.csv"))
+    assert not [k for k in consolidate.read_manifest(data.root)["outputs"] if "2025-12" in k]
+    # the 2025 quarter, half and year now come from November alone: read back, not decrypted again
+    assert len(report.updated) == 3 * 6 and report.decrypted == 0 and report.outputs_read == 6
+    frames = {k: f for k, f in data.frames.items() if k[1] != "2025-12"}
+    got = _read(data, "aggregates/annual/2025.csv")
+    assert_frame_equal(got, expected_table(data.repo.load(), frames, _period("annual/2025")))
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -319,10 +350,10 @@ def test_outputs_no_longer_made_are_removed(done, tmp_path: Path, keyring: Keyri
 def test_cli_reports_what_it_did_and_json_for_machines(done, tmp_path: Path, keyring: Keyring) -> None:
     data = done[0].copy(tmp_path / "isp")
     result = isp("consolidate", "--repo", data.root, env=_ci(keyring))
-    assert result.code == 0 and "0 outputs updated, 59 unchanged" in result.out
+    assert result.code == 0 and "0 outputs updated, 65 unchanged" in result.out
     result = isp("consolidate", "--repo", data.root, "--json", "--full", "--jobs", "2", env=_ci(keyring))
     report = json.loads(result.out)
-    assert len(report["updated"]) == 59 and report["decrypted"] == 19 and report["revisions_known"] is True
+    assert len(report["updated"]) == 65 and report["decrypted"] == 24 and report["revisions_known"] is True
 
 
 def test_without_a_key_nothing_is_written_and_the_file_is_named(done, tmp_path: Path) -> None:

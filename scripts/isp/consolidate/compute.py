@@ -87,6 +87,15 @@ class Block:
         return values.sum(axis=0), np.asarray(present.any(axis=0))
 
 
+def combine(children: list[Vector], flow_mask: np.ndarray) -> Vector:
+    """A period from its sub-periods, oldest first: flows summed, stocks from the last one (see
+    :mod:`isp.consolidate.sources` for when this equals the direct computation)."""
+    values = np.sum([v for v, _ in children], axis=0)
+    present = np.any([p for _, p in children], axis=0)
+    last_values, last_present = children[-1]
+    return np.where(flow_mask, values, last_values), np.where(flow_mask, present, last_present)
+
+
 def consolidate_range(frames: dict[str, pd.DataFrame], isp: Isp, period: Period) -> pd.DataFrame:
     """The consolidated table for any period (a custom range of months, say) from per-agency tidy
     frames such as :func:`isp.consolidate.load_submissions` returns; same rules and columns as

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from isp import crypto
-from isp.consolidate.layout import AXES, Layout
+from isp.consolidate.layout import AXES, NATIONAL, Layout
 from isp.errors import Problem, ValidationFailed
 from isp.periods import is_month
 from isp.protocol import Isp
@@ -24,7 +24,9 @@ from isp.tidy import COLUMNS, KEY_COLUMNS
 
 SUBMISSIONS = "submissions"
 _FIX = "check it with `isp validate {rel}` and submit a corrected sheet"
-_DTYPES = {**{column: "category" for column in KEY_COLUMNS}, "count": "int64"}
+_OUTPUT_FIX = "the output is damaged: run `isp consolidate --full`"
+AGGREGATES = "aggregates/"
+OUTPUT_COLUMNS = ["period", *KEY_COLUMNS[1:], "count"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,17 @@ def describe(isp: Isp, files: list[tuple[str, str, str]], hashes: list[str]) -> 
 
 
 def _problem(rel: str, rule: str, message: str, row: int | None = None, column: str | None = None) -> ValidationFailed:
-    return ValidationFailed([Problem(rel, rule, message, row=row, column=column, fix=_FIX.format(rel=rel))])
+    fix = _OUTPUT_FIX if rel.startswith(AGGREGATES) else _FIX.format(rel=rel)
+    return ValidationFailed([Problem(rel, rule, message, row=row, column=column, fix=fix)])
 
 
-def _read(data: bytes, rel: str) -> pd.DataFrame:
+def _read(data: bytes, rel: str, columns: list[str]) -> pd.DataFrame:
     header = data[: data.find(b"\n")].decode("utf-8", "replace").strip()
-    if header.split(",") != COLUMNS:
-        raise _problem(rel, "columns", f"the header must be {','.join(COLUMNS)}", row=1)
+    if header.split(",") != columns:
+        raise _problem(rel, "columns", f"the header must be {','.join(columns)}", row=1)
+    dtypes = {column: "category" for column in columns[:-1]} | {"count": "int64"}
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=_DTYPES, na_filter=False)
+        return pd.read_csv(io.BytesIO(data), dtype=dtypes, na_filter=False)
     except (ValueError, pd.errors.ParserError):
         # never pass pandas' message on: it may quote a cell
         raise _counts_problem(data, rel) from None
@@ -95,8 +99,8 @@ def _counts_problem(data: bytes, rel: str) -> ValidationFailed:
     return _problem(rel, "count", "a count must be a whole number", row=row, column="count")
 
 
-def _first_row(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask)[0]) + 2  # 1-based, after the header
+def _first_row(frame: pd.DataFrame, mask: np.ndarray) -> int:
+    return int(frame.index[np.flatnonzero(mask)[0]]) + 2  # 1-based, after the header
 
 
 def _codes(frame: pd.DataFrame, layout: Layout, rel: str) -> dict[str, np.ndarray]:
@@ -107,35 +111,46 @@ def _codes(frame: pd.DataFrame, layout: Layout, rel: str) -> dict[str, np.ndarra
         lookup = np.array([known.get(str(c), -1) for c in column.cat.categories] + [-1], dtype=np.int64)
         positions = lookup[column.cat.codes.to_numpy()]
         if (positions < 0).any():
-            row = _first_row(positions < 0)
+            row = _first_row(frame, positions < 0)
             raise _problem(rel, "unknown-code", "a code that is not in protocol/", row=row, column=axis)
         codes[axis] = positions
     return codes
 
 
-def parse(data: bytes, layout: Layout, month: str, rel: str) -> Cells:
-    """Cell ids and counts of one decrypted submission; ValidationFailed names what is wrong."""
-    return cells_of(_read(data, rel), layout, month, rel)
-
-
-def cells_of(frame: pd.DataFrame, layout: Layout, month: str, rel: str) -> Cells:
-    """Cell ids and counts of one month of one agency's tidy frame."""
-    frame = frame.astype({column: "category" for column in KEY_COLUMNS})
-    if len(frame) and (frame["month"] != month).any():
-        row = _first_row((frame["month"] != month).to_numpy())
-        raise _problem(rel, "month", f"every row must be for {month}, the month in the file name", row, "month")
+def cells_of(frame: pd.DataFrame, layout: Layout, label: str, rel: str, column: str = "month") -> Cells:
+    """Cell ids and counts of a tidy frame holding one month (or one output's period)."""
+    frame = frame.astype({name: "category" for name in (column, *AXES)})
+    if len(frame) and (frame[column] != label).any():
+        row = _first_row(frame, (frame[column] != label).to_numpy())
+        raise _problem(rel, column, f"every row must be for {label}, as the file name says", row, column)
     counts = frame["count"].to_numpy(dtype=np.int64)
     if (counts < 0).any():
-        raise _problem(rel, "count", "a count must not be negative", _first_row(counts < 0), "count")
+        raise _problem(rel, "count", "a count must not be negative", _first_row(frame, counts < 0), "count")
     ids = layout.cell_ids(_codes(frame, layout, rel))
     if len(np.unique(ids)) != len(ids):
         raise _problem(rel, "duplicate", "the same cell appears on two rows")
     return Cells(ids, counts)
 
 
+def parse(data: bytes, layout: Layout, month: str, rel: str) -> Cells:
+    """Cell ids and counts of one decrypted submission; ValidationFailed names what is wrong."""
+    return cells_of(_read(data, rel, COLUMNS), layout, month, rel)
+
+
+def parse_output(data: bytes, layout: Layout, label: str, rel: str) -> Cells:
+    """The per-site cells of one decrypted output (its national rows are recomputed, not read)."""
+    frame = _read(data, rel, OUTPUT_COLUMNS)
+    return cells_of(frame[frame["site"] != NATIONAL], layout, label, rel, column="period")
+
+
 def load(root: Path, sub: Submission, layout: Layout) -> Cells:
     """Decrypt one submission to memory and parse it (runs in a worker thread)."""
     return parse(crypto.decrypt(root / sub.rel, sub.rel), layout, sub.month, sub.rel)
+
+
+def load_output(root: Path, rel: str, label: str, layout: Layout) -> Cells:
+    """Decrypt one earlier output to memory and parse it (runs in a worker thread)."""
+    return parse_output(crypto.decrypt(root / rel, rel), layout, label, rel)
 
 
 def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFrame]:

@@ -55,13 +55,6 @@ class Plan:
     removed: list[str]
     entries: dict[str | None, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
-    def needed(self) -> dict[str, list[Submission]]:
-        """Year -> the submissions the stale outputs of that year are made from."""
-        years: dict[str, set[Submission]] = defaultdict(set)
-        for spec in self.stale:
-            years[spec.year].update(spec.inputs)
-        return {year: sorted(subs, key=lambda s: (s.month, s.agency)) for year, subs in sorted(years.items())}
-
 
 def _by_month(subs: list[Submission]) -> dict[str, list[Submission]]:
     months: dict[str, list[Submission]] = defaultdict(list)

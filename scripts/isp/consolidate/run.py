@@ -1,39 +1,23 @@
-"""One consolidation run: plan, decrypt what the stale outputs need, compute, write, record.
-
-Work goes year by year (every period lies within one year), so memory holds one year's data at
-a time however long the history; the pool keeps the next year's decryption going while a year
-is computed and its outputs encrypted.
-"""
+"""One consolidation run: hash the inputs, plan, execute (see :mod:`.execute`), rename the new
+outputs into place, then write the manifests and remove what is no longer made."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from isp import protocol
 from isp.consolidate import inputs, manifest, plan, staging
-from isp.consolidate.compute import Block
+from isp.consolidate.execute import Progress, execute
 from isp.consolidate.hashes import Hashes
-from isp.consolidate.inputs import Cells, Submission
 from isp.consolidate.layout import Layout
 from isp.consolidate.pool import Pool
 from isp.errors import IspError
 from isp.keys import AGENCY_OUTPUTS
-from isp.periods import month_range
-
-
-class Progress(Protocol):
-    """Told how far a run is: phases ``decrypt`` and ``encrypt``, each with a total."""
-
-    def start(self, phase: str, total: int) -> None: ...
-
-    def advance(self, phase: str) -> None: ...
 
 
 class _Silent:
@@ -50,6 +34,7 @@ class Report:
 
     inputs: int
     decrypted: int
+    outputs_read: int
     updated: list[str]
     unchanged: int
     removed: list[str]
@@ -62,9 +47,10 @@ class Report:
 
     def summary(self) -> str:
         removed = f", {len(self.removed)} removed" if self.removed else ""
+        read = f" and {self.outputs_read} earlier outputs" if self.outputs_read else ""
         return (
             f"{len(self.updated)} outputs updated, {self.unchanged} unchanged{removed} "
-            f"(decrypted {self.decrypted} of {self.inputs} submissions in {self.seconds:.1f} s)"
+            f"(decrypted {self.decrypted} of {self.inputs} submissions{read} in {self.seconds:.1f} s)"
         )
 
 
@@ -98,17 +84,17 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
             subs = inputs.describe(isp, files, [str(d) for d in digests])
             hasher: plan.Hasher = lambda rels: dict(zip(rels, pool.map(cache.of, rels), strict=True))  # noqa: E731
             work = plan.build(isp, subs, revisions, old, layout.recipe, full, hasher)
-            written = _execute(root, work, layout, pool, staged, progress)
+            outcome = execute(root, work, layout, pool, staged, progress)
         staged.commit()
     except BaseException:
         staged.discard()
         raise
     cache.save()
-    removed = _record(root, work, old, layout, written)
+    removed = _record(root, work, old, layout, outcome.written)
     notes = [] if known else ["revisions unknown: no git history to read"]
-    decrypted = sum(len(v) for v in work.needed().values())
     updated = sorted(spec.rel for spec in work.stale)
-    return Report(len(subs), decrypted, updated, len(work.specs) - len(updated), removed, known, notes=notes)
+    unchanged = len(work.specs) - len(updated)
+    return Report(len(subs), outcome.decrypted, outcome.outputs_read, updated, unchanged, removed, known, notes=notes)
 
 
 def _revisions(root: Path) -> tuple[dict[tuple[str, str], int], bool]:
@@ -132,51 +118,6 @@ def _old_manifests(root: Path) -> dict[str | None, manifest.Manifest]:
     for path in sorted((root / AGENCY_OUTPUTS).glob("*/manifest.json")):
         old[path.parent.name] = manifest.read(root, path.parent.name)
     return old
-
-
-def _execute(
-    root: Path, work: plan.Plan, layout: Layout, pool: Pool, staged: staging.Staging, progress: Progress
-) -> dict[str, str]:
-    """Decrypt, compute and stage every stale output; returns rel path -> ciphertext sha256."""
-    needed = work.needed()
-    progress.start("decrypt", sum(len(subs) for subs in needed.values()))
-    progress.start("encrypt", len(work.stale))
-    by_year: dict[str, list[plan.Spec]] = defaultdict(list)
-    for spec in work.stale:
-        by_year[spec.year].append(spec)
-    loaded = _loaded_years(root, needed, layout, pool, progress)
-    futures = {}
-    for year in sorted(by_year):
-        parts = next(loaded)[1] if year in needed else {}
-        block = Block.build(layout, month_range(f"{year}-01", f"{year}-12"), parts)
-        for spec in by_year[year]:
-            future = pool.submit(staged.stage, spec.rel, _render(layout, block, spec))
-            future.add_done_callback(lambda _: progress.advance("encrypt"))
-            futures[spec.rel] = future
-        del block, parts
-    return {rel: future.result() for rel, future in futures.items()}
-
-
-def _render(layout: Layout, block: Block, spec: plan.Spec) -> bytes:
-    if spec.agency is None:
-        values, present = block.consolidated(spec.period)
-    else:
-        values, present = block.agency(spec.agency, spec.period)
-    return layout.render(spec.period.label, values, present)
-
-
-def _loaded_years(
-    root: Path, needed: dict[str, list[Submission]], layout: Layout, pool: Pool, progress: Progress
-) -> Iterator[tuple[str, dict[tuple[str, str], tuple[Cells, bool]]]]:
-    """Each year's decrypted submissions, in year order, decrypting ahead in the pool."""
-    ordered = [sub for year in sorted(needed) for sub in needed[year]]
-    results = pool.ordered(lambda sub: inputs.load(root, sub, layout), ordered, window=3 * pool.jobs)
-    for year in sorted(needed):
-        parts = {}
-        for sub in needed[year]:
-            parts[(sub.agency, sub.month)] = (next(results), sub.suspended)
-            progress.advance("decrypt")
-        yield year, parts
 
 
 def _record(

@@ -1,0 +1,144 @@
+"""Carrying out a plan, year by year: decrypt what the stale outputs' sources need (in the pool,
+ahead of use), evaluate the sources, and stage the new outputs.
+
+Every period lies within one calendar year, so memory holds one year's data at a time however
+long the history, and the pool keeps decrypting the next year while a year is computed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from isp.consolidate import inputs, staging
+from isp.consolidate.compute import Block, Vector, combine
+from isp.consolidate.inputs import Cells, Submission
+from isp.consolidate.layout import Layout
+from isp.consolidate.plan import Plan, Spec
+from isp.consolidate.pool import Pool
+from isp.consolidate.sources import Chooser, Derived, Direct, Source, needs
+from isp.periods import month_range
+
+
+class Progress(Protocol):
+    """Told how far a run is: phases ``decrypt`` and ``encrypt``, each with a total."""
+
+    def start(self, phase: str, total: int) -> None: ...
+
+    def advance(self, phase: str) -> None: ...
+
+
+@dataclass
+class Year:
+    """One year's stale outputs, their sources, and what must be decrypted for them."""
+
+    year: str
+    stale: list[Spec]
+    sources: list[Source]
+    subs: list[Submission]
+    stored: list[Spec]
+
+
+@dataclass
+class Outcome:
+    written: dict[str, str]  # rel path -> sha256 of the new ciphertext
+    decrypted: int  # submissions
+    outputs_read: int  # earlier outputs decrypted to derive periods from
+
+
+def years(work: Plan) -> list[Year]:
+    choose = Chooser(work.specs, work.stale)
+    by_year: dict[str, list[Spec]] = defaultdict(list)
+    for spec in work.stale:
+        by_year[spec.year].append(spec)
+    found = []
+    for year, stale in sorted(by_year.items()):
+        sources = [choose(spec) for spec in stale]
+        subs, stored = needs(sources)
+        ordered_subs = sorted(subs, key=lambda s: (s.month, s.agency))
+        found.append(Year(year, stale, sources, ordered_subs, sorted(stored, key=lambda s: s.rel)))
+    return found
+
+
+class Evaluator:
+    """Figures of each source, computed once."""
+
+    def __init__(self, layout: Layout, block: Block, stored: dict[str, Cells]) -> None:
+        self.layout, self.block, self.stored = layout, block, stored
+        self._memo: dict[str, Vector] = {}
+
+    def __call__(self, source: Source) -> Vector:
+        rel = source.spec.rel
+        if rel not in self._memo:
+            self._memo[rel] = self._evaluate(source)
+        return self._memo[rel]
+
+    def _evaluate(self, source: Source) -> Vector:
+        spec = source.spec
+        if isinstance(source, Direct):
+            if spec.agency is None:
+                return self.block.consolidated(spec.period)
+            return self.block.agency(spec.agency, spec.period)
+        if isinstance(source, Derived):
+            return combine([self(child) for child in source.children], self.layout.flow_mask)
+        return _dense(self.layout, self.stored[spec.rel])
+
+
+def _dense(layout: Layout, cells: Cells) -> Vector:
+    values = np.zeros(layout.n_cells, dtype=np.int64)
+    present = np.zeros(layout.n_cells, dtype=bool)
+    values[cells.ids], present[cells.ids] = cells.counts, True
+    return values, present
+
+
+def execute(root: Path, work: Plan, layout: Layout, pool: Pool, staged: staging.Staging, progress: Progress) -> Outcome:
+    """Compute and stage every stale output."""
+    plan_years = years(work)
+    progress.start("decrypt", sum(len(y.subs) + len(y.stored) for y in plan_years))
+    progress.start("encrypt", len(work.stale))
+    futures = {}
+    for year, (parts, stored) in zip(plan_years, _loaded(root, plan_years, layout, pool, progress), strict=True):
+        block = Block.build(layout, month_range(f"{year.year}-01", f"{year.year}-12"), parts)
+        evaluate = Evaluator(layout, block, stored)
+        for spec, source in zip(year.stale, year.sources, strict=True):
+            plaintext = layout.render(spec.period.label, *evaluate(source))
+            future = pool.submit(staged.stage, spec.rel, plaintext)
+            future.add_done_callback(lambda _: progress.advance("encrypt"))
+            futures[spec.rel] = future
+        del block, evaluate, parts, stored
+    written = {rel: future.result() for rel, future in futures.items()}
+    return Outcome(written, sum(len(y.subs) for y in plan_years), sum(len(y.stored) for y in plan_years))
+
+
+Parts = dict[tuple[str, str], tuple[Cells, bool]]
+
+
+def _loaded(
+    root: Path, plan_years: list[Year], layout: Layout, pool: Pool, progress: Progress
+) -> Iterator[tuple[Parts, dict[str, Cells]]]:
+    """Each year's decrypted submissions and earlier outputs, in order, decrypting ahead."""
+
+    def load(item: Submission | Spec) -> Cells:
+        if isinstance(item, Submission):
+            return inputs.load(root, item, layout)
+        return inputs.load_output(root, item.rel, item.period.label, layout)
+
+    items: list[Submission | Spec] = []
+    for year in plan_years:
+        items += [*year.subs, *year.stored]
+    results = pool.ordered(load, items, window=3 * pool.jobs)
+    for year in plan_years:
+        parts: Parts = {}
+        for sub in year.subs:
+            parts[(sub.agency, sub.month)] = (next(results), sub.suspended)
+            progress.advance("decrypt")
+        stored = {}
+        for spec in year.stored:
+            stored[spec.rel] = next(results)
+            progress.advance("decrypt")
+        yield parts, stored
