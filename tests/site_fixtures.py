@@ -256,13 +256,14 @@ def decrypt_page(html: str, passphrase: str, iterations: int = 10**5) -> str | N
         kdf = PBKDF2(quote(passphrase, safe="~()*!'"), base64.b64decode(salt), 32, count=iterations,
                      hmac_hash_module=SHA256)  # fmt: skip
         plain = _aes(kdf, iv, data)
-        if plain is None:
+        try:
+            keys = json.loads(plain.decode()) if plain is not None else {}
+        except ValueError:  # a wrong key that happened to leave valid padding
             continue
-        keys = json.loads(plain.decode())
         if content_id in keys:
             iv, data = ENCRYPTED_DIV.search(html).group(1).split(";")  # type: ignore[union-attr]
             content = _aes(bytes.fromhex(keys[content_id]), iv, data)
-            return None if content is None else content.decode("utf-8")
+            return None if content is None else content.decode("utf-8", "replace")
     return None
 
 

@@ -198,6 +198,8 @@ def test_timeliness_and_audit_timeline(built_site: BuiltSite) -> None:
     row = re.search(rf"<td>{LATE[1]}</td>(.*?)</tr>", irc, re.S)
     assert row and "late" in row.group(1)
     assert re.search(r"<td>2026-01</td>.*?on time", irc, re.S)
+    compliance = decrypt_page(_html(built_site, "compliance/"), built_site.passphrases["coordinators"])
+    assert compliance is not None and compliance.count("on time") == 14 and "late (" in compliance
     audit = decrypt_page(_html(built_site, "audit/"), built_site.passphrases["members"])
     assert audit is not None and "submission IRC 2026-01 added" in audit and "IRC:primary" in audit
     assert str(CANARY) not in audit

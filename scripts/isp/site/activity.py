@@ -1,8 +1,7 @@
 """Who did what and when, from git history (contract B): submission timeliness and the audit timeline.
 
-No figure is read here: only paths, signatures and dates. Timeliness compares the first version
-of each submission, signed by a registered focal point, with its due date (the 7th of the next
-month, moved to the next working day); later versions mark it revised.
+No figure is read here: only paths, signatures and dates. Timeliness is the CI helper's
+``isp.status.history`` (first verified version against the due date, in working days).
 """
 
 from __future__ import annotations
@@ -12,33 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import git
 
-from isp import calendar, protocol, provenance
+from isp import provenance, status
 from isp.errors import IspError
 from isp.periods import month_range
 
 log = logging.getLogger("mkdocs.isp.site")
-AMMAN = ZoneInfo("Asia/Amman")
 TIMELINE_LIMIT = 400
-
-
-@dataclass(frozen=True)
-class Submission:
-    agency: str
-    month: str
-    state: str  # on_time | late | missing | not_due | suspended
-    due: date
-    submitted: date | None = None
-    versions: int = 0
-    verified: bool = True
-    signer: str | None = None
-
-    @property
-    def revised(self) -> bool:
-        return self.versions > 1
 
 
 @dataclass(frozen=True)
@@ -50,51 +31,20 @@ class AuditEntry:
     changes: list[str] = field(default_factory=list)
 
 
-def _amman_day(moment: datetime) -> date:
-    return moment.astimezone(AMMAN).date()
-
-
-def _state(versions: list[provenance.CommitInfo], due: date, today: date, suspended: bool) -> str:
-    if suspended and not versions:
-        return "suspended"
-    if not versions:
-        return "missing" if today > due else "not_due"
-    first = next((v for v in versions if v.verified), versions[0])
-    return "on_time" if _amman_day(first.committed) <= due else "late"
-
-
-def _one(
-    agency: str, month: str, versions: list[provenance.CommitInfo], cal: calendar.WorkingCalendar, today: date, isp
-) -> Submission:
-    due = cal.submission_due(month)
-    suspended = isp.agencies[agency].suspended_in(month) is not None
-    first = next((v for v in versions if v.verified), versions[0] if versions else None)
-    return Submission(
-        agency,
-        month,
-        _state(versions, due, today, suspended),
-        due,
-        _amman_day(first.committed) if first else None,
-        len(versions),
-        all(v.verified for v in versions),
-        f"{first.agency}:{first.role}" if first and first.verified else None,
-    )
-
-
-def timeliness(root: Path, isp: protocol.Isp, months: list[str], today: date) -> dict[str, list[Submission]]:
-    """agency -> one record per month of ``months`` (submitting agencies only)."""
+def timeliness(root: Path, months: list[str], today: date) -> dict[str, list[status.AgencyStatus]]:
+    """agency -> its standing for each of ``months`` (sheet-submitting agencies; ``isp.status``)."""
     if not months:
         return {}
     try:
-        versions = provenance.submission_versions(root)
+        history = status.history(root, months, today)
     except IspError as exc:
         log.info("no submission history: %s", exc)
-        versions = {}
-    cal = calendar.WorkingCalendar(isp)
-    return {
-        agency: [_one(agency, month, versions.get((agency, month), []), cal, today, isp) for month in months]
-        for agency in isp.submitters()
-    }
+        return {}
+    result: dict[str, list[status.AgencyStatus]] = {}
+    for month in history:
+        for row in month.agencies:
+            result.setdefault(row.agency, []).append(row)
+    return result
 
 
 def history_months(first: str | None, today: date, limit: int = 24) -> list[str]:
@@ -111,9 +61,9 @@ def _summary(paths: list[tuple[str, str]]) -> list[str]:
     verbs = {"A": "added", "M": "changed", "D": "removed"}
     lines: list[str] = []
     bulk: Counter[str] = Counter()
-    for status, path in paths:
+    for letter, path in paths:
         parts = path.split("/")
-        verb = verbs.get(status, "changed")
+        verb = verbs.get(letter, "changed")
         if parts[0] == "submissions" and len(parts) == 3 and path.endswith(".csv"):
             lines.append(f"submission {parts[1]} {parts[2].removesuffix('.csv')} {verb}")
         elif parts[0] == "requests" and path.endswith(".yaml"):
@@ -140,8 +90,8 @@ def _log(root: Path, limit: int) -> list[tuple[str, datetime, list[tuple[str, st
             sha, when = line[1:].split("\x00")
             commits.append((sha, datetime.fromisoformat(when), []))
         elif "\t" in line and commits:
-            status, path = line.split("\t", 1)
-            commits[-1][2].append((status[:1], path))
+            letter, path = line.split("\t", 1)
+            commits[-1][2].append((letter[:1], path))
     return commits
 
 

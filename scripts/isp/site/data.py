@@ -9,6 +9,7 @@ from memory; nothing plaintext touches the disk. Files of one scope and kind are
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class Outputs:
 
     def periods(self, kind: str) -> list[str]:
         frame = self.frames.get(kind)
-        return [] if frame is None else sorted(frame["period"].unique())
+        return [] if frame is None else sorted(str(label) for label in frame["period"].unique())
 
     @property
     def empty(self) -> bool:
@@ -80,31 +81,29 @@ def _body(data: bytes, rel: str) -> bytes:
 
 
 def _parse(bodies: list[bytes]) -> pd.DataFrame:
+    """One frame from many files' rows; codes as categories (a few distinct values, millions of rows)."""
     text = HEADER + b"\n" + b"".join(bodies)
-    keys = {column: "string" for column in COLUMNS[:-1]}
+    keys = {column: "category" for column in COLUMNS[:-1]}
     frame = pd.read_csv(io.BytesIO(text), dtype={**keys, "count": "Int64"}, keep_default_na=False)
     frame["count"] = frame["count"].fillna(0).astype("int64")
     return frame
 
 
 def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | None) -> dict[str, Outputs]:
-    """Decrypt every file of every scope in one pool of sops processes."""
-    paths = [path for kinds in scopes.values() for files in kinds.values() for path in files]
-    plain = dict(crypto.decrypt_many(paths, jobs=jobs)) if paths else {}
-    result: dict[str, Outputs] = {}
-    for scope, kinds in scopes.items():
-        outputs = Outputs()
-        for kind, files in kinds.items():
-            bodies = []
-            for path in files:
-                rel = path.relative_to(root).as_posix()
-                data = plain[path]
-                if isinstance(data, crypto.CryptoError):
-                    outputs.unreadable.append(f"{rel}: {data.reason}")
-                    continue
-                bodies.append(_body(data, rel))
-            outputs.frames[kind] = _parse(bodies)
-        result[scope] = outputs
+    """Decrypt every file of every scope in one pool of sops processes, parsing each scope's kind
+    as soon as its last file is in, while the pool goes on with the next ones."""
+    groups = [(scope, kind, files) for scope, kinds in scopes.items() for kind, files in kinds.items()]
+    plain = crypto.decrypt_many([path for _, _, files in groups for path in files], jobs=jobs)
+    result = {scope: Outputs() for scope in scopes}
+    for scope, kind, files in groups:
+        outputs, bodies = result[scope], []
+        for path, data in itertools.islice(plain, len(files)):
+            rel = path.relative_to(root).as_posix()
+            if isinstance(data, crypto.CryptoError):
+                outputs.unreadable.append(f"{rel}: {data.reason}")
+                continue
+            bodies.append(_body(data, rel))
+        outputs.frames[kind] = _parse(bodies)
     return result
 
 

@@ -19,7 +19,7 @@ import jinja2
 import pandas as pd
 from markupsafe import escape
 
-from isp import calendar
+from isp import calendar, status
 from isp.periods import PERIOD_KINDS, add_months, month_of
 from isp.site import activity, cube, labels, registers
 from isp.site.credentials import COORDINATORS, MEMBERS, agency_level
@@ -45,7 +45,7 @@ class SitePage:
 class Registers:
     """What the site shows besides figures, gathered once for both languages."""
 
-    timeliness: dict[str, list[activity.Submission]] = field(default_factory=dict)
+    timeliness: dict[str, list[status.AgencyStatus]] = field(default_factory=dict)
     timeline: list[activity.AuditEntry] = field(default_factory=list)
     requests: list[registers.RequestRow] | None = None
     breaches: list[registers.BreachRow] | None = None
@@ -58,7 +58,7 @@ def gather(data: SiteData) -> Registers:
     months = activity.history_months(published[0] if published else None, data.today)
     this_month = month_of(data.today)
     return Registers(
-        timeliness=activity.timeliness(data.root, data.isp, months, data.today),
+        timeliness=activity.timeliness(data.root, months, data.today),
         timeline=activity.timeline(data.root),
         requests=registers.requests_board(data.root, data.today),
         breaches=registers.breaches(data.root, data.isp, data.today),

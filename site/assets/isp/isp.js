@@ -50,11 +50,18 @@
     return node._isp;
   }
 
-  async function inflate(b64) {
-    var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-    var text = await new Response(stream).text();
-    return Int32Array.from(text.split(","), Number);
+  /* base64 -> raw DEFLATE -> unsigned LEB128 varints (see scripts/isp/site/cube.py). */
+  async function inflate(b64, count) {
+    var packed = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
+    var stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    var bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    var out = new Float64Array(count);
+    for (var i = 0, k = 0; k < count; k++) {
+      var b = bytes[i++], v = b & 127, scale = 128;
+      while (b & 128) { b = bytes[i++]; v += (b & 127) * scale; scale *= 128; }
+      out[k] = v;
+    }
+    return out;
   }
 
   function Cube(payload, cells) {
@@ -70,7 +77,10 @@
   Cube.prototype.codes = function (name) { return this.axes[name]; };
 
   async function cubeOf(doc) {
-    if (!doc._cube) doc._cube = inflate(doc.cube.cells).then(function (cells) { return new Cube(doc.cube, cells); });
+    if (!doc._cube) {
+      var count = doc.cube.shape.reduce(function (a, b) { return a * b; }, 1);
+      doc._cube = inflate(doc.cube.cells, count).then(function (cells) { return new Cube(doc.cube, cells); });
+    }
     return doc._cube;
   }
 
