@@ -182,3 +182,40 @@ def test_random_files_through_the_command_line(data: bytes, suffix: str) -> None
         )
     assert result.code in (0, 1), result.output
     assert "Traceback" not in result.output
+
+
+# --- the fast path agrees with the cell-by-cell checks ------------------------------------------
+
+BASE_ROWS = list(csv.reader(io.StringIO(sf.csv_bytes(sf.sheet(ISP, "IRC")).decode())))
+
+
+@SETTINGS
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(1, len(BASE_ROWS) - 1), st.integers(0, 6), st.one_of(CELLS, st.integers(0, 9).map(str))),
+        max_size=3,
+    ),
+    drop=st.lists(st.integers(1, len(BASE_ROWS) - 1), max_size=3),
+)
+def test_fast_path_agrees_with_the_cell_checks(edits: list[tuple[int, int, str]], drop: list[int]) -> None:
+    """A sheet the fast path accepts is one the cell-by-cell checks accept, with the same frame."""
+    import pandas as pd
+
+    from isp import sheet_import, sheet_read, validation_fast
+
+    rows = [list(r) for r in BASE_ROWS]
+    for row, column, value in edits:
+        rows[row][column] = value
+    rows = [r for i, r in enumerate(rows) if i not in set(drop)]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    table, _ = sheet_read.read(buffer.getvalue().encode(), "s.csv")
+    assert table is not None
+    header = sheet_import.detect(table, sheet_import.layouts(ISP))
+    assert header is not None
+    fast = validation_fast.clean_tidy(ISP, "IRC", sf.MONTH, table, header)
+    check = validation.SheetCheck(ISP, "IRC", sf.MONTH, False, "s.csv", table, header)
+    slow = check.run()
+    if fast is not None:
+        assert check.problems == [] and slow is not None
+        pd.testing.assert_frame_equal(fast, slow)

@@ -25,7 +25,7 @@ from datetime import date, datetime, time
 
 import pandas as pd
 
-from isp import identifiable, sheet_import, sheet_read
+from isp import identifiable, sheet_import, sheet_read, validation_fast
 from isp.errors import Problem, Severity
 from isp.periods import is_month
 from isp.protocol import Isp
@@ -54,6 +54,9 @@ def validate_bytes(
     header = sheet_import.detect(table, sheet_import.layouts(isp))
     if header is None:
         return None, problems + _layout_problems(table, filename)
+    clean = validation_fast.clean_tidy(isp, agency, month, table, header)
+    if clean is not None:
+        return clean, problems
     check = SheetCheck(isp, agency, month, strict, filename, table, header)
     frame = check.run()
     return frame, condense(problems + check.problems)
