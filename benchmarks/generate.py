@@ -2,12 +2,13 @@
 real sops envelopes of plausible sheets (``isp.synthetic.month_sheet``), written in parallel.
 
 The protocol is the template's (indicators, disaggregations, deadlines), with a generated
-agencies.yaml: agencies AG01..AGnn, every one submitting a sheet for every site, each with its own
-age identity (all written to the keys folder, outside the repository). With ``--sites 13`` the
+agencies.yaml: agencies AG01..AGnn, each submitting a sheet for every site (or, with
+``--sites-per-agency K``, for K sites spread so that each site has about as many agencies), each
+with its own age identity (all written to the keys folder, outside the repository). With ``--sites 13`` the
 template's 13 real sites are kept; any other number gives generated sites S001..Snnn.
 
     python benchmarks/generate.py /tmp/bench/a --agencies 6 --sites 13 --months 120
-    python benchmarks/generate.py /tmp/bench/c --agencies 50 --sites 40 --months 120 --no-git
+    python benchmarks/generate.py /tmp/bench/c --agencies 50 --sites 40 --months 120 --sites-per-agency 10
 
 Prints the folder of keys; ``SOPS_AGE_KEY_FILE=<keys>/ci.agekey`` opens everything.
 """
@@ -55,8 +56,18 @@ def write_sites(root: Path, n: int) -> list[str]:
     return [site["code"] for site in sites]
 
 
-def write_agencies(root: Path, codes: list[str], sites: list[str], keys_dir: Path) -> None:
-    """agencies.yaml with every agency submitting for every site, and an age identity each."""
+def coverage(index: int, sites: list[str], per_agency: int | None) -> list[str]:
+    """The sites agency number ``index`` works in: all, or ``per_agency`` of them, spread so that
+    every site has about the same number of agencies."""
+    if not per_agency or per_agency >= len(sites):
+        return list(sites)
+    return sorted(sites[(index * per_agency + j) % len(sites)] for j in range(per_agency))
+
+
+def write_agencies(
+    root: Path, codes: list[str], sites: list[str], keys_dir: Path, per_agency: int | None = None
+) -> None:
+    """agencies.yaml: each agency submitting for its sites, with an age identity each."""
     keys_dir.mkdir(parents=True, exist_ok=True)
     agencies = {}
     for i, code in enumerate(codes):
@@ -68,7 +79,7 @@ def write_agencies(root: Path, codes: list[str], sites: list[str], keys_dir: Pat
             "label": code,
             "roles": ["coordinator", "data_gathering"] if i < 2 else ["data_gathering"],
             "system": "other",
-            "sites": list(sites),
+            "sites": coverage(i, sites, per_agency),
             "focal_points": {
                 role: {"name": f"{role.title()} {code} Example", "email": f"{role}.{low}@example.org"}
                 for role in ("primary", "secondary", "signatory")
@@ -111,13 +122,13 @@ def commit_all(root: Path, message: str) -> None:
 
 def generate(
     root: Path, agencies: int, sites: int, months: int, first: str = "2016-01", seed: int = 2015,
-    jobs: int = 2, git: bool = True, keys_dir: Path | None = None,
+    jobs: int = 2, git: bool = True, keys_dir: Path | None = None, sites_per_agency: int | None = None,
 ) -> Path:  # fmt: skip
     """Make the repository; returns the keys folder."""
     keys_dir = keys_dir or root.parent / f"{root.name}-keys"
     init_repository(root)
     codes = agency_codes(agencies)
-    write_agencies(root, codes, write_sites(root, sites), keys_dir)
+    write_agencies(root, codes, write_sites(root, sites), keys_dir, sites_per_agency)
     keys.sync(root)
     os.environ["SOPS_AGE_KEY_FILE"] = str(keys_dir / "ci.agekey")
     items = [(a, m) for m in month_range(first, add_months(first, months - 1)) for a in codes]
@@ -136,12 +147,14 @@ def main() -> None:
     parser.add_argument("--first", default="2016-01")
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--sites-per-agency", type=int, help="sites each agency works in (default: all)")
     parser.add_argument("--no-git", action="store_true", help="do not make a git repository of it")
     args = parser.parse_args()
     started = time.monotonic()
     keys_dir = generate(
-        args.out, args.agencies, args.sites, args.months, args.first, args.seed, args.jobs, not args.no_git
-    )
+        args.out, args.agencies, args.sites, args.months, args.first, args.seed, args.jobs, not args.no_git,
+        sites_per_agency=args.sites_per_agency,
+    )  # fmt: skip
     count, seconds = args.agencies * args.months, time.monotonic() - started
     print(f"{args.out}: {count} submissions in {seconds:.0f} s; keys in {keys_dir}")
 

@@ -22,7 +22,7 @@ from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, err, ok, warn
 from isp.consolidate import run
 
-PHASES = {"decrypt": "decrypting submissions", "encrypt": "encrypting outputs"}
+PHASES = {"decrypt": "decrypting inputs", "encrypt": "encrypting outputs"}
 
 
 class _Bars:
