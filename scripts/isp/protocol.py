@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from isp.errors import IspError, Problem, ValidationFailed
 from isp.periods import MONTH_RE, add_months, first_day
 
+# libyaml's loader when available: parsing is most of a short command's start-up.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
@@ -342,7 +345,7 @@ def _read_yaml(path: Path, root: Path) -> Any:
             [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
         )
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         return ValidationFailed(

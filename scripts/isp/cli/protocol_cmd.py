@@ -9,7 +9,7 @@ import typer
 from isp import protocol
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, warn
-from isp.errors import ValidationFailed
+from isp.errors import ValidationFailed, errors_only
 
 group = typer.Typer(help="The protocol as data (protocol/*.yaml).", no_args_is_help=True)
 
@@ -20,8 +20,12 @@ def check(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
 
     Example: `isp protocol check --repo my-isp`
     """
+    from isp.sheet_import import mapping_problems  # the import mappings live in protocol/imports/
+
     isp = protocol.load(repo)
-    problems = protocol.cross_check(isp)
+    problems = protocol.cross_check(isp) + mapping_problems(isp, repo)
+    if errors_only(problems):
+        raise ValidationFailed(problems, f"{len(errors_only(problems))} problem(s) in protocol/")
     if json_out:
         emit_json(
             {
