@@ -170,7 +170,7 @@ class DemoContext:
         agency = self.isp().agency_of_email(change.signer.email)
         mergers = [code for code in self.isp().coordinators() if code != agency] or self.isp().coordinators()
         merger = self.signer(mergers[number % len(mergers)])
-        later = when + timedelta(minutes=20 + (number * 37) % 70)
+        later = max(when, min(when + timedelta(minutes=20 + (number * 37) % 70), datetime.now(AMMAN)))
         self.git.pull_request(
             change.paths, change.message, change.signer, when, Merge(number, change.branch, merger, later)
         )
@@ -179,14 +179,13 @@ class DemoContext:
         return Signer("ISP continuous integration", "ci@example.org", None)
 
     def now(self, minutes: int = 0) -> datetime:
-        """A moment on the demo's "today" for the stages that happen at the end: from an hour ago
-        (from 09:00 when today is pinned by ISP_TODAY), never in the future."""
+        """A moment on the demo's "today" for the stages that happen at the end: ``minutes`` after
+        three hours ago (after 09:00 when today is pinned by ISP_TODAY), never in the future."""
         real = datetime.now(AMMAN)
         if real.date() == self.story.today:
-            return min(real, real - timedelta(hours=1) + timedelta(minutes=minutes))
-        return datetime.combine(self.story.today, datetime.min.time(), tzinfo=AMMAN) + timedelta(
-            hours=9, minutes=minutes
-        )
+            return min(real, real - timedelta(hours=3) + timedelta(minutes=minutes))
+        morning = datetime.combine(self.story.today, datetime.min.time(), tzinfo=AMMAN)
+        return morning + timedelta(hours=9, minutes=minutes)
 
 
 # --- the folder ------------------------------------------------------------------------------

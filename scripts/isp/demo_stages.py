@@ -306,7 +306,7 @@ def consolidate(ctx: DemoContext) -> str:
     """Aggregates for every period, committed by CI straight to main (as the workflow does on merge)."""
     consolidation = optional("consolidate", "run", "list_outputs")
     report = consolidation.run(ctx.root, jobs=ctx.jobs, progress=_ConsolidationBar(ctx))
-    ctx.git.commit(["aggregates"], "Consolidate the submissions (CI)", ctx.ci(), ctx.now(minutes=5))
+    ctx.git.commit(["aggregates"], "Consolidate the submissions (CI)", ctx.ci(), ctx.now(0))
     outputs = consolidation.list_outputs(ctx.root)
     return f"{len(outputs)} consolidated tables plus each agency's own; {report.summary()}"
 
@@ -322,7 +322,7 @@ def release(ctx: DemoContext) -> str:
     result = releasing.release(ctx.root, request_id, ctx.root / RELEASES / request_id, today=ctx.story.today)
     coordinator = ctx.signer(ctx.isp().coordinators()[0])
     message = f"Record release {result.release_id} of {request_id}"
-    ctx.merge(Change([result.request_file], message, coordinator, f"release/{result.release_id}"), ctx.now(15))
+    ctx.merge(Change([result.request_file], message, coordinator, f"release/{result.release_id}"), ctx.now(10))
     rel = result.out.relative_to(ctx.root)
     return (
         f"{result.release_id} for {request_id}: {len(result.files)} files in {rel}/, {result.suppressed} cells hidden"
@@ -355,7 +355,7 @@ def site_credentials(ctx: DemoContext) -> str:
     report = credentials.ensure(ctx.root)
     rel = report.path.relative_to(ctx.root).as_posix()
     coordinator = ctx.signer(ctx.isp().coordinators()[0])
-    ctx.merge(Change([rel], "Create the site passphrases", coordinator, "site/credentials"), ctx.now(20))
+    ctx.merge(Change([rel], "Create the site passphrases", coordinator, "site/credentials"), ctx.now(100))
     ctx.credentials = credentials.load(ctx.root, ctx.isp())
     return f"{len(ctx.credentials)} access levels in {rel} (encrypted for the coordinators and CI)"
 
