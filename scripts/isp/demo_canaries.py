@@ -21,7 +21,6 @@ from isp.fsutil import write_atomic
 
 CANARY_FILE = "canaries.json"
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-_EDGE = r"0-9A-Za-z+/\u0660-\u0669"
 
 
 def save(folder: Path, canaries: list[Canary]) -> Path:
@@ -42,14 +41,23 @@ def spellings(value: int) -> list[str]:
     return sorted(forms | {form.translate(ARABIC_DIGITS) for form in forms})
 
 
-def pattern(values: Iterable[int]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(form) for value in values for form in spellings(value))
-    return re.compile(rf"(?<![{_EDGE}])(?:{alternatives})(?![{_EDGE}])")
+def pattern(values: Iterable[int]) -> re.Pattern[bytes]:
+    """Any spelling of any value, as UTF-8 bytes, not inside a longer run of (ASCII or Arabic-Indic)
+    digits or of letters (ciphertext and hashes are such runs). Bytes, so that tens of megabytes of
+    git objects are searched without decoding them."""
+    forms = sorted({form.encode() for value in values for form in spellings(value)}, key=len, reverse=True)
+    alternatives = b"|".join(re.escape(form) for form in forms)
+    ascii_edge, arabic_digit = rb"[0-9A-Za-z+/]", rb"\xd9[\xa0-\xa9]"
+    return re.compile(
+        rb"(?<!" + ascii_edge + rb")(?<!" + arabic_digit + rb")(?:" + alternatives + rb")"
+        rb"(?!" + ascii_edge + rb")(?!" + arabic_digit + rb")"
+    )
 
 
-def find(text: str, values: Iterable[int]) -> list[str]:
+def find(text: str | bytes, values: Iterable[int]) -> list[str]:
     """Every canary spelling found in ``text`` (empty when clean)."""
-    return pattern(values).findall(text)
+    data = text.encode() if isinstance(text, str) else text
+    return [hit.decode() for hit in pattern(values).findall(data)]
 
 
 def scan_files(root: Path, values: Iterable[int], exclude: Iterable[Path] = ()) -> dict[str, list[str]]:
@@ -62,9 +70,9 @@ def scan_files(root: Path, values: Iterable[int], exclude: Iterable[Path] = ()) 
             continue
         if any(path.resolve().is_relative_to(folder) for folder in skipped):
             continue
-        found = rx.findall(_readable(path).decode("utf-8", "replace"))
+        found = rx.findall(_readable(path))
         if found:
-            hits[path.relative_to(root).as_posix()] = found
+            hits[path.relative_to(root).as_posix()] = [hit.decode() for hit in found]
     return hits
 
 
@@ -84,4 +92,4 @@ def scan_git_objects(root: Path, values: Iterable[int]) -> list[str]:
     proc = subprocess.run(
         ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
     )
-    return pattern(values).findall(proc.stdout.decode("utf-8", "replace"))
+    return [hit.decode() for hit in pattern(values).findall(proc.stdout)]
