@@ -146,7 +146,31 @@ def populate(repo: IspRepo) -> SiteRepo:
     coordinator = isp.agencies["UNHCR"].focal_points.primary.email
     _committed(repo, "Consolidate; site credentials", ["aggregates", "protocol/site-credentials.yaml"],
                "UNHCR:primary", coordinator, "2026-02-10")  # fmt: skip
+    _registers(repo.root, isp)
+    _committed(repo, "A request, a breach, a suspension", ["requests", "protocol"], "UNHCR:primary", coordinator,
+               "2026-02-16")  # fmt: skip
     return SiteRepo(repo, sheets, consolidated)
+
+
+REQUEST_ID, BREACH_ID, SUSPENDED = "REQ-2026-001", "BR-2026-001", "JRF"
+
+
+def _registers(root: Path, isp: Isp) -> None:
+    """A pending request, an open breach and a suspension, through the requests helper's API."""
+    from datetime import date
+
+    from isp import governance, requests
+
+    requests.new_request(root, {
+        "id": REQUEST_ID, "type": "external", "received": date(2026, 2, 12), "issued": date(2026, 2, 15),
+        "requester": {"organization": "Example University", "name": "Researcher Example", "position": "Lecturer",
+                      "contact": "research@example.org"},
+        "purpose": "A study of referral pathways", "use": "Tables in a research report",
+        "feedback": "The report comes back to the group", "guarantee": "No onward sharing",
+        "data": {"report": "quarterly", "periods": ["2025-Q4"], "indicators": ["new_cases"], "geography": "national"},
+    }, isp)  # fmt: skip
+    governance.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
+    governance.suspend(root, SUSPENDED, "2026-02", "2026-03", "Reporting team changes", date(2026, 2, 3))
 
 
 def canaries(site: SiteRepo) -> set[int]:

@@ -22,8 +22,11 @@ from isp.site.build import page_weight
 from isp.site.checks import page_url
 from tests.helpers import IspRepo, Keyring, isp
 from tests.site_fixtures import (
+    BREACH_ID,
     CANARY,
     LATE,
+    REQUEST_ID,
+    SUSPENDED,
     TODAY,
     BuiltSite,
     built_site,
@@ -203,6 +206,16 @@ def test_timeliness_and_audit_timeline(built_site: BuiltSite) -> None:
     audit = decrypt_page(_html(built_site, "audit/"), built_site.passphrases["members"])
     assert audit is not None and "submission IRC 2026-01 added" in audit and "IRC:primary" in audit
     assert str(CANARY) not in audit
+
+
+def test_requests_board_breaches_and_suspensions(built_site: BuiltSite) -> None:
+    board = decrypt_page(_html(built_site, "requests/"), built_site.passphrases["members"])
+    assert board is not None and REQUEST_ID in board and "Example University" in board
+    assert "blocked" in board, board  # the open breach blocks every release
+    assert "IRC, IMC, JRF, NHF, UNHCR, UNICEF" in board and "2026-02-22" in board  # who is awaited, by when
+    governance = decrypt_page(_html(built_site, "governance/"), built_site.passphrases["members"])
+    assert governance is not None and BREACH_ID in governance and "open" in governance
+    assert SUSPENDED in governance and "Reporting team changes" in governance and "suspended" in governance
 
 
 def test_plain_mkdocs_build_strict(built_site: BuiltSite, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -110,15 +110,17 @@ def encode(cube: np.ndarray) -> str:
     return base64.b64encode(packer.compress(leb128(cube)) + packer.flush()).decode("ascii")
 
 
-def payload(frame: pd.DataFrame, ax: Axes) -> tuple[dict, int]:
-    """A JSON-ready cube: its axes (codes), shape and encoded cells; plus rows outside the axes."""
-    cube, outside = dense(frame, ax)
-    return {
-        "axes": ax.as_dict(),
-        "shape": list(ax.shape),
-        "encoding": "leb128+deflate-raw+base64",
-        "cells": encode(cube),
-    }, outside
+def pack(ax: Axes, cells: np.ndarray) -> dict:
+    """A JSON-ready cube: its axes (codes), shape and encoded cells."""
+    return {"axes": ax.as_dict(), "shape": list(ax.shape), "encoding": "leb128+deflate-raw+base64",
+            "cells": encode(cells)}  # fmt: skip
+
+
+def without_national(ax: Axes, cells: np.ndarray) -> tuple[Axes, np.ndarray]:
+    """The same cube without its national total (the first site), for sums over sites."""
+    if not ax.site or ax.site[0] != NATIONAL:
+        return ax, cells
+    return replace(ax, site=ax.site[1:]), cells[:, 1:]
 
 
 def totals(frame: pd.DataFrame, by: list[str]) -> pd.Series:

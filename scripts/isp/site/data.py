@@ -37,10 +37,13 @@ class Outputs:
 
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # kind -> every period of that kind
     unreadable: list[str] = field(default_factory=list)  # files the build key could not open
+    _periods: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def periods(self, kind: str) -> list[str]:
-        frame = self.frames.get(kind)
-        return [] if frame is None else sorted(str(label) for label in frame["period"].unique())
+        if kind not in self._periods:
+            frame = self.frames.get(kind)
+            self._periods[kind] = [] if frame is None else sorted(str(label) for label in frame["period"].unique())
+        return self._periods[kind]
 
     @property
     def empty(self) -> bool:

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 from markupsafe import escape
 
@@ -113,33 +114,41 @@ class Generator:
 
     # --- payloads (language-free) -------------------------------------------------------------
 
-    def _cube(self, key: str, frame: pd.DataFrame, periods: list[str], national: bool) -> dict:
-        ax = cube.axes(self.isp, periods, cube.site_axis(self.isp, frame, national))
-        result, outside = cube.payload(frame, ax)
+    def _dense(self, key: str, frame: pd.DataFrame, periods: list[str]) -> tuple[cube.Axes, np.ndarray]:
+        ax = cube.axes(self.isp, periods, cube.site_axis(self.isp, frame, national=True))
+        cells, outside = cube.dense(frame, ax)
         if outside:
             self.outside[key] = outside
-        return result
+        return ax, cells
 
-    def _report_cube(self, scope: str, outputs: Outputs, kind: str) -> dict:
+    def _report_dense(self, scope: str, outputs: Outputs, kind: str) -> tuple[cube.Axes, np.ndarray]:
         frame = with_national(outputs.frames.get(kind, pd.DataFrame(columns=["period", "site"])))
-        return self._cube(f"{scope or 'consolidated'}/{kind}", frame, outputs.periods(kind), True)
+        return self._dense(f"{scope or 'consolidated'}/{kind}", frame, outputs.periods(kind))
+
+    @cached_property
+    def _monthly(self) -> tuple[cube.Axes, np.ndarray]:
+        return self._report_dense("", self.data.consolidated, "monthly")
 
     @cached_property
     def report_cubes(self) -> dict[str, dict]:
-        return {kind: self._report_cube("", self.data.consolidated, kind) for kind in PERIOD_KINDS}
+        result: dict[str, dict] = {}
+        for kind in PERIOD_KINDS:
+            dense = self._monthly if kind == "monthly" else self._report_dense("", self.data.consolidated, kind)
+            result[kind] = cube.pack(*dense)
+        return result
 
     @cached_property
     def agency_cubes(self) -> dict[str, dict[str, dict]]:
         return {
-            code: {kind: self._report_cube(code, outputs, kind) for kind in PERIOD_KINDS if outputs.periods(kind)}
+            code: {kind: cube.pack(*self._report_dense(code, outputs, kind)) for kind in PERIOD_KINDS
+                   if outputs.periods(kind)}
             for code, outputs in self.data.agencies.items()
-        }
+        }  # fmt: skip
 
     @cached_property
     def explore_cube(self) -> dict:
-        frame = self.data.consolidated.frames.get("monthly", pd.DataFrame(columns=["site"]))
-        frame = frame[frame["site"] != NATIONAL] if len(frame) else frame
-        return self._cube("explore", frame, self.data.consolidated.periods("monthly"), False)
+        """The pivot's cube: the monthly one without its national total (sums over sites give it)."""
+        return cube.pack(*cube.without_national(*self._monthly))
 
     def coverage(self, kind: str, periods: list[str]) -> dict[str, dict]:
         result = {}
