@@ -19,8 +19,8 @@ import pytest
 from isp import calendar, crypto, demo_canaries, demo_stages, protocol, provenance, tidy
 from isp.demo import KEY_DIR, MARKER
 from isp.demo_story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
-from isp.errors import UsageError
-from tests.helpers import isp
+from isp.errors import IspError, UsageError
+from tests.helpers import git, isp
 
 MONTHS = 6
 
@@ -345,3 +345,36 @@ def test_canary_scan_opens_gzip_files(tmp_path: Path) -> None:
     (tmp_path / "sitemap.xml.gz").write_bytes(gzip.compress(b"<loc>7919</loc>"))
     (tmp_path / "page.html").write_text('<div id="x">ENC7919abc</div>')
     assert demo_canaries.scan_files(tmp_path, [7919]) == {"sitemap.xml.gz": ["7919"]}
+
+
+def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
+    """Another helper's module failing mid-history: its later events are skipped, the tree is
+    restored to the last commit, everything else goes on. A failing sheet stops the demo."""
+    from datetime import UTC, datetime
+
+    from isp.demo import DemoContext, DemoGit, Event, QuietProgress, replay
+
+    ctx = DemoContext(isp_repo.root, isp_repo.root, None, DemoGit(isp_repo.root), {}, {}, QuietProgress(), 1)  # type: ignore[arg-type]
+    ran: list[str] = []
+
+    def fail() -> list:
+        (isp_repo.root / "requests" / "half-written.yaml").write_text("id: x\n")
+        (isp_repo.root / "protocol" / "agencies.yaml").write_text("broken")
+        raise IspError("requests/half-written.yaml: a rule failed")
+
+    def note(label: str):
+        return lambda: ran.append(label) or []
+
+    moment = datetime(2026, 1, 5, tzinfo=UTC)
+    events = [
+        Event(moment, "a new request", fail, "requests"),
+        Event(moment.replace(day=6), "IRC's decision", note("decision"), "requests"),
+        Event(moment.replace(day=7), "breach report", note("breach"), "breach"),
+    ]
+    assert replay(ctx, events) == 0
+    assert ran == ["breach"]
+    assert ctx.failed == {"requests": "a new request failed (IspError: requests/half-written.yaml: a rule failed)"}
+    assert not (isp_repo.root / "requests" / "half-written.yaml").exists()
+    assert git(isp_repo.root, "status", "--porcelain") == ""
+    with pytest.raises(RuntimeError):
+        replay(ctx, [Event(moment, "IRC 2026-01", lambda: (_ for _ in ()).throw(RuntimeError("sheet")))])

@@ -146,6 +146,7 @@ class DemoContext:
     site: Path | None = None
     pull_requests: int = 0
     credentials: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # timeline source -> why it stopped
     _isp: protocol.Isp | None = None
 
     def isp(self) -> protocol.Isp:
@@ -367,6 +368,7 @@ class Event:
     when: datetime
     label: str
     act: Callable[[], list[Change]]
+    source: str = "sheets"  # a governance source's events may fail without stopping the demo
 
 
 def submission_events(ctx: DemoContext, seed: int) -> tuple[list[Event], Callable[[], None]]:
@@ -395,9 +397,24 @@ def replay(ctx: DemoContext, events: list[Event]) -> int:
     Returns the number of pull requests."""
     before = ctx.pull_requests
     for event in sorted(events, key=lambda e: e.when):
-        for change in event.act():
+        if event.source in ctx.failed:
+            continue
+        try:
+            changes = event.act()
+        except Exception as exc:
+            if event.source == "sheets" or os.environ.get("ISP_DEBUG") == "1":
+                raise
+            ctx.failed[event.source] = f"{event.label} failed ({type(exc).__name__}: {_one_line(exc)})"
+            ctx.git.discard_changes()
+            continue
+        for change in changes:
             ctx.merge(change, event.when)
     return ctx.pull_requests - before
+
+
+def _one_line(exc: Exception) -> str:
+    """An IspError's own message (written to carry no figure); for anything else only its type."""
+    return str(exc).splitlines()[0][:200] if isinstance(exc, IspError) else "see ISP_DEBUG=1"
 
 
 # --- the whole build -------------------------------------------------------------------------

@@ -120,6 +120,12 @@ class DemoGit:
         run_git(self.root, "update-ref", "-m", "demo: merge pull request", "refs/heads/main", merged, own)
         return own, merged
 
+    def discard_changes(self) -> None:
+        """Back to the last commit after a failed step (tracked files restored, new ones removed;
+        ignored files such as the keys are kept)."""
+        run_git(self.root, "reset", "-q", "--hard", "HEAD")
+        run_git(self.root, "clean", "-q", "-fd")
+
     def head(self) -> str:
         return run_git(self.root, "rev-parse", "HEAD").strip()
 

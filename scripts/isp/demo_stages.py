@@ -111,7 +111,7 @@ def suspension_events(ctx: DemoContext) -> list[Event]:
         message = f"{plan.agency}: suspend sharing {plan.start} to {plan.end}\n\n{plan.reason}"
         return [Change([AGENCIES], message, ctx.signer(plan.agency, "signatory"), f"{plan.agency.lower()}/suspend")]
 
-    return [Event(plan.recorded, "suspension", act)]
+    return [Event(plan.recorded, "suspension", act, "suspension")]
 
 
 def breach_events(ctx: DemoContext) -> list[Event]:
@@ -139,8 +139,9 @@ def breach_events(ctx: DemoContext) -> list[Event]:
 
         return act
 
-    events = [Event(plan.reported, "breach", report), Event(plan.meeting, "breach meeting", meet)]
-    events += [Event(moment, f"{agency} agrees", agree(agency, moment)) for agency, moment in plan.agreements]
+    events = [Event(plan.reported, "breach report", report, "breach")]
+    events.append(Event(plan.meeting, "breach meeting", meet, "breach"))
+    events += [Event(when, f"{agency}'s agreement", agree(agency, when), "breach") for agency, when in plan.agreements]
     return events
 
 
@@ -151,8 +152,10 @@ def request_events(ctx: DemoContext) -> list[Event]:
     events = []
     for plan in ctx.story.requests:
         ids: dict[str, str] = {}
-        events.append(Event(plan.issued, f"request {plan.expected}", _recorder(ctx, requests, plan, ids)))
-        events += [Event(d.when, f"{d.agency} decides", _decider(ctx, requests, d, ids)) for d in plan.decisions]
+        events.append(Event(plan.issued, "a new request", _recorder(ctx, requests, plan, ids), "requests"))
+        events += [
+            Event(d.when, f"{d.agency}'s decision", _decider(ctx, requests, d, ids), "requests") for d in plan.decisions
+        ]
     return events
 
 
@@ -222,7 +225,7 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
         "requests": request_states,
     }
     for name in planned:
-        _attempt(ctx, name, lambda name=name: after[name](ctx), results)  # type: ignore[misc]
+        _attempt(ctx, name, lambda name=name: _after(ctx, name, after[name]), results)  # type: ignore[misc]
     _attempt(ctx, "consolidate", lambda: consolidate(ctx), results)
     if _done(results, "consolidate") and _done(results, "requests"):
         _attempt(ctx, "release", lambda: release(ctx), results)
@@ -235,6 +238,13 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
     ctx.progress.done("canary scan", detail)
     results.append(StageResult("canary scan", "done", detail, round(time.monotonic() - started, 1)))
     return results
+
+
+def _after(ctx: DemoContext, name: str, check: Callable[[DemoContext], str]) -> str:
+    """How a governance source ended: its failure during the history, or its check now."""
+    if name in ctx.failed:
+        raise StageSkipped(ctx.failed[name])
+    return check(ctx)
 
 
 def _plan(ctx: DemoContext, name: str, source: TimelineSource, events: list[Event], results: list[StageResult]) -> bool:
