@@ -198,22 +198,25 @@ def main() -> None:
         runs.append({"wall_s": round(time.monotonic() - t0, 2), "cpu_s": round(_cpu() - cpu0, 2),
                      "load_before": round(load, 2), "pages_per_language": report.pages})  # fmt: skip
         print(f"build: {runs[-1]}", file=sys.stderr)
+    scenario = f"{args.months} months, " + ("the template's sites matrix" if args.matrix else "6 agencies x 13 sites")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "data": {
-            "agencies": len(protocol.load(root).agencies),
-            "sites": 13,
             "months": args.months,
+            "sites_matrix": args.matrix,
             "encrypted_aggregates": count,
+            "aggregate_bytes": sum(p.stat().st_size for p in (root / "aggregates").rglob("*.csv")),
         },
         "budget_s": 60,
         "build": runs,
         "page_weights": weights(report.out),
         "site_bytes": sum(p.stat().st_size for p in report.out.rglob("*") if p.is_file()),
     }
+    merged = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    merged[scenario] = result
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     if not args.keep:
         shutil.rmtree(base)
