@@ -7,6 +7,7 @@ check the stage's status first and are skipped with the same reason.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -25,22 +26,35 @@ from tests.helpers import git, isp
 MONTHS = 6
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temp folder, shared by every xdist worker (so the demo is built once per run)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
-    """One demo for the whole module, built in a scrubbed git environment like every test's."""
+    """One demo for the whole module (and for every xdist worker: the first builds it under a lock,
+    the others read its summary), built in a scrubbed git environment like every test's. The
+    tests only read it."""
+    shared = _shared_folder(tmp_path_factory)
     home = tmp_path_factory.mktemp("demo-home")
     (home / ".gitconfig").write_text("[user]\n\tname = Nobody\n\temail = nobody@example.org\n")
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, (shared / "isp-demo.lock").open("w") as lock:
         for name in list(os.environ):
             if name.startswith(("GIT_", "SOPS_")):
                 mp.delenv(name)
         mp.setenv("HOME", str(home))
         mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        root = tmp_path_factory.mktemp("demo") / "isp"
-        result = isp("demo", root, "--months", str(MONTHS), "--json")
-        assert result.code == 0, result.output
-        yield root, json.loads(result.out)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        root, summary_file = shared / "isp-demo", shared / "isp-demo.json"
+        if not summary_file.exists():
+            result = isp("demo", root, "--months", str(MONTHS), "--json")
+            assert result.code == 0, result.output
+            summary_file.write_text(result.out)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        yield root, json.loads(summary_file.read_text())
 
 
 def stage(summary: dict, name: str) -> dict:
