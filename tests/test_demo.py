@@ -392,3 +392,16 @@ def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
     assert git(isp_repo.root, "status", "--porcelain") == ""
     with pytest.raises(RuntimeError):
         replay(ctx, [Event(moment, "IRC 2026-01", lambda: (_ for _ in ()).throw(RuntimeError("sheet")))])
+
+
+def test_a_taken_port_is_refused_before_any_work(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = isp("demo", tmp_path / "new", "--serve", "--port", str(port))
+    assert result.code == 1
+    assert f"127.0.0.1:{port}" in result.err
+    assert not (tmp_path / "new").exists()

@@ -505,6 +505,17 @@ def _suspension_summary(story: Story) -> dict[str, str]:
 # --- serving ---------------------------------------------------------------------------------
 
 
+def check_port(port: int) -> None:
+    """Refuse early when 127.0.0.1:``port`` is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise IspError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): choose another --port") from None
+
+
 def site_server(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
     """The site helper's server when it exists (quiet, 127.0.0.1 only), else the standard library's."""
     from isp.demo_stages import StageSkipped, optional

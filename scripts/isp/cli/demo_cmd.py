@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -64,7 +65,7 @@ class RichProgress:
 
     def skipped(self, stage: str, why: str) -> None:
         self._finish()
-        self.bar.console.print(f"[yellow]–[/yellow] {stage} skipped: {why}", soft_wrap=True)
+        self.bar.console.print(f"[yellow]–[/yellow] {stage} skipped: {escape(why)}", soft_wrap=True)
 
 
 SHOWN_LEVELS = ("members", "coordinators")
@@ -88,9 +89,9 @@ def _print_summary(summary: demo.DemoSummary) -> None:
     )
     for stage in summary.stages:
         if stage.status == "done":
-            grid.add_row(stage.name, f"{stage.detail} [dim]({stage.seconds:.0f} s)[/dim]")
+            grid.add_row(stage.name, f"{escape(stage.detail)} [dim]({stage.seconds:.0f} s)[/dim]")
         else:
-            grid.add_row(f"[yellow]{stage.name}[/yellow]", f"[yellow]skipped: {stage.detail}[/yellow]")
+            grid.add_row(f"[yellow]{stage.name}[/yellow]", f"[yellow]skipped: {escape(stage.detail)}[/yellow]")
     grid.add_row("keys", f"{summary.key_dir} (git-ignored: age identities, SSH keys, canaries.json)")
     grid.add_row("built in", f"{summary.seconds:.0f} s")
     console.print(Panel(grid, title="isp demo: a complete synthetic ISP", title_align="left"))
@@ -116,7 +117,7 @@ def demo_command(
     directory: Annotated[Path, typer.Argument(help="Folder for the demo repository (new, empty, or an earlier demo).")],
     serve: Annotated[bool, typer.Option("--serve", help="Serve the built site on 127.0.0.1 afterwards.")] = False,
     months: Annotated[int, typer.Option("--months", min=6, help="How many months of submissions.")] = 26,
-    port: Annotated[int, typer.Option("--port", help="Port for --serve.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port for --serve.")] = 8000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic figures and dates.")] = 2015,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier demo in DIRECTORY.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", help="Parallel sops processes (0: one per core).")] = 0,
@@ -129,6 +130,8 @@ def demo_command(
     Example: `isp demo /tmp/demo-isp --serve`
     """
     options = demo.DemoOptions(directory, months=months, seed=seed, force=force, jobs=jobs)
+    if serve:
+        demo.check_port(port)  # before minutes of work, not after
     with RichProgress() as progress:
         summary = demo.build(options, progress)
     if json_out:
