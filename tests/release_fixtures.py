@@ -33,12 +33,12 @@ SILENT_AGENCY, DENYING_AGENCY = "JRF", "NHF"
 DENIAL_REASON = "The purpose does not match our mandate."
 RECIPIENT_ORG = "Amman Institute for Social Research"
 RECIPIENT_NAME = "Dr Layla Haddad"
-DATA = {
-    "report": "quarterly",
-    "periods": ["2026-Q1", "2026-Q2"],
-    "indicators": ["all"],
-    "geography": ["national", "JO22"],
-}
+# Small on purpose: secondary suppression and the audit solve many integer programs, and the
+# whole release suite must stay fast. The concern group is partly asked for, so the residual,
+# the withheld SGBV indicator and the percent-only early marriage are all exercised.
+INDICATORS = ["new_cases", "active_cases", "concern_child_labour", "concern_early_marriage", "concern_sexual_violence"]
+DATA = {"report": "quarterly", "periods": ["2026-Q1"], "indicators": INDICATORS, "geography": ["national", "JO11"]}
+SECTORAL_DATA = {"report": "sectoral", "periods": ["2026-H1"], "indicators": INDICATORS, "geography": "national"}
 
 
 @dataclass
@@ -123,7 +123,8 @@ def build(folder: Path, template: Path, keyring: Keyring) -> ReleaseRepo:
         assert result.code == 0, result.output
         repo.commit("Consolidate", ["aggregates"], "UNHCR:primary")
         isp_ = protocol.load(root)
-        fields = [_request(APPROVED), _request(SILENT), _request(DENIED), standing_request(isp_, "2026-H1", ISSUED)]
+        sectoral = {**standing_request(isp_, "2026-H1", ISSUED), "data": SECTORAL_DATA}
+        fields = [_request(APPROVED), _request(SILENT), _request(DENIED), sectoral]
         for item in fields:
             requests.new_request(root, item, isp_)
         repo.commit("Issue requests", ["requests"], "UNHCR:primary")

@@ -9,8 +9,8 @@ import pytest
 
 from isp import protocol, synthetic
 from isp.errors import IspError
-from isp.release_cube import CELL, contributions, cube
-from isp.release_spec import NATIONAL, REST, TOTAL, plan_geography, plan_indicators, read_spec
+from isp.release_cube import LEAF, contributions, leaves
+from isp.release_spec import NATIONAL, REST, plan_geography, plan_indicators, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 WHERE = "requests/REQ-TEST.yaml"
@@ -80,27 +80,36 @@ def test_geography(isp_) -> None:
         plan_geography(isp_, ["NOWHERE"], WHERE)
 
 
-def test_cube_adds_up_and_hides_nothing_it_should_not_publish(isp_) -> None:
+def test_leaves_relabel_and_place(isp_) -> None:
     spec = read_spec(isp_, {"periods": ["2026-01"], "geography": ["national", "JO22"]}, WHERE)
-    plan, geo, dims = spec.indicators, spec.geography, isp_.dimension_codes()
+    plan, geo = spec.indicators, spec.geography
     frame = synthetic.month_sheet(isp_, "UNHCR", "2026-01")
-    cells = cube(frame, plan, geo, plan.counts, dims)
-    assert not cells.duplicated(CELL).any()
-    assert set(cells["indicator"]) == set(plan.counts)
-    key = cells.set_index(CELL)["count"]
-    total = key[(NATIONAL, "new_cases", TOTAL, TOTAL, TOTAL)]
-    assert total == frame.loc[frame["indicator"] == "new_cases", "count"].sum()
-    assert total == key[("JO22", "new_cases", TOTAL, TOTAL, TOTAL)] + key[(REST, "new_cases", TOTAL, TOTAL, TOTAL)]
+    cells = leaves(frame, plan, geo, plan.counts)
+    assert not cells.duplicated(LEAF).any()
+    assert set(cells["indicator"]) == set(plan.counts) and set(cells["site"]) == {"JO22", REST}
+    by = cells.groupby("indicator")["count"].sum()
     concerns = [c for c in plan.counts if c.startswith("concern_")]
-    assert (
-        sum(key[(NATIONAL, c, "F", "0-5", TOTAL)] for c in concerns) == key[(NATIONAL, "new_cases", "F", "0-5", TOTAL)]
-    )
+    assert by[concerns].sum() == by["new_cases"], "the residual keeps the concern breakdown additive"
+    national = leaves(frame, plan, read_spec(isp_, {"periods": ["2026-01"]}, WHERE).geography, plan.counts)
+    assert set(national["site"]) == {NATIONAL} and national["count"].sum() == cells["count"].sum()
 
 
-def test_contributions_sum_to_the_cube(isp_) -> None:
+def test_early_marriage_is_its_own_numerator_and_part_of_the_residual(isp_) -> None:
     spec = read_spec(isp_, {"periods": ["2026-01"], "geography": "national"}, WHERE)
-    plan, geo, dims = spec.indicators, spec.geography, isp_.dimension_codes()
+    plan = spec.indicators
+    frame = synthetic.month_sheet(isp_, "UNHCR", "2026-01")
+    codes = (*plan.counts, "concern_early_marriage")
+    cells = leaves(frame, plan, spec.geography, codes).groupby("indicator")["count"].sum()
+    raw = frame.groupby("indicator")["count"].sum()
+    assert cells["concern_early_marriage"] == raw["concern_early_marriage"]
+    folded = ["concern_other", "concern_early_marriage", "concern_sexual_violence"]
+    assert cells["concern_other"] == raw[folded].sum()
+
+
+def test_contributions_sum_to_the_leaves(isp_) -> None:
+    spec = read_spec(isp_, {"periods": ["2026-01"], "geography": "sites"}, WHERE)
+    plan, geo = spec.indicators, spec.geography
     frames = {a: synthetic.month_sheet(isp_, a, "2026-01") for a in ("IRC", "UNHCR")}
-    whole = cube(pd.concat(frames.values()), plan, geo, plan.counts, dims)
-    parts = contributions(frames, plan, geo, plan.counts, dims).groupby(CELL)["count"].sum()
-    assert (whole.set_index(CELL)["count"] == parts.reindex(whole.set_index(CELL).index)).all()
+    whole = leaves(pd.concat(frames.values()), plan, geo, plan.counts).set_index(LEAF)["count"]
+    parts = contributions(frames, plan, geo, plan.counts).groupby(LEAF)["count"].sum()
+    assert whole.sort_index().equals(parts.reindex(whole.index).sort_index())

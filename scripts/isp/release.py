@@ -65,6 +65,7 @@ class Options:
     template: str = EXTERNAL_TEMPLATE
     title: str = "Child protection figures, Jordan"
     audience: str = ""
+    recipient: str | None = None  # who the files name; default: the requester
 
 
 def refuse_unless_allowed(root: Path, request_id: str, today: date) -> None:
@@ -91,7 +92,7 @@ def notes(isp: Isp, spec: ReleaseSpec) -> tuple[str, ...]:
     """Plain-language notes on what the protocol changed in this release (never a figure)."""
     plan, sharing = spec.indicators, isp.protocol.sharing
     profile = isp.protocol.disclosure.profiles[PROFILE]
-    out = [f"{isp.tags.get(tag, tag).rstrip('.')}: not in this release." for tag in sharing.never_external_tags]
+    out = [f"Withheld by the protocol: {isp.tags.get(tag, tag)}" for tag in sharing.never_external_tags]
     for numerator, denominator in plan.percents:
         out.append(
             f"{isp.indicators[numerator].name_en} is given only as a percentage of "
@@ -100,8 +101,9 @@ def notes(isp: Isp, spec: ReleaseSpec) -> tuple[str, ...]:
         )
     for residual in plan.residuals:
         out.append(
-            f"{isp.indicators[residual.code].name_en} also counts the {isp.groups[residual.group].name_en.lower()} "
-            "categories that are not shown separately, so the breakdown still adds up to its total."
+            f"'{isp.indicators[residual.code].name_en}' also counts the categories of "
+            f"'{isp.groups[residual.group].name_en}' that are not shown separately, so the breakdown adds up to "
+            f"'{isp.indicators[residual.total].name_en}'."
         )
     if REST in spec.geography.rows:
         out.append("'Other sites' counts every site not shown separately.")
@@ -128,7 +130,7 @@ def build_package(
     meta = ReleaseMeta(
         release_id=next_release_id(request),
         request_id=request.id,
-        recipient=recipient_of(request),
+        recipient=options.recipient or recipient_of(request),
         title=options.title,
         generated=today,
         profile=PROFILE,

@@ -1,12 +1,12 @@
-"""From consolidated tidy figures to the cells a release could publish, with their margins.
+"""From consolidated tidy figures to the finest cells (leaves) a release is built from.
 
 A period's figures (``site,indicator,sex,age_group,nationality,count``) become the release's
-cube: the published geography (national total, requested sites, the rest of the country), the
-published indicators (residual categories absorbing what is not published, see
-:mod:`isp.release_spec`), and two families of breakdowns that share their totals:
-
-- sex by age group (every nationality together), with the sex, age and overall totals;
-- nationality (both sexes, every age), with its total.
+leaves: the published indicators (a residual category sums its own figures and those of the
+members it absorbs, see :mod:`isp.release_spec`, and percent-only numerators stay as they are,
+never to be published as counts) at the published geography (each requested site; the rest of
+the country as ``REST`` when the national total is published too; one national ``ALL`` when only
+the national total is asked for). Margins (totals by sex, age, nationality, the national total)
+are the disclosure tables' business (:mod:`isp.release_protect`).
 
 The same function turns one agency's figures into its contributions, so the p% rule sees
 exactly the cells that are published. Everything stays in memory.
@@ -16,96 +16,49 @@ from __future__ import annotations
 
 import pandas as pd
 
-from isp.release_spec import NATIONAL, REST, TOTAL, Geography, IndicatorPlan
+from isp.release_spec import NATIONAL, REST, Geography, IndicatorPlan
 
-CELL = ["site", "indicator", "sex", "age_group", "nationality"]
-Dims = dict[str, list[str]]
-FAMILIES: tuple[tuple[str, ...], ...] = (("sex", "age_group"), ("nationality",))
+LEAF = ["site", "indicator", "sex", "age_group", "nationality"]
 
 
 def _indicators(frame: pd.DataFrame, plan: IndicatorPlan, codes: tuple[str, ...]) -> pd.DataFrame:
-    """Rows of ``frame`` relabelled to the published indicators (a residual sums its sources)."""
-    source_of = {source: code for code in codes for source in plan.sources(code)}
-    picked = frame[frame["indicator"].isin(list(source_of))]
-    return picked.assign(indicator=picked["indicator"].map(source_of))
+    """Rows of ``frame`` relabelled to the published indicators (a residual sums its sources; a
+    source may feed several codes: early marriage is its own numerator and part of a residual)."""
+    pairs = pd.DataFrame(
+        [(source, code) for code in codes for source in plan.sources(code)], columns=["indicator", "_code"]
+    )
+    picked = frame.merge(pairs.astype({"indicator": frame["indicator"].dtype}), on="indicator", how="inner")
+    return picked.assign(indicator=picked.pop("_code"))
 
 
 def _geography(frame: pd.DataFrame, geography: Geography) -> pd.DataFrame:
     sites = frame[frame["site"] != NATIONAL]
-    parts = []
-    if geography.national:
-        parts.append(sites.assign(site=NATIONAL))
-    parts.append(sites[sites["site"].isin(list(geography.sites))])
+    if not geography.sites:
+        return sites.assign(site=NATIONAL)
     if geography.rest:
-        parts.append(sites[~sites["site"].isin(list(geography.sites))].assign(site=REST))
-    return pd.concat(parts, ignore_index=True)
+        return sites.assign(site=sites["site"].where(sites["site"].isin(list(geography.sites)), REST))
+    return sites[sites["site"].isin(list(geography.sites))]
 
 
-def _margins(frame: pd.DataFrame, family: tuple[str, ...]) -> pd.DataFrame:
-    """Every combination of ``family`` dimensions and their totals, other dimensions summed."""
-    base = frame.groupby(["site", "indicator", *family], as_index=False)["count"].sum()
-    levels = [base]
-    for keep in _subsets(family):
-        grouped = base.groupby(["site", "indicator", *keep], as_index=False)["count"].sum()
-        levels.append(grouped.assign(**{dim: TOTAL for dim in family if dim not in keep}))
-    out = pd.concat(levels, ignore_index=True)
-    return out.assign(**{dim: TOTAL for dim in ("sex", "age_group", "nationality") if dim not in family})
+def leaf_sites(geography: Geography) -> tuple[str, ...]:
+    """The site codes of the leaves (the national total, when published, is their margin)."""
+    return geography.rows if not geography.sites else tuple(s for s in geography.rows if s != NATIONAL)
 
 
-def _subsets(family: tuple[str, ...]) -> list[list[str]]:
-    """Proper subsets of ``family`` (the margins), largest first."""
-    from itertools import combinations
-
-    return [list(c) for size in range(len(family) - 1, -1, -1) for c in combinations(family, size)]
-
-
-def cube(
-    frame: pd.DataFrame, plan: IndicatorPlan, geography: Geography, codes: tuple[str, ...], dims: Dims
-) -> pd.DataFrame:
-    """The release cells (``CELL`` + ``count``) for one period's tidy figures, for indicators ``codes``.
-
-    ``dims`` gives each dimension's codes in protocol order (``Isp.dimension_codes()``)."""
-    cells = grid(geography, codes, dims)
-    placed = _geography(_indicators(frame[frame["count"] > 0], plan, codes), geography)
-    if not placed.empty:
-        parts = [_margins(placed, family) for family in FAMILIES]
-        found = pd.concat(parts, ignore_index=True).drop_duplicates(CELL)
-        cells = cells.drop(columns="count").merge(found, on=CELL, how="left")
-    cells["count"] = cells["count"].fillna(0).astype("int64")
-    return _ordered(cells[[*CELL, "count"]], plan, geography, dims)
-
-
-def grid(geography: Geography, codes: tuple[str, ...], dims: Dims) -> pd.DataFrame:
-    """Every cell of the release (zeros included), so a site or breakdown with no cases still shows."""
-    options = {name: [TOTAL, *values] for name, values in dims.items()}
-    rows = []
-    for family in FAMILIES:
-        product = pd.MultiIndex.from_product([options[d] if d in family else [TOTAL] for d in dims], names=list(dims))
-        rows.append(product.to_frame(index=False))
-    breakdowns = pd.concat(rows, ignore_index=True).drop_duplicates()
-    heads = pd.MultiIndex.from_product([list(geography.rows), list(codes)], names=["site", "indicator"]).to_frame(
-        index=False
-    )
-    return heads.merge(breakdowns, how="cross").assign(count=0)[[*CELL, "count"]]
-
-
-def _ordered(frame: pd.DataFrame, plan: IndicatorPlan, geography: Geography, dims: Dims) -> pd.DataFrame:
-    """Published order: geography, indicator, then totals before breakdowns in protocol order."""
-    ranks = {
-        "site": {code: i for i, code in enumerate(geography.rows)},
-        "indicator": {code: i for i, code in enumerate(plan.counts + tuple(n for n, _ in plan.percents))},
-        **{name: {TOTAL: -1, **{code: i for i, code in enumerate(codes)}} for name, codes in dims.items()},
-    }
-    totals = (frame[list(dims)] == TOTAL).sum(axis=1) * -1
-    keys = frame.assign(_t=totals, **{f"_{name}": frame[name].map(rank) for name, rank in ranks.items()})
-    by = ["_site", "_indicator", "_t", *(f"_{name}" for name in dims)]
-    ordered = keys.sort_values(by, kind="mergesort")
-    return ordered[frame.columns].reset_index(drop=True)
+def leaves(frame: pd.DataFrame, plan: IndicatorPlan, geography: Geography, codes: tuple[str, ...]) -> pd.DataFrame:
+    """The release's finest cells (``LEAF`` + ``count``) for one period's tidy figures and ``codes``."""
+    placed = _geography(_indicators(frame, plan, codes), geography)
+    out = placed.groupby(LEAF, as_index=False, observed=True)["count"].sum()
+    out = out.astype({column: "string" for column in LEAF})
+    out["count"] = out["count"].astype("int64")
+    return out
 
 
 def contributions(
-    frames: dict[str, pd.DataFrame], plan: IndicatorPlan, geography: Geography, codes: tuple[str, ...], dims: Dims
+    frames: dict[str, pd.DataFrame], plan: IndicatorPlan, geography: Geography, codes: tuple[str, ...]
 ) -> pd.DataFrame:
-    """Per-agency cubes stacked with an ``agency`` column (for the dominance rule only; never published)."""
-    parts = [cube(f, plan, geography, codes, dims).assign(agency=agency) for agency, f in sorted(frames.items())]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*CELL, "count", "agency"])
+    """Per-agency leaves stacked with an ``agency`` column (for the dominance rule only; never published)."""
+    parts = [leaves(f, plan, geography, codes).assign(agency=agency) for agency, f in sorted(frames.items())]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in [*LEAF, "agency"]}).assign(count=0)
+    return pd.concat(parts, ignore_index=True)

@@ -47,7 +47,7 @@ def _ended(period: Period) -> date:
 
 def audience(isp: Isp) -> str:
     bodies = ", ".join(f"{r.name} ({r.code})" for r in isp.protocol.sharing.government_recipients)
-    return f"the members of the {isp.protocol.short_name} and {bodies}"
+    return f"Members of the {isp.protocol.short_name} and {bodies}"
 
 
 def standing_request(isp: Isp, half: str, today: date) -> dict[str, Any]:
@@ -104,5 +104,6 @@ def release_sectoral(
         template=TEMPLATE,
         title=f"Sectoral report {period.label}: child protection in Jordan",
         audience=audience(isp),
+        recipient=audience(isp),
     )
     return release(root, request_id(half), out, today, jobs, options)

@@ -18,7 +18,7 @@ import pandas as pd
 from isp.errors import IspError
 from isp.periods import Period
 from isp.protocol import Isp
-from isp.release_cube import CELL, contributions, cube
+from isp.release_cube import LEAF, contributions, leaves
 from isp.release_spec import ReleaseSpec
 
 
@@ -27,9 +27,9 @@ class PeriodFigures:
     """One period's release cells: published counts, hidden numerators, per-agency contributions."""
 
     period: Period
-    counts: pd.DataFrame  # CELL + count, the indicators published as counts
-    numerators: pd.DataFrame  # CELL + count, percent-only indicators (never published as counts)
-    contributions: pd.DataFrame  # CELL + count + agency, for counts and numerators
+    counts: pd.DataFrame  # LEAF + count, the indicators published as counts
+    numerators: pd.DataFrame  # LEAF + count, percent-only indicators (never published as counts)
+    contributions: pd.DataFrame  # LEAF + count + agency, for counts and numerators
 
 
 def aggregate_path(period: Period) -> str:
@@ -62,15 +62,15 @@ def agency_figures(root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int 
 
 
 def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = None) -> list[PeriodFigures]:
-    plan, geo, dims = spec.indicators, spec.geography, isp.dimension_codes()
+    plan, geo = spec.indicators, spec.geography
     numerator_codes = tuple(n for n, _ in plan.percents)
     per_agency = agency_figures(root, isp, spec.periods, jobs)
     figures = []
     for period in spec.periods:
         aggregate = read_aggregate(root, period)
-        counts = cube(aggregate, plan, geo, plan.counts, dims)
-        numerators = cube(aggregate, plan, geo, numerator_codes, dims)
-        shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes, dims)
+        counts = leaves(aggregate, plan, geo, plan.counts)
+        numerators = leaves(aggregate, plan, geo, numerator_codes)
+        shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes)
         _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
         figures.append(PeriodFigures(period, counts, numerators, shares))
     return figures
@@ -78,8 +78,8 @@ def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = N
 
 def _check_consistent(period: Period, cells: pd.DataFrame, shares: pd.DataFrame) -> None:
     """The aggregate must be the sum of the agencies' contributions (else it is out of date)."""
-    summed = shares.groupby(CELL, as_index=False)["count"].sum() if not shares.empty else shares
-    merged = cells.merge(summed, on=CELL, how="left", suffixes=("", "_agencies")).fillna({"count_agencies": 0})
+    summed = shares.groupby(LEAF, as_index=False)["count"].sum()
+    merged = cells.merge(summed, on=LEAF, how="outer", suffixes=("", "_agencies")).fillna(0)
     if not (merged["count"] == merged["count_agencies"]).all():
         raise IspError(
             f"{aggregate_path(period)} does not match the submissions it should be made from "
