@@ -283,3 +283,43 @@ def test_empty_repository_builds_with_none_yet(isp_repo: IspRepo, keyring: Keyri
 def test_renderings_cover_separators() -> None:
     assert renderings(79482) == sorted({"79482", "79,482", "79 482", "79\u202f482", "٧٩٤٨٢"})
     assert page_url("agencies/irc/index.md") == "agencies/irc/" and page_url("index.md") == ""
+
+
+def test_leak_checks_catch_each_leak(tmp_path: Path) -> None:
+    """Each guard of isp.site.checks, broken once on a hand-made output folder."""
+    from isp.site.checks import output_problems
+
+    site, config = tmp_path / "out", tmp_path / "repo"
+    (site / "reports" / "monthly").mkdir(parents=True)
+    (site / "search").mkdir()
+    config.mkdir()
+    page = site / "reports" / "monthly" / "index.html"
+    index = site / "search" / "search_index.json"
+    protected = ["reports/monthly.md"]
+    page.write_text('<div id="mkdocs-encrypted-content">abc;def</div>')
+    index.write_text(json.dumps({"docs": [{"location": "protocol/"}]}))
+    assert output_problems(site, config, protected) == []
+    page.write_text("<table><td>7919</td></table>")
+    assert output_problems(site, config, protected) == ["reports/monthly.md was not encrypted"]
+    page.write_text('<div id="mkdocs-encrypted-content">x</div><div class="isp-widget"></div>')
+    assert "outside its encrypted block" in output_problems(site, config, protected)[0]
+    page.write_text('<div id="mkdocs-encrypted-content">x</div><a href="#key-figures" class="md-nav__link">')
+    assert "headings in clear" in output_problems(site, config, protected)[0]
+    page.write_text('<div id="mkdocs-encrypted-content">x</div>')
+    index.write_text(json.dumps({"docs": [{"location": "reports/monthly/#by-site"}]}))
+    assert output_problems(site, config, protected) == ["search index lists protected page reports/monthly/#by-site"]
+    index.write_text(json.dumps({"docs": []}))
+    (site / "search" / "search_index.js").write_text("var index = {}")
+    assert "offline search bundle" in output_problems(site, config, protected)[0]
+    (site / "search" / "search_index.js").unlink()
+    (config / "encryptcontent.cache").write_text("kdf")
+    assert output_problems(site, config, protected) == ["encryptcontent.cache was left beside mkdocs.yml: delete it"]
+
+
+def test_inventory_gives_every_passphrase_the_members_pages_and_only_its_own_level() -> None:
+    values = {"members": "m" * 24, "coordinators": "c" * 24, "agency-irc": "i" * 24, "agency-imc": "j" * 24}
+    inventory = credentials.inventory(values)
+    assert sorted(inventory["members"]) == sorted(values.values())
+    assert inventory["coordinators"] == ["c" * 24] and inventory["agency-irc"] == ["i" * 24]
+    phrase = credentials.passphrase()
+    assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){5}", phrase) and phrase != credentials.passphrase()
