@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from isp import governance, protocol, requests
 from tests import release_fixtures as fx
-from tests.helpers import isp
+from tests.helpers import isp, write_submission
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,14 @@ def test_refused_destinations(built: fx.ReleaseRepo, tmp_path: Path, where: str)
     assert not (built.root / "requests" / "package").exists()
     if where == "not-empty":
         assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_refused_when_the_aggregates_are_stale(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
+    """A corrected sheet not yet consolidated: the release would not match the submissions."""
+    write_submission(fresh.repo, "JRF", "2026-01", seed=99)
+    fresh.repo.commit("JRF corrects January", ["submissions/JRF"], "JRF:primary")
+    line = _refused(fresh, tmp_path, fx.APPROVED)
+    assert "aggregates/quarterly/2026-Q1.csv does not match the submissions" in line and "isp consolidate" in line
 
 
 def test_usage_errors(built: fx.ReleaseRepo) -> None:
@@ -237,6 +245,11 @@ def test_the_release_is_recorded_in_the_request(package) -> None:
     assert recorded.files == on_disk
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] > 0
+    ciphertext = repo.root / "aggregates" / "quarterly" / "2026-Q1.csv"
+    assert meta["inputs"] == [
+        {"path": "aggregates/quarterly/2026-Q1.csv", "sha256": hashlib.sha256(ciphertext.read_bytes()).hexdigest()}
+    ]
+    assert meta["source_commit"] == repo.repo.head()
 
 
 def test_a_second_release_waits_for_the_record_to_be_committed(package, tmp_path: Path) -> None:

@@ -139,9 +139,17 @@ def build_package(
         kind=options.kind,
         notes=notes(isp, spec),
         audience=options.audience,
+        inputs=tuple(f.source for f in figures),
+        source_commit=_head(root),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
+
+
+def _head(root: Path) -> str:
+    from isp import provenance
+
+    return provenance.resolve(root, "HEAD")
 
 
 def render_files(package: Package, root: Path, template: str = EXTERNAL_TEMPLATE) -> dict[str, bytes]:

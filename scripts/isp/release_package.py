@@ -38,6 +38,8 @@ class ReleaseMeta:
     kind: str = "external"  # external | sectoral
     notes: tuple[str, ...] = ()
     audience: str = ""
+    inputs: tuple[tuple[str, str], ...] = ()  # (aggregate path, sha256 of its ciphertext)
+    source_commit: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ the release is refused until ``isp consolidate`` has run.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class PeriodFigures:
     counts: pd.DataFrame  # LEAF + count, the indicators published as counts
     numerators: pd.DataFrame  # LEAF + count, percent-only indicators (never published as counts)
     contributions: pd.DataFrame  # LEAF + count + agency, for counts and numerators
+    source: tuple[str, str] = ("", "")  # the aggregate's path and the sha256 of its ciphertext
 
 
 def aggregate_path(period: Period) -> str:
@@ -72,7 +74,9 @@ def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = N
         numerators = leaves(aggregate, plan, geo, numerator_codes)
         shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes)
         _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
-        figures.append(PeriodFigures(period, counts, numerators, shares))
+        rel = aggregate_path(period)
+        digest = hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        figures.append(PeriodFigures(period, counts, numerators, shares, (rel, digest)))
     return figures
 
 

@@ -251,6 +251,8 @@ def to_metadata(package: Package, files: dict[str, bytes]) -> bytes:
         "disclosure_profile": meta.profile,
         "periods": [{"label": p.label, "first_month": p.first, "last_month": p.last} for p in meta.periods],
         "suppressed_cells": package.suppressed,
+        "source_commit": meta.source_commit,
+        "inputs": [{"path": path, "sha256": digest} for path, digest in meta.inputs],
         "caveats": list(meta.disclaimers),
         "notes": list(meta.notes),
         "hxl": {tag: HXL_DESCRIPTIONS[key] for key, tag in HXL_TAGS.items()},
