@@ -81,6 +81,7 @@ class DemoGit:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._head: str | None = None  # main's tip, as this object last moved it
 
     def init(self) -> None:
         run_git(self.root, "init", "-q", "-b", "main")
@@ -93,6 +94,7 @@ class DemoGit:
             opts += ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signer.key}"]
         sign = ["-S"] if signer.key is not None else ["--no-gpg-sign"]
         run_git(self.root, *opts, "commit", "-q", "--no-verify", "--allow-empty", *sign, "-m", message, when=when)
+        self._head = None
         return self.head()
 
     def pull_request(
@@ -102,13 +104,12 @@ class DemoGit:
         (its own commit stays the merge's second parent, as GitHub keeps it). Returns both ids."""
         base = self.head()
         own = self.commit(paths, message, signer, when)
-        tree = run_git(self.root, "rev-parse", f"{own}^{{tree}}").strip()
         text = f"Merge pull request #{merge.number} from {merge.branch}\n\n{message.splitlines()[0]}"
         merged = run_git(
             self.root,
             *_identity(merge.merger),
             "commit-tree",
-            tree,
+            f"{own}^{{tree}}",
             "-p",
             base,
             "-p",
@@ -118,6 +119,7 @@ class DemoGit:
             when=merge.when,
         ).strip()
         run_git(self.root, "update-ref", "-m", "demo: merge pull request", "refs/heads/main", merged, own)
+        self._head = merged
         return own, merged
 
     def discard_changes(self) -> None:
@@ -127,7 +129,9 @@ class DemoGit:
         run_git(self.root, "clean", "-q", "-fd")
 
     def head(self) -> str:
-        return run_git(self.root, "rev-parse", "HEAD").strip()
+        if self._head is None:
+            self._head = run_git(self.root, "rev-parse", "HEAD").strip()
+        return self._head
 
     def count(self) -> int:
         return int(run_git(self.root, "rev-list", "--count", "HEAD").strip())
