@@ -376,7 +376,7 @@ def site(ctx: DemoContext) -> str:
     report = build.build_site(ctx.root)
     ctx.site = report.out
     rel = report.out.relative_to(ctx.root) if report.out.is_relative_to(ctx.root) else report.out
-    return f"{report.pages} pages x {len(report.languages)} languages in {rel}/ ({report.seconds:.0f} s)"
+    return f"{report.pages} pages x {len(report.languages)} languages ({', '.join(report.languages)}) in {rel}/"
 
 
 def suspension_state(ctx: DemoContext) -> str:

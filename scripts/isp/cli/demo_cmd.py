@@ -69,6 +69,7 @@ class RichProgress:
 
 
 SHOWN_LEVELS = ("members", "coordinators")
+SETUP = ("repository", "keys")  # shown in the header rows
 
 
 def _print_summary(summary: demo.DemoSummary) -> None:
@@ -88,11 +89,13 @@ def _print_summary(summary: demo.DemoSummary) -> None:
         ),
     )
     for stage in summary.stages:
+        if stage.name in SETUP:
+            continue
         if stage.status == "done":
             grid.add_row(stage.name, f"{escape(stage.detail)} [dim]({stage.seconds:.0f} s)[/dim]")
         else:
             grid.add_row(f"[yellow]{stage.name}[/yellow]", f"[yellow]skipped: {escape(stage.detail)}[/yellow]")
-    grid.add_row("keys", f"{summary.key_dir} (git-ignored: age identities, SSH keys, canaries.json)")
+    grid.add_row("keys", f"{summary.key_dir} (git-ignored): age identities, SSH signing keys, canaries.json")
     grid.add_row("built in", f"{summary.seconds:.0f} s")
     console.print(Panel(grid, title="isp demo: a complete synthetic ISP", title_align="left"))
     if summary.credentials:
