@@ -22,7 +22,7 @@ from isp.release_spec import NATIONAL, REST, TOTAL, IndicatorPlan
 PUBLISHED_COLUMNS = ["period", "site", "indicator", "sex", "age_group", "nationality", "measure", "value", "note"]
 DIMENSIONS = ["sex", "age_group", "nationality"]
 NOTE_SUPPRESSED = "suppressed"
-NOTE_SMALL_DENOMINATOR = "not shown: denominator or numerator too small"
+NOTE_SMALL_DENOMINATOR = "not shown: too few cases, or it would reveal a hidden count"
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,22 @@ sharing their totals (the disclosure package links cells that have the same leav
   sex and age totals;
 - ``site x indicator`` by ``nationality``, with the national and nationality totals.
 
-A percent-only indicator gets the same two shapes, for itself (the numerator, never published)
-and for its denominator; both go through protection as if published, so a numerator count that
-the threshold or the p% rule would hide never yields a percentage. Percentages are then computed
-from the protected counts (:func:`isp.disclosure.percentages`). The relations the sheet
-guarantees (a group summing to its total; a residual holding the members it absorbs) are given
-to both protection and audit, because an attacker knows them.
+A percent-only indicator gets the same two shapes (by ``site`` only) for itself, the numerator,
+and for its denominator. The denominator's cells are the published count cells and share their
+protection. The numerator's counts never leave, so they get no secondary suppression: only the
+primary rules decide which of them may carry a percentage (:func:`numerator_published`), and
+the percentages are computed from the protected counts (:func:`isp.disclosure.percentages`).
 
-The audit (:func:`isp.disclosure.audit`: the public and every agency as an insider, against
-everything published at once) must pass, or the release is refused; its message names the cell
-and the rule, never a figure.
+The audit (:func:`isp.disclosure.audit`: the public and every agency as an insider, against the
+published counts, the percentages and the relations at once) must pass. A numerator it finds
+exposed by the percentages loses the percentages on its lines, and the audit runs again; what is
+still exposed without them refuses the release, with one line naming the cell and the rule,
+never a figure.
+
+Relations (an attacker knows them): a group that sums to a published total does so over its
+published members, the residual included. That the residual contains the early-marriage count
+is documented in the package but not modelled: the residual is a published count in its own
+right, and it bounds its parts from above as any published total does.
 """
 
 from __future__ import annotations
@@ -68,14 +74,18 @@ def _site_margin(spec: ReleaseSpec) -> tuple[str, ...]:
     return ("site",) if spec.geography.national and spec.geography.sites else ()
 
 
-def _table(frame: pd.DataFrame, rows: tuple[str, ...], cols: tuple[str, ...], spec: ReleaseSpec, **kw) -> Table:
+def _table(
+    frame: pd.DataFrame,
+    rows: tuple[str, ...],
+    cols: tuple[str, ...],
+    spec: ReleaseSpec,
+    categories: dict[str, tuple[str, ...]],
+    name: str,
+    where: dict[str, str] | None = None,
+) -> Table:
+    margins = (*_site_margin(spec), *cols)
     return Table.from_frame(
-        frame,
-        rows,
-        cols,
-        margins=(*_site_margin(spec), *cols),
-        total_label=TOTAL,
-        **kw,  # type: ignore[arg-type]
+        frame, rows, cols, where=where, margins=margins, categories=categories, name=name, total_label=TOTAL
     )
 
 
@@ -85,22 +95,13 @@ def tables(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures) -> PeriodTables:
     counts_frame = frame[frame["indicator"].isin(list(plan.counts))]
     cats = _categories(isp, spec, plan.counts)
     counts = [
-        _table(counts_frame, ("site", "indicator"), cols, spec, categories=cats, name=f"{period} {title}")
-        for title, cols in FAMILIES
+        _table(counts_frame, ("site", "indicator"), cols, spec, cats, f"{period} {title}") for title, cols in FAMILIES
     ]
     percents = []
     for numerator, denominator in plan.percents:
         for title, cols in FAMILIES:
             made = [
-                _table(
-                    frame,
-                    ("site",),
-                    cols,
-                    spec,
-                    where={"indicator": code},
-                    categories=cats,
-                    name=f"{period} {code} {title}",
-                )
+                _table(frame, ("site",), cols, spec, cats, f"{period} {code} {title}", {"indicator": code})
                 for code in (numerator, denominator)
             ]
             percents.append((numerator, made[0], made[1]))
@@ -214,33 +215,70 @@ def _neighbours(labels: Labels, candidates: list[Labels]) -> list[Labels]:
     return [c for c in candidates if sum(a != b for a, b in zip(c, labels, strict=True)) <= 1]
 
 
-def _withhold(percents: list[PercentTable], report: disclosure.AuditReport) -> list[PercentTable] | None:
-    """Percentages withheld around every numerator the audit found exposed (None: nothing left to withhold)."""
-    exposed = {v.cell for v in report.violations}
-    changed, out = False, []
-    for table in percents:
-        shown = [lab for lab, p in table.percent.items() if p is not None]
-        hit = [lab for lab in table.percent if table.numerator.describe(lab) in exposed]
-        drop = {n for lab in hit for n in _neighbours(lab, shown)} or (set(shown) if hit else set())
-        changed |= bool(drop)
-        out.append(replace(table, percent={lab: None if lab in drop else p for lab, p in table.percent.items()}))
-    return out if changed else None
+Coordinates = tuple[str, str, str, str, str]  # indicator, site, sex, age_group, nationality
+
+
+def _coordinates(indicator: str, named: dict[str, str]) -> Coordinates:
+    site, sex, age, nationality = (named.get(d, TOTAL) for d in ("site", "sex", "age_group", "nationality"))
+    return (indicator, site, sex, age, nationality)
+
+
+def _exposed_numerators(report: disclosure.AuditReport) -> set[Coordinates]:
+    """The numerator cells among the audit's violations (named ``<period> <code> <family>: dim=v, ...``;
+    count cells carry ``indicator=`` and are not numerators)."""
+    out = set()
+    for violation in report.violations:
+        table, _, labels = violation.cell.partition(": ")
+        named = dict(part.split("=", 1) for part in labels.split(", ") if "=" in part)
+        words = table.split()
+        if "indicator" not in named and len(words) > 1:
+            out.add(_coordinates(words[1], named))
+    return out
+
+
+def _where(code: str, table: PercentTable, labels: Labels) -> Coordinates:
+    return _coordinates(code, dict(zip(table.numerator.shown_dims, labels, strict=True)))
+
+
+Percents = list[tuple[str, PercentTable]]
+
+
+def _withhold(percents: Percents, report: disclosure.AuditReport) -> Percents | None:
+    """Percentages withheld on the lines of every numerator the audit found exposed (in every
+    table that shows the same cell); all of them when the audit fails elsewhere. None: nothing
+    left to withhold."""
+    exposed = _exposed_numerators(report)
+    shown = {(code, lab): table for code, table in percents for lab, p in table.percent.items() if p is not None}
+    dropped: set[Coordinates] = set()
+    for code, table in percents:
+        hits = [lab for lab in table.percent if _where(code, table, lab) in exposed]
+        mine = [lab for (c, lab), t in shown.items() if t is table and c == code]
+        dropped |= {_where(code, table, n) for lab in hits for n in _neighbours(lab, mine)}
+    if not dropped:
+        dropped = {_where(code, table, lab) for (code, lab), table in shown.items()}
+    if not dropped:
+        return None
+    return [(code, _without(table, code, dropped)) for code, table in percents]
+
+
+def _without(table: PercentTable, code: str, dropped: set[Coordinates]) -> PercentTable:
+    kept = {lab: None if _where(code, table, lab) in dropped else p for lab, p in table.percent.items()}
+    return replace(table, percent=kept)
 
 
 def audited_percentages(
     counts: list[PublishedTable],
-    percents: list[PercentTable],
+    percents: Percents,
     profile: DisclosureProfile,
     contributions: pd.DataFrame,
     relations: list[Relation],
     period: str,
-) -> list[PercentTable]:
+) -> Percents:
     """The percentages that may be published with ``counts``: the audit of everything together
-    passes, withholding percentages around any early-marriage count they would expose."""
+    passes, withholding percentages around any numerator count they would expose."""
     while True:
-        report = disclosure.audit(
-            counts, profile, contributions=contributions, percentages=percents, relations=relations
-        )
+        tables = [table for _, table in percents]
+        report = disclosure.audit(counts, profile, contributions=contributions, percentages=tables, relations=relations)
         if report.ok:
             return percents
         fewer = _withhold(percents, report)
@@ -267,8 +305,7 @@ def protect_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_
         for code, num, den in made.percents
     ]
     label = figures.period.label
-    kept = audited_percentages(counts, [p for _, p in percents], profile, figures.contributions, rels, label)
-    final = [(code, table) for (code, _), table in zip(percents, kept, strict=True)]
+    final = audited_percentages(counts, percents, profile, figures.contributions, rels, label)
     return pd.concat([_count_rows(counts, label), _percent_rows(final, label)], ignore_index=True)
 
 

@@ -19,7 +19,7 @@ SECTORAL = "sectoral"
 
 def release_command(
     request_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The request's ID (requests/<ID>.yaml), or `sectoral` with --half.")
+        str, typer.Argument(metavar="ID", help="The request ID (`requests/<ID>.yaml`), or `sectoral` with --half.")
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="A new folder, outside the repository, for the package.")
@@ -42,10 +42,10 @@ def release_command(
     none refused, no breach is open and the protocol is in force. SGBV figures are left out,
     early marriage is given only as percentages, the external disclosure profile is applied and
     audited. Decrypts in memory with SOPS_AGE_KEY or SOPS_AGE_KEY_FILE (the CI key). The release
-    is recorded in requests/<ID>.yaml: commit it, signed.
+    is recorded in `requests/<ID>.yaml`: commit it, signed.
 
     The half-yearly sectoral report is the release of the standing request
-    requests/SECTORAL-<half>.yaml: `--propose` writes it after the half-year ends; once every
+    `requests/SECTORAL-<half>.yaml`: `--propose` writes it after the half-year ends; once every
     agency has approved it, run the same command with -o.
 
     Example: `isp release REQ-2026-004 -o ~/releases/REQ-2026-004`;
