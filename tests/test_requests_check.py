@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from isp import keys, requests
+from isp.attribution import entry_changes, revisions
 from tests.helpers import IspRepo, git, isp, ssh_keygen
 from tests.requests_fixtures import approve_all, decide, fields, new, rules
 
@@ -131,11 +132,14 @@ def test_a_merge_commit_keeps_the_agency_signatures(isp_repo: IspRepo) -> None:
     git(isp_repo.root, "checkout", "-q", "-b", "irc-decides")
     decide(isp_repo, RID, "IRC")
     git(isp_repo.root, "checkout", "-q", "main")
-    isp_repo.commit("Something else on main", signer="UNHCR:primary")
+    new(isp_repo, id="REQ-2026-002")  # main moves on in the same folder meanwhile
     git(isp_repo.root, "-c", "user.email=web-flow@example.org", "merge", "-q", "--no-ff", "--no-gpg-sign",
         "-m", "Merge pull request", "irc-decides")  # fmt: skip
     assert rules(_check(isp_repo, None)) == set()
     assert requests.status(isp_repo.root, RID, date(2026, 3, 4)).agency("IRC").counted
+    merge = revisions(isp_repo.root, requests.path_of(RID))[-1]
+    assert merge.sha == isp_repo.head() and not merge.signer.verified
+    assert entry_changes(merge, "decisions") == []  # it brought IRC's decision; it did not make it
 
 
 def test_denial_without_reason_and_decisions_before_issue(isp_repo: IspRepo) -> None:

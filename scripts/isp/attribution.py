@@ -18,7 +18,7 @@ this way merges pull requests with merge commits, whose second parent keeps the 
 
 from __future__ import annotations
 
-import functools
+import re
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +29,7 @@ import yaml
 from isp import provenance
 from isp.errors import IspError, Problem
 
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -106,6 +107,20 @@ def mapping_of(data: bytes | None) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+def resolve(root: Path, rev: str) -> str:
+    """The full commit id of ``rev`` (a full id is taken as it is: git fails later if unknown)."""
+    if FULL_SHA.fullmatch(rev):
+        return rev
+    try:
+        return (
+            git_bytes(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+            .decode()
+            .strip()
+        )
+    except IspError:
+        raise IspError(f"{rev}: no such commit in {root}") from None
+
+
 def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None) -> list[Revision]:
     """Every commit reachable from ``head`` that touched ``path``, oldest first, each verified.
 
@@ -113,52 +128,98 @@ def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None
     of ``base``, so a pull request cannot add a key and use it. Older commits were checked when
     they were merged; they are verified against the allowed signers of their own first parent
     (the keys in force when they were made), so a focal point who later leaves does not void
-    the decisions they signed."""
-    head_sha = provenance.resolve(root, head)
-    base_sha = provenance.resolve(root, base) if base else None
-    return list(_revisions(root.resolve(), path, head_sha, base_sha))
+    the decisions they signed. Served from :func:`prefetch` when the folder was walked."""
+    folder = path.rsplit("/", 1)[0] if "/" in path else "."
+    key = (root.resolve(), resolve(root, head), resolve(root, base) if base else None)
+    walked = _CACHE.get((*key, f"{folder}/"))
+    if walked is None:
+        walked = _history(*key, path)
+    return list(walked.get(path, ()))
 
 
-@functools.lru_cache(maxsize=512)
-def _revisions(root: Path, path: str, head: str, base: str | None) -> tuple[Revision, ...]:
-    """Cached by commit id: the history behind a commit never changes."""
-    shas = provenance.path_commits(root, path, head)
-    if not shas:
-        return ()
+def prefetch(root: Path, folder: str, head: str = "HEAD", base: str | None = None) -> None:
+    """Walk every YAML file of ``folder`` at once (one ``git log``, one batch read, one signature
+    check per allowed-signers version) before asking :func:`revisions` about each of them."""
+    _history(root.resolve(), resolve(root, head), resolve(root, base) if base else None, f"{folder}/")
+
+
+_CACHE: dict[tuple[Path, str, str | None, str], dict[str, tuple[Revision, ...]]] = {}
+
+
+def _history(root: Path, head: str, base: str | None, pathspec: str) -> dict[str, tuple[Revision, ...]]:
+    """Cached by commit id (the history behind a commit never changes)."""
+    key = (root, head, base, pathspec)
+    if key not in _CACHE:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[key] = _walk(root, head, base, pathspec)
+    return _CACHE[key]
+
+
+def _touching(root: Path, head: str, pathspec: str) -> list[tuple[str, list[str], list[str]]]:
+    """(commit, parents, YAML files it changed), oldest first, from one ``git log``. A merge lists
+    what differs from its first parent; :func:`entry_changes` keeps what differs from every parent."""
+    folder = pathspec.rstrip("/") if pathspec.endswith("/") else pathspec.rsplit("/", 1)[0]
+    out = git_bytes(
+        root,
+        "log",
+        "--topo-order",
+        "--reverse",
+        "--no-renames",
+        "--diff-merges=first-parent",
+        "--name-only",
+        "--format=%x01%H %P",
+        head,
+        "--",
+        pathspec,
+    ).decode()
+    found: list[tuple[str, list[str], list[str]]] = []
+    for line in out.splitlines():
+        if line.startswith("\x01"):
+            sha, *parents = line[1:].split()
+            found.append((sha, parents, []))
+        elif found and line.endswith(".yaml") and line.rsplit("/", 1)[0] == folder:
+            found[-1][2].append(line)
+    return [entry for entry in found if entry[2]]
+
+
+def _walk(root: Path, head: str, base: str | None, pathspec: str) -> dict[str, tuple[Revision, ...]]:
+    touched = _touching(root, head, pathspec)
+    if not touched:
+        return {}
     review = set(provenance.commits_between(root, base, head)) if base else set()
-    parents = _parents(root, shas)
-    specs = [f"{s}:{path}" for s in shas] + [f"{p}:{path}" for s in shas for p in parents.get(s, [])]
-    specs += [f"{parents[s][0]}:{provenance.ALLOWED_SIGNERS}" for s in shas if parents.get(s)]
+    specs = [f"{rev}:{path}" for c, parents, paths in touched for path in paths for rev in (c, *parents)]
+    specs += [f"{parents[0]}:{provenance.ALLOWED_SIGNERS}" for _, parents, _ in touched if parents]
     blobs = read_many(root, list(dict.fromkeys(specs)))
-    trusted = {s: _signers_for(s, review, parents, blobs, root, base) for s in shas}
+    at_base = provenance.allowed_signers_at(root, base) if base else ""
+    trusted = {c: at_base if c in review else _text(blobs, parents) for c, parents, _ in touched}
     infos: dict[str, provenance.CommitInfo] = {}
     for text in set(trusted.values()):
-        infos.update(provenance.verify(root, [s for s in shas if trusted[s] == text], text))
-    return tuple(
-        Revision(
-            sha=s,
-            signer=infos[s],
-            parents=[mapping_of(blobs.get(f"{p}:{path}")) for p in parents.get(s, [])],
-            after=mapping_of(blobs.get(f"{s}:{path}")),
-            in_review=s in review,
-        )
-        for s in shas
-    )
+        infos.update(provenance.verify(root, [c for c in trusted if trusted[c] == text], text))
+    history: dict[str, list[Revision]] = {}
+    for c, parents, paths in touched:
+        for path in paths:
+            history.setdefault(path, []).append(
+                Revision(
+                    sha=c,
+                    signer=infos[c],
+                    parents=[mapping_of(blobs.get(f"{p}:{path}")) for p in parents],
+                    after=mapping_of(blobs.get(f"{c}:{path}")),
+                    in_review=c in review,
+                )
+            )
+    return {path: tuple(revs) for path, revs in history.items()}
 
 
-def _signers_for(
-    sha: str,
-    review: set[str],
-    parents: dict[str, list[str]],
-    blobs: dict[str, bytes | None],
-    root: Path,
-    base: str | None,
-) -> str:
-    if sha in review and base:
-        return provenance.allowed_signers_at(root, base)
-    first = parents.get(sha, [])
-    data = blobs.get(f"{first[0]}:{provenance.ALLOWED_SIGNERS}") if first else None
+def _text(blobs: dict[str, bytes | None], parents: list[str]) -> str:
+    """The allowed-signers file in force when a commit was made: its first parent's."""
+    data = blobs.get(f"{parents[0]}:{provenance.ALLOWED_SIGNERS}") if parents else None
     return "" if data is None else data.decode("utf-8", "replace")
+
+
+def clear_cache() -> None:
+    """Forget the cached histories (benchmarks; a long-running process after a rewrite of history)."""
+    _CACHE.clear()
 
 
 def entries_of(content: dict[str, Any], key: str) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def _dump(handler: YAML, doc: Any) -> str:
 
 def _parse_breach(data: bytes | str, rel: str) -> Breach:
     try:
-        raw = yaml.safe_load(data) or {}
+        raw = yaml.load(data, Loader=requests.YAML_LOADER) or {}
         return Breach.model_validate(raw)
     except yaml.YAMLError:
         raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML")]) from None
@@ -357,6 +357,8 @@ def breach_statuses(root: Path, today: date | None = None, isp: Isp | None = Non
     """Every breach in the working tree, judged with the agreements committed and signed at HEAD."""
     isp = isp or protocol.load(root)
     today = today or calendar.today()
+    if attribution.is_repo(root):
+        attribution.prefetch(root, BREACHES_DIR)
     result = []
     for breach in all_breaches(root):
         counted, notes = _agreements_counted(root, breach, "HEAD")
@@ -385,6 +387,8 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[reque
     (an uncommitted breach counts as open), else as committed at ``rev``."""
     far = date.max
     breaches = all_breaches(root) if rev is None else _breaches_at(root, rev)
+    if any(b.agreements for b in breaches) and attribution.is_repo(root):
+        attribution.prefetch(root, BREACHES_DIR, rev or "HEAD")
     result: list[requests.Interval] = []
     for breach in breaches:
         counted, _ = _agreements_counted(root, breach, rev or "HEAD") if breach.agreements else ({}, {})
@@ -437,6 +441,7 @@ def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> lis
     head = provenance.resolve(root, head)
     problems: list[Problem] = []
     owners = requests.coordinators_at(root, base) if base else []
+    attribution.prefetch(root, BREACHES_DIR, head, base)
     for path in attribution.list_tree(root, head, BREACHES_DIR):
         try:
             breach = _parse_breach(attribution.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from isp import calendar, governance, protocol, requests
-from isp.calendar import WorkingCalendar
 from isp.errors import IspError
 from isp.periods import add_months, month_of, month_range
 from isp.protocol import Isp
+from isp.request_status import working_calendar
 
 HORIZON_DAYS = 3  # list what falls due in the next few days, not only what is overdue
 LOOKBACK_MONTHS = 3  # older missing sheets are a matter for the coordinators, not a daily nag
@@ -68,7 +68,7 @@ def _when(due: date, today: date) -> str:
 
 
 def _months(isp: Isp, today: date, horizon: date) -> list[str]:
-    cal = WorkingCalendar(isp)
+    cal = working_calendar(isp)
     last = add_months(month_of(today), -1)
     return [m for m in month_range(add_months(last, 1 - LOOKBACK_MONTHS), last) if cal.submission_due(m) <= horizon]
 
@@ -91,7 +91,7 @@ def _missing(root: Path, isp: Isp, months: list[str], today: date) -> Iterator[t
 
 
 def _submission_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
-    cal = WorkingCalendar(isp)
+    cal = working_calendar(isp)
     for month, agency in _missing(root, isp, _months(isp, today, horizon), today):
         due = cal.submission_due(month)
         late = today > due
@@ -114,7 +114,7 @@ def _submission_items(root: Path, isp: Isp, today: date, horizon: date) -> Itera
 
 
 def _consolidation_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
-    cal = WorkingCalendar(isp)
+    cal = working_calendar(isp)
     codes, contacts = _coordinators(isp)
     for month in _months(isp, today, horizon):
         due = cal.consolidation_due(month)
@@ -140,7 +140,7 @@ def _consolidation_items(root: Path, isp: Isp, today: date, horizon: date) -> It
 
 def _request_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
     codes, coordinators = _coordinators(isp)
-    for st in (requests.status(root, rid, today, isp) for rid in requests.request_ids(root)):
+    for st in requests.all_statuses(root, today, isp):
         if st.detail not in ("pending", "blocked-pending"):
             continue
         for agency in st.agencies:

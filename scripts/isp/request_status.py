@@ -8,6 +8,7 @@ clocks, and the steps taken, each with the rule that allowed it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -110,6 +111,12 @@ class RequestStatus:
         }
 
 
+@functools.lru_cache(maxsize=8)
+def working_calendar(isp: Isp) -> calendar.WorkingCalendar:
+    """One calendar per loaded protocol: its holiday table is built once, not per request."""
+    return calendar.WorkingCalendar(isp)
+
+
 Interval = tuple[date, date | None]  # a breach open from day one until (excluding) the second, None = still open
 
 
@@ -151,7 +158,7 @@ def _request_events(
         events.append((max(start, request.issued), Event.BREACH_OPENED, None))
         if end is not None and end <= today:
             events.append((end, Event.BREACHES_RESOLVED, None))
-    expires_on = calendar.WorkingCalendar(isp).add_working_days(request.issued, EXPIRY_WORKING_DAYS)
+    expires_on = working_calendar(isp).add_working_days(request.issued, EXPIRY_WORKING_DAYS)
     if expires_on < today:
         events.append((expires_on, Event.EXPIRY, None))
     lapse = first_lapse(isp, request.issued, today)
@@ -182,7 +189,7 @@ def timeline(
 ) -> RequestStatus:
     """The request's status on ``today`` from the decisions that count (signed, dated between
     issue and today, by a required agency), the breach register and the protocol's validity."""
-    cal = calendar.WorkingCalendar(isp)
+    cal = working_calendar(isp)
     clocks = isp.protocol.deadlines.requests
     required = isp.data_gathering()
     valid = {a: d for a, d in counted.items() if a in required and request.issued <= d.date <= today}

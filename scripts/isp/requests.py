@@ -35,7 +35,10 @@ from isp.attribution import (
     entries_of,
     is_repo,
     list_tree,
+    mapping_of,
+    prefetch,
     read_many,
+    resolve,
     revisions,
     signed_entries,
     unowned_edits,
@@ -55,6 +58,7 @@ from isp.request_status import merge_intervals as merge_intervals
 from isp.request_status import timeline as timeline
 
 REQUESTS_DIR = "requests"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
 RequestType = Literal["external", "media", "government", "onward"]
@@ -132,7 +136,7 @@ def _schema_problems(rel: str, error: ValidationError) -> list[Problem]:
 def parse(data: bytes | str, rel: str) -> Request:
     """A request from YAML text; :class:`ValidationFailed` lists every schema problem."""
     try:
-        raw = yaml.safe_load(data) or {}
+        raw = yaml.load(data, Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = None if mark is None else mark.line + 1
@@ -307,17 +311,18 @@ def counted_decisions(root: Path, request: Request, head: str = "HEAD") -> tuple
     agency, and the same in the working tree), and a note for each one that does not."""
     if not is_repo(root):
         return {}, {a: "not in a git repository: the decision cannot be verified" for a in request.decisions}
+    head = resolve(root, head)
+    return _counted(root, request, head, yaml_at(root, head, request.path))
+
+
+def _counted(
+    root: Path, request: Request, head: str, committed_file: dict[str, Any]
+) -> tuple[dict[str, Decision], dict[str, str]]:
     attribution = signed_entries(root, request.path, "decisions", "decision", head)
-    committed = entries_of(yaml_at(root, head, request.path), "decisions")
+    committed = entries_of(committed_file, "decisions")
     counted, notes = {}, {}
     for agency, decision in request.decisions.items():
-        on_disk = decision.model_dump(mode="json", exclude_none=True)
-        stored = (
-            Decision.model_validate(committed[agency]).model_dump(mode="json", exclude_none=True)
-            if agency in committed
-            else None
-        )
-        if stored != on_disk:
+        if not _same_decision(committed.get(agency), decision):
             notes[agency] = "recorded but not committed yet: it counts once committed and signed"
         elif attribution.entries.get(agency) is None:
             notes[agency] = f"not in a commit signed by a focal point of {agency}: it does not count"
@@ -326,24 +331,56 @@ def counted_decisions(root: Path, request: Request, head: str = "HEAD") -> tuple
     return counted, notes
 
 
-def status(root: Path, request_id: str, today: date | None = None, isp: Isp | None = None) -> RequestStatus:
-    """Where request ``request_id`` stands on ``today`` (default: :func:`isp.calendar.today`)."""
+def _same_decision(stored: Any, decision: Decision) -> bool:
+    try:
+        return Decision.model_validate(stored) == decision
+    except ValidationError:
+        return False
+
+
+def status(
+    root: Path,
+    request_id: str,
+    today: date | None = None,
+    isp: Isp | None = None,
+    breaches: list[Interval] | None = None,
+) -> RequestStatus:
+    """Where request ``request_id`` stands on ``today`` (default: :func:`isp.calendar.today`).
+    ``breaches``: the register's open periods, when the caller already has them."""
     from isp import governance  # governance reads breaches with signed_entries from this module
 
     isp = isp or protocol.load(root)
     today = today or calendar.today()
     request = load(root, request_id)
     counted, notes = counted_decisions(root, request)
-    result = timeline(isp, request, counted, governance.breach_intervals(root, isp), today, notes)
-    lapse = first_lapse(isp, today, today)
-    if lapse:
+    breaches = governance.breach_intervals(root, isp) if breaches is None else breaches
+    return _with_validity(isp, timeline(isp, request, counted, breaches, today, notes), today)
+
+
+def _with_validity(isp: Isp, result: RequestStatus, today: date) -> RequestStatus:
+    if first_lapse(isp, today, today):
         result.notes.append(f"the protocol is not in force on {today}")
     return result
 
 
-def all_statuses(root: Path, today: date | None = None) -> list[RequestStatus]:
-    isp = protocol.load(root)
-    return [status(root, r, today, isp) for r in request_ids(root)]
+def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) -> list[RequestStatus]:
+    """Every request's status: the history of requests/ walked once, the files read in one batch."""
+    from isp import governance
+
+    isp = isp or protocol.load(root)
+    today = today or calendar.today()
+    breaches = governance.breach_intervals(root, isp)
+    found = [load(root, r) for r in request_ids(root)]
+    if not is_repo(root):
+        return [status(root, r.id, today, isp, breaches) for r in found]
+    head = resolve(root, "HEAD")
+    prefetch(root, REQUESTS_DIR, head)
+    blobs = read_many(root, [f"{head}:{r.path}" for r in found])
+    result = []
+    for request in found:
+        counted, notes = _counted(root, request, head, mapping_of(blobs[f"{head}:{request.path}"]))
+        result.append(_with_validity(isp, timeline(isp, request, counted, breaches, today, notes), today))
+    return result
 
 
 # --- check: what CI runs ---------------------------------------------------------------------
@@ -456,6 +493,7 @@ def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | No
 
     isp = isp or protocol.load(root)
     head = provenance.resolve(root, head)
+    prefetch(root, REQUESTS_DIR, head, base)
     files = _tree_requests(root, head)
     others = {}
     for path, data in files.items():

@@ -159,8 +159,10 @@ def status(
     """
     isp = protocol.load(repo)
     today = calendar.today()
-    ids = [request_id] if request_id else requests.request_ids(repo)
-    statuses = [requests.status(repo, i, today, isp) for i in ids]
+    if request_id:
+        statuses = [requests.status(repo, request_id, today, isp)]
+    else:
+        statuses = requests.all_statuses(repo, today, isp)
     validity = governance.validity_problems(isp, today)
     if json_out:
         emit_json(
