@@ -308,7 +308,7 @@
       var values = months.map(function (_, p) { return sums.get(String(p)) || 0; });
       var site = state.site >= 0 ? siteHeader(doc, cube.codes("site")[state.site]) : t.national;
       var name = doc.names.indicator[cube.codes("indicator")[state.indicator]];
-      lineChart(box, months, [{ label: name + ", " + site, values: values }], t.month);
+      lineChart(box, months, [{ label: name + (doc.lang === "ar" ? "، " : ", ") + site, values: values }], t.month);
     }
     var indicators = cube.codes("indicator").map(function (c, i) { return [i, doc.names.indicator[c] || c]; });
     var sites = [[-1, t.national]].concat(cube.codes("site").map(function (c, s) { return [s, siteHeader(doc, c)]; }));
