@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import generate  # noqa: E402
 
 from isp import consolidate, crypto, protocol  # noqa: E402
+from isp.consolidate import inputs  # noqa: E402
 from isp.periods import add_months  # noqa: E402
 
 RESULTS = ROOT / "benchmarks/results/consolidate.json"
@@ -130,6 +131,31 @@ def run_library(root: Path, jobs: int, full: bool) -> dict[str, Any]:
             "revisions_known": report.revisions_known}  # fmt: skip
 
 
+def consolidated_only(root: Path, jobs: int) -> dict[str, Any]:
+    """The same pipeline as a full run with the per-agency tables left out (staged, then
+    discarded: nothing is written), to see what the consolidated tables alone cost."""
+    from isp.consolidate import plan, staging
+    from isp.consolidate.execute import execute
+    from isp.consolidate.hashes import Hashes
+    from isp.consolidate.layout import Layout
+    from isp.consolidate.pool import Pool
+    from isp.consolidate.run import _Silent
+
+    isp = protocol.load(root)
+    layout, staged, cache = Layout.of(isp), staging.Staging(root), Hashes(root)
+    try:
+        with Pool(jobs, limit=4 * jobs) as pool:
+            files = inputs.submission_files(root, isp)
+            subs = inputs.describe(isp, files, [str(d) for d in pool.map(cache.of, [f[2] for f in files])])
+            work = plan.build(isp, subs, {}, {None: {"outputs": {}}}, layout.recipe, True, lambda rels: {})
+            work.specs = [s for s in work.specs if s.agency is None]
+            work.stale = [s for s in work.stale if s.agency is None]
+            outcome = execute(root, work, layout, pool, staged, _Silent())
+    finally:
+        staged.discard()
+    return {"outputs": len(outcome.written), "decrypted": outcome.decrypted}
+
+
 def run_cli(root: Path, jobs: int, *extra: str) -> dict[str, Any]:
     """`isp consolidate` in its own process under /usr/bin/time: wall and CPU time (start-up
     included) and peak memory of its process tree. (Not getrusage in this process: a child
@@ -159,6 +185,14 @@ def scenario_a(work: Path, jobs: int, repeat: int) -> dict[str, Any]:
     out |= {"floor": summary(floors), "full_run": summary(fulls), "counts": fulls[0]["result"]}
     out["ratio_wall_median"] = round(out["full_run"]["wall_s_median"] / out["floor"]["wall_s_median"], 2)
     out["ratio_cpu_median"] = round(out["full_run"]["cpu_s_median"] / out["floor"]["cpu_s_median"], 2)
+    only = [measure(f"consolidated tables only {i + 1}", lambda: consolidated_only(root, jobs)) for i in range(repeat)]
+    out["consolidated_only"] = summary(only) | {"counts": only[0]["result"]}
+    out["ratio_consolidated_only_wall_median"] = round(
+        out["consolidated_only"]["wall_s_median"] / out["floor"]["wall_s_median"], 2
+    )
+    out["ratio_consolidated_only_cpu_median"] = round(
+        out["consolidated_only"]["cpu_s_median"] / out["floor"]["cpu_s_median"], 2
+    )
     out["encrypt_every_output_once"] = encrypt_floor(root, jobs)
     sops_floor = out["floor"]["wall_s_median"] + out["encrypt_every_output_once"]["wall_s"]
     out["ratio_wall_to_all_sops_work"] = round(out["full_run"]["wall_s_median"] / sops_floor, 2)
