@@ -114,6 +114,13 @@ def test_refused_when_the_aggregates_are_stale(fresh: fx.ReleaseRepo, tmp_path: 
     assert "aggregates/quarterly/2026-Q1.csv does not match the submissions" in line and "isp consolidate" in line
 
 
+def test_refused_without_the_decryption_key(built: fx.ReleaseRepo, tmp_path: Path) -> None:
+    env = {**built.env(), "SOPS_AGE_KEY": None, "SOPS_AGE_KEY_FILE": None}
+    result = isp("release", fx.APPROVED, "-o", tmp_path / "out", "--repo", built.root, env=env)
+    assert result.code == 1 and "SOPS_AGE_KEY" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
 def test_usage_errors(built: fx.ReleaseRepo) -> None:
     assert isp("release", fx.APPROVED, "--repo", built.root).code == 2
     assert isp("release", "sectoral", "-o", "x", "--repo", built.root).code == 2

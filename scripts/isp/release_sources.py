@@ -2,10 +2,11 @@
 dominance rule only, each agency's own contribution to them.
 
 The aggregates (contract C) are what is published. The contributions are recomputed from the
-submissions with the consolidation's own library function (``consolidate_range``), one agency at
-a time, so they follow exactly the same rules (flows summed, stocks from the last month, suspended
-months left out). Their sum must equal the aggregate: if it does not, the aggregates are stale and
-the release is refused until ``isp consolidate`` has run.
+submissions of the requested months only, with the consolidation's own library function
+(``consolidate_range``), one agency at a time, so they follow exactly the same rules (flows
+summed, stocks from the last month, suspended months left out). Their sum must equal the
+aggregate: if it does not, the aggregates are stale and the release is refused until
+``isp consolidate`` has run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from isp import crypto, tidy
 from isp.errors import IspError
 from isp.periods import Period
 from isp.protocol import Isp
@@ -48,15 +50,30 @@ def read_aggregate(root: Path, period: Period) -> pd.DataFrame:
     return frame[frame["indicator"].notna()]
 
 
+def submissions(root: Path, isp: Isp, months: list[str], jobs: int | None) -> dict[str, pd.DataFrame]:
+    """Each agency's sheets for ``months`` only (decrypted in memory, in parallel)."""
+    wanted = [
+        (agency, root / "submissions" / agency / f"{month}.csv") for agency in isp.submitters() for month in months
+    ]
+    present = [(agency, path) for agency, path in wanted if path.exists()]
+    frames: dict[str, list[pd.DataFrame]] = {}
+    results = crypto.decrypt_many([path for _, path in present], jobs)
+    for (agency, path), (_, result) in zip(present, results, strict=True):
+        if isinstance(result, crypto.CryptoError):
+            raise crypto.CryptoError(path.relative_to(root).as_posix(), result.reason)
+        frames.setdefault(agency, []).append(tidy.read_csv(result))
+    return {agency: pd.concat(parts, ignore_index=True) for agency, parts in frames.items()}
+
+
 def agency_figures(root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int | None) -> dict[Period, dict]:
     """Each agency's consolidated figures per period, from its submissions (decrypted in memory)."""
     from isp import consolidate
 
-    submissions = consolidate.load_submissions(root, jobs)
+    sheets = submissions(root, isp, sorted({m for p in periods for m in p.months}), jobs)
     out: dict[Period, dict[str, pd.DataFrame]] = {}
     for period in periods:
         out[period] = {}
-        for agency, frame in submissions.items():
+        for agency, frame in sheets.items():
             mine = frame[frame["month"].isin(period.months)]
             if not mine.empty:
                 out[period][agency] = consolidate.consolidate_range({agency: mine}, isp, period)
