@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from isp import protocol, provenance
 from isp.calendar import WorkingCalendar
-from isp.periods import add_months, month_of, month_range, parse_month
+from isp.periods import add_months, is_month, month_of, month_range, parse_month
 from isp.provenance import CommitInfo
 
 AMMAN = ZoneInfo("Asia/Amman")
@@ -144,5 +144,13 @@ def latest_due_month(root: Path, today: date) -> str:
     return month
 
 
-def last_months(last: str, count: int = 12) -> list[str]:
-    return month_range(add_months(last, 1 - count), last)
+def first_month(root: Path) -> str | None:
+    """The first month any agency submitted: the group's reporting starts there."""
+    months = [p.stem for p in (root / "submissions").glob("*/*.csv") if is_month(p.stem)]
+    return min(months, default=None)
+
+
+def last_months(last: str, count: int = 12, start: str | None = None) -> list[str]:
+    """Up to ``count`` months ending with ``last``, none before ``start`` (keeps ``last`` itself)."""
+    months = month_range(add_months(last, 1 - count), last)
+    return [m for m in months if start is None or m >= start] or [last]

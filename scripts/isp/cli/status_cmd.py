@@ -71,7 +71,7 @@ def status_command(
             _print_month(result)
         return
     latest = status.latest_due_month(repo, today)
-    overview = status.history(repo, status.last_months(latest, max(months, 1)), today)
+    overview = status.history(repo, status.last_months(latest, max(months, 1), status.first_month(repo)), today)
     if json_out:
         emit_json({"latest": overview[-1].as_dict(), "months": [m.as_dict() for m in overview]})
         return
