@@ -57,7 +57,8 @@ def make_dataset(repo: IspRepo, keyring: Keyring) -> Dataset:
     items = [(a, m) for a in SUBMITTERS for m in MONTHS if (a, m) not in SKIPPED]
     with patched_env(keyring.env("ci")):
         write_submissions(data, items)
-    repo.commit("Submissions for 2025-11 to 2026-03", signer="UNHCR:primary")
+    for agency in SUBMITTERS:  # each agency's sheets in a commit signed by its own focal point
+        repo.commit(f"{agency}: sheets 2025-11 to 2026-03", paths=[f"submissions/{agency}"], signer=f"{agency}:primary")
     return data
 
 

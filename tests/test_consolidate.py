@@ -311,6 +311,20 @@ def test_a_resubmitted_month_is_flagged_revised(revised, keyring: Keyring) -> No
     assert_frame_equal(got, expected_table(data.repo.load(), data.frames, _period("quarterly/2026-Q1")))
 
 
+def test_a_re_encryption_by_someone_else_is_not_a_revision(done, tmp_path: Path) -> None:
+    """`isp keys sync` re-wraps submissions (new ciphertext, same figures) in a coordinator's or
+    CI's commit: the outputs are redone from the new inputs, and nothing is flagged revised."""
+    data = done[0].copy(tmp_path / "isp")
+    encrypt_sheet(data.root, "IMC", "2026-02", data.frames[("IMC", "2026-02")])
+    data.repo.commit("Re-wrap for a new member", signer="UNHCR:primary")
+    before = _read(data, "aggregates/monthly/2026-02.csv")
+    report = consolidate.run(data.root, jobs=2)
+    assert "aggregates/monthly/2026-02.csv" in report.updated
+    assert_frame_equal(_read(data, "aggregates/monthly/2026-02.csv"), before)
+    assert consolidate.read_manifest(data.root)["outputs"]["monthly/2026-02"]["revised"] is False
+    assert consolidate.read_agency_manifest(data.root, "IMC")["outputs"]["monthly/2026-02"]["revised"] is False
+
+
 def test_a_run_with_nothing_new_leaves_the_manifest_alone(revised) -> None:
     data, *_, manifest_bytes = revised
     assert (data.root / "aggregates/manifest.json").read_bytes() == manifest_bytes

@@ -80,9 +80,9 @@ def all_specs(isp: Isp, subs: list[Submission]) -> list[Spec]:
     return specs
 
 
-def entry(spec: Spec, isp: Isp, revisions: dict[tuple[str, str], int]) -> dict[str, Any]:
+def entry(spec: Spec, isp: Isp, revisions: set[tuple[str, str]]) -> dict[str, Any]:
     """The manifest entry of ``spec``, apart from its file hash and time (known once written)."""
-    revised = sorted({s.month for s in spec.inputs if revisions.get((s.agency, s.month), 1) > 1})
+    revised = sorted({s.month for s in spec.inputs if (s.agency, s.month) in revisions})
     agencies = [spec.agency] if spec.agency else isp.submitters()
     suspended = sum(isp.agencies[a].suspended_in(m) is not None for a in agencies for m in spec.period.months)
     doc: dict[str, Any] = {
@@ -111,7 +111,7 @@ def _recorded(fresh: dict[str | None, manifest.Manifest], spec: Spec) -> dict[st
 def build(
     isp: Isp,
     subs: list[Submission],
-    revisions: dict[tuple[str, str], int],
+    revisions: set[tuple[str, str]],
     old: dict[str | None, manifest.Manifest],
     recipe: str,
     full: bool,

@@ -16,6 +16,7 @@ from isp.consolidate.execute import Progress, execute
 from isp.consolidate.hashes import Hashes
 from isp.consolidate.layout import Layout
 from isp.consolidate.pool import Pool
+from isp.consolidate.revisions import revised
 from isp.errors import IspError
 from isp.keys import AGENCY_OUTPUTS
 
@@ -75,7 +76,7 @@ def run(root: Path, jobs: int | None = None, full: bool = False, progress: Progr
 
 def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, progress: Progress) -> Report:
     old = _old_manifests(root)
-    revisions, known = _revisions(root)
+    revisions, known = revised(root)
     staged, cache = staging.Staging(root), Hashes(root)
     try:
         with Pool(jobs, limit=4 * jobs) as pool:
@@ -95,22 +96,6 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
     updated = sorted(spec.rel for spec in work.stale)
     unchanged = len(work.specs) - len(updated)
     return Report(len(subs), outcome.decrypted, outcome.outputs_read, updated, unchanged, removed, known, notes=notes)
-
-
-def _revisions(root: Path) -> tuple[dict[tuple[str, str], int], bool]:
-    """(agency, month) -> how many commits added or changed that submission (2+: revised).
-
-    Counting needs no signature check (CI checked each on its pull request), so the cheap
-    history walk is used when provenance offers it.
-    """
-    try:
-        from isp import provenance  # contract B
-
-        walk = getattr(provenance, "submission_commits", None) or provenance.submission_versions
-        versions = walk(root)
-    except (ImportError, IspError):
-        return {}, False
-    return {key: len(commits) for key, commits in versions.items()}, True
 
 
 def _old_manifests(root: Path) -> dict[str | None, manifest.Manifest]:
