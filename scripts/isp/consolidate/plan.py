@@ -4,7 +4,7 @@ Outputs are the periods (month, quarter, half, year) that contain a submitted mo
 over every agency, and each agency's own. An output is stale when its inputs' hashes differ from
 the manifest's, when its file is missing or is not the file the manifest recorded (a run killed
 between writing outputs and writing the manifest), when the recipe changed, or under ``--full``.
-Only stale outputs are computed, and only the submissions they need are decrypted.
+Only stale outputs are computed (:mod:`.sources` decides from what).
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class Spec:
 
 @dataclass
 class Plan:
+    """Every output of this run's inputs, the stale ones, the ones no longer made (rel paths), and
+    every manifest entry (by owner: None for the consolidated manifest, else the agency)."""
+
     specs: list[Spec]
     stale: list[Spec]
     removed: list[str]
@@ -72,7 +75,7 @@ def _specs_for(subs: list[Submission], agency: str | None) -> list[Spec]:
     return specs
 
 
-def all_specs(isp: Isp, subs: list[Submission]) -> list[Spec]:
+def all_specs(subs: list[Submission]) -> list[Spec]:
     """Consolidated outputs first, then each agency's."""
     specs = _specs_for(subs, None)
     for agency in sorted({s.agency for s in subs}):
@@ -118,7 +121,7 @@ def build(
     hasher: Hasher,
 ) -> Plan:
     """Every output, the stale ones, and the outputs that are no longer made."""
-    specs = all_specs(isp, subs)
+    specs = all_specs(subs)
     fresh = {owner: doc for owner, doc in old.items() if doc.get("recipe") == recipe and not full}
     candidates = [s for s in specs if _recorded(fresh, s)]
     hashes = hasher([s.rel for s in candidates])
