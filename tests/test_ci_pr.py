@@ -311,3 +311,16 @@ def test_site_credentials_must_be_encrypted_and_are_reviewed(module_repo: IspRep
     assert rules(result) == {"not-encrypted"}
     assert [n["path"] for n in json.loads(result.out)["notices"]] == [keys.SITE_CREDENTIALS]
     assert "not-a-real-password" not in result.output
+
+
+def test_ci_pr_also_enforces_request_breach_and_membership_rules(isp_repo: IspRepo) -> None:
+    """`isp ci pr` is the one command CI runs: a forged decision in the PR fails it too."""
+    from tests.requests_fixtures import decide, new
+
+    new(isp_repo)
+    base = isp_repo.head()
+    decide(isp_repo, "REQ-2026-001", "IRC", signer="JRF:primary")
+    result = isp("ci", "pr", "--repo", isp_repo.root, "--base", base, "--json")
+    assert result.code == 1
+    rules = {p["rule"] for p in json.loads(result.out)["violations"]}
+    assert "decision-by-other-agency" in rules

@@ -32,11 +32,10 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from isp import calendar, crypto, keys, protocol, provenance
 from isp.errors import Problem
@@ -50,8 +49,6 @@ SUBMISSIONS_README = "submissions/README.md"
 _ENC = b"ENC[AES256_GCM,data:"
 _IV = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 SIGN_FIX = "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)"
-
-Validator = Callable[..., tuple[Any, list[Problem]]]
 
 
 @dataclass(frozen=True)
@@ -325,11 +322,6 @@ def check_replay(ctx: Context, check: FileCheck, blob_id: str, blob: bytes, inde
         )
 
 
-def _validator() -> Validator | None:
-    """``isp.validation.validate_bytes`` (contract A), or None while it does not exist yet."""
-    return getattr(_optional_module("isp.validation"), "validate_bytes", None)
-
-
 def _month_column(plaintext: bytes) -> set[str] | None:
     import pandas as pd
 
@@ -354,11 +346,9 @@ def check_content(ctx: Context, check: FileCheck, blob: bytes, agency: str, mont
     if months != {month}:
         message = "the sheet's month column does not match the file name (replayed or filed under the wrong month)"
         ctx.violation(check.path, "month-mismatch", message, "submit the sheet under its own month")
-    validate = _validator()
-    if validate is None:
-        check.checks["valid"] = None
-        return
-    _frame, problems = validate(plaintext, check.path, ctx.isp, agency, month)
+    from isp.validation import validate_bytes
+
+    _frame, problems = validate_bytes(plaintext, check.path, ctx.isp, agency, month)
     errors = [p for p in problems if p.severity == "error"]
     check.checks["valid"] = not errors
     ctx.problems.extend(errors)
@@ -398,30 +388,15 @@ def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
     return notices
 
 
-def _optional_module(name: str) -> Any:
-    """A module another helper owns, or None while it does not exist yet."""
-    import importlib
+def governance_problems(root: Path, base: str, head: str) -> list[Problem]:
+    """The rules on requests/, protocol/breaches/ and membership changes, over the same commits."""
+    from isp import governance, requests
 
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
-
-
-def _requests_problems(root: Path, base: str, head: str) -> list[Problem]:
-    """The requests helper's rules on requests/ (contract E), when that module exists."""
-    module = _optional_module("isp.requests")
-    check = getattr(module, "check", None)
-    if not callable(check):
-        return []
-    try:
-        return list(check(root, base, head))
-    except ImportError as exc:  # a module it needs is still being written
-        return [
-            Problem("requests/", "requests-skipped", f"request rules not run ({exc.name} missing)", severity="warning")
-        ]
+    return (
+        requests.check(root, base, head)
+        + governance.breach_check(root, base, head)
+        + governance.membership_check(root, base, head)
+    )
 
 
 # --- the whole pull request --------------------------------------------------------------------
@@ -441,16 +416,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         ctx = Context(root, base_sha, head_sha, isp, today or calendar.today(), can_decrypt())
         check_commits(ctx, infos, shas)
         files = _check_files(ctx, changes)
-        if ctx.can_decrypt and any(f.checks.get("valid") is None and f.checks.get("decrypts") for f in files):
-            ctx.problems.append(
-                Problem(
-                    "isp.validation",
-                    "validation-skipped",
-                    "the sheet validator is not installed: content was not validated",
-                    severity="warning",
-                )
-            )
-    ctx.problems.extend(_requests_problems(root, base_sha, head_sha))
+    ctx.problems.extend(governance_problems(root, base_sha, head_sha))
     return PrReport(
         base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, review_notices(changes), ctx.can_decrypt
     )
