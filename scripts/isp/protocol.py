@@ -83,11 +83,14 @@ class RequestClocks(Model):
     answer_working_days: int = Field(gt=0)
     follow_up_working_days: int = Field(gt=0)
     escalation_working_days: int = Field(gt=0)
+    expiry_working_days: int = Field(default=20, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> RequestClocks:
         if self.escalation_working_days <= self.follow_up_working_days:
             raise ValueError("escalation_working_days must come after follow_up_working_days")
+        if self.expiry_working_days <= self.escalation_working_days:
+            raise ValueError("expiry_working_days must come after escalation_working_days")
         return self
 
 

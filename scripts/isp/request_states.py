@@ -21,7 +21,7 @@ from enum import IntEnum, StrEnum
 
 # Follow-up at 5 and escalation at 10 working days come from protocol.yaml; after four working
 # weeks without a full answer the request lapses.
-EXPIRY_WORKING_DAYS = 20
+EXPIRY_WORKING_DAYS = 20  # the default of protocol.yaml's deadlines.requests.expiry_working_days
 
 
 class State(StrEnum):

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from isp import calendar
 from isp.protocol import Isp
 from isp.request_states import (
-    EXPIRY_WORKING_DAYS,
     AgencyEvent,
     AgencyState,
     Event,
@@ -158,7 +157,9 @@ def _request_events(
         events.append((max(start, request.issued), Event.BREACH_OPENED, None))
         if end is not None and end <= today:
             events.append((end, Event.BREACHES_RESOLVED, None))
-    expires_on = working_calendar(isp).add_working_days(request.issued, EXPIRY_WORKING_DAYS)
+    expires_on = working_calendar(isp).add_working_days(
+        request.issued, isp.protocol.deadlines.requests.expiry_working_days
+    )
     if expires_on < today:
         events.append((expires_on, Event.EXPIRY, None))
     lapse = first_lapse(isp, request.issued, today)
@@ -231,7 +232,7 @@ def timeline(
         answer_due=cal.add_working_days(request.issued, clocks.answer_working_days),
         follow_up_on=follow_up_on,
         escalate_on=escalate_on,
-        expires_on=cal.add_working_days(request.issued, EXPIRY_WORKING_DAYS),
+        expires_on=cal.add_working_days(request.issued, isp.protocol.deadlines.requests.expiry_working_days),
         today=today,
         agencies=agencies,
         steps=steps,
