@@ -10,8 +10,10 @@ Shapes (all with the five sheet-submitting agencies' synthetic months):
 
 - ``small``: national, 5 indicators (the tests' request), one quarter;
 - ``national``: national, every indicator, one quarter;
-- ``governorates``: national + governorates and the rest, every indicator, one quarter;
-- ``sectoral``: the sectoral report's default, every site and every indicator, one half-year.
+- ``sectoral``: the sectoral report's standing request, national, every indicator, one half-year;
+- ``governorates`` and ``sites`` (not run by default: with the disclosure engine of this writing
+  they did not finish within 25 minutes): every indicator, one quarter, by governorate (and the
+  rest) or by site.
 
 Run from the repository root:  python benchmarks/bench_release.py [--shapes small,national] [--timeout 1800]
 Writes benchmarks/results/release.json. A shape that exceeds --timeout seconds is recorded as such.
@@ -35,9 +37,11 @@ SMALL = ["new_cases", "active_cases", "concern_child_labour", "concern_early_mar
 SHAPES: dict[str, dict[str, Any]] = {
     "small": {"periods": ["2026-Q1"], "indicators": SMALL, "geography": "national"},
     "national": {"periods": ["2026-Q1"], "indicators": "all", "geography": "national"},
+    "sectoral": {"periods": ["2026-H1"], "indicators": "all", "geography": "national"},
     "governorates": {"periods": ["2026-Q1"], "indicators": "all", "geography": "governorates"},
-    "sectoral": {"periods": ["2026-H1"], "indicators": "all", "geography": "sites"},
+    "sites": {"periods": ["2026-Q1"], "indicators": "all", "geography": "sites"},
 }
+DEFAULT_SHAPES = ("small", "national", "sectoral")
 
 
 def run(shape: str, queue: multiprocessing.Queue) -> None:
@@ -99,7 +103,7 @@ def run(shape: str, queue: multiprocessing.Queue) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--shapes", default=",".join(DEFAULT_SHAPES), help=f"among {', '.join(SHAPES)}")
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(), "shapes": {}}
@@ -119,6 +123,8 @@ def main() -> None:
         results["shapes"][shape] = {"request": SHAPES[shape], **outcome}
         print(shape, json.dumps(outcome), flush=True)
     out = ROOT / "benchmarks" / "results" / "release.json"
+    previous = json.loads(out.read_text()) if out.exists() else {"shapes": {}}
+    results["shapes"] = {**previous.get("shapes", {}), **results["shapes"]}
     out.write_text(json.dumps(results, indent=2) + "\n")
 
 
