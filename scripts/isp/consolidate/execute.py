@@ -104,8 +104,10 @@ def execute(root: Path, work: Plan, layout: Layout, pool: Pool, staged: staging.
     futures = {}
     for year, (parts, stored) in zip(plan_years, _loaded(root, plan_years, layout, pool, progress), strict=True):
         block = Block.build(layout, month_range(f"{year.year}-01", f"{year.year}-12"), parts)
-        evaluate = Evaluator(layout, block, stored)
+        evaluate, owner = Evaluator(layout, block, stored), None
         for spec, source in zip(year.stale, year.sources, strict=True):
+            if spec.agency != owner:  # one owner's figures at a time in memory
+                evaluate, owner = Evaluator(layout, block, stored), spec.agency
             plaintext = layout.render(spec.period.label, *evaluate(source))
             future = pool.submit(staged.stage, spec.rel, plaintext)
             future.add_done_callback(lambda _: progress.advance("encrypt"))
