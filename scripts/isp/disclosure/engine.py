@@ -1,0 +1,826 @@
+"""The attacker's optimisation on one linked component of a release.
+
+The attacker knows every published cell (``E z = e``: cells and relations), published
+percentages (``G z <= g``), that each suppressed cell is at least ``L`` (``S z >= L``), that
+the leaves are whole numbers, and, for an insider, its own figures (``z >= lb``). For each
+suppressed cell it wants the smallest and largest value consistent with all of that.
+
+Exactly answering two integer programs per cell and attacker is slow, and rarely needed: a
+cell is *safe* as soon as two whole-number tables that fit everything published differ enough
+in that cell. So, per attacker:
+
+1. **Witnesses.** The true table is one such table. Others come from moving units between leaves
+   that appear in exactly the same published cells (nothing published changes; only suppressed
+   cells move, and they must stay at or above their bounds). Every candidate is verified
+   against every constraint before it counts.
+2. **LP screening** (``scipy.optimize.linprog``, HiGHS) when no witness reaches far enough: if
+   even the relaxation cannot reach, the cell is certainly unsafe, and the LP's dual values name
+   the published cells that pin it (the candidates for secondary suppression). An integral LP
+   optimum is itself a witness.
+3. **Integer programs** (``scipy.optimize.milp``, HiGHS) only to settle what the LP leaves open.
+
+With ``exact=True`` (or without the true figures) every interval is computed exactly instead.
+Before any of this, leaves inside a published zero are removed (they are zero) and leaves that
+appear in exactly the same cells are merged (their sum is all that matters), both exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from isp.errors import IspError
+
+INF = float("inf")
+TOL = 1e-6
+MILP_SECONDS = 30.0
+BATCH_SECONDS = 2.0
+BATCH = True
+MAX_PAIRS = 400  # moves tried per witness before an LP is asked instead
+
+
+@dataclass(frozen=True, eq=False)
+class Component:
+    """One connected block of the model, reduced for one audit."""
+
+    E: sp.csr_matrix  # published cells and relations, E z = e
+    e: np.ndarray
+    e_cells: np.ndarray  # model cell of each E row (-1 for a relation)
+    G: sp.csr_matrix  # percentages and eliminated rows, G z <= g
+    g: dict[str, np.ndarray]  # attacker -> right-hand side (it depends on what the attacker knows)
+    g_cells: np.ndarray  # model cell of each G row (-1 for a percentage or relation)
+    g_struct: np.ndarray  # G rows that hold whatever is published (from relations): part of the structure
+    S: sp.csr_matrix  # suppressed cells (one row per target, empty when pinned at zero)
+    L: np.ndarray
+    targets: np.ndarray  # model cell of each S row
+    truth: np.ndarray | None
+    lbs: dict[str, np.ndarray]  # attacker -> lower bounds of the (merged) variables
+
+
+@dataclass
+class Need:
+    """Per target: a value >= ``up`` and a value <= ``down`` must stay possible, and ``width`` apart.
+
+    ``floor`` (the true value minus the width, for primary cells) lets ``down`` rise to the
+    cell's *structural* minimum: what the suppression pattern alone implies (a cell made of
+    two suppressed parts, each known to be at least 1, is at least 2 whatever is published).
+    """
+
+    up: np.ndarray
+    down: np.ndarray
+    width: np.ndarray
+    floor: np.ndarray
+
+
+@dataclass
+class Outcome:
+    """One attacker's view of each target: an interval and what failed.
+
+    ``lo``/``hi`` are exact where ``exact``; otherwise a side that passed shows a value a
+    whole-number table reaches (the true interval is at least that wide), and a side that
+    failed shows the bound the attacker can prove.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    exact: np.ndarray
+    failed: dict[int, list[str]] = field(default_factory=dict)  # target -> ["upper"|"lower"|"width"]
+    blockers: dict[int, list[int]] = field(default_factory=dict)  # target -> published model cells
+
+
+def reduce(
+    A: sp.csr_matrix,
+    R: sp.csr_matrix,
+    cells: np.ndarray,
+    shown: np.ndarray,
+    targets: np.ndarray,
+    L: np.ndarray,
+    G: sp.csr_matrix,
+    g: np.ndarray,
+    truth: np.ndarray | None,
+    lbs: dict[str, np.ndarray],
+) -> Component:
+    """Fix the leaves inside published zeros, drop slack leaves, merge interchangeable leaves.
+
+    ``A`` has the component's cells as rows (model ids ``cells``), ``shown`` their published
+    values (NaN when not published), ``targets`` the rows (indices into ``cells``) to audit.
+    """
+    published = np.flatnonzero(~np.isnan(shown))
+    E = sp.vstack([A[published], R]).tocsr()
+    e = np.concatenate([shown[published], np.zeros(R.shape[0])])
+    e_cells = np.concatenate([cells[published], -np.ones(R.shape[0], int)])
+    fixed = _zero_fixed(E, e)
+    if truth is not None and (truth[fixed] != 0).any():
+        raise IspError("a published zero covers cases: the published figures do not match the data")
+    unfixed = np.flatnonzero(~fixed)
+    rows = _Rows(E[:, unfixed], e, e_cells, G[:, unfixed], g, A[targets][:, unfixed])
+    rows.eliminate_slack()
+    keep = unfixed[rows.kept]
+    merge = _merge_matrix(sp.vstack([rows.E, rows.G, rows.S]).tocsc())
+    reps = _representatives(merge)
+
+    def merged(x: np.ndarray) -> np.ndarray:
+        return np.asarray(merge.T @ x[keep])
+
+    G_m = rows.G[:, reps].tocsr()
+    g_of = {name: rows.g_for(lb[unfixed]) for name, lb in lbs.items()}
+    lb_of = {name: merged(lb) for name, lb in lbs.items()}
+    rest = _fold_bounds(G_m, g_of, lb_of, rows.g_struct)
+    return Component(
+        rows.E[:, reps].tocsr(),
+        rows.e,
+        rows.e_cells,
+        G_m[rest],
+        {name: g[rest] for name, g in g_of.items()},
+        rows.g_cells[rest],
+        rows.g_struct[rest],
+        rows.S[:, reps].tocsr(),
+        L,
+        cells[targets],
+        None if truth is None else merged(truth),
+        lb_of,
+    )
+
+
+def _linprog(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.optimize.linprog`` (HiGHS), asked again without presolve when HiGHS cannot tell
+    infeasible from unbounded."""
+    res = linprog(*args, method="highs", **kwargs)
+    if res.status == 4:
+        res = linprog(*args, method="highs", options={"presolve": False}, **kwargs)
+    return res
+
+
+def _milp(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.optimize.milp`` (HiGHS), asked again without presolve when HiGHS cannot tell
+    infeasible from unbounded."""
+    res = milp(*args, **kwargs)
+    if res.status == 4:
+        options = {**kwargs.pop("options", {}), "presolve": False}
+        res = milp(*args, options=options, **kwargs)
+    return res
+
+
+def _fold_bounds(
+    G: sp.csr_matrix, g_of: dict[str, np.ndarray], lb_of: dict[str, np.ndarray], structural: np.ndarray
+) -> np.ndarray:
+    """Structural rows ``c z_j <= g`` with ``c < 0`` are lower bounds: fold them into ``lb`` (in place).
+
+    Returns the rows that remain.
+    """
+    if not G.nnz:
+        return np.arange(G.shape[0])
+    single = np.flatnonzero(structural & (np.diff(G.indptr) == 1) & (G.data[np.minimum(G.indptr[:-1], G.nnz - 1)] < 0))
+    for r in single:
+        j, c = G.indices[G.indptr[r]], G.data[G.indptr[r]]
+        for name, lb in lb_of.items():
+            lb[j] = max(lb[j], np.ceil(g_of[name][r] / c - TOL))
+    return np.setdiff1d(np.arange(G.shape[0]), single)
+
+
+class _Rows:
+    """Constraint rows during reduction, with slack leaves eliminated.
+
+    A leaf that appears in one published row and in no suppressed cell is a slack: whatever the
+    rest of the row does, it can take up the difference, as long as it stays at or above its
+    lower bound. So ``a z + s = e`` becomes ``a z <= e - lb(s)`` (and ``a z - s = e`` becomes
+    ``-a z <= -e - lb(s)``); in an inequality ``a z + c s <= g`` it becomes ``a z <= g - c lb(s)``
+    for ``c > 0``, and the row disappears for ``c < 0``. Exact, integers included.
+    """
+
+    def __init__(
+        self,
+        E: sp.csr_matrix,
+        e: np.ndarray,
+        e_cells: np.ndarray,
+        G: sp.csr_matrix,
+        g: np.ndarray,
+        S: sp.csr_matrix,
+    ) -> None:
+        live = np.diff(E.tocsr().indptr) > 0
+        if (e[~live] != 0).any():
+            raise IspError("the published figures do not add up: no table fits them (check the totals)")
+        self.E, self.e, self.e_cells = E.tocsr()[live], e[live], e_cells[live]
+        self.G, self.g, self.g_cells = G.tocsr(), g.astype(float), -np.ones(G.shape[0], int)
+        self.g_struct = np.zeros(G.shape[0], bool)
+        self.shift: list[dict[int, float]] = [{} for _ in range(G.shape[0])]  # row -> {slack column: coefficient}
+        self.S = S.tocsr()
+        self.kept = np.arange(E.shape[1])
+
+    def _slacks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(columns, rows, coefficients) of slacks: in exactly one E or G row, no S row; one per row."""
+        n_e, n_g = self.E.shape[0], self.G.shape[0]
+        M = sp.vstack([self.E, self.G, self.S]).tocsc()
+        cols = np.flatnonzero(np.diff(M.indptr) == 1)
+        rows, coef = M.indices[M.indptr[cols]], M.data[M.indptr[cols]]
+        ok = (rows < n_e + n_g) & ((rows >= n_e) | (np.abs(coef) == 1))
+        cols, rows, coef = cols[ok], rows[ok], coef[ok]
+        _, first = np.unique(rows, return_index=True)
+        return cols[first], rows[first], coef[first]
+
+    def eliminate_slack(self) -> None:
+        while True:
+            cols, rows, coef = self._slacks()
+            if not len(cols):
+                return
+            self._apply(cols, rows, coef)
+
+    def _apply(self, cols: np.ndarray, rows: np.ndarray, coef: np.ndarray) -> None:
+        n_e = self.E.shape[0]
+        in_e = rows < n_e
+        e_rows, sign = rows[in_e], np.where(coef[in_e] > 0, 1.0, -1.0)
+        new_G = sp.diags(sign) @ self.E[e_rows]  # a z + s = e -> a z <= e - lb;  a z - s = e -> -a z <= -e - lb
+        new_shift = [{int(self.kept[c]): 1.0} for c in cols[in_e]]
+        g_rows, g_cols, g_coef = rows[~in_e] - n_e, cols[~in_e], coef[~in_e]
+        for r, c, k in zip(g_rows[g_coef > 0], g_cols[g_coef > 0], g_coef[g_coef > 0], strict=True):
+            self.shift[r][int(self.kept[c])] = float(k)
+        keep_e = np.setdiff1d(np.arange(n_e), e_rows)
+        keep_g = np.setdiff1d(np.arange(self.G.shape[0]), g_rows[g_coef < 0])
+        self.G = sp.vstack([self.G[keep_g], new_G]).tocsr()
+        self.g = np.concatenate([self.g[keep_g], sign * self.e[e_rows]])
+        self.g_cells = np.concatenate([self.g_cells[keep_g], self.e_cells[e_rows]])
+        self.g_struct = np.concatenate([self.g_struct[keep_g], self.e_cells[e_rows] < 0])
+        self.shift = [self.shift[r] for r in keep_g] + new_shift
+        self.E, self.e, self.e_cells = self.E[keep_e], self.e[keep_e], self.e_cells[keep_e]
+        alive = np.setdiff1d(np.arange(self.E.shape[1]), cols)
+        self.E, self.G, self.S = self.E[:, alive].tocsr(), self.G[:, alive].tocsr(), self.S[:, alive].tocsr()
+        self.kept = self.kept[alive]
+
+    def g_for(self, lb: np.ndarray) -> np.ndarray:
+        """The right-hand side for an attacker with lower bounds ``lb`` (over the unfixed leaves)."""
+        return self.g - np.array([sum(c * lb[j] for j, c in shift.items()) for shift in self.shift])
+
+
+def _zero_fixed(E: sp.csr_matrix, e: np.ndarray) -> np.ndarray:
+    """Variables forced to zero: inside a published zero, or by a zero-sum row of one sign."""
+    fixed = np.zeros(E.shape[1], bool)
+    rows = [
+        (E.indices[E.indptr[r] : E.indptr[r + 1]], E.data[E.indptr[r] : E.indptr[r + 1]])
+        for r in np.flatnonzero(e == 0)
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for cols, vals in rows:
+            free = ~fixed[cols]
+            if free.any() and ((vals[free] > 0).all() or (vals[free] < 0).all()):
+                fixed[cols[free]] = True
+                changed = True
+    return fixed
+
+
+def _merge_matrix(M: sp.csc_matrix) -> sp.csr_matrix:
+    """Columns with identical entries merged: ``old x new`` 0/1 matrix."""
+    groups: dict[tuple[bytes, bytes], int] = {}
+    col_group = np.empty(M.shape[1], int)
+    for j in range(M.shape[1]):
+        s, t = M.indptr[j], M.indptr[j + 1]
+        key = (M.indices[s:t].tobytes(), M.data[s:t].tobytes())
+        col_group[j] = groups.setdefault(key, len(groups))
+    return sp.csr_matrix((np.ones(M.shape[1]), (np.arange(M.shape[1]), col_group)), shape=(M.shape[1], len(groups)))
+
+
+def _representatives(merge: sp.csr_matrix) -> np.ndarray:
+    """One original column per merged column."""
+    cols = merge.tocsc()
+    return np.array([cols.indices[cols.indptr[j]] for j in range(cols.shape[1])], int)
+
+
+class Attacker:
+    """One attacker (public, or an insider with lower bounds) on one reduced component.
+
+    ``seen_*`` are extremes reached by verified whole-number tables; ``proven_*`` are bounds the
+    attacker can prove (LP or integer optimum). A side is exact when the two meet.
+    """
+
+    def __init__(self, comp: Component, name: str) -> None:
+        self.c = comp
+        self.lb = lb = comp.lbs[name]
+        self.g = comp.g[name]
+        self.n = comp.S.shape[1]
+        self.m = comp.S.shape[0]
+        self.empty = np.diff(comp.S.indptr) == 0
+        self.active = np.flatnonzero(~self.empty)
+        self.S_live = comp.S[self.active]
+        self.L_live = comp.L[self.active]
+        self.seen_lo = np.where(self.empty, 0.0, INF)
+        self.seen_hi = np.where(self.empty, 0.0, -INF)
+        self.proven_lo = np.where(self.empty, 0.0, -INF)
+        self.proven_hi = np.where(self.empty, 0.0, INF)
+        self.blockers: dict[int, list[int]] = {}
+        self._moves: _Moves | None = None
+        self._rows: tuple | None = None
+        self._struct: dict[int, float] = {}
+        self.struct_hint: dict[int, float] = {}
+        self.proofs: dict[tuple[int, bool], tuple[float, frozenset[int]]] = {}
+        self._overlap = (comp.S @ comp.S.T).tocsr()
+        needed = _irredundant(self.S_live, self.L_live, lb)
+        self._ub = sp.vstack([comp.G, -self.S_live[needed]]).tocsr()
+        self._b_ub = np.concatenate([self.g, -self.L_live[needed]])
+        self._bounds = np.column_stack([lb, np.full(self.n, np.inf)])
+        self.y0 = comp.S @ comp.truth if comp.truth is not None else np.zeros(self.m)
+        self.points: list[np.ndarray] = []
+        if comp.truth is not None:
+            self._add(comp.truth)
+
+    # -- whole-number tables ---------------------------------------------------------------
+
+    def _add(self, z: np.ndarray) -> None:
+        y = self.c.S @ z
+        self.seen_lo = np.minimum(self.seen_lo, y)
+        self.seen_hi = np.maximum(self.seen_hi, y)
+        self.points.append(z)
+
+    def adopt(self, points: list[np.ndarray]) -> None:
+        """Take the tables another attacker found, where they fit what this one knows."""
+        if not points:
+            return
+        Z = np.column_stack(points)
+        c = self.c
+        ok = (self.lb[:, None] - TOL <= Z).all(axis=0)
+        ok &= (np.abs(c.E @ Z - c.e[:, None]) < TOL).all(axis=0)
+        ok &= (self.g[:, None] + TOL >= c.G @ Z).all(axis=0)
+        ok &= (self.S_live @ Z >= self.L_live[:, None] - TOL).all(axis=0)
+        if ok.any():
+            Y = c.S @ Z[:, ok]
+            self.seen_lo = np.minimum(self.seen_lo, Y.min(axis=1))
+            self.seen_hi = np.maximum(self.seen_hi, Y.max(axis=1))
+            self.points += [Z[:, j] for j in np.flatnonzero(ok)]
+
+    def assume(self, t: int, up: bool, value: float, cells: frozenset[int]) -> None:
+        """A bound proven earlier from published cells that are all still published: still proven."""
+        self._prove(t, up, value)
+        self.proofs[(t, up)] = (value, cells)
+        self.blockers[t] = sorted(set(self.blockers.get(t, [])) | cells)
+
+    def seed(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Values reached earlier (valid when the feasible set has only grown since)."""
+        self.seen_lo = np.minimum(self.seen_lo, lo)
+        self.seen_hi = np.maximum(self.seen_hi, hi)
+
+    def _valid(self, z: np.ndarray) -> bool:
+        c = self.c
+        return bool(
+            (z >= self.lb - TOL).all()
+            and np.allclose(c.E @ z, c.e, atol=TOL)
+            and (c.G @ z <= self.g + TOL).all()
+            and (self.S_live @ z >= self.L_live - TOL).all()
+        )
+
+    def _witness(self, t: int, goal: float, up: bool) -> bool:
+        """Try to build a table reaching ``goal`` in target ``t`` by moving units; keep it if valid."""
+        if self.c.truth is None or self.empty[t]:
+            return False
+        if self._moves is None:
+            self._moves = _Moves(self.c, self.lb, self.g)
+        z = self._moves.reach(t, goal, up)
+        if z is None or not self._valid(z):
+            return False
+        self._add(z)
+        return self._reached(t, goal, up)
+
+    def _reached(self, t: int, goal: float, up: bool) -> bool:
+        return bool(self.seen_hi[t] >= goal - TOL) if up else bool(self.seen_lo[t] <= goal + TOL)
+
+    def _beyond(self, t: int, goal: float, up: bool) -> bool:
+        """Whether the attacker can prove ``goal`` unreachable."""
+        return bool(self.proven_hi[t] < goal - TOL) if up else bool(self.proven_lo[t] > goal + TOL)
+
+    # -- optimisation ----------------------------------------------------------------------
+
+    def _objective(self, t: int, up: bool) -> np.ndarray:
+        row = np.asarray(self.c.S[t].todense()).ravel()
+        return -row if up else row
+
+    def _prove(self, t: int, up: bool, value: float) -> None:
+        if up:
+            self.proven_hi[t] = min(self.proven_hi[t], value)
+        else:
+            self.proven_lo[t] = max(self.proven_lo[t], value)
+
+    def _solve(self, t: int, up: bool, goal: float | None) -> None:
+        """LP first (a bound, and a table when integral), then an integer program if still open."""
+        obj = self._objective(t, up)
+        res = _linprog(
+            obj,
+            A_ub=self._ub,
+            b_ub=self._b_ub,
+            A_eq=self.c.E if self.c.E.shape[0] else None,
+            b_eq=self.c.e if self.c.E.shape[0] else None,
+            bounds=self._bounds,
+        )
+        if res.status == 3:  # unbounded: a whole-number ray exists, so any height is reachable
+            if up and (self.c.truth is not None or np.isfinite(self.seen_hi[t])):
+                self.seen_hi[t] = INF
+                return
+            return self._integer(t, up, obj, None)
+        if res.status != 0:
+            raise IspError("the published figures are inconsistent: no table fits them (check the totals)")
+        value = -res.fun if up else res.fun
+        bound = float(np.floor(value + TOL) if up else np.ceil(value - TOL))
+        self._prove(t, up, bound)
+        binding = self._binding(res)
+        self.proofs[(t, up)] = (bound, frozenset(binding))
+        if goal is not None and self._beyond(t, goal, up):
+            self.blockers[t] = binding
+        if np.allclose(res.x, np.round(res.x), atol=TOL):
+            self._add(np.round(res.x))
+        elif not (goal is not None and (self._beyond(t, goal, up) or self._reached(t, goal, up))):
+            self._integer(t, up, obj, goal)
+
+    def _row_bound(self, t: int) -> None:
+        """Upper bounds from single published rows that contain the target (no LP needed).
+
+        A published row ``r`` with non-negative coefficients, 1 on every leaf of the target, gives
+        ``y_t <= rhs_r - sum of the lower bounds of its other leaves``.
+        """
+        if self._rows is None:
+            M = sp.vstack([self.c.E, self.c.G]).tocsr()
+            nonneg = np.array([(M.data[M.indptr[r] : M.indptr[r + 1]] >= 0).all() for r in range(M.shape[0])], bool)
+            rhs = np.concatenate([self.c.e, self.g])
+            self._rows = (M, nonneg, rhs - M @ self.lb, np.concatenate([self.c.e_cells, self.c.g_cells]))
+        M, nonneg, slack, cells = self._rows
+        row = self.c.S[t]
+        inside = M @ row.T
+        counts = np.asarray(inside.todense()).ravel()
+        full = np.flatnonzero(nonneg & (counts == row.nnz))
+        if not len(full):
+            return
+        ones = np.array([(M[r, row.indices].toarray() == 1).all() for r in full], bool)
+        full = full[ones]
+        if not len(full):
+            return
+        bounds = slack[full] + float((row @ self.lb)[0])
+        best = int(np.argmin(bounds))
+        value = float(np.floor(bounds[best] + TOL))
+        if value < self.proven_hi[t]:
+            self.proofs[(t, True)] = (value, frozenset({int(cells[full[best]])} - {-1}))
+        self._prove(t, True, value)
+        self.blockers[t] = [int(c) for c in cells[full[bounds <= bounds[best] + TOL]] if c >= 0]
+
+    def _binding(self, res: object) -> list[int]:
+        """Published cells whose constraint is binding at the LP optimum (non-zero dual value)."""
+        out = []
+        for name, cells in (("eqlin", self.c.e_cells), ("ineqlin", self.c.g_cells)):
+            marg = getattr(getattr(res, name, None), "marginals", None)
+            if marg is not None and len(marg):
+                rows = np.flatnonzero(np.abs(np.asarray(marg)[: len(cells)]) > 1e-9)
+                out += [int(cell) for cell in cells[rows] if cell >= 0]
+        return out
+
+    def _integer(self, t: int, up: bool, obj: np.ndarray, goal: float | None) -> None:
+        """Integer optimum: capped at ``goal`` first (stops early), uncapped when the cap is not met."""
+        if goal is not None and self._milp(t, obj, up, goal) and self._reached(t, goal, up):
+            return
+        self._milp(t, obj, up, None)
+
+    def _milp(self, t: int, obj: np.ndarray, up: bool, cap: float | None) -> bool:
+        """Solve; True when solved to optimality (proven), False on a time limit or an empty cap."""
+        row = int(np.searchsorted(self.active, t))
+        lower, upper = self.L_live.astype(float), np.full(len(self.active), np.inf)
+        if cap is not None:
+            if up:
+                upper[row] = cap
+            else:
+                lower[row] = max(lower[row], cap)
+        cons = [LinearConstraint(self.S_live, lower, upper)]
+        if self.c.E.shape[0]:
+            cons.append(LinearConstraint(self.c.E, self.c.e, self.c.e))
+        if self.c.G.shape[0]:
+            cons.append(LinearConstraint(self.c.G, -np.inf, self.g))
+        res = _milp(
+            obj,
+            integrality=np.ones(self.n),
+            bounds=Bounds(self.lb, np.inf),
+            constraints=cons,
+            options={"time_limit": MILP_SECONDS},
+        )
+        if res.x is not None:
+            self._add(np.round(res.x))
+        if res.status == 0 and cap is None:
+            value = -res.fun if up else res.fun
+            self._prove(t, up, float(round(value)))
+        if res.status == 3 and up:
+            self.seen_hi[t] = INF
+        if res.status == 2 and cap is None:
+            raise IspError("the published figures are inconsistent: no table fits them (check the totals)")
+        return bool(res.status == 0)
+
+    def structural_min(self, t: int) -> float:
+        """The least value the suppression pattern and the relations allow with nothing published."""
+        if t in self._struct:
+            return self._struct[t]
+        structural = np.flatnonzero(self.c.g_struct)
+        A_ub = sp.vstack([self.c.G[structural], -self.S_live]).tocsr()
+        b_ub = np.concatenate([self.g[structural], -self.L_live])
+        obj = self._objective(t, False)
+        res = _linprog(obj, A_ub=A_ub, b_ub=b_ub, bounds=self._bounds)
+        value = float(np.ceil(res.fun - TOL)) if res.status == 0 else 0.0
+        if res.status == 0 and not np.allclose(res.x, np.round(res.x), atol=TOL):
+            out = _milp(
+                obj,
+                integrality=np.ones(self.n),
+                bounds=Bounds(self.lb, np.inf),
+                constraints=[LinearConstraint(A_ub, -np.inf, b_ub)],
+                options={"time_limit": MILP_SECONDS},
+            )
+            value = float(round(out.fun)) if out.status == 0 else value
+        self._struct[t] = value
+        return value
+
+    # -- criteria --------------------------------------------------------------------------
+
+    def ensure(self, t: int, goal: float, up: bool) -> bool:
+        """Whether some whole-number table reaches ``goal`` (>= if up, <= if down) in target ``t``."""
+        if self._reached(t, goal, up):
+            return True
+        if up and t not in self.blockers:
+            self._row_bound(t)
+        if self._beyond(t, goal, up) or self.empty[t]:
+            return False
+        if self._witness(t, goal, up):
+            return True
+        self._solve(t, up, goal)
+        return self._reached(t, goal, up)
+
+    def exact(self, t: int) -> None:
+        """The exact interval of target ``t`` (the lower side first: it finds a table)."""
+        for up in (False, True):
+            seen, proven = (self.seen_hi, self.proven_hi) if up else (self.seen_lo, self.proven_lo)
+            if self.empty[t] or seen[t] == proven[t]:
+                continue
+            self._solve(t, up, None)
+
+    def run(self, need: Need, exact: bool, inherited: Outcome | None = None) -> Outcome:
+        """Check every target against ``need`` (witnesses first unless ``exact``).
+
+        ``inherited``: the public attacker's outcome, for an insider in the fast mode. An insider
+        knows more than the public, so a bound the public already fails is failed too: it is
+        marked without solving again (its interval is then the public's).
+        """
+        if exact or self.c.truth is None:
+            for t in range(self.m):
+                self.exact(t)
+            inherited = None
+        else:
+            self._cheap_pass(need, inherited)
+        failed: dict[int, list[str]] = {}
+        for t in range(self.m):
+            known = inherited.failed.get(t, []) if inherited else []
+            sides = self._check(t, need, [s for s in known if s != "width"])
+            if sides:
+                failed[t] = sides
+                if known:
+                    self.blockers[t] = self.blockers.get(t, []) + inherited.blockers.get(t, [])  # type: ignore[union-attr]
+        return self._outcome(failed, inherited)
+
+    def _cheap_pass(self, need: Need, inherited: Outcome | None) -> None:
+        """Moves for every open goal, then one batched program per direction for what is left."""
+        open_up, open_down = [], []
+        for t in range(self.m):
+            if inherited is not None and t in inherited.failed:
+                continue
+            v = float(self.y0[t])
+            up = need.up[t] if not np.isnan(need.up[t]) else (v + need.width[t] if need.width[t] > 0 else np.nan)
+            if not np.isnan(up) and not self._reached(t, up, True) and not self._witness(t, up, True):
+                open_up.append((t, up))
+            down = need.down[t]
+            if not np.isnan(down) and not self._reached(t, down, False) and not self._witness(t, down, False):
+                open_down.append((t, down))
+        for goals, up in ((open_up, True), (open_down, False)):
+            if len(goals) > 1 and BATCH:
+                self._batch(goals, up)
+
+    def _batch(self, goals: list[tuple[int, float]], up: bool) -> None:
+        """One program that pushes every goal at once (each capped), for witness tables."""
+        k = len(goals)
+        rows = sp.vstack([self.c.S[t] for t, _ in goals]).tocsr()
+        eye = sp.identity(k, format="csr")
+        sign = -1.0 if up else 1.0
+        # up: u <= S_t z, 0 <= u <= goal, maximise sum u;  down: S_t z <= w, w >= goal, minimise sum w
+        A_ub = sp.vstack(
+            [
+                sp.hstack([self._ub, sp.csr_matrix((self._ub.shape[0], k))]),
+                sp.hstack([sign * rows, -sign * eye]),
+            ]
+        ).tocsr()
+        b_ub = np.concatenate([self._b_ub, np.zeros(k)])
+        A_eq = sp.hstack([self.c.E, sp.csr_matrix((self.c.E.shape[0], k))]).tocsr() if self.c.E.shape[0] else None
+        goal = np.array([g for _, g in goals])
+        extra = np.column_stack([np.zeros(k), goal]) if up else np.column_stack([goal, np.full(k, np.inf)])
+        bounds = np.vstack([self._bounds, extra])
+        obj = np.concatenate([np.zeros(self.n), np.full(k, sign)])
+        res = _linprog(
+            obj,
+            A_ub=A_ub,
+            b_ub=b_ub,
+            A_eq=A_eq,
+            b_eq=self.c.e if A_eq is not None else None,
+            bounds=bounds,
+        )
+        if res.status != 0:
+            return
+        z = res.x[: self.n]
+        if np.allclose(z, np.round(z), atol=TOL):
+            self._add(np.round(z))
+            return
+        out = _milp(
+            obj,
+            integrality=np.concatenate([np.ones(self.n), np.zeros(k)]),
+            bounds=Bounds(bounds[:, 0], bounds[:, 1]),
+            constraints=[
+                c
+                for c in (
+                    LinearConstraint(A_ub, -np.inf, b_ub),
+                    LinearConstraint(A_eq, self.c.e, self.c.e) if A_eq is not None else None,
+                )
+                if c is not None
+            ],
+            options={"time_limit": BATCH_SECONDS},
+        )
+        if out.x is not None and self._valid(np.round(out.x[: self.n])):
+            self._add(np.round(out.x[: self.n]))
+
+    def _check(self, t: int, need: Need, known: list[str] | None = None) -> list[str]:
+        failed = list(known or [])
+        if "upper" not in failed and not np.isnan(need.up[t]) and not self.ensure(t, need.up[t], True):
+            failed.append("upper")
+        if "lower" not in failed and not np.isnan(need.down[t]) and not self._lower(t, need):
+            failed.append("lower")
+        if need.width[t] > 0 and not failed and not self._spread(t, need.width[t]):
+            failed.append("width")
+        return failed
+
+    def _lower(self, t: int, need: Need) -> bool:
+        if self.ensure(t, need.down[t], False):
+            return True
+        if np.isnan(need.floor[t]):
+            return False
+        goal = max(self.packing(t), self.struct_hint.get(t, 0.0), need.floor[t])
+        if goal > need.down[t] and self.ensure(t, goal, False):
+            return True
+        exact = max(self.structural_min(t), need.floor[t])
+        return exact > goal and self.ensure(t, exact, False)
+
+    def packing(self, t: int) -> float:
+        """A quick lower bound on the structural minimum: disjoint suppressed parts of the target,
+        each at least its bound (or the attacker's own share), plus the own share of the rest."""
+        size = np.diff(self.c.S.indptr)
+        row = self._overlap
+        cols = row.indices[row.indptr[t] : row.indptr[t + 1]]
+        vals = row.data[row.indptr[t] : row.indptr[t + 1]]
+        parts = sorted((c for c, v in zip(cols, vals, strict=True) if c != t and v == size[c]), key=lambda c: size[c])
+        taken: set[int] = set()
+        total = 0.0
+        for c in parts:
+            members = set(self.c.S.indices[self.c.S.indptr[c] : self.c.S.indptr[c + 1]].tolist())
+            if members & taken:
+                continue
+            taken |= members
+            total += max(self.c.L[c], float(self.lb[list(members)].sum()))
+        rest = [j for j in self.c.S.indices[self.c.S.indptr[t] : self.c.S.indptr[t + 1]] if j not in taken]
+        return max(total + float(self.lb[rest].sum()), self.c.L[t])
+
+    def _spread(self, t: int, width: float) -> bool:
+        """Whether the target can take two values at least ``width`` apart."""
+        if self.seen_hi[t] - self.seen_lo[t] >= width - TOL:
+            return True
+        if self.proven_hi[t] - self.proven_lo[t] < width - TOL:
+            return False
+        if self.c.truth is not None:
+            value = float((self.c.S[t] @ self.c.truth)[0])
+            for goal, up in ((value + width, True), (value - width, False)):
+                if self._witness(t, goal, up):
+                    return True
+        self.exact(t)
+        return bool(self.seen_hi[t] - self.seen_lo[t] >= width - TOL)
+
+    def _outcome(self, failed: dict[int, list[str]], inherited: Outcome | None = None) -> Outcome:
+        lo, hi = self.seen_lo.copy(), self.seen_hi.copy()
+        for t, sides in failed.items():
+            if "upper" in sides or "width" in sides:
+                hi[t] = min(self.proven_hi[t], inherited.hi[t]) if inherited else self.proven_hi[t]
+            if "lower" in sides or "width" in sides:
+                lo[t] = max(self.proven_lo[t], inherited.lo[t]) if inherited else self.proven_lo[t]
+        exact = (self.seen_lo == self.proven_lo) & (self.seen_hi == self.proven_hi)
+        blockers = {t: self.blockers.get(t, []) for t in failed}
+        return Outcome(lo, hi, exact, failed, blockers)
+
+
+def _irredundant(S: sp.csr_matrix, L: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """Rows of ``S z >= L`` not implied by another (a suppressed part already forces its total)."""
+    size = np.diff(S.indptr)
+    own = S @ lb
+    overlap = (S @ S.T).tocsr()
+    keep = np.ones(S.shape[0], bool)
+    for t in range(S.shape[0]):
+        if own[t] >= L[t]:
+            keep[t] = False
+            continue
+        cols = overlap.indices[overlap.indptr[t] : overlap.indptr[t + 1]]
+        vals = overlap.data[overlap.indptr[t] : overlap.indptr[t + 1]]
+        inner = (cols != t) & (vals == size[cols]) & (L[cols] >= L[t]) & ((size[cols] < size[t]) | (cols < t))
+        keep[t] = not inner.any()
+    return np.flatnonzero(keep)
+
+
+class _Moves:
+    """Witness tables built by moving units between interchangeable leaves.
+
+    Two leaves are interchangeable when they appear in exactly the same published cells and
+    relations: moving units from one to the other changes only suppressed cells, which must stay
+    at or above their lower bounds, and inequality rows, which must stay satisfied.
+    """
+
+    def __init__(self, comp: Component, lb: np.ndarray, g: np.ndarray) -> None:
+        assert comp.truth is not None
+        self.truth = comp.truth
+        self.lb = lb
+        self.L = comp.L
+        self.y0 = comp.S @ comp.truth
+        self.G = comp.G.tocsc()
+        self.h0 = g - comp.G @ comp.truth  # slack of each inequality row
+        pub = comp.E.tocsc()
+        groups: dict[tuple[bytes, bytes], list[int]] = {}
+        self.group_of: list[list[int]] = []
+        for j in range(pub.shape[1]):
+            s, t = pub.indptr[j], pub.indptr[j + 1]
+            members = groups.setdefault((pub.indices[s:t].tobytes(), pub.data[s:t].tobytes()), [])
+            members.append(j)
+            self.group_of.append(members)
+        S = comp.S.tocsr()
+        cols = comp.S.tocsc()
+        self.vars_of = [S.indices[S.indptr[i] : S.indptr[i + 1]].tolist() for i in range(S.shape[0])]
+        self.cells_of = [set(cols.indices[cols.indptr[j] : cols.indptr[j + 1]].tolist()) for j in range(S.shape[1])]
+        self.pairs: dict[int, list[tuple[int, int]]] = {}
+        self.effects: dict[tuple[int, int], tuple[list[int], list[int], list[tuple[int, float]]]] = {}
+        self.lb_list = lb.tolist()
+        self.L_list = comp.L.tolist()
+        self.rows_of = [
+            dict(
+                zip(
+                    self.G.indices[self.G.indptr[j] : self.G.indptr[j + 1]].tolist(),
+                    self.G.data[self.G.indptr[j] : self.G.indptr[j + 1]].tolist(),
+                    strict=True,
+                )
+            )
+            for j in range(self.G.shape[1])
+        ]
+
+    def _pairs(self, t: int) -> list[tuple[int, int]]:
+        """(inside, outside) leaf pairs of target ``t`` that are interchangeable."""
+        if t not in self.pairs:
+            inside = set(self.vars_of[t])
+            self.pairs[t] = [(v, w) for v in self.vars_of[t] for w in self.group_of[v] if w not in inside]
+        return self.pairs[t]
+
+    def reach(self, t: int, goal: float, up: bool) -> np.ndarray | None:
+        """A table reaching ``goal`` in target ``t`` by moving units across its pairs, or None."""
+        pairs = self._pairs(t)
+        if not pairs:
+            return None
+        z, y, h = self.truth.tolist(), self.y0.tolist(), self.h0.tolist()
+        lb, low = self.lb_list, self.L_list
+        need = (goal - y[t]) if up else (y[t] - goal)
+        for v, w in pairs[:MAX_PAIRS]:
+            donor, taker = (w, v) if up else (v, w)
+            cap = z[donor] - lb[donor]
+            if cap <= 0:
+                continue
+            losing, gaining, change = self._effect(donor, taker)
+            for c in losing:
+                cap = min(cap, y[c] - low[c])
+            for r, delta in change:
+                if delta > 0:
+                    cap = min(cap, float(np.floor(h[r] / delta + TOL)))
+            step = min(cap, need)
+            if step <= 0:
+                continue
+            z[donor] -= step
+            z[taker] += step
+            for c in losing:
+                y[c] -= step
+            for c in gaining:
+                y[c] += step
+            for r, delta in change:
+                h[r] -= delta * step
+            need -= step
+            if need <= 0:
+                return np.asarray(z)
+        return None
+
+    def _effect(self, donor: int, taker: int) -> tuple[list[int], list[int], list[tuple[int, float]]]:
+        """Suppressed cells that lose and gain, and inequality rows that change, per unit moved."""
+        key = (donor, taker)
+        if key not in self.effects:
+            losing = sorted(self.cells_of[donor] - self.cells_of[taker])
+            gaining = sorted(self.cells_of[taker] - self.cells_of[donor])
+            change = dict(self.rows_of[taker])
+            for r, coef in self.rows_of[donor].items():
+                change[r] = change.get(r, 0.0) - coef
+            self.effects[key] = (losing, gaining, [(r, d) for r, d in change.items() if d != 0])
+        return self.effects[key]
