@@ -33,14 +33,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from isp.disclosure import lp
+from isp.disclosure.lp import LinearProgram
 from isp.errors import IspError
 
 INF = float("inf")
 TOL = 1e-6
 MILP_SECONDS = 30.0
-BATCH_SECONDS = 2.0
-BATCH = True
-MAX_PAIRS = 400  # moves tried per witness before an LP is asked instead
+MAX_PAIRS = 800  # moves tried per witness before an LP is asked instead
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +59,17 @@ class Component:
     targets: np.ndarray  # model cell of each S row
     truth: np.ndarray | None
     lbs: dict[str, np.ndarray]  # attacker -> lower bounds of the (merged) variables
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def layout(self) -> _Layout:
+        if "layout" not in self.cache:
+            self.cache["layout"] = _Layout(self)
+        return self.cache["layout"]
+
+    def row(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """The leaves of target ``t`` and their coefficients."""
+        S = self.S
+        return S.indices[S.indptr[t] : S.indptr[t + 1]], S.data[S.indptr[t] : S.indptr[t + 1]]
 
 
 @dataclass
@@ -314,6 +325,7 @@ class Attacker:
         self.blockers: dict[int, list[int]] = {}
         self._moves: _Moves | None = None
         self._rows: tuple | None = None
+        self._lp: LinearProgram | None = None
         self._struct: dict[int, float] = {}
         self.struct_hint: dict[int, float] = {}
         self.proofs: dict[tuple[int, bool], tuple[float, frozenset[int]]] = {}
@@ -393,7 +405,9 @@ class Attacker:
     # -- optimisation ----------------------------------------------------------------------
 
     def _objective(self, t: int, up: bool) -> np.ndarray:
-        row = np.asarray(self.c.S[t].todense()).ravel()
+        row = np.zeros(self.n)
+        cols, vals = self.c.row(t)
+        row[cols] = vals
         return -row if up else row
 
     def _prove(self, t: int, up: bool, value: float) -> None:
@@ -405,22 +419,17 @@ class Attacker:
     def _solve(self, t: int, up: bool, goal: float | None) -> None:
         """LP first (a bound, and a table when integral), then an integer program if still open."""
         obj = self._objective(t, up)
-        res = _linprog(
-            obj,
-            A_ub=self._ub,
-            b_ub=self._b_ub,
-            A_eq=self.c.E if self.c.E.shape[0] else None,
-            b_eq=self.c.e if self.c.E.shape[0] else None,
-            bounds=self._bounds,
-        )
-        if res.status == 3:  # unbounded: a whole-number ray exists, so any height is reachable
+        if self._lp is None:
+            self._lp = LinearProgram(self.c.E, self.c.e, self._ub, self._b_ub, self.lb)
+        res = self._lp.minimize(obj)
+        if res.status == lp.UNBOUNDED:  # a whole-number ray exists, so any height is reachable
             if up and (self.c.truth is not None or np.isfinite(self.seen_hi[t])):
                 self.seen_hi[t] = INF
                 return
             return self._integer(t, up, obj, None)
-        if res.status != 0:
+        if res.status != lp.OPTIMAL or res.x is None:
             raise IspError("the published figures are inconsistent: no table fits them (check the totals)")
-        value = -res.fun if up else res.fun
+        value = -res.value if up else res.value
         bound = float(np.floor(value + TOL) if up else np.ceil(value - TOL))
         self._prove(t, up, bound)
         binding = self._binding(res)
@@ -429,8 +438,23 @@ class Attacker:
             self.blockers[t] = binding
         if np.allclose(res.x, np.round(res.x), atol=TOL):
             self._add(np.round(res.x))
-        elif not (goal is not None and (self._beyond(t, goal, up) or self._reached(t, goal, up))):
+            return
+        if goal is None:
+            self._integer(t, up, obj, None)
+        elif not (self._beyond(t, goal, up) or self._reached(t, goal, up) or self._nudged(t, up, obj, goal)):
             self._integer(t, up, obj, goal)
+
+    def _nudged(self, t: int, up: bool, obj: np.ndarray, goal: float) -> bool:
+        """A fractional LP optimum often has a whole-number neighbour vertex: try once with the
+        objective slightly perturbed before an integer program."""
+        assert self._lp is not None
+        rng = np.random.default_rng(t)
+        res = self._lp.minimize(obj + 1e-4 * rng.random(self.n))
+        if res.status == lp.OPTIMAL and res.x is not None and np.allclose(res.x, np.round(res.x), atol=TOL):
+            z = np.round(res.x)
+            if self._valid(z):
+                self._add(z)
+        return self._reached(t, goal, up)
 
     def _row_bound(self, t: int) -> None:
         """Upper bounds from single published rows that contain the target (no LP needed).
@@ -444,17 +468,14 @@ class Attacker:
             rhs = np.concatenate([self.c.e, self.g])
             self._rows = (M, nonneg, rhs - M @ self.lb, np.concatenate([self.c.e_cells, self.c.g_cells]))
         M, nonneg, slack, cells = self._rows
-        row = self.c.S[t]
-        inside = M @ row.T
-        counts = np.asarray(inside.todense()).ravel()
-        full = np.flatnonzero(nonneg & (counts == row.nnz))
+        cols, vals = self.c.row(t)
+        sub = M[:, cols]
+        counts = np.diff(sub.indptr)
+        ones = np.asarray((sub == 1).sum(axis=1)).ravel()
+        full = np.flatnonzero(nonneg & (counts == len(cols)) & (ones == len(cols)) & (vals == 1).all())
         if not len(full):
             return
-        ones = np.array([(M[r, row.indices].toarray() == 1).all() for r in full], bool)
-        full = full[ones]
-        if not len(full):
-            return
-        bounds = slack[full] + float((row @ self.lb)[0])
+        bounds = slack[full] + float(self.lb[cols].sum())
         best = int(np.argmin(bounds))
         value = float(np.floor(bounds[best] + TOL))
         if value < self.proven_hi[t]:
@@ -462,15 +483,13 @@ class Attacker:
         self._prove(t, True, value)
         self.blockers[t] = [int(c) for c in cells[full[bounds <= bounds[best] + TOL]] if c >= 0]
 
-    def _binding(self, res: object) -> list[int]:
+    def _binding(self, res: lp.Result) -> list[int]:
         """Published cells whose constraint is binding at the LP optimum (non-zero dual value)."""
-        out = []
-        for name, cells in (("eqlin", self.c.e_cells), ("ineqlin", self.c.g_cells)):
-            marg = getattr(getattr(res, name, None), "marginals", None)
-            if marg is not None and len(marg):
-                rows = np.flatnonzero(np.abs(np.asarray(marg)[: len(cells)]) > 1e-9)
-                out += [int(cell) for cell in cells[rows] if cell >= 0]
-        return out
+        n_g = self.c.G.shape[0]
+        eq = np.flatnonzero(np.abs(res.eq_duals) > 1e-9)
+        ub = np.flatnonzero(np.abs(res.ub_duals[:n_g]) > 1e-9)
+        cells = np.concatenate([self.c.e_cells[eq], self.c.g_cells[ub]])
+        return [int(c) for c in cells if c >= 0]
 
     def _integer(self, t: int, up: bool, obj: np.ndarray, goal: float | None) -> None:
         """Integer optimum: capped at ``goal`` first (stops early), uncapped when the cap is not met."""
@@ -579,71 +598,17 @@ class Attacker:
         return self._outcome(failed, inherited)
 
     def _cheap_pass(self, need: Need, inherited: Outcome | None) -> None:
-        """Moves for every open goal, then one batched program per direction for what is left."""
-        open_up, open_down = [], []
+        """Moves for every open goal first: the tables they build often settle other cells too."""
         for t in range(self.m):
             if inherited is not None and t in inherited.failed:
                 continue
             v = float(self.y0[t])
             up = need.up[t] if not np.isnan(need.up[t]) else (v + need.width[t] if need.width[t] > 0 else np.nan)
-            if not np.isnan(up) and not self._reached(t, up, True) and not self._witness(t, up, True):
-                open_up.append((t, up))
+            if not np.isnan(up) and not self._reached(t, up, True):
+                self._witness(t, up, True)
             down = need.down[t]
-            if not np.isnan(down) and not self._reached(t, down, False) and not self._witness(t, down, False):
-                open_down.append((t, down))
-        for goals, up in ((open_up, True), (open_down, False)):
-            if len(goals) > 1 and BATCH:
-                self._batch(goals, up)
-
-    def _batch(self, goals: list[tuple[int, float]], up: bool) -> None:
-        """One program that pushes every goal at once (each capped), for witness tables."""
-        k = len(goals)
-        rows = sp.vstack([self.c.S[t] for t, _ in goals]).tocsr()
-        eye = sp.identity(k, format="csr")
-        sign = -1.0 if up else 1.0
-        # up: u <= S_t z, 0 <= u <= goal, maximise sum u;  down: S_t z <= w, w >= goal, minimise sum w
-        A_ub = sp.vstack(
-            [
-                sp.hstack([self._ub, sp.csr_matrix((self._ub.shape[0], k))]),
-                sp.hstack([sign * rows, -sign * eye]),
-            ]
-        ).tocsr()
-        b_ub = np.concatenate([self._b_ub, np.zeros(k)])
-        A_eq = sp.hstack([self.c.E, sp.csr_matrix((self.c.E.shape[0], k))]).tocsr() if self.c.E.shape[0] else None
-        goal = np.array([g for _, g in goals])
-        extra = np.column_stack([np.zeros(k), goal]) if up else np.column_stack([goal, np.full(k, np.inf)])
-        bounds = np.vstack([self._bounds, extra])
-        obj = np.concatenate([np.zeros(self.n), np.full(k, sign)])
-        res = _linprog(
-            obj,
-            A_ub=A_ub,
-            b_ub=b_ub,
-            A_eq=A_eq,
-            b_eq=self.c.e if A_eq is not None else None,
-            bounds=bounds,
-        )
-        if res.status != 0:
-            return
-        z = res.x[: self.n]
-        if np.allclose(z, np.round(z), atol=TOL):
-            self._add(np.round(z))
-            return
-        out = _milp(
-            obj,
-            integrality=np.concatenate([np.ones(self.n), np.zeros(k)]),
-            bounds=Bounds(bounds[:, 0], bounds[:, 1]),
-            constraints=[
-                c
-                for c in (
-                    LinearConstraint(A_ub, -np.inf, b_ub),
-                    LinearConstraint(A_eq, self.c.e, self.c.e) if A_eq is not None else None,
-                )
-                if c is not None
-            ],
-            options={"time_limit": BATCH_SECONDS},
-        )
-        if out.x is not None and self._valid(np.round(out.x[: self.n])):
-            self._add(np.round(out.x[: self.n]))
+            if not np.isnan(down) and not self._reached(t, down, False):
+                self._witness(t, down, False)
 
     def _check(self, t: int, need: Need, known: list[str] | None = None) -> list[str]:
         failed = list(known or [])
@@ -691,13 +656,15 @@ class Attacker:
             return True
         if self.proven_hi[t] - self.proven_lo[t] < width - TOL:
             return False
-        if self.c.truth is not None:
-            value = float((self.c.S[t] @ self.c.truth)[0])
-            for goal, up in ((value + width, True), (value - width, False)):
-                if self._witness(t, goal, up):
-                    return True
-        self.exact(t)
-        return bool(self.seen_hi[t] - self.seen_lo[t] >= width - TOL)
+        if self.c.truth is None:
+            self.exact(t)
+            return bool(self.seen_hi[t] - self.seen_lo[t] >= width - TOL)
+        value = float(self.y0[t])
+        if self.ensure(t, value + width, True):
+            return True
+        if self.seen_hi[t] < self.proven_hi[t]:  # the highest value is not known exactly yet
+            self._solve(t, True, None)
+        return self.ensure(t, self.seen_hi[t] - width, False)
 
     def _outcome(self, failed: dict[int, list[str]], inherited: Outcome | None = None) -> Outcome:
         lo, hi = self.seen_lo.copy(), self.seen_hi.copy()
@@ -728,22 +695,16 @@ def _irredundant(S: sp.csr_matrix, L: np.ndarray, lb: np.ndarray) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-class _Moves:
-    """Witness tables built by moving units between interchangeable leaves.
+class _Layout:
+    """The structure witness moves need, shared by every attacker of one component.
 
     Two leaves are interchangeable when they appear in exactly the same published cells and
     relations: moving units from one to the other changes only suppressed cells, which must stay
     at or above their lower bounds, and inequality rows, which must stay satisfied.
     """
 
-    def __init__(self, comp: Component, lb: np.ndarray, g: np.ndarray) -> None:
-        assert comp.truth is not None
-        self.truth = comp.truth
-        self.lb = lb
-        self.L = comp.L
-        self.y0 = comp.S @ comp.truth
-        self.G = comp.G.tocsc()
-        self.h0 = g - comp.G @ comp.truth  # slack of each inequality row
+    def __init__(self, comp: Component) -> None:
+        G = comp.G.tocsc()
         pub = comp.E.tocsc()
         groups: dict[tuple[bytes, bytes], list[int]] = {}
         self.group_of: list[list[int]] = []
@@ -756,31 +717,55 @@ class _Moves:
         cols = comp.S.tocsc()
         self.vars_of = [S.indices[S.indptr[i] : S.indptr[i + 1]].tolist() for i in range(S.shape[0])]
         self.cells_of = [set(cols.indices[cols.indptr[j] : cols.indptr[j + 1]].tolist()) for j in range(S.shape[1])]
-        self.pairs: dict[int, list[tuple[int, int]]] = {}
-        self.effects: dict[tuple[int, int], tuple[list[int], list[int], list[tuple[int, float]]]] = {}
-        self.lb_list = lb.tolist()
-        self.L_list = comp.L.tolist()
         self.rows_of = [
             dict(
                 zip(
-                    self.G.indices[self.G.indptr[j] : self.G.indptr[j + 1]].tolist(),
-                    self.G.data[self.G.indptr[j] : self.G.indptr[j + 1]].tolist(),
+                    G.indices[G.indptr[j] : G.indptr[j + 1]].tolist(),
+                    G.data[G.indptr[j] : G.indptr[j + 1]].tolist(),
                     strict=True,
                 )
             )
-            for j in range(self.G.shape[1])
+            for j in range(G.shape[1])
         ]
+        self.pairs: dict[int, list[tuple[int, int]]] = {}
+        self.effects: dict[tuple[int, int], tuple[list[int], list[int], list[tuple[int, float]]]] = {}
 
-    def _pairs(self, t: int) -> list[tuple[int, int]]:
+    def pairs_of(self, t: int) -> list[tuple[int, int]]:
         """(inside, outside) leaf pairs of target ``t`` that are interchangeable."""
         if t not in self.pairs:
             inside = set(self.vars_of[t])
             self.pairs[t] = [(v, w) for v in self.vars_of[t] for w in self.group_of[v] if w not in inside]
         return self.pairs[t]
 
+    def effect(self, donor: int, taker: int) -> tuple[list[int], list[int], list[tuple[int, float]]]:
+        """Suppressed cells that lose and gain, and inequality rows that change, per unit moved."""
+        key = (donor, taker)
+        if key not in self.effects:
+            losing = sorted(self.cells_of[donor] - self.cells_of[taker])
+            gaining = sorted(self.cells_of[taker] - self.cells_of[donor])
+            change = dict(self.rows_of[taker])
+            for r, coef in self.rows_of[donor].items():
+                change[r] = change.get(r, 0.0) - coef
+            self.effects[key] = (losing, gaining, [(r, d) for r, d in change.items() if d != 0])
+        return self.effects[key]
+
+
+class _Moves:
+    """Witness tables for one attacker: the true table, changed by moving units between pairs."""
+
+    def __init__(self, comp: Component, lb: np.ndarray, g: np.ndarray) -> None:
+        assert comp.truth is not None
+        self.layout = comp.layout()
+        self.truth = comp.truth
+        self.lb = lb
+        self.y0 = comp.S @ comp.truth
+        self.h0 = g - comp.G @ comp.truth  # slack of each inequality row
+        self.lb_list = lb.tolist()
+        self.L_list = comp.L.tolist()
+
     def reach(self, t: int, goal: float, up: bool) -> np.ndarray | None:
         """A table reaching ``goal`` in target ``t`` by moving units across its pairs, or None."""
-        pairs = self._pairs(t)
+        pairs = self.layout.pairs_of(t)
         if not pairs:
             return None
         z, y, h = self.truth.tolist(), self.y0.tolist(), self.h0.tolist()
@@ -791,7 +776,7 @@ class _Moves:
             cap = z[donor] - lb[donor]
             if cap <= 0:
                 continue
-            losing, gaining, change = self._effect(donor, taker)
+            losing, gaining, change = self.layout.effect(donor, taker)
             for c in losing:
                 cap = min(cap, y[c] - low[c])
             for r, delta in change:
@@ -812,15 +797,3 @@ class _Moves:
             if need <= 0:
                 return np.asarray(z)
         return None
-
-    def _effect(self, donor: int, taker: int) -> tuple[list[int], list[int], list[tuple[int, float]]]:
-        """Suppressed cells that lose and gain, and inequality rows that change, per unit moved."""
-        key = (donor, taker)
-        if key not in self.effects:
-            losing = sorted(self.cells_of[donor] - self.cells_of[taker])
-            gaining = sorted(self.cells_of[taker] - self.cells_of[donor])
-            change = dict(self.rows_of[taker])
-            for r, coef in self.rows_of[donor].items():
-                change[r] = change.get(r, 0.0) - coef
-            self.effects[key] = (losing, gaining, [(r, d) for r, d in change.items() if d != 0])
-        return self.effects[key]

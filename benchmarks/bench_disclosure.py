@@ -1,0 +1,176 @@
+"""Benchmark (d): suppression plus audit of one month's external release.
+
+The month: every submitting agency's synthetic sheet (``isp.synthetic.month_sheet``, 13 sites x
+24 disaggregations = 2 sexes x 3 age groups x 4 nationalities), summed; the agencies' own sheets
+are the contributions (p% rule, insider attacks). The release: 15 indicators (caseload, the risk
+breakdown of new cases, services, unaccompanied children), each as
+
+- ``site x sex`` with margins (the national row is the sites' total), and
+- national ``sex x age group x nationality`` with every margin,
+
+linked through their shared margins and through the indicator groups of the protocol (risk levels
+sum to new cases; unaccompanied children are part of new cases). ``--layout wide`` adds
+``site x age group`` and ``site x nationality`` per indicator.
+
+Measured: ``protect`` (primary rules, then suppress / audit / repeat with the public attacker and
+every agency as an insider, until the audit passes), then an independent ``audit`` of the
+published tables. Run from the repository root:
+
+    python benchmarks/bench_disclosure.py [--repeat 3] [--layout standard|wide]
+
+Writes benchmarks/results/disclosure.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+import scipy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from isp.disclosure import Table, audit, protect, relations_from_protocol  # noqa: E402
+from isp.protocol import Isp, load  # noqa: E402
+from isp.synthetic import month_sheet  # noqa: E402
+
+T = TypeVar("T")
+MONTH = "2026-01"
+INDICATORS = (
+    "new_cases",
+    "active_cases",
+    "closed_cases",
+    "bia_completed",
+    "bid_completed",
+    "risk_high",
+    "risk_medium",
+    "risk_low",
+    "service_psychosocial",
+    "service_health",
+    "service_legal",
+    "service_education",
+    "service_cash",
+    "service_ftr",
+    "concern_unaccompanied",
+)
+
+
+def month(isp: Isp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(counts, contributions) for every submitting agency's sheet of ``MONTH``."""
+    sheets = [month_sheet(isp, agency, MONTH).assign(agency=agency) for agency in isp.submitters()]
+    contributions = pd.concat(sheets, ignore_index=True)
+    keys = [c for c in contributions.columns if c not in ("agency", "count")]
+    counts = contributions.groupby(keys, as_index=False, sort=False)["count"].sum()
+    return counts, contributions
+
+
+def release(isp: Isp, counts: pd.DataFrame, layout: str) -> list[Table]:
+    order = {**isp.dimension_codes(), "site": list(isp.sites)}
+    tables = []
+    for code in INDICATORS:
+        where = {"indicator": code}
+        tables.append(
+            Table.from_frame(counts, ["site"], ["sex"], where=where, categories=order, name=f"{code}: site x sex")
+        )
+        tables.append(
+            Table.from_frame(
+                counts, ["sex", "age_group"], ["nationality"], where=where, categories=order, name=f"{code}: national"
+            )
+        )
+        if layout == "wide":
+            for dim in ("age_group", "nationality"):
+                tables.append(
+                    Table.from_frame(
+                        counts, ["site"], [dim], where=where, categories=order, name=f"{code}: site x {dim}"
+                    )
+                )
+    return tables
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--layout", choices=("standard", "wide"), default="standard")
+    args = parser.parse_args()
+    isp = load(ROOT)
+    profile = isp.protocol.disclosure.profiles["external"]
+    counts, contributions = month(isp)
+    tables = release(isp, counts, args.layout)
+    relations = relations_from_protocol(isp)
+    load_before = os.getloadavg()[0]
+    runs = []
+    for _ in range(args.repeat):
+        result, wall, cpu = timed(lambda: protect(tables, profile, contributions, relations=relations))
+        runs.append((wall, cpu))
+    check, audit_wall, audit_cpu = timed(
+        lambda: audit(list(result.tables), profile, contributions=contributions, relations=relations)
+    )
+    cells = sum(len(t.shown) for t in result.tables)
+    distinct = int(result.pattern["cell"].nunique()) if len(result.pattern) else 0
+    reasons = result.pattern.drop_duplicates("cell")["reason"].value_counts().to_dict()
+    report = {
+        "benchmark": "disclosure (d): suppression plus audit of one month's external release",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "scipy": scipy.__version__,
+            "cpus": os.cpu_count(),
+            "load_average_1m_before": round(load_before, 2),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+        },
+        "release": {
+            "month": MONTH,
+            "layout": args.layout,
+            "sites": int(counts["site"].nunique()),
+            "indicators": len(INDICATORS),
+            "disaggregations": int(counts[["sex", "age_group", "nationality"]].drop_duplicates().shape[0]),
+            "agencies": len(isp.submitters()),
+            "tables": len(tables),
+            "cells_in_tables": cells,
+            "suppressed_distinct_cells": distinct,
+            "suppressed_by_reason": {str(k): int(v) for k, v in reasons.items()},
+            "profile": profile.model_dump(),
+        },
+        "protect": {
+            "wall_median_s": round(statistics.median(w for w, _ in runs), 3),
+            "wall_min_s": round(min(w for w, _ in runs), 3),
+            "cpu_median_s": round(statistics.median(c for _, c in runs), 3),
+            "runs": len(runs),
+            "rounds": result.rounds,
+            "audit_passed": result.report.ok,
+            "attackers": sorted(set(result.report.intervals["attacker"])),
+            "target_s": 10,
+        },
+        "independent_audit": {
+            "wall_s": round(audit_wall, 3),
+            "cpu_s": round(audit_cpu, 3),
+            "passed": check.ok,
+            "intervals": len(check.intervals),
+        },
+    }
+    out = ROOT / "benchmarks" / "results" / "disclosure.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous[args.layout] = report
+    out.write_text(json.dumps(previous, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
