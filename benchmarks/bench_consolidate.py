@@ -204,11 +204,14 @@ def scenario_b(work: Path, jobs: int, full_run_s: float) -> dict[str, Any]:
     root, _ = repository(work, "a", jobs, git=True)
     consolidate.run(root, jobs=jobs)  # up to date first
     isp = protocol.load(root)
-    last = sorted(p.stem for p in (root / "submissions/AG03").glob("*.csv"))[-1]
+    months = sorted({p.stem for p in root.glob("submissions/*/*.csv")})
+    last, following = months[-1], add_months(months[-1], 1)
+    if not last.endswith("-12"):
+        raise SystemExit(f"{root}: the history should end in a December (regenerate it): {last}")
     out: dict[str, Any] = {"full_run_s": full_run_s}
     cases = {
         "resubmission_of_the_last_month": [("AG03", last, 99), ("AG04", last, 99)],
-        "first_submission_of_a_new_year": [("AG01", add_months(last, 1), 7), ("AG02", add_months(last, 1), 7)],
+        "first_submission_of_a_new_year": [("AG01", following, 7), ("AG01", add_months(following, 1), 7)],
     }  # fmt: skip
     for name, ((agency, month, seed), (cli_agency, cli_month, cli_seed)) in cases.items():
         generate.write_sheet(root, isp, agency, month, seed)
