@@ -98,7 +98,10 @@ def milp_attack(pub: PublishedTable, lower: dict[tuple[str, str], float], low: i
 
     published = [(vector(k), v) for k, v in shown.items() if v is not None]
     hidden = [k for k, v in shown.items() if v is None]
-    cons = [LinearConstraint(np.array([a for a, _ in published]), [v for _, v in published], [v for _, v in published])]
+    cons = []
+    if published:
+        values = [v for _, v in published]
+        cons.append(LinearConstraint(np.array([a for a, _ in published]), values, values))
     if hidden:
         cons.append(LinearConstraint(np.array([vector(k) for k in hidden]), low, np.inf))
     bounds = Bounds([lower.get(k, 0) for k in inner], np.inf)

@@ -40,11 +40,12 @@ def audit(
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
 ) -> None:
-    """Audit a published table: for every suppressed cell, the smallest and largest value an
-    attacker can derive from the published cells (an integer program per cell), and every
-    published count the threshold rule forbids. Without the true figures a suppressed cell must
-    be uncertain over at least the profile's protection width. Exit 1 with one line per
-    violation (cell, interval found, what is needed).
+    """Audit a published table: what an attacker can derive about each suppressed cell.
+
+    For every suppressed cell, the smallest and largest value consistent with the published
+    cells (an integer program per cell), and every published count the threshold rule forbids.
+    Without the true figures a suppressed cell must stay uncertain over at least the profile's
+    protection width. Exit 1 with one line per violation (cell, interval found, what is needed).
 
     Example: `isp disclosure audit release/new-cases-by-site.csv --profile external`
     """
@@ -73,10 +74,11 @@ def protect(
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
 ) -> None:
-    """Protect a complete table (every cell given, margins included): threshold rule, then
-    secondary suppression until the audit passes; suppressed cells are written as `x`. Agency
-    contributions are not in a cross-tab, so the dominance rule is not applied here (releases
-    apply it).
+    """Protect a complete table: suppress small counts, then enough others to pass the audit.
+
+    Every cell must be given, margins included. Threshold rule, then secondary suppression until
+    the audit passes; suppressed cells are written as `x`. Agency contributions are not in a
+    cross-tab, so the dominance rule is not applied here (releases apply it).
 
     Example: `isp disclosure protect ~/new-cases-by-site.csv -o ~/new-cases-protected.csv`
     """

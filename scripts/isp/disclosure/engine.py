@@ -40,7 +40,8 @@ from isp.errors import IspError
 INF = float("inf")
 TOL = 1e-6
 MILP_SECONDS = 30.0
-MAX_PAIRS = 800  # moves tried per witness before an LP is asked instead
+NUDGES = 3  # perturbed LP re-solves tried before an integer program
+MAX_PAIRS = 400  # moves tried per witness before an LP is asked instead
 
 
 @dataclass(frozen=True, eq=False)
@@ -449,12 +450,15 @@ class Attacker:
         objective slightly perturbed before an integer program."""
         assert self._lp is not None
         rng = np.random.default_rng(t)
-        res = self._lp.minimize(obj + 1e-4 * rng.random(self.n))
-        if res.status == lp.OPTIMAL and res.x is not None and np.allclose(res.x, np.round(res.x), atol=TOL):
-            z = np.round(res.x)
-            if self._valid(z):
-                self._add(z)
-        return self._reached(t, goal, up)
+        for _ in range(NUDGES):
+            res = self._lp.minimize(obj + 1e-4 * rng.random(self.n))
+            if res.status == lp.OPTIMAL and res.x is not None and np.allclose(res.x, np.round(res.x), atol=TOL):
+                z = np.round(res.x)
+                if self._valid(z):
+                    self._add(z)
+            if self._reached(t, goal, up):
+                return True
+        return False
 
     def _row_bound(self, t: int) -> None:
         """Upper bounds from single published rows that contain the target (no LP needed).
@@ -608,7 +612,8 @@ class Attacker:
                 self._witness(t, up, True)
             down = need.down[t]
             if not np.isnan(down) and not self._reached(t, down, False):
-                self._witness(t, down, False)
+                structural = self.packing(t) if not np.isnan(need.floor[t]) else down
+                self._witness(t, max(down, structural), False)
 
     def _check(self, t: int, need: Need, known: list[str] | None = None) -> list[str]:
         failed = list(known or [])

@@ -131,6 +131,11 @@ def protect(
     if exact:
         findings = auditor.run(_shown(state), state.suppressed, is_primary, True)
     unsafe = [(int(c), str(reasons[c])) for c in np.flatnonzero(is_primary & ~state.suppressed)]
+    if unsafe:
+        cells = ", ".join(model.names[c] for c, _ in unsafe[:3])
+        raise IspError(
+            f"cannot protect {cells}: an earlier release published it although the {unsafe[0][1]} rule hides it"
+        )
     rep = report(model, findings, unsafe, auditor.width)
     return Protected(_published(model, tables, state), _pattern(model, tables, state), rep, rounds)
 
