@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -35,13 +35,21 @@ def _members(key: tuple[str, str], rows: list[str], cols: list[str]) -> list[tup
     return [(r, c) for r in rs for c in cs]
 
 
-def brute_force(pub: PublishedTable, low: int, cap: int) -> dict[tuple[str, str], tuple[int, int]]:
+class TooLarge(Exception):
+    """The enumeration would take too long (a pattern that hides almost everything)."""
+
+
+def brute_force(
+    pub: PublishedTable, low: int, cap: int, budget: int = 300_000
+) -> dict[tuple[str, str], tuple[int, int]]:
     """Min and max of every suppressed cell over all whole-number completions (a max of ``cap`` = unbounded)."""
     rows, cols, shown = _cells(pub)
     unknown = [(r, c) for r in rows for c in cols if shown[(r, c)] is None]
     hidden = [k for k, v in shown.items() if v is None]
     found: dict[tuple[str, str], list[int]] = {k: [] for k in hidden}
-    for values in _completions(unknown, rows, cols, shown, low, cap):
+    for count, values in enumerate(_completions(unknown, rows, cols, shown, low, cap)):
+        if count > budget:
+            raise TooLarge
         full = {**{k: v for k, v in shown.items() if v is not None and k[0] != TOTAL and k[1] != TOTAL}, **values}
         sums = {k: sum(full[m] for m in _members(k, rows, cols)) for k in shown}
         if all(sums[k] == v for k, v in shown.items() if v is not None) and all(sums[k] >= low for k in hidden):
@@ -180,7 +188,10 @@ def test_protected_small_tables_agree_with_the_brute_force(seed: int) -> None:
     result = protect([table], rules)
     pub = result.tables[0]
     cap = int(values.sum()) + 1
-    expected = brute_force(pub, 1, cap=cap)
+    try:
+        expected = brute_force(pub, 1, cap=cap)
+    except TooLarge:
+        reject()  # a few patterns hide nearly every cell; the other tests cover them
     truth = table.values()
     for key, (lo, hi) in expected.items():
         assert lo < hi, key  # nothing recovered exactly

@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from isp.disclosure import engine, primary
 from isp.disclosure.model import Model, build
 from isp.disclosure.percent import PercentTable, percent_rows
+from isp.disclosure.reduce import reduce
 from isp.disclosure.tables import PublishedTable, Relation
 from isp.errors import IspError
 from isp.protocol import DisclosureProfile
@@ -184,7 +185,7 @@ class Auditor:
         g = self.g[self.layout.g_comp == comp]
         R = m.R[np.flatnonzero(self.layout.r_comp == comp)][:, vars_]
         truth = None if m.truth is None else m.truth[vars_]
-        reduced = engine.reduce(m.A[cells][:, vars_], R, cells, shown[cells], targets, L, G, g, truth, lbs)
+        reduced = reduce(m.A[cells][:, vars_], R, cells, shown[cells], targets, L, G, g, truth, lbs)
         out: list[Finding] = []
         shared: list[np.ndarray] = []
         public: engine.Outcome | None = None

@@ -1,4 +1,4 @@
-"""The attacker's optimisation on one linked component of a release.
+"""The attacker's optimisation on one reduced component (:mod:`isp.disclosure.reduce`).
 
 The attacker knows every published cell (``E z = e``: cells and relations), published
 percentages (``G z <= g``), that each suppressed cell is at least ``L`` (``S z >= L``), that
@@ -7,70 +7,39 @@ suppressed cell it wants the smallest and largest value consistent with all of t
 
 Exactly answering two integer programs per cell and attacker is slow, and rarely needed: a
 cell is *safe* as soon as two whole-number tables that fit everything published differ enough
-in that cell. So, per attacker:
+in that cell, and *unsafe* as soon as a bound the attacker can prove falls short. So, per
+attacker:
 
-1. **Witnesses.** The true table is one such table. Others come from moving units between leaves
-   that appear in exactly the same published cells (nothing published changes; only suppressed
-   cells move, and they must stay at or above their bounds). Every candidate is verified
-   against every constraint before it counts.
-2. **LP screening** (``scipy.optimize.linprog``, HiGHS) when no witness reaches far enough: if
-   even the relaxation cannot reach, the cell is certainly unsafe, and the LP's dual values name
-   the published cells that pin it (the candidates for secondary suppression). An integral LP
-   optimum is itself a witness.
-3. **Integer programs** (``scipy.optimize.milp``, HiGHS) only to settle what the LP leaves open.
+1. **Witnesses** (:mod:`isp.disclosure.witness`): the true table, and tables built by moving
+   units between interchangeable leaves, each verified against every constraint.
+2. **LP screening** (HiGHS, :mod:`isp.disclosure.lp`, warm-started): if even the relaxation
+   cannot reach, the cell is certainly unsafe, and the LP's dual values name the published cells
+   that pin it (the candidates for secondary suppression, and the certificate that keeps the
+   bound valid while they stay published). An integral LP optimum is itself a witness; a
+   fractional one is nudged (a perturbed objective) towards a whole-number vertex.
+3. **Integer programs** (``scipy.optimize.milp``, HiGHS) only to settle what is still open.
 
-With ``exact=True`` (or without the true figures) every interval is computed exactly instead.
-Before any of this, leaves inside a published zero are removed (they are zero) and leaves that
-appear in exactly the same cells are merged (their sum is all that matters), both exact.
+With ``exact=True`` (or without the true figures) every interval is solved to optimality.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint
 
 from isp.disclosure import lp
-from isp.disclosure.lp import LinearProgram
+from isp.disclosure.lp import LinearProgram, linprog_retry, milp_retry
+from isp.disclosure.reduce import Component
+from isp.disclosure.witness import Moves
 from isp.errors import IspError
 
 INF = float("inf")
 TOL = 1e-6
 MILP_SECONDS = 30.0
 NUDGES = 3  # perturbed LP re-solves tried before an integer program
-MAX_PAIRS = 400  # moves tried per witness before an LP is asked instead
-
-
-@dataclass(frozen=True, eq=False)
-class Component:
-    """One connected block of the model, reduced for one audit."""
-
-    E: sp.csr_matrix  # published cells and relations, E z = e
-    e: np.ndarray
-    e_cells: np.ndarray  # model cell of each E row (-1 for a relation)
-    G: sp.csr_matrix  # percentages and eliminated rows, G z <= g
-    g: dict[str, np.ndarray]  # attacker -> right-hand side (it depends on what the attacker knows)
-    g_cells: np.ndarray  # model cell of each G row (-1 for a percentage or relation)
-    g_struct: np.ndarray  # G rows that hold whatever is published (from relations): part of the structure
-    S: sp.csr_matrix  # suppressed cells (one row per target, empty when pinned at zero)
-    L: np.ndarray
-    targets: np.ndarray  # model cell of each S row
-    truth: np.ndarray | None
-    lbs: dict[str, np.ndarray]  # attacker -> lower bounds of the (merged) variables
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def layout(self) -> _Layout:
-        if "layout" not in self.cache:
-            self.cache["layout"] = _Layout(self)
-        return self.cache["layout"]
-
-    def row(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """The leaves of target ``t`` and their coefficients."""
-        S = self.S
-        return S.indices[S.indptr[t] : S.indptr[t + 1]], S.data[S.indptr[t] : S.indptr[t + 1]]
 
 
 @dataclass
@@ -104,204 +73,6 @@ class Outcome:
     blockers: dict[int, list[int]] = field(default_factory=dict)  # target -> published model cells
 
 
-def reduce(
-    A: sp.csr_matrix,
-    R: sp.csr_matrix,
-    cells: np.ndarray,
-    shown: np.ndarray,
-    targets: np.ndarray,
-    L: np.ndarray,
-    G: sp.csr_matrix,
-    g: np.ndarray,
-    truth: np.ndarray | None,
-    lbs: dict[str, np.ndarray],
-) -> Component:
-    """Fix the leaves inside published zeros, drop slack leaves, merge interchangeable leaves.
-
-    ``A`` has the component's cells as rows (model ids ``cells``), ``shown`` their published
-    values (NaN when not published), ``targets`` the rows (indices into ``cells``) to audit.
-    """
-    published = np.flatnonzero(~np.isnan(shown))
-    E = sp.vstack([A[published], R]).tocsr()
-    e = np.concatenate([shown[published], np.zeros(R.shape[0])])
-    e_cells = np.concatenate([cells[published], -np.ones(R.shape[0], int)])
-    fixed = _zero_fixed(E, e)
-    if truth is not None and (truth[fixed] != 0).any():
-        raise IspError("a published zero covers cases: the published figures do not match the data")
-    unfixed = np.flatnonzero(~fixed)
-    rows = _Rows(E[:, unfixed], e, e_cells, G[:, unfixed], g, A[targets][:, unfixed])
-    rows.eliminate_slack()
-    keep = unfixed[rows.kept]
-    merge = _merge_matrix(sp.vstack([rows.E, rows.G, rows.S]).tocsc())
-    reps = _representatives(merge)
-
-    def merged(x: np.ndarray) -> np.ndarray:
-        return np.asarray(merge.T @ x[keep])
-
-    G_m = rows.G[:, reps].tocsr()
-    g_of = {name: rows.g_for(lb[unfixed]) for name, lb in lbs.items()}
-    lb_of = {name: merged(lb) for name, lb in lbs.items()}
-    rest = _fold_bounds(G_m, g_of, lb_of, rows.g_struct)
-    return Component(
-        rows.E[:, reps].tocsr(),
-        rows.e,
-        rows.e_cells,
-        G_m[rest],
-        {name: g[rest] for name, g in g_of.items()},
-        rows.g_cells[rest],
-        rows.g_struct[rest],
-        rows.S[:, reps].tocsr(),
-        L,
-        cells[targets],
-        None if truth is None else merged(truth),
-        lb_of,
-    )
-
-
-def _linprog(*args: Any, **kwargs: Any) -> Any:
-    """``scipy.optimize.linprog`` (HiGHS), asked again without presolve when HiGHS cannot tell
-    infeasible from unbounded."""
-    res = linprog(*args, method="highs", **kwargs)
-    if res.status == 4:
-        res = linprog(*args, method="highs", options={"presolve": False}, **kwargs)
-    return res
-
-
-def _milp(*args: Any, **kwargs: Any) -> Any:
-    """``scipy.optimize.milp`` (HiGHS), asked again without presolve when HiGHS cannot tell
-    infeasible from unbounded."""
-    res = milp(*args, **kwargs)
-    if res.status == 4:
-        options = {**kwargs.pop("options", {}), "presolve": False}
-        res = milp(*args, options=options, **kwargs)
-    return res
-
-
-def _fold_bounds(
-    G: sp.csr_matrix, g_of: dict[str, np.ndarray], lb_of: dict[str, np.ndarray], structural: np.ndarray
-) -> np.ndarray:
-    """Structural rows ``c z_j <= g`` with ``c < 0`` are lower bounds: fold them into ``lb`` (in place).
-
-    Returns the rows that remain.
-    """
-    if not G.nnz:
-        return np.arange(G.shape[0])
-    single = np.flatnonzero(structural & (np.diff(G.indptr) == 1) & (G.data[np.minimum(G.indptr[:-1], G.nnz - 1)] < 0))
-    for r in single:
-        j, c = G.indices[G.indptr[r]], G.data[G.indptr[r]]
-        for name, lb in lb_of.items():
-            lb[j] = max(lb[j], np.ceil(g_of[name][r] / c - TOL))
-    return np.setdiff1d(np.arange(G.shape[0]), single)
-
-
-class _Rows:
-    """Constraint rows during reduction, with slack leaves eliminated.
-
-    A leaf that appears in one published row and in no suppressed cell is a slack: whatever the
-    rest of the row does, it can take up the difference, as long as it stays at or above its
-    lower bound. So ``a z + s = e`` becomes ``a z <= e - lb(s)`` (and ``a z - s = e`` becomes
-    ``-a z <= -e - lb(s)``); in an inequality ``a z + c s <= g`` it becomes ``a z <= g - c lb(s)``
-    for ``c > 0``, and the row disappears for ``c < 0``. Exact, integers included.
-    """
-
-    def __init__(
-        self,
-        E: sp.csr_matrix,
-        e: np.ndarray,
-        e_cells: np.ndarray,
-        G: sp.csr_matrix,
-        g: np.ndarray,
-        S: sp.csr_matrix,
-    ) -> None:
-        live = np.diff(E.tocsr().indptr) > 0
-        if (e[~live] != 0).any():
-            raise IspError("the published figures do not add up: no table fits them (check the totals)")
-        self.E, self.e, self.e_cells = E.tocsr()[live], e[live], e_cells[live]
-        self.G, self.g, self.g_cells = G.tocsr(), g.astype(float), -np.ones(G.shape[0], int)
-        self.g_struct = np.zeros(G.shape[0], bool)
-        self.shift: list[dict[int, float]] = [{} for _ in range(G.shape[0])]  # row -> {slack column: coefficient}
-        self.S = S.tocsr()
-        self.kept = np.arange(E.shape[1])
-
-    def _slacks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(columns, rows, coefficients) of slacks: in exactly one E or G row, no S row; one per row."""
-        n_e, n_g = self.E.shape[0], self.G.shape[0]
-        M = sp.vstack([self.E, self.G, self.S]).tocsc()
-        cols = np.flatnonzero(np.diff(M.indptr) == 1)
-        rows, coef = M.indices[M.indptr[cols]], M.data[M.indptr[cols]]
-        ok = (rows < n_e + n_g) & ((rows >= n_e) | (np.abs(coef) == 1))
-        cols, rows, coef = cols[ok], rows[ok], coef[ok]
-        _, first = np.unique(rows, return_index=True)
-        return cols[first], rows[first], coef[first]
-
-    def eliminate_slack(self) -> None:
-        while True:
-            cols, rows, coef = self._slacks()
-            if not len(cols):
-                return
-            self._apply(cols, rows, coef)
-
-    def _apply(self, cols: np.ndarray, rows: np.ndarray, coef: np.ndarray) -> None:
-        n_e = self.E.shape[0]
-        in_e = rows < n_e
-        e_rows, sign = rows[in_e], np.where(coef[in_e] > 0, 1.0, -1.0)
-        new_G = sp.diags(sign) @ self.E[e_rows]  # a z + s = e -> a z <= e - lb;  a z - s = e -> -a z <= -e - lb
-        new_shift = [{int(self.kept[c]): 1.0} for c in cols[in_e]]
-        g_rows, g_cols, g_coef = rows[~in_e] - n_e, cols[~in_e], coef[~in_e]
-        for r, c, k in zip(g_rows[g_coef > 0], g_cols[g_coef > 0], g_coef[g_coef > 0], strict=True):
-            self.shift[r][int(self.kept[c])] = float(k)
-        keep_e = np.setdiff1d(np.arange(n_e), e_rows)
-        keep_g = np.setdiff1d(np.arange(self.G.shape[0]), g_rows[g_coef < 0])
-        self.G = sp.vstack([self.G[keep_g], new_G]).tocsr()
-        self.g = np.concatenate([self.g[keep_g], sign * self.e[e_rows]])
-        self.g_cells = np.concatenate([self.g_cells[keep_g], self.e_cells[e_rows]])
-        self.g_struct = np.concatenate([self.g_struct[keep_g], self.e_cells[e_rows] < 0])
-        self.shift = [self.shift[r] for r in keep_g] + new_shift
-        self.E, self.e, self.e_cells = self.E[keep_e], self.e[keep_e], self.e_cells[keep_e]
-        alive = np.setdiff1d(np.arange(self.E.shape[1]), cols)
-        self.E, self.G, self.S = self.E[:, alive].tocsr(), self.G[:, alive].tocsr(), self.S[:, alive].tocsr()
-        self.kept = self.kept[alive]
-
-    def g_for(self, lb: np.ndarray) -> np.ndarray:
-        """The right-hand side for an attacker with lower bounds ``lb`` (over the unfixed leaves)."""
-        return self.g - np.array([sum(c * lb[j] for j, c in shift.items()) for shift in self.shift])
-
-
-def _zero_fixed(E: sp.csr_matrix, e: np.ndarray) -> np.ndarray:
-    """Variables forced to zero: inside a published zero, or by a zero-sum row of one sign."""
-    fixed = np.zeros(E.shape[1], bool)
-    rows = [
-        (E.indices[E.indptr[r] : E.indptr[r + 1]], E.data[E.indptr[r] : E.indptr[r + 1]])
-        for r in np.flatnonzero(e == 0)
-    ]
-    changed = True
-    while changed:
-        changed = False
-        for cols, vals in rows:
-            free = ~fixed[cols]
-            if free.any() and ((vals[free] > 0).all() or (vals[free] < 0).all()):
-                fixed[cols[free]] = True
-                changed = True
-    return fixed
-
-
-def _merge_matrix(M: sp.csc_matrix) -> sp.csr_matrix:
-    """Columns with identical entries merged: ``old x new`` 0/1 matrix."""
-    groups: dict[tuple[bytes, bytes], int] = {}
-    col_group = np.empty(M.shape[1], int)
-    for j in range(M.shape[1]):
-        s, t = M.indptr[j], M.indptr[j + 1]
-        key = (M.indices[s:t].tobytes(), M.data[s:t].tobytes())
-        col_group[j] = groups.setdefault(key, len(groups))
-    return sp.csr_matrix((np.ones(M.shape[1]), (np.arange(M.shape[1]), col_group)), shape=(M.shape[1], len(groups)))
-
-
-def _representatives(merge: sp.csr_matrix) -> np.ndarray:
-    """One original column per merged column."""
-    cols = merge.tocsc()
-    return np.array([cols.indices[cols.indptr[j]] for j in range(cols.shape[1])], int)
-
-
 class Attacker:
     """One attacker (public, or an insider with lower bounds) on one reduced component.
 
@@ -324,7 +95,7 @@ class Attacker:
         self.proven_lo = np.where(self.empty, 0.0, -INF)
         self.proven_hi = np.where(self.empty, 0.0, INF)
         self.blockers: dict[int, list[int]] = {}
-        self._moves: _Moves | None = None
+        self._moves: Moves | None = None
         self._rows: tuple | None = None
         self._lp: LinearProgram | None = None
         self._struct: dict[int, float] = {}
@@ -389,7 +160,7 @@ class Attacker:
         if self.c.truth is None or self.empty[t]:
             return False
         if self._moves is None:
-            self._moves = _Moves(self.c, self.lb, self.g)
+            self._moves = Moves(self.c, self.lb, self.g)
         z = self._moves.reach(t, goal, up)
         if z is None or not self._valid(z):
             return False
@@ -515,7 +286,7 @@ class Attacker:
             cons.append(LinearConstraint(self.c.E, self.c.e, self.c.e))
         if self.c.G.shape[0]:
             cons.append(LinearConstraint(self.c.G, -np.inf, self.g))
-        res = _milp(
+        res = milp_retry(
             obj,
             integrality=np.ones(self.n),
             bounds=Bounds(self.lb, np.inf),
@@ -541,10 +312,10 @@ class Attacker:
         A_ub = sp.vstack([self.c.G[structural], -self.S_live]).tocsr()
         b_ub = np.concatenate([self.g[structural], -self.L_live])
         obj = self._objective(t, False)
-        res = _linprog(obj, A_ub=A_ub, b_ub=b_ub, bounds=self._bounds)
+        res = linprog_retry(obj, A_ub=A_ub, b_ub=b_ub, bounds=self._bounds)
         value = float(np.ceil(res.fun - TOL)) if res.status == 0 else 0.0
         if res.status == 0 and not np.allclose(res.x, np.round(res.x), atol=TOL):
-            out = _milp(
+            out = milp_retry(
                 obj,
                 integrality=np.ones(self.n),
                 bounds=Bounds(self.lb, np.inf),
@@ -698,107 +469,3 @@ def _irredundant(S: sp.csr_matrix, L: np.ndarray, lb: np.ndarray) -> np.ndarray:
         inner = (cols != t) & (vals == size[cols]) & (L[cols] >= L[t]) & ((size[cols] < size[t]) | (cols < t))
         keep[t] = not inner.any()
     return np.flatnonzero(keep)
-
-
-class _Layout:
-    """The structure witness moves need, shared by every attacker of one component.
-
-    Two leaves are interchangeable when they appear in exactly the same published cells and
-    relations: moving units from one to the other changes only suppressed cells, which must stay
-    at or above their lower bounds, and inequality rows, which must stay satisfied.
-    """
-
-    def __init__(self, comp: Component) -> None:
-        G = comp.G.tocsc()
-        pub = comp.E.tocsc()
-        groups: dict[tuple[bytes, bytes], list[int]] = {}
-        self.group_of: list[list[int]] = []
-        for j in range(pub.shape[1]):
-            s, t = pub.indptr[j], pub.indptr[j + 1]
-            members = groups.setdefault((pub.indices[s:t].tobytes(), pub.data[s:t].tobytes()), [])
-            members.append(j)
-            self.group_of.append(members)
-        S = comp.S.tocsr()
-        cols = comp.S.tocsc()
-        self.vars_of = [S.indices[S.indptr[i] : S.indptr[i + 1]].tolist() for i in range(S.shape[0])]
-        self.cells_of = [set(cols.indices[cols.indptr[j] : cols.indptr[j + 1]].tolist()) for j in range(S.shape[1])]
-        self.rows_of = [
-            dict(
-                zip(
-                    G.indices[G.indptr[j] : G.indptr[j + 1]].tolist(),
-                    G.data[G.indptr[j] : G.indptr[j + 1]].tolist(),
-                    strict=True,
-                )
-            )
-            for j in range(G.shape[1])
-        ]
-        self.pairs: dict[int, list[tuple[int, int]]] = {}
-        self.effects: dict[tuple[int, int], tuple[list[int], list[int], list[tuple[int, float]]]] = {}
-
-    def pairs_of(self, t: int) -> list[tuple[int, int]]:
-        """(inside, outside) leaf pairs of target ``t`` that are interchangeable."""
-        if t not in self.pairs:
-            inside = set(self.vars_of[t])
-            self.pairs[t] = [(v, w) for v in self.vars_of[t] for w in self.group_of[v] if w not in inside]
-        return self.pairs[t]
-
-    def effect(self, donor: int, taker: int) -> tuple[list[int], list[int], list[tuple[int, float]]]:
-        """Suppressed cells that lose and gain, and inequality rows that change, per unit moved."""
-        key = (donor, taker)
-        if key not in self.effects:
-            losing = sorted(self.cells_of[donor] - self.cells_of[taker])
-            gaining = sorted(self.cells_of[taker] - self.cells_of[donor])
-            change = dict(self.rows_of[taker])
-            for r, coef in self.rows_of[donor].items():
-                change[r] = change.get(r, 0.0) - coef
-            self.effects[key] = (losing, gaining, [(r, d) for r, d in change.items() if d != 0])
-        return self.effects[key]
-
-
-class _Moves:
-    """Witness tables for one attacker: the true table, changed by moving units between pairs."""
-
-    def __init__(self, comp: Component, lb: np.ndarray, g: np.ndarray) -> None:
-        assert comp.truth is not None
-        self.layout = comp.layout()
-        self.truth = comp.truth
-        self.lb = lb
-        self.y0 = comp.S @ comp.truth
-        self.h0 = g - comp.G @ comp.truth  # slack of each inequality row
-        self.lb_list = lb.tolist()
-        self.L_list = comp.L.tolist()
-
-    def reach(self, t: int, goal: float, up: bool) -> np.ndarray | None:
-        """A table reaching ``goal`` in target ``t`` by moving units across its pairs, or None."""
-        pairs = self.layout.pairs_of(t)
-        if not pairs:
-            return None
-        z, y, h = self.truth.tolist(), self.y0.tolist(), self.h0.tolist()
-        lb, low = self.lb_list, self.L_list
-        need = (goal - y[t]) if up else (y[t] - goal)
-        for v, w in pairs[:MAX_PAIRS]:
-            donor, taker = (w, v) if up else (v, w)
-            cap = z[donor] - lb[donor]
-            if cap <= 0:
-                continue
-            losing, gaining, change = self.layout.effect(donor, taker)
-            for c in losing:
-                cap = min(cap, y[c] - low[c])
-            for r, delta in change:
-                if delta > 0:
-                    cap = min(cap, float(np.floor(h[r] / delta + TOL)))
-            step = min(cap, need)
-            if step <= 0:
-                continue
-            z[donor] -= step
-            z[taker] += step
-            for c in losing:
-                y[c] -= step
-            for c in gaining:
-                y[c] += step
-            for r, delta in change:
-                h[r] -= delta * step
-            need -= step
-            if need <= 0:
-                return np.asarray(z)
-        return None

@@ -5,6 +5,9 @@ changes from cell to cell, so the model is handed to HiGHS once and every re-sol
 previous optimal basis. That uses the HiGHS bindings scipy ships (``scipy.optimize._highspy``,
 the same solver ``scipy.optimize.linprog(method="highs")`` runs); where they are not importable,
 each solve falls back to ``linprog`` itself (cold, about three times slower, same answers).
+
+``linprog_retry`` and ``milp_retry`` wrap the public scipy calls for one-off problems: when HiGHS'
+presolve cannot tell an unbounded problem from an infeasible one, they ask again without it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import linprog, milp
 
 try:  # scipy's own HiGHS bindings (scipy >= 1.15)
     from scipy.optimize._highspy import _core as highs
@@ -115,6 +118,25 @@ class LinearProgram:
                 np.zeros(self.A.shape[0]) if ub is None else np.asarray(ub),
             )
         return self._empty({2: INFEASIBLE, 3: UNBOUNDED}.get(res.status, OTHER))
+
+
+def linprog_retry(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.optimize.linprog`` (HiGHS), asked again without presolve when HiGHS cannot tell
+    infeasible from unbounded."""
+    res = linprog(*args, method="highs", **kwargs)
+    if res.status == 4:
+        res = linprog(*args, method="highs", options={"presolve": False}, **kwargs)
+    return res
+
+
+def milp_retry(*args: Any, **kwargs: Any) -> Any:
+    """``scipy.optimize.milp`` (HiGHS), asked again without presolve when HiGHS cannot tell
+    infeasible from unbounded."""
+    res = milp(*args, **kwargs)
+    if res.status == 4:
+        options = {**kwargs.pop("options", {}), "presolve": False}
+        res = milp(*args, options=options, **kwargs)
+    return res
 
 
 USE_BINDINGS = True  # tests switch this off to check the fallback gives the same answers
