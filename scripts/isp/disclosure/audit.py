@@ -39,6 +39,7 @@ from isp.errors import IspError
 from isp.protocol import DisclosureProfile
 
 PUBLIC = "public"
+POINTS_SHARED = 200  # whole-number tables one attacker passes on to the next (where they fit its knowledge)
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,12 @@ class Auditor:
         for attacker in reduced.lbs:
             run = engine.Attacker(reduced, attacker)
             run.adopt(shared)
+            before = len(run.points)
             self._reuse(comp, attacker, reduced.targets, run, shown)
             result = run.run(self._need(reduced.targets, attacker, primary_), exact, public)
+            shared = shared + run.points[before:][-POINTS_SHARED:]
             if attacker == PUBLIC:
-                shared, public = run.points, result
+                public = result
             if self.grows:
                 self._remember(comp, attacker, reduced.targets, run)
             out += self._findings(reduced.targets, attacker, primary_, result)

@@ -14,7 +14,7 @@ import numpy as np
 from isp.disclosure.reduce import Component
 
 TOL = 1e-6
-MAX_PAIRS = 400  # moves tried per witness before an LP is asked instead
+MAX_PAIRS = 200  # moves tried per witness before an LP is asked instead
 
 
 class MoveLayout:
