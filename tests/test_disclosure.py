@@ -252,3 +252,15 @@ def test_inconsistent_published_figures_are_refused() -> None:
     published = read_crosstab(b"row,c0,c1,Total\nr0,5,x,20\nr1,x,x,9\nTotal,3,x,29\n", "bad.csv")
     with pytest.raises(IspError, match=r"inconsistent|do not add up"):
         audit([published], profile(), exact=True)
+
+
+def test_protection_is_deterministic() -> None:
+    rng = np.random.default_rng(7)
+    shares = {a: rng.choice([0, 0, 1, 2, 5], size=(5, 4)).tolist() for a in ("A", "B", "C")}
+    contributions = agency_frame(shares)
+    table = Table.from_frame(contributions, ["row"], ["col"], name="t")
+    rules = profile(threshold=4, p=10, width=2)
+    first = protect([table], rules, contributions)
+    second = protect([table], rules, contributions)
+    assert first.tables[0].shown == second.tables[0].shown
+    assert first.pattern.equals(second.pattern)

@@ -9,7 +9,10 @@ true value ``v`` and the known lower bound ``L``:
 
 - a cell the primary rules hide (threshold, dominance) needs ``hi >= v + w`` and
   ``lo <= max(L, v - w)``; for an insider, ``L`` includes its own share of the cell, so what it
-  cannot see of the cell (the other agencies' part) is protected the same way;
+  cannot see of the cell (the other agencies' part) is protected the same way. ``L`` is also
+  allowed to be the cell's *structural* minimum, what the pattern implies with nothing
+  published: a total made of two suppressed parts, each known to be at least 1, is at least 2
+  whatever is published, and that says nothing about the figures;
 - any other suppressed cell needs ``hi - lo >= w`` against the public (so no hidden cell is
   narrowed below the width), and ``hi - lo >= 1`` against an insider (no other agency's part
   pinned exactly);

@@ -4,10 +4,13 @@
    suppressed keep their state (``prior``).
 2. Any margin or subtotal line with exactly one suppressed cell gets a second one at once (the
    cheapest), since subtraction would give it away.
-3. The audit runs (public attacker and every insider, see :mod:`isp.disclosure.audit`); for each
-   cell it finds too exposed, one more cell is suppressed: the cheapest of the published cells
-   that pin it (non-zero dual values of the attacker's LP), else of the published cells that
-   share leaves with it. Repeat until the audit passes.
+3. The audit runs (see :mod:`isp.disclosure.audit`): the public attacker alone until it is
+   satisfied, then the public and every agency as an insider. For each cell it finds too exposed,
+   one more cell is suppressed, unless this round already added one on the same lines: a
+   line-mate that the attacker's LP also found binding (non-zero dual value), else the cheapest
+   line-mate, else the cheapest binding cell, else the nearest cells sharing leaves. Step 2 runs
+   again, and the audit, until it passes. Each round only adds suppressions, so what a round
+   proved reachable stays reachable; the audit reuses it.
 
 Cost is the cell's value, doubled for each margin level (interior cells are preferred). A zero is
 never chosen when zeros are published: every suppressed cell is then known to be at least 1, and
