@@ -162,8 +162,10 @@ def update_breach(
 
 
 def agree_resolution(root: Path, breach_id: str, agency: str, day: date) -> Breach:
-    """Record ``agency``'s agreement that the breach is resolved; once every signatory has
-    agreed, ``resolved`` is set to the last agreement's date. It counts once committed and signed."""
+    """Record ``agency``'s agreement that the breach is resolved. It counts once committed and
+    signed by one of the agency's focal points. The breach closes on the day the last counted
+    agreement is dated; that is computed, never written here, because the rest of the record
+    belongs to the coordinators and an agency's commit may change only its own entry."""
     isp = protocol.load(root)
     isp.agency(agency)
     handler, doc, breach = _edit_breach(root, breach_id)
@@ -172,9 +174,6 @@ def agree_resolution(root: Path, breach_id: str, agency: str, day: date) -> Brea
     if doc.get("agreements") is None:
         doc["agreements"] = {}
     doc["agreements"][agency] = day
-    agreed = {**breach.agreements, agency: day}
-    if set(isp.agencies) <= set(agreed):
-        doc["resolved"] = max(agreed.values())
     write_text_atomic(root / breach.path, _dump(handler, doc))
     return load_breach(root, breach_id)
 
