@@ -171,3 +171,18 @@ def test_the_protocol_lapsing_expires_even_an_approved_request() -> None:
 def test_validity_warns_from_the_review_date_and_refuses_when_not_in_force(day: date, rules: list[str]) -> None:
     assert [p.rule for p in governance.validity_problems(shipped_isp(), day)] == rules
     assert governance.protocol_in_force(shipped_isp(), day) == ("protocol-not-in-force" not in rules)
+
+
+def test_once_denied_nobody_is_chased_for_an_answer() -> None:
+    """A refused request is closed: agencies that never answered are not escalated afterwards."""
+    deny = requests.Decision(decision="deny", date=date(2026, 5, 31), reason="Cells too small by camp.")
+    st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
+    assert st.state == "denied"
+    silent = [a for a in st.agencies if a.agency != "JRF"]
+    assert {a.state for a in silent} == {"awaiting"} and all(a.contact is None for a in silent)
+
+
+def test_clocks_that_ran_before_a_denial_still_show() -> None:
+    deny = requests.Decision(decision="deny", date=date(2026, 6, 4), reason="Not for this purpose.")
+    st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
+    assert {a.state for a in st.agencies if a.agency != "JRF"} == {"follow-up-due"}

@@ -180,6 +180,12 @@ def _contact(isp: Isp, agency: str, state: AgencyState) -> Contact | None:
     return Contact(role, person.name, person.email)
 
 
+def _closed_on(steps: list[Step]) -> date | None:
+    """The day the request was denied or lapsed, if it was: from then on nobody is chased for an
+    answer, so the follow-up and escalation clocks of agencies still silent stop there."""
+    return next((s.day for s in steps if s.state in (State.DENIED, State.EXPIRED)), None)
+
+
 def timeline(
     isp: Isp,
     request: Request,
@@ -197,13 +203,15 @@ def timeline(
     state, steps = run_request(_request_events(isp, request, valid, breaches, today))
     follow_up_on = cal.add_working_days(request.issued, clocks.follow_up_working_days)
     escalate_on = cal.add_working_days(request.issued, clocks.escalation_working_days)
+    closed_on = _closed_on(steps)
+    clocks_end = closed_on or today + timedelta(days=1)
     agencies = []
     for agency in required:
         decision = valid.get(agency)
         events = [
             (day, ev)
             for day, ev in ((follow_up_on, AgencyEvent.FOLLOW_UP_CLOCK), (escalate_on, AgencyEvent.ESCALATION_CLOCK))
-            if day <= today
+            if day <= today and day < clocks_end
         ]
         if decision:
             events.append((decision.date, AgencyEvent.APPROVE if decision.decision == "approve" else AgencyEvent.DENY))
@@ -217,7 +225,7 @@ def timeline(
                 date=recorded.date if recorded else None,
                 reason=recorded.reason if recorded else None,
                 counted=decision is not None,
-                contact=_contact(isp, agency, agency_state),
+                contact=None if closed_on else _contact(isp, agency, agency_state),
                 note=(notes or {}).get(agency, ""),
                 steps=agency_steps,
             )
