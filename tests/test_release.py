@@ -251,6 +251,7 @@ def test_the_release_is_recorded_in_the_request(package) -> None:
     assert recorded.files == on_disk
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] > 0
+    assert (recorded.profile, recorded.suppressed_cells) == ("external", report["suppressed_cells"])
     ciphertext = repo.root / "aggregates" / "quarterly" / "2026-Q1.csv"
     assert meta["inputs"] == [
         {"path": "aggregates/quarterly/2026-Q1.csv", "sha256": hashlib.sha256(ciphertext.read_bytes()).hexdigest()}

@@ -193,6 +193,8 @@ def release(
         day=today,
         recipient=package.meta.recipient,
         files={f.name: f.sha256 for f in written},
+        profile=package.meta.profile,
+        suppressed_cells=package.suppressed,
     )
     return ReleaseResult(
         package.meta.release_id, request_id, dest, written, package.suppressed, package.meta.recipient, request.path

@@ -97,6 +97,8 @@ class Release(_Model):
     date: date
     recipient: str
     files: dict[str, str] = {}  # file name -> sha256
+    profile: str | None = None  # the disclosure profile applied (protocol.yaml)
+    suppressed_cells: int | None = None  # how many published cells disclosure control withheld
 
 
 class Request(_Model):
@@ -276,6 +278,8 @@ def record_release(
     day: date,
     recipient: str,
     files: Mapping[str, str] | None = None,
+    profile: str | None = None,
+    suppressed_cells: int | None = None,
 ) -> Release:
     """Append a release (its id, date, recipient and the sha256 of each file) to the request.
 
@@ -283,10 +287,17 @@ def record_release(
     handler, doc, request = _edit(root, request_id)
     if any(r.id == release_id for r in request.releases):
         raise IspError(f"{request.path}: release {release_id} is already recorded")
-    release = Release(id=release_id, date=day, recipient=recipient, files=dict(files or {}))
+    release = Release(
+        id=release_id,
+        date=day,
+        recipient=recipient,
+        files=dict(files or {}),
+        profile=profile,
+        suppressed_cells=suppressed_cells,
+    )
     if doc.get("releases") is None:
         doc["releases"] = []
-    doc["releases"].append(release.model_dump(mode="python"))
+    doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
     write_text_atomic(root / request.path, _dump(handler, doc))
     return release
 
