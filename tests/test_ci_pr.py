@@ -244,8 +244,8 @@ def test_aggregates_need_the_members_recipients(module_repo: IspRepo, base: str)
     target.write_bytes(crypto.encrypt(module_repo.root, "submissions/IRC/2025-01.csv", b"period,count\n"))
     module_repo.commit("an aggregate for the wrong audience", signer="UNHCR:primary")
     result = ci_pr(module_repo, base, False, "--json")
-    assert rules(result) == {"recipients"}
-    assert violations(result)[0]["file"] == "aggregates/monthly/2025-01.csv"
+    assert rules(result) == {"recipients", "aggregates-not-by-ci"}
+    assert {v["file"] for v in violations(result)} == {"aggregates/monthly/2025-01.csv"}
 
 
 def test_code_changes_are_flagged_for_review_not_refused(module_repo: IspRepo, base: str) -> None:
@@ -324,3 +324,45 @@ def test_ci_pr_also_enforces_request_breach_and_membership_rules(isp_repo: IspRe
     assert result.code == 1
     rules = {p["rule"] for p in json.loads(result.out)["violations"]}
     assert "decision-by-other-agency" in rules
+
+
+AGGREGATE = "aggregates/monthly/2025-01.csv"
+
+
+def _aggregate(repo: IspRepo, count: int) -> bytes:
+    """A consolidated table as an outsider could forge it: the recipients are public keys."""
+    plain = f"period,site,indicator,sex,age_group,nationality,count\n2025-01,ALL,new_cases,F,0-5,SYR,{count}\n"
+    return crypto.encrypt(repo.root, AGGREGATE, plain.encode())
+
+
+def test_a_pull_request_may_not_add_change_or_delete_aggregates(module_repo: IspRepo, base: str) -> None:
+    start_pr(module_repo, base, "forged-aggregate")
+    target = module_repo.root / AGGREGATE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_aggregate(module_repo, 5))
+    module_repo.commit("Add the January aggregate by hand", signer="UNHCR:primary")
+    added = ci_pr(module_repo, base, False, "--json")
+    assert added.code == 1 and rules(added) == {"aggregates-not-by-ci"}, added.output
+    assert "added by the pull request" in violations(added)[0]["message"]
+    with_aggregate = module_repo.head()  # as if main's consolidation had written it
+    target.write_bytes(_aggregate(module_repo, 500))
+    module_repo.commit("Inflate January", signer="UNHCR:primary")
+    changed = ci_pr(module_repo, with_aggregate, False, "--json")
+    assert changed.code == 1 and rules(changed) == {"aggregates-not-by-ci"}, changed.output
+    start_pr(module_repo, with_aggregate, "deleted-aggregate")
+    target.unlink()
+    module_repo.commit("Drop January", signer="UNHCR:primary")
+    deleted = ci_pr(module_repo, with_aggregate, False, "--json")
+    assert deleted.code == 1 and rules(deleted) == {"aggregates-not-by-ci"}, deleted.output
+
+
+def test_a_rewrap_for_new_recipients_is_not_a_change_of_figures(module_repo: IspRepo) -> None:
+    """What `sops updatekeys` does to an envelope: new key stanzas, the same data and MAC."""
+    from isp.ci import is_rewrap
+
+    before = _aggregate(module_repo, 7)
+    doc = json.loads(before)
+    doc["sops"]["age"] = doc["sops"]["age"][:-1]  # one recipient fewer, nothing else touched
+    assert is_rewrap(before, json.dumps(doc).encode())
+    assert not is_rewrap(before, _aggregate(module_repo, 7))  # encrypted again: new data key, new data
+    assert not is_rewrap(before, b"period,site\n")

@@ -278,9 +278,23 @@ def test_the_whole_history_passes_the_pull_request_rules(built) -> None:
     root, _ = built
     if not demo_stages.available("ci", "check_pr"):
         pytest.skip("isp.ci is not there yet")
-    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=root, capture_output=True, text=True)
-    result = isp("ci", "pr", "--repo", root, "--base", first.stdout.strip(), "--head", "HEAD")
-    assert result.code == 0, result.output
+
+    def rev_list(*args: str) -> list[str]:
+        out = subprocess.run(["git", "rev-list", *args], cwd=root, capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    # Every pull request at once, leaving out CI's own commits of aggregates/ on main (main.yml
+    # writes them after a merge; a pull request that touches aggregates/ is refused).
+    ci_commits = list(reversed(rev_list("--author=ci@example.org", "HEAD")))
+    assert ci_commits, "the demo consolidates as CI"
+    starts = [*rev_list("--max-parents=0", "HEAD"), *ci_commits]
+    ends = [*(f"{sha}^" for sha in ci_commits), "HEAD"]
+    for start, end in zip(starts, ends, strict=True):
+        if rev_list(f"{start}..{end}"):
+            result = isp("ci", "pr", "--repo", root, "--base", start, "--head", end)
+            assert result.code == 0, result.output
+    as_a_pull_request = isp("ci", "pr", "--repo", root, "--base", f"{ci_commits[0]}^", "--head", ci_commits[0])
+    assert as_a_pull_request.code == 1 and "aggregates-not-by-ci" in as_a_pull_request.output
 
 
 @pytest.mark.slow

@@ -19,6 +19,10 @@ Rules (each failure is one line: file or commit, rule code, what is wrong, how t
   matches its file name (``month-mismatch``).
 * ``decrypt``, validation rules: with ``SOPS_AGE_KEY`` every changed submission decrypts (in
   memory) and passes ``isp.validation.validate_bytes``.
+* ``aggregates-not-by-ci``: ``aggregates/`` is written only by the consolidation on main
+  (main.yml). A pull request may re-wrap an aggregate for new recipients (``isp keys sync``:
+  same encrypted data, same MAC) but never add, change or delete one: anyone holding the public
+  keys could otherwise encrypt invented figures that the site and the releases would trust.
 * Notices, not failures: changes to code, workflows and protocol go to coordinator review; a
   change to the signers or the agencies is flagged loudly.
 
@@ -46,6 +50,7 @@ REVIEW_PATHS = ("protocol/", "scripts/", ".github/", "mkdocs.yml", "pyproject.to
 LOUD_PATHS = (keys.ALLOWED_SIGNERS, "protocol/agencies.yaml")
 ENCRYPTED = re.compile(rf"^(submissions/.+|aggregates/.+\.csv|{re.escape(keys.SITE_CREDENTIALS)})$")
 SUBMISSIONS_README = "submissions/README.md"
+AGGREGATES_README = "aggregates/README.md"
 _ENC = b"ENC[AES256_GCM,data:"
 _IV = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 SIGN_FIX = "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)"
@@ -378,6 +383,39 @@ def check_file(ctx: Context, check: FileCheck, blob: bytes | None, blob_id: str,
         check_content(ctx, check, blob, *target)
 
 
+def is_rewrap(before: bytes, after: bytes) -> bool:
+    """True when ``after`` is ``before`` wrapped for other recipients: the encrypted data and the
+    MAC (which covers the plaintext) are unchanged, only the key stanzas differ."""
+    old, new = crypto.parse_envelope(before), crypto.parse_envelope(after)
+    if old is None or new is None:
+        return False
+    return old["data"] == new["data"] and old["sops"].get("mac") == new["sops"].get("mac")
+
+
+def check_aggregates(ctx: Context, files: list[FileCheck], heads: dict[str, bytes]) -> None:
+    """Nothing under aggregates/ changes in a pull request except re-wraps (see the module doc)."""
+    touched = [f for f in files if f.path.startswith("aggregates/") and f.path != AGGREGATES_README]
+    modified = [f.path for f in touched if f.change == "M"]
+    base_ids = provenance.blob_ids(ctx.root, ctx.base, modified) if modified else {}
+    bases = provenance.read_blobs(ctx.root, sorted(set(base_ids.values()))) if base_ids else {}
+    for check in touched:
+        before = bases.get(base_ids.get(check.path, ""))
+        after = heads.get(check.path)
+        rewrap = check.change == "M" and before is not None and after is not None and is_rewrap(before, after)
+        check.checks["written-by-ci"] = rewrap
+        if not rewrap:
+            ctx.violation(
+                check.path,
+                "aggregates-not-by-ci",
+                f"{_CHANGE_WORDS.get(check.change, 'changed')} by the pull request; aggregates/ is written only "
+                "by the consolidation on main (main.yml), after the submissions are merged",
+                "drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
+            )
+
+
+_CHANGE_WORDS = {"A": "added", "M": "changed", "D": "deleted"}
+
+
 def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
     notices = []
     for _status, path in changes:
@@ -434,4 +472,5 @@ def _check_files(ctx: Context, changes: list[tuple[str, str]]) -> list[FileCheck
         check = FileCheck(path, status)
         check_file(ctx, check, heads.get(path), ids.get(path, ""), index)
         files.append(check)
+    check_aggregates(ctx, files, heads)
     return files
