@@ -130,7 +130,7 @@ def protect(
     state = _State(model, start, ~np.isnan(prior_shown) | prior_hidden, profile.zeros_published)
     _singletons(state)
     auditor = Auditor(model, profile, grows=True)
-    rounds, findings = _rounds(state, auditor, is_primary)
+    rounds, findings = _rounds(state, auditor, is_primary, bool(prior))
     if exact:
         findings = auditor.run(_shown(state), state.suppressed, is_primary, True)
     unsafe = [(int(c), str(reasons[c])) for c in np.flatnonzero(is_primary & ~state.suppressed)]
@@ -162,7 +162,9 @@ def _singletons(state: _State) -> None:
                 changed = True
 
 
-def _rounds(state: _State, auditor: Auditor, is_primary: np.ndarray) -> tuple[int, list[Finding]]:
+def _rounds(
+    state: _State, auditor: Auditor, is_primary: np.ndarray, has_prior: bool = False
+) -> tuple[int, list[Finding]]:
     """Public attacker only until it is satisfied (cheap), then every attacker until all are."""
     insiders = False
     for rounds in range(1, MAX_ROUNDS + 1):
@@ -175,9 +177,16 @@ def _rounds(state: _State, auditor: Auditor, is_primary: np.ndarray) -> tuple[in
             return rounds, findings
         if not _complements(state, failing):
             cells = ", ".join(sorted({state.model.names[f.cell] for f in failing})[:3])
-            raise IspError(f"cannot protect {cells}: no cell left to suppress (an earlier release gives it away)")
+            raise IspError(f"cannot protect {cells}: {_why_stuck(has_prior)}")
         _singletons(state)
     raise IspError(f"secondary suppression did not settle in {MAX_ROUNDS} rounds")
+
+
+def _why_stuck(has_prior: bool) -> str:
+    why = "every cell that could hide it is already suppressed, or is a published zero"
+    if has_prior:
+        return f"{why}; an earlier release may give it away"
+    return f"{why}: the breakdown is too fine for this profile; ask for a coarser geography or fewer breakdowns"
 
 
 def _complements(state: _State, failing: list[Finding]) -> bool:
