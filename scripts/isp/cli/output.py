@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -35,3 +36,10 @@ def ok(message: str) -> None:
 def warn(message: str) -> None:
     # escaped: problem lines carry their rule in brackets ("[schema]"), which rich would take as markup
     err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+
+@contextlib.contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner on stderr while long work runs (shown only on a terminal, so logs stay clean)."""
+    with err.status(escape(message), spinner="dots"):
+        yield

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from isp.cli.options import JsonOption, RepoOption
-from isp.cli.output import emit_json, ok, table
+from isp.cli.output import emit_json, ok, table, working
 from isp.errors import UsageError
 
 if TYPE_CHECKING:
     from isp.release import ReleaseResult
 
 SECTORAL = "sectoral"
+SLOW_NOTE = "a breakdown by site can take many minutes"
 
 
 def release_command(
@@ -60,7 +61,9 @@ def release_command(
         raise UsageError("say where the package goes: -o DIR (a new folder outside the repository)")
     from isp import release  # lazily: openpyxl and jinja2 load only when a release is made
 
-    _report(release.release(repo, request_id, out, jobs=jobs), json_out)
+    with working(f"{request_id}: decrypting, protecting and auditing in memory ({SLOW_NOTE})"):
+        result = release.release(repo, request_id, out, jobs=jobs)
+    _report(result, json_out)
 
 
 def _sectoral(repo: Path, half: str | None, out: Path | None, propose: bool, jobs: int | None, json_out: bool) -> None:
@@ -77,7 +80,9 @@ def _sectoral(repo: Path, half: str | None, out: Path | None, propose: bool, job
         return
     if out is None:
         raise UsageError("say where the report goes: -o DIR (a new folder outside the repository), or --propose")
-    _report(release_sectoral.release_sectoral(repo, half, out, jobs=jobs), json_out)
+    with working(f"sectoral report {half}: decrypting, protecting and auditing in memory ({SLOW_NOTE})"):
+        result = release_sectoral.release_sectoral(repo, half, out, jobs=jobs)
+    _report(result, json_out)
 
 
 def _report(result: ReleaseResult, json_out: bool) -> None:
