@@ -366,3 +366,14 @@ def test_a_rewrap_for_new_recipients_is_not_a_change_of_figures(module_repo: Isp
     assert is_rewrap(before, json.dumps(doc).encode())
     assert not is_rewrap(before, _aggregate(module_repo, 7))  # encrypted again: new data key, new data
     assert not is_rewrap(before, b"period,site\n")
+
+
+def test_a_plaintext_sheet_anywhere_in_the_pull_request_is_refused(module_repo: IspRepo, base: str) -> None:
+    """Committed with --no-verify, so the pre-commit guard never saw it."""
+    start_pr(module_repo, base, "stray-sheet")
+    (module_repo.root / "notes").mkdir(exist_ok=True)
+    (module_repo.root / "notes" / "march.csv").write_bytes(tidy.to_csv(canary_frame(module_repo, "IRC", "2025-03")))
+    module_repo.commit("IRC: notes", signer="IRC:primary")
+    result = ci_pr(module_repo, base, False, "--json")
+    assert result.code == 1 and rules(result) == {"plaintext-sheet"}, result.output
+    assert str(CANARY) not in result.output

@@ -67,6 +67,23 @@ def test_plaintext_under_submissions_and_aggregates_is_refused(isp_repo: IspRepo
     assert "7919" not in result.output
 
 
+def test_a_sheet_saved_anywhere_else_in_the_checkout_is_refused(isp_repo: IspRepo, plaintext: bytes) -> None:
+    """The data officer's usual slip: the sheet saved next to the repository's files."""
+    template = sf.filled_template(isp_repo.load(), sf.sheet(isp_repo.load()))
+    refused = [
+        put(isp_repo, "irc-2026-01.csv", plaintext),
+        put(isp_repo, "docs/January.XLSX", template),
+        put(isp_repo, "protocol/figures.ods", b"PK\x03\x04 not really a workbook"),
+    ]
+    rel = "protocol/encrypted.csv"
+    allowed = put(isp_repo, rel, crypto.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"month,count\n"))
+    result = guard(isp_repo, *refused, allowed)
+    assert result.code == 1
+    lines = [line for line in result.err.splitlines() if "[plaintext-sheet]" in line]
+    assert [line.split(":")[0] for line in lines] == refused
+    assert "isp submit" in result.err and "7919" not in result.output
+
+
 def test_keys_and_caches_are_refused_anywhere(isp_repo: IspRepo) -> None:
     ring = isp_repo.keyring
     secret = ring.ssh["IRC:primary"].read_bytes()

@@ -19,6 +19,8 @@ Rules (each failure is one line: file or commit, rule code, what is wrong, how t
   matches its file name (``month-mismatch``).
 * ``decrypt``, validation rules: with ``SOPS_AGE_KEY`` every changed submission decrypts (in
   memory) and passes ``isp.validation.validate_bytes``.
+* ``plaintext-sheet``: no unencrypted spreadsheet or CSV anywhere else in the repository (the
+  pre-commit guard's rule, which a ``--no-verify`` commit skips).
 * ``aggregates-not-by-ci``: ``aggregates/`` is written only by the consolidation on main
   (main.yml). A pull request may re-wrap an aggregate for new recipients (``isp keys sync``:
   same encrypted data, same MAC) but never add, change or delete one: anyone holding the public
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from isp import calendar, crypto, keys, protocol, provenance
+from isp import calendar, crypto, guard, keys, protocol, provenance
 from isp.errors import Problem
 from isp.periods import is_month, month_of
 from isp.provenance import SUBMISSION_PATH, CommitInfo
@@ -370,6 +372,12 @@ def check_file(ctx: Context, check: FileCheck, blob: bytes | None, blob_id: str,
                 "a submission may not be deleted",
                 "to correct it, commit a new version of the same file",
             )
+        return
+    if blob is not None and guard.is_stray_sheet(path) and not crypto.is_envelope(blob):
+        check.checks["encrypted"] = False
+        ctx.violation(
+            path, "plaintext-sheet", "a spreadsheet or CSV in the repository, unencrypted", guard.STRAY_SHEET_FIX
+        )
         return
     if blob is None or not ENCRYPTED.match(path) or path == SUBMISSIONS_README:
         return

@@ -5,6 +5,8 @@ Refuses, for the files about to be committed:
 - anything under submissions/ or aggregates/ that is not a sops envelope (our own check:
   ``sops filestatus`` is unreliable on binary files), except the README, ``.gitkeep`` files and
   the aggregate manifests (hashes and counts of agencies, never a figure);
+- spreadsheets and CSV files anywhere else (a tracking sheet saved into the checkout by mistake)
+  unless they are sops envelopes;
 - age identities and SSH private keys, anywhere;
 - mkdocs-encryptcontent's ``encryptcontent.cache`` (derived page keys), anywhere.
 
@@ -24,6 +26,7 @@ PROTECTED = ("submissions", "aggregates")
 ALLOWED_NAMES = frozenset({"README.md", ".gitkeep"})
 MANIFESTS = re.compile(r"^aggregates/(?:agency/[^/]+/)?manifest\.json$")
 CACHE_NAME = "encryptcontent.cache"
+SHEET_SUFFIXES = frozenset({".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 # Real keys only (not the words that name them), so documentation and this file itself pass.
 AGE_IDENTITY = re.compile(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
 PRIVATE_KEY = re.compile(rb"-----BEGIN (?:OPENSSH |RSA |DSA |EC |ENCRYPTED )?PRIVATE KEY-----\s*[A-Za-z0-9+/=]{16}")
@@ -42,6 +45,15 @@ def _protected(rel: str) -> bool:
     if not parts or parts[0] not in PROTECTED:
         return False
     return parts[-1] not in ALLOWED_NAMES and not MANIFESTS.match(rel)
+
+
+def is_stray_sheet(rel: str) -> bool:
+    """A spreadsheet or CSV outside submissions/ and aggregates/ (which have their own rule)."""
+    path = PurePosixPath(rel)
+    return path.suffix.lower() in SHEET_SUFFIXES and (not path.parts or path.parts[0] not in PROTECTED)
+
+
+STRAY_SHEET_FIX = "keep sheets outside the repository; `isp submit FILE` encrypts the figures into submissions/"
 
 
 def check_file(root: Path, path: Path) -> list[Problem]:
@@ -65,6 +77,10 @@ def check_file(root: Path, path: Path) -> list[Problem]:
                 "not a sops envelope: plaintext must never be committed here",
                 fix="unstage it (`git restore --staged FILE`) and use `isp submit`, which encrypts",
             )
+        )
+    if is_stray_sheet(rel) and not crypto.is_envelope(data):
+        problems.append(
+            Problem(rel, "plaintext-sheet", "a spreadsheet or CSV in the repository, unencrypted", fix=STRAY_SHEET_FIX)
         )
     if AGE_IDENTITY.search(data):
         problems.append(
