@@ -14,7 +14,7 @@ import yaml
 
 from isp import keys, requests
 from isp.attribution import entry_changes, revisions
-from tests.helpers import IspRepo, git, isp, ssh_keygen
+from tests.helpers import IspRepo, git, isp, patched_env, ssh_keygen
 from tests.requests_fixtures import approve_all, decide, fields, new, rules
 
 RID = "REQ-2026-001"
@@ -194,6 +194,21 @@ def test_a_release_recorded_before_approval_is_refused(isp_repo: IspRepo) -> Non
     requests.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
     isp_repo.commit("Release too early", signer="UNHCR:primary")
     assert rules(_check(isp_repo, None)) == {"release-without-approval"}
+
+
+def test_a_release_dated_back_is_refused_in_the_pull_request_that_records_it(isp_repo: IspRepo) -> None:
+    """`ISP_TODAY` pinned to an earlier day would let a package escape a breach or an expiry."""
+    new(isp_repo)
+    approve_all(isp_repo, RID)
+    base = isp_repo.head()
+    requests.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
+    isp_repo.commit("Record the release", signer="UNHCR:primary")
+    with patched_env({"ISP_TODAY": "2026-03-10"}):
+        assert _check(isp_repo, base) == []  # six days: time for the pull request's review
+    with patched_env({"ISP_TODAY": "2026-04-20"}):
+        problems = _check(isp_repo, base)
+        assert rules(problems) == {"release-date"} and "dated 2026-03-04" in problems[0].message
+        assert _check(isp_repo, isp_repo.head()) == []  # once merged, history is not judged again
 
 
 def _flags(request: requests.Request) -> list[str]:

@@ -61,6 +61,7 @@ REQUESTS_DIR = "requests"
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
+RELEASE_RECORD_DAYS = 7  # a release recorded by a pull request is dated at most this many days back
 RequestType = Literal["external", "media", "government", "onward"]
 REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
 
@@ -520,4 +521,35 @@ def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | No
     ]
     if base:
         problems += _deleted(root, base, head)
+        problems += _backdated_releases(others, _tree_requests(root, provenance.resolve(root, base)))
+    return problems
+
+
+def _backdated_releases(heads: Mapping[str, Request], base_files: Mapping[str, bytes]) -> list[Problem]:
+    """Releases a pull request records must be dated within the last week by the clock of the
+    machine that checks it (CI's). A release is judged by its date (approved then, no breach
+    open, the protocol in force); without this rule a package made today with ``ISP_TODAY``
+    pinned to an earlier day could be dated back to before a breach, a denial or the expiry."""
+    known: set[str] = set()
+    for path, data in base_files.items():
+        try:
+            known |= {r.id for r in parse(data, path).releases}
+        except ValidationFailed:
+            continue
+    today = calendar.today()  # CI never pins it: the workflows set no ISP_TODAY
+    problems = []
+    for request in heads.values():
+        for release in request.releases:
+            if release.id in known or today - timedelta(days=RELEASE_RECORD_DAYS) <= release.date <= today:
+                continue
+            problems.append(
+                Problem(
+                    request.path,
+                    "release-date",
+                    f"releases: {release.id} is dated {release.date}, but it is recorded on {today}",
+                    column="releases",
+                    fix=f"record a release within {RELEASE_RECORD_DAYS} days of making it, with the real date "
+                    "(`isp release` without ISP_TODAY)",
+                )
+            )
     return problems
