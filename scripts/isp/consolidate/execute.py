@@ -1,8 +1,9 @@
 """Carrying out a plan, year by year: decrypt what the stale outputs' sources need (in the pool,
 ahead of use), evaluate the sources, and stage the new outputs.
 
-Every period lies within one calendar year, so memory holds one year's data at a time however
-long the history, and the pool keeps decrypting the next year while a year is computed.
+Every period lies within one calendar year, and so does every agency year file, so memory holds
+one year's data at a time however long the history, and the pool keeps decrypting the next year
+while a year is computed.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Protocol
 
 import numpy as np
 
-from isp.consolidate import inputs, staging
+from isp.consolidate import bundles, inputs, staging
+from isp.consolidate.bundles import BundleSource
 from isp.consolidate.compute import Block, Vector, combine
 from isp.consolidate.inputs import Cells, Submission
 from isp.consolidate.layout import Layout
-from isp.consolidate.plan import Plan, Spec
+from isp.consolidate.plan import Bundle, Plan, Spec
 from isp.consolidate.pool import Pool
 from isp.consolidate.sources import Chooser, Derived, Direct, Source, needs
+from isp.errors import Problem, ValidationFailed
 from isp.periods import month_range
 
 
@@ -40,8 +43,18 @@ class Year:
     year: str
     stale: list[Spec]
     sources: list[Source]
+    bundles: list[BundleSource]
     subs: list[Submission]
     stored: list[Spec]
+
+    @property
+    def read_back(self) -> list[BundleSource]:
+        """The stale year files whose previous version is read back."""
+        return [b for b in self.bundles if b.reuse]
+
+    @property
+    def decryptions(self) -> int:
+        return len(self.subs) + len(self.stored) + len(self.read_back)
 
 
 @dataclass
@@ -52,21 +65,26 @@ class Outcome:
 
 
 def years(work: Plan) -> list[Year]:
-    choose = Chooser(work.specs, work.stale)
-    by_year: dict[str, list[Spec]] = defaultdict(list)
-    for spec in work.stale:
-        by_year[spec.year].append(spec)
+    choose = Chooser([s for s in work.specs if isinstance(s, Spec)], work.stale_specs)
+    specs: dict[str, list[Spec]] = defaultdict(list)
+    year_files: dict[str, list[Bundle]] = defaultdict(list)
+    for spec in work.stale_specs:
+        specs[spec.year].append(spec)
+    for bundle in work.stale_bundles:
+        year_files[bundle.year].append(bundle)
     found = []
-    for year, stale in sorted(by_year.items()):
-        sources = [choose(spec) for spec in stale]
+    for year in sorted(set(specs) | set(year_files)):
+        sources = [choose(spec) for spec in specs[year]]
         subs, stored = needs(sources)
+        chosen = [bundles.choose(b, work.previous.get(b.rel), subs) for b in year_files[year]]
+        subs |= {sub for source in chosen for sub in source.decrypt}
         ordered_subs = sorted(subs, key=lambda s: (s.month, s.agency))
-        found.append(Year(year, stale, sources, ordered_subs, sorted(stored, key=lambda s: s.rel)))
+        found.append(Year(year, specs[year], sources, chosen, ordered_subs, sorted(stored, key=lambda s: s.rel)))
     return found
 
 
 class Evaluator:
-    """Figures of each source, computed once."""
+    """Figures of each consolidated source, computed once."""
 
     def __init__(self, layout: Layout, block: Block, stored: dict[str, Cells]) -> None:
         self.layout, self.block, self.stored = layout, block, stored
@@ -79,14 +97,11 @@ class Evaluator:
         return self._memo[rel]
 
     def _evaluate(self, source: Source) -> Vector:
-        spec = source.spec
         if isinstance(source, Direct):
-            if spec.agency is None:
-                return self.block.consolidated(spec.period)
-            return self.block.agency(spec.agency, spec.period)
+            return self.block.consolidated(source.spec.period)
         if isinstance(source, Derived):
             return combine([self(child) for child in source.children], self.layout.flow_mask)
-        return _dense(self.layout, self.stored[spec.rel])
+        return _dense(self.layout, self.stored[source.spec.rel])
 
 
 def _dense(layout: Layout, cells: Cells) -> Vector:
@@ -96,51 +111,84 @@ def _dense(layout: Layout, cells: Cells) -> Vector:
     return values, present
 
 
+def year_file(layout: Layout, block: Block, bundle: Bundle) -> bytes:
+    """An agency's year file: each of its periods from its own months, in file order."""
+    return layout.render_many((p.label, *block.agency(bundle.agency, p)) for p in bundle.periods)
+
+
 def execute(root: Path, work: Plan, layout: Layout, pool: Pool, staged: staging.Staging, progress: Progress) -> Outcome:
     """Compute and stage every stale output."""
     plan_years = years(work)
-    progress.start("decrypt", sum(len(y.subs) + len(y.stored) for y in plan_years))
+    progress.start("decrypt", sum(y.decryptions for y in plan_years))
     progress.start("encrypt", len(work.stale))
     futures = {}
+
+    def stage(rel: str, plaintext: bytes) -> None:
+        future = pool.submit(staged.stage, rel, plaintext)
+        future.add_done_callback(lambda _: progress.advance("encrypt"))
+        futures[rel] = future
+
     for year, (parts, stored) in zip(plan_years, _loaded(root, plan_years, layout, pool, progress), strict=True):
         block = Block.build(layout, month_range(f"{year.year}-01", f"{year.year}-12"), parts)
-        evaluate, owner = Evaluator(layout, block, stored), None
+        evaluate = Evaluator(layout, block, stored)
         for spec, source in zip(year.stale, year.sources, strict=True):
-            if spec.agency != owner:  # one owner's figures at a time in memory
-                evaluate, owner = Evaluator(layout, block, stored), spec.agency
-            plaintext = layout.render(spec.period.label, *evaluate(source))
-            future = pool.submit(staged.stage, spec.rel, plaintext)
-            future.add_done_callback(lambda _: progress.advance("encrypt"))
-            futures[spec.rel] = future
-        del block, evaluate, parts, stored
+            stage(spec.rel, layout.render(spec.period.label, *evaluate(source)))
+        del evaluate  # one owner's figures at a time in memory
+        for chosen in year.bundles:
+            stage(chosen.bundle.rel, year_file(layout, block, chosen.bundle))
+        del block, parts, stored
     written = {rel: future.result() for rel, future in futures.items()}
-    return Outcome(written, sum(len(y.subs) for y in plan_years), sum(len(y.stored) for y in plan_years))
+    read = sum(len(y.stored) + len(y.read_back) for y in plan_years)
+    return Outcome(written, sum(len(y.subs) for y in plan_years), read)
 
 
 Parts = dict[tuple[str, str], tuple[Cells, bool]]
+DAMAGED = "the output is damaged: run `isp consolidate --full`"
 
 
 def _loaded(
     root: Path, plan_years: list[Year], layout: Layout, pool: Pool, progress: Progress
 ) -> Iterator[tuple[Parts, dict[str, Cells]]]:
-    """Each year's decrypted submissions and earlier outputs, in order, decrypting ahead."""
+    """Each year's decrypted submissions (with the months read back from earlier year files
+    among them) and earlier consolidated outputs, in order, decrypting ahead."""
 
-    def load(item: Submission | Spec) -> Cells:
+    def load(item: Submission | Spec | BundleSource) -> Cells | dict[str, Cells]:
         if isinstance(item, Submission):
             return inputs.load(root, item, layout)
-        return inputs.load_output(root, item.rel, item.period.label, layout)
+        if isinstance(item, Spec):
+            return inputs.load_output(root, item.rel, item.period.label, layout)
+        return inputs.load_year_file(root, item.bundle.rel, layout)
 
-    items: list[Submission | Spec] = []
+    items: list[Submission | Spec | BundleSource] = []
     for year in plan_years:
-        items += [*year.subs, *year.stored]
+        items += [*year.subs, *year.stored, *year.read_back]
     results = pool.ordered(load, items, window=3 * pool.jobs)
     for year in plan_years:
         parts: Parts = {}
         for sub in year.subs:
-            parts[(sub.agency, sub.month)] = (next(results), sub.suspended)
+            parts[(sub.agency, sub.month)] = (_cells(next(results)), sub.suspended)
             progress.advance("decrypt")
         stored = {}
         for spec in year.stored:
-            stored[spec.rel] = next(results)
+            stored[spec.rel] = _cells(next(results))
+            progress.advance("decrypt")
+        for source in year.read_back:
+            parts |= _reused(source, next(results))
             progress.advance("decrypt")
         yield parts, stored
+
+
+def _cells(result: Cells | dict[str, Cells]) -> Cells:
+    assert isinstance(result, Cells)
+    return result
+
+
+def _reused(source: BundleSource, months: Cells | dict[str, Cells]) -> Parts:
+    """The months ``source`` takes from its previous year file, as if their submissions were decrypted."""
+    assert isinstance(months, dict)
+    missing = [sub.month for sub in source.reuse if sub.month not in months]
+    if missing:
+        rel = source.bundle.rel
+        message = f"no rows for {missing[0]}, which its manifest entry records"
+        raise ValidationFailed([Problem(rel, "period", message, fix=DAMAGED)])
+    return {(sub.agency, sub.month): (months[sub.month], sub.suspended) for sub in source.reuse}
