@@ -108,7 +108,7 @@ def test_first_run_writes_every_period_consolidated_and_per_agency(done, keyring
     assert entry["revised"] is False and entry["suspended"] == 0
     assert not list(data.root.glob("aggregates/**/.*.tmp"))
     own = consolidate.read_agency_manifest(data.root, "JRF")["outputs"]["2026"]
-    assert own["months"] == ["2026-01", "2026-02"] and list(own["month_inputs"]) == own["months"]
+    assert own["months"] == ["2026-01", "2026-02"] and len(own["inputs"]) == 2
     assert own["periods"] == [
         "monthly/2026-01",
         "monthly/2026-02",
@@ -116,7 +116,7 @@ def test_first_run_writes_every_period_consolidated_and_per_agency(done, keyring
         "half-yearly/2026-H1",
         "annual/2026",
     ]
-    assert sorted(own["month_inputs"].values()) == own["inputs"] and own["revised"] is False
+    assert own["revised"] is False and own["suspended"] == 0 and "coverage" not in own
 
 
 def test_each_agency_year_file_holds_every_period_of_its_own_figures_in_order(done) -> None:
@@ -305,7 +305,7 @@ def test_a_resubmission_recomputes_only_the_outputs_it_feeds(revised) -> None:
     assert second.updated == CHANGED
     assert second.unchanged == len(first.updated) - len(CHANGED)
     # 2026-Q1 comes from all its submissions (JRF's latest stock is in February, not March), and
-    # so does IRC's 2026 file (its months are decrypted anyway: no need to read it back); nothing from 2025
+    # so does IRC's 2026 file (always from its own submissions of the year); nothing from 2025
     assert second.decrypted == 14 and second.outputs_read == 0
     assert second.summary().startswith(f"5 outputs updated, {second.unchanged} unchanged")
     for path, (content, mtime) in before.items():
@@ -326,8 +326,8 @@ def test_after_incremental_runs_every_output_is_what_a_full_run_gives(revised) -
 
 def test_a_resubmission_derives_the_longer_periods_from_stored_outputs(done, tmp_path: Path) -> None:
     """Every agency reported in December, so 2025-Q4 is November's stored table plus the new
-    December; the half and the year follow from the quarter. IRC's 2025 file needs its November:
-    one submission, as cheap as reading the year file back. 6 submissions, 1 stored output."""
+    December; the half and the year follow from the quarter. IRC's 2025 file is made from its
+    November and December submissions. 6 submissions, 1 stored output."""
     data = done[0].copy(tmp_path / "isp")
     write_submissions(data, [("IRC", "2025-12")], seed=5)
     report = consolidate.run(data.root, jobs=2)
@@ -337,26 +337,6 @@ def test_a_resubmission_derives_the_longer_periods_from_stored_outputs(done, tmp
     for key in ("monthly/2025-11", "monthly/2025-12", "quarterly/2025-Q4", "half-yearly/2025-H2", "annual/2025"):
         assert_frame_equal(_read(data, f"aggregates/{key}.csv"), expected_table(isp_, data.frames, _period(key)))
         assert_frame_equal(_own(data, "IRC", key), expected_table(isp_, irc, _period(key)))
-
-
-def test_an_agency_year_file_reads_its_unchanged_months_back(
-    done, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With the threshold at one saved decryption, IRC's resubmitted November is decrypted and its
-    December read back from its 2025 file; the file is what a full run writes."""
-    from isp.consolidate import bundles
-
-    monkeypatch.setattr(bundles, "MIN_SAVED", 1)
-    data = done[0].copy(tmp_path / "isp")
-    write_submissions(data, [("IRC", "2025-11")], seed=9)
-    report = consolidate.run(data.root, jobs=2)
-    assert "aggregates/agency/IRC/2025.csv" in report.updated
-    # November's 5 submissions; December's consolidated table and IRC's 2025 file read back
-    assert report.decrypted == 5 and report.outputs_read == 2
-    isp_ = data.repo.load()
-    irc = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
-    for key in ("monthly/2025-11", "monthly/2025-12", "quarterly/2025-Q4", "half-yearly/2025-H2", "annual/2025"):
-        assert_frame_equal(_own(data, "IRC", key), expected_table(isp_, irc, _period(key)), obj=key)
 
 
 def test_a_resubmitted_month_is_flagged_revised(revised, keyring: Keyring) -> None:

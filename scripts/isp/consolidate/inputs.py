@@ -143,16 +143,6 @@ def parse_output(data: bytes, layout: Layout, label: str, rel: str) -> Cells:
     return cells_of(frame[frame["site"] != NATIONAL], layout, label, rel, column="period")
 
 
-def parse_year_file(data: bytes, layout: Layout, rel: str) -> dict[str, Cells]:
-    """Month -> the per-site cells of the monthly rows of one decrypted agency year file."""
-    frame = _read(data, rel, OUTPUT_COLUMNS)
-    frame = frame[(frame["site"] != NATIONAL) & frame["period"].map(is_month).astype(bool)]
-    return {
-        str(month): cells_of(rows, layout, str(month), rel, column="period")
-        for month, rows in frame.groupby("period", sort=True, observed=True)
-    }
-
-
 def load(root: Path, sub: Submission, layout: Layout) -> Cells:
     """Decrypt one submission to memory and parse it (runs in a worker thread)."""
     return parse(crypto.decrypt(root / sub.rel, sub.rel), layout, sub.month, sub.rel)
@@ -161,11 +151,6 @@ def load(root: Path, sub: Submission, layout: Layout) -> Cells:
 def load_output(root: Path, rel: str, label: str, layout: Layout) -> Cells:
     """Decrypt one earlier output to memory and parse it (runs in a worker thread)."""
     return parse_output(crypto.decrypt(root / rel, rel), layout, label, rel)
-
-
-def load_year_file(root: Path, rel: str, layout: Layout) -> dict[str, Cells]:
-    """Decrypt an agency's earlier year file to memory and parse its months (in a worker thread)."""
-    return parse_year_file(crypto.decrypt(root / rel, rel), layout, rel)
 
 
 def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFrame]:

@@ -11,7 +11,8 @@ Two kinds of output:
 An output is stale when its inputs' hashes differ from the manifest's, when its file is missing
 or is not the file the manifest recorded (a run killed between writing outputs and writing the
 manifest), when the recipe changed, or under ``--full``. Only stale outputs are computed
-(:mod:`.sources` and :mod:`.bundles` decide from what).
+(:mod:`.sources` decides from what for consolidated outputs; a year file is always made from
+that agency's submissions of the year, see :mod:`.execute`).
 """
 
 from __future__ import annotations
@@ -100,15 +101,13 @@ Output = Spec | Bundle
 
 @dataclass
 class Plan:
-    """Every output of this run's inputs, the stale ones, the ones no longer made (rel paths),
-    every manifest entry (by owner: None for the consolidated manifest, else the agency), and the
-    trusted previous entries of the stale bundles (what :mod:`.bundles` may read back)."""
+    """Every output of this run's inputs, the stale ones, the ones no longer made (rel paths), and
+    every manifest entry (by owner: None for the consolidated manifest, else the agency)."""
 
     specs: list[Output]
     stale: list[Output]
     removed: list[str]
     entries: dict[str | None, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    previous: dict[str, dict[str, Any]] = field(default_factory=dict)  # bundle rel -> its old entry
 
     @property
     def stale_specs(self) -> list[Spec]:
@@ -162,7 +161,6 @@ def entry(spec: Output, isp: Isp, revisions: set[tuple[str, str]]) -> dict[str, 
         "suspended": suspended,
     }
     if isinstance(spec, Bundle):
-        doc["month_inputs"] = {s.month: s.sha256 for s in sorted(spec.inputs, key=lambda s: s.month)}
         doc["periods"] = [f"{p.kind}/{p.label}" for p in spec.periods]
     else:
         expected = len(agencies)
@@ -178,14 +176,6 @@ def _recorded(fresh: dict[str | None, manifest.Manifest], spec: Output) -> dict[
     """The manifest entry ``spec`` had, if the manifest can still be trusted ({} otherwise)."""
     entry: dict[str, Any] = fresh.get(spec.owner, {}).get("outputs", {}).get(spec.key, {})
     return entry if entry.get("inputs") == spec.hashes else {}
-
-
-def _previous(fresh: dict[str | None, manifest.Manifest], bundles: list[Bundle], hasher: Hasher) -> dict[str, Any]:
-    """The old entries of stale bundles whose file is still the one recorded (safe to read back)."""
-    old = {b.rel: fresh.get(b.owner, {}).get("outputs", {}).get(b.key) for b in bundles}
-    old = {rel: e for rel, e in old.items() if isinstance(e, dict) and e.get("sha256")}
-    hashes = hasher(sorted(old))
-    return {rel: e for rel, e in old.items() if hashes.get(rel) == e["sha256"]}
 
 
 def build(
@@ -211,5 +201,4 @@ def build(
     entries: dict[str | None, dict[str, dict[str, Any]]] = defaultdict(dict)
     for spec in specs:
         entries[spec.owner][spec.key] = entry(spec, isp, revisions)
-    previous = _previous(fresh, [s for s in stale if isinstance(s, Bundle)], hasher)
-    return Plan(specs, stale, removed, dict(entries), previous)
+    return Plan(specs, stale, removed, dict(entries))

@@ -1,5 +1,5 @@
 """Where each stale consolidated output's figures come from, chosen to decrypt as little as
-possible (an agency's year file is :mod:`.bundles`' concern).
+possible (an agency's year file is always made from its submissions: :mod:`.execute`).
 
 - **Direct**: from the submissions of the period (always right; needs them all decrypted).
 - **Derived**: from the outputs one level down (a quarter from its months, a half from its
