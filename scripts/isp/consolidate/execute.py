@@ -6,10 +6,10 @@ one year's data at a time however long the history, and the pool keeps decryptin
 while a year is computed.
 
 A stale agency year file is made whole from that agency's submissions of the year, never from
-the previous year file read back: sops' cost grows with the size of the file (measured: about
-1 s of CPU to decrypt a ten-megabyte year file of 19 tables, 0.05 s for a month's submission),
-so the eleven unchanged submissions of a year (about 0.6 s) are cheaper than the year file that
-holds them, and often decrypted anyway for the consolidated outputs.
+the previous year file read back: sops' cost grows with the size of the file (measured: 0.7 s
+of CPU or more to decrypt a ten-megabyte year file of 19 tables, 0.05 s for a month's
+submission), so the eleven unchanged submissions of a year (about 0.55 s) are cheaper than the
+year file that holds them, and often decrypted anyway for the consolidated outputs.
 """
 
 from __future__ import annotations
