@@ -148,8 +148,8 @@ def consolidated_only(root: Path, jobs: int) -> dict[str, Any]:
             files = inputs.submission_files(root, isp)
             subs = inputs.describe(isp, files, [str(d) for d in pool.map(cache.of, [f[2] for f in files])])
             work = plan.build(isp, subs, set(), {None: {"outputs": {}}}, layout.recipe, True, lambda rels: {})
-            work.specs = [s for s in work.specs if s.agency is None]
-            work.stale = [s for s in work.stale if s.agency is None]
+            work.specs = [s for s in work.specs if s.owner is None]
+            work.stale = [s for s in work.stale if s.owner is None]
             outcome = execute(root, work, layout, pool, staged, _Silent())
     finally:
         staged.discard()

@@ -3,9 +3,9 @@
 Setup (not timed): an ISP repository from the template with real age keys, and aggregates written
 directly per contract C from plausible synthetic sheets (``isp.synthetic.month_sheet``). By
 default every one of the 6 agencies reports every one of the 13 sites for 120 months (the worst
-case: 190 consolidated outputs and 190 per agency, 1,330 sops envelopes); with ``--matrix`` each
-agency reports only its sites in agencies.yaml (the template's real sites matrix; UNICEF sends
-no sheet), 1,140 smaller envelopes.
+case: 190 consolidated outputs and one year file per agency and year, 250 sops envelopes); with
+``--matrix`` each agency reports only its sites in agencies.yaml (the template's real sites
+matrix; UNICEF sends no sheet), 240 envelopes.
 
 Timed: ``build_site(root, strict=True)``: decrypting every aggregate and the site credentials,
 both languages, every page encrypted. Then the weight of the main pages (the HTML plus the scripts
@@ -121,9 +121,10 @@ def write_aggregates(root: Path, months: list[str], matrix: bool, jobs: int = 4)
         render = renderer(isp, sites)
         cube = monthly_cube(isp, agency, months, sites)
         where = [all_sites.index(s) for s in sites]
-        for kind in PERIOD_KINDS:
+        for kind in PERIOD_KINDS:  # one year file per agency: monthly first, each kind by label
             for label, values in period_values(isp, cube, months, kind).items():
-                files[f"{AGENCY_OUTPUTS}/{agency}/{kind}/{label}.csv"] = render(label, values)
+                table, rel = render(label, values), f"{AGENCY_OUTPUTS}/{agency}/{label[:4]}.csv"
+                files[rel] = files[rel] + table.partition(b"\n")[2] if rel in files else table
                 full = np.zeros((len(all_sites), *values.shape[1:]), dtype=np.int64)
                 full[where] = values
                 totals[(kind, label)] = totals.get((kind, label), 0) + full

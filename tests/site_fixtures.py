@@ -86,9 +86,11 @@ def encrypt_all(root: Path, plaintexts: dict[str, bytes]) -> None:
 
 
 def write_aggregates(root: Path, isp: Isp, sheets: dict[tuple[str, str], pd.DataFrame]) -> dict:
-    """aggregates/<kind>/<label>.csv, aggregates/agency/<A>/<kind>/<label>.csv and the manifest."""
+    """aggregates/<kind>/<label>.csv, each agency's year files aggregates/agency/<A>/<YYYY>.csv
+    (every period of the year, monthly first, each kind by label) and the manifest."""
     consolidated: dict[tuple[str, str], pd.DataFrame] = {}
     files: dict[str, bytes] = {}
+    year_files: dict[str, list[bytes]] = {}
     manifest: dict = {"rules_version": 1, "generated": f"{TODAY}T00:00:00+00:00", "outputs": {}}
     agencies = sorted({a for a, _ in sheets})
     months = sorted({m for _, m in sheets})
@@ -99,7 +101,9 @@ def write_aggregates(root: Path, isp: Isp, sheets: dict[tuple[str, str], pd.Data
                 own = [sheets[(agency, m)] for m in period.months if (agency, m) in sheets]
                 if own:
                     per_agency[agency] = with_national(period_frame(own, isp, period))
-                    files[f"{AGENCY_OUTPUTS}/{agency}/{kind}/{period.label}.csv"] = aggregate_csv(per_agency[agency])
+                    table = aggregate_csv(per_agency[agency])
+                    year_file = year_files.setdefault(f"{AGENCY_OUTPUTS}/{agency}/{period.first[:4]}.csv", [])
+                    year_file.append(table if not year_file else table.partition(b"\n")[2])
             total = pd.concat(per_agency.values()).groupby(["period", *KEYS], as_index=False)["count"].sum()
             consolidated[(kind, period.label)] = total
             files[f"aggregates/{kind}/{period.label}.csv"] = aggregate_csv(total)
@@ -110,6 +114,7 @@ def write_aggregates(root: Path, isp: Isp, sheets: dict[tuple[str, str], pd.Data
                 "revised": False,
                 "suspended": 0,
             }
+    files |= {rel: b"".join(parts) for rel, parts in year_files.items()}
     encrypt_all(root, files)
     write_atomic(root / "aggregates/manifest.json", json.dumps(manifest, indent=1).encode())
     return consolidated

@@ -72,6 +72,13 @@ def _read(data: Dataset, rel: str) -> pd.DataFrame:
     return tidy_sorted(consolidate.read_output(data.root, rel))
 
 
+def _own(data: Dataset, agency: str, key: str) -> pd.DataFrame:
+    """One period's rows of an agency's year file (``quarterly/2026-Q1`` from its 2026.csv)."""
+    period = _period(key)
+    year = consolidate.read_agency_year(data.root, agency, period.first[:4])
+    return tidy_sorted(year[year["period"] == period.label])
+
+
 def _ci(keyring: Keyring) -> dict[str, str | None]:
     return keyring.env("ci")
 
@@ -83,8 +90,14 @@ def test_first_run_writes_every_period_consolidated_and_per_agency(done, keyring
     data, report = done
     assert consolidate.list_outputs(data.root) == [f"aggregates/{key}.csv" for key in CONSOLIDATED_KEYS]
     per_agency = {a: consolidate.list_agency_outputs(data.root, a) for a in SUBMITTERS}
-    assert len(per_agency["JRF"]) == 10 and all(len(per_agency[a]) == 11 for a in SUBMITTERS if a != "JRF")
-    assert len(report.updated) == 11 + 4 * 11 + 10 and report.unchanged == 0 and report.outputs_read == 0
+    assert per_agency == {a: [f"aggregates/agency/{a}/2025.csv", f"aggregates/agency/{a}/2026.csv"] for a in SUBMITTERS}
+    assert sorted(p.relative_to(data.root).as_posix() for p in data.root.glob("aggregates/agency/*/*")) == sorted(
+        [
+            *(rel for rels in per_agency.values() for rel in rels),
+            *(f"aggregates/agency/{a}/manifest.json" for a in SUBMITTERS),
+        ]
+    )  # one file per agency and year, and nothing else
+    assert len(report.updated) == 11 + 2 * 5 and report.unchanged == 0 and report.outputs_read == 0
     assert report.decrypted == report.inputs == len(SUBMITTERS) * len(MONTHS) - len(SKIPPED)
     manifest = consolidate.read_manifest(data.root)
     assert manifest["rules_version"] == data.repo.load().protocol.rules_version
@@ -94,6 +107,33 @@ def test_first_run_writes_every_period_consolidated_and_per_agency(done, keyring
     assert entry["inputs"] == sorted(entry["inputs"]) and len(entry["inputs"]) == 14
     assert entry["revised"] is False and entry["suspended"] == 0
     assert not list(data.root.glob("aggregates/**/.*.tmp"))
+    own = consolidate.read_agency_manifest(data.root, "JRF")["outputs"]["2026"]
+    assert own["months"] == ["2026-01", "2026-02"] and len(own["inputs"]) == 2
+    assert own["periods"] == [
+        "monthly/2026-01",
+        "monthly/2026-02",
+        "quarterly/2026-Q1",
+        "half-yearly/2026-H1",
+        "annual/2026",
+    ]
+    assert own["revised"] is False and own["suspended"] == 0 and "coverage" not in own
+
+
+def test_each_agency_year_file_holds_every_period_of_its_own_figures_in_order(done) -> None:
+    """What the per-period files held, period by period, from that agency's sheets alone."""
+    data, _ = done
+    isp_ = data.repo.load()
+    for agency in SUBMITTERS:
+        own = {k: f for k, f in data.frames.items() if k[0] == agency}
+        for year in ("2025", "2026"):
+            table = consolidate.read_agency_year(data.root, agency, year)
+            keys = consolidate.read_agency_manifest(data.root, agency)["outputs"][year]["periods"]
+            assert list(dict.fromkeys(table["period"])) == [key.split("/")[1] for key in keys]
+            assert keys == [k for k in CONSOLIDATED_KEYS if k.split("/")[1].startswith(year)] or agency == "JRF"
+            for key in keys:
+                assert_frame_equal(
+                    _own(data, agency, key), expected_table(isp_, own, _period(key)), obj=f"{agency} {key}"
+                )
 
 
 def test_totals_are_conserved_in_every_consolidated_output(done) -> None:
@@ -172,16 +212,18 @@ def test_outputs_are_encrypted_for_the_right_readers(done, keyring: Keyring) -> 
     consolidated = data.root / "aggregates/annual/2026.csv"
     assert crypto.recipients(consolidated.read_bytes()) == keys.required_recipients(isp_, "aggregates/annual/2026.csv")
     assert keyring.age_public["UNICEF"] in crypto.recipients(consolidated.read_bytes())
-    own = "aggregates/agency/IRC/quarterly/2026-Q1.csv"
+    own = "aggregates/agency/IRC/2026.csv"
+    assert keys.required_recipients(isp_, own) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
     assert crypto.recipients((data.root / own).read_bytes()) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
     with patched_env(keyring.env("IRC")):
         assert crypto.decrypt(consolidated)
-        mine = tidy_sorted(consolidate.read_output(data.root, own))
-    with patched_env(keyring.env("IMC")), pytest.raises(crypto.CryptoError):
-        crypto.decrypt(data.root / own)
+        mine = _own(data, "IRC", "quarterly/2026-Q1")
+    for other in ("IMC", "UNICEF"):
+        with patched_env(keyring.env(other)), pytest.raises(crypto.CryptoError):
+            crypto.decrypt(data.root / own)
     irc_only = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
     assert_frame_equal(mine, expected_table(isp_, irc_only, period_of("2026-01", "quarterly")))
-    assert json.loads((data.root / "aggregates/agency/IRC/manifest.json").read_text())["outputs"]["annual/2026"]
+    assert json.loads((data.root / "aggregates/agency/IRC/manifest.json").read_text())["outputs"]["2026"]
 
 
 def test_no_plaintext_figure_reaches_disk_or_the_terminal(base: Dataset, tmp_path: Path, keyring: Keyring) -> None:
@@ -232,7 +274,7 @@ def test_a_suspended_agencys_months_are_left_out_and_coverage_says_so(done, tmp_
     assert entry["suspended"] == 1 and len(entry["inputs"]) == 4
     assert consolidate.read_manifest(data.root)["outputs"]["monthly/2026-03"]["suspended"] == 0
     assert consolidate.read_manifest(data.root)["outputs"]["quarterly/2026-Q1"]["suspended"] == 2
-    own = _read(data, "aggregates/agency/NHF/monthly/2026-02.csv")
+    own = _own(data, "NHF", "monthly/2026-02")
     nhf = {k: f for k, f in data.frames.items() if k == ("NHF", "2026-02")}
     assert_frame_equal(own, expected_table(isp_, nhf, _period("monthly/2026-02")))
 
@@ -253,9 +295,7 @@ def revised(base: Dataset, tmp_path_factory: pytest.TempPathFactory, keyring: Ke
 
 
 CHANGED = [
-    "aggregates/agency/IRC/annual/2026.csv", "aggregates/agency/IRC/half-yearly/2026-H1.csv",
-    "aggregates/agency/IRC/monthly/2026-01.csv", "aggregates/agency/IRC/quarterly/2026-Q1.csv",
-    "aggregates/annual/2026.csv", "aggregates/half-yearly/2026-H1.csv",
+    "aggregates/agency/IRC/2026.csv", "aggregates/annual/2026.csv", "aggregates/half-yearly/2026-H1.csv",
     "aggregates/monthly/2026-01.csv", "aggregates/quarterly/2026-Q1.csv",
 ]  # fmt: skip
 
@@ -264,10 +304,10 @@ def test_a_resubmission_recomputes_only_the_outputs_it_feeds(revised) -> None:
     data, first, second, third, before, _ = revised
     assert second.updated == CHANGED
     assert second.unchanged == len(first.updated) - len(CHANGED)
-    # 2026-Q1 comes from all its submissions (JRF's latest stock is in February, not March), IRC's
-    # own quarter from its new January and its stored February and March outputs; nothing from 2025
-    assert second.decrypted == 14 and second.outputs_read == 2
-    assert second.summary().startswith(f"8 outputs updated, {second.unchanged} unchanged")
+    # 2026-Q1 comes from all its submissions (JRF's latest stock is in February, not March), and
+    # so does IRC's 2026 file (always from its own submissions of the year); nothing from 2025
+    assert second.decrypted == 14 and second.outputs_read == 0
+    assert second.summary().startswith(f"5 outputs updated, {second.unchanged} unchanged")
     for path, (content, mtime) in before.items():
         if path.relative_to(data.root).as_posix() not in CHANGED:
             assert path.read_bytes() == content and path.stat().st_mtime_ns == mtime, path
@@ -280,22 +320,23 @@ def test_after_incremental_runs_every_output_is_what_a_full_run_gives(revised) -
     for agency, keys_ in {None: CONSOLIDATED_KEYS, "IRC": CONSOLIDATED_KEYS, "IMC": CONSOLIDATED_KEYS}.items():
         frames = {k: f for k, f in data.frames.items() if agency is None or k[0] == agency}
         for key in keys_:
-            rel = f"aggregates/{key}.csv" if agency is None else f"aggregates/agency/{agency}/{key}.csv"
-            assert_frame_equal(_read(data, rel), expected_table(isp_, frames, _period(key)), obj=rel)
+            got = _read(data, f"aggregates/{key}.csv") if agency is None else _own(data, agency, key)
+            assert_frame_equal(got, expected_table(isp_, frames, _period(key)), obj=f"{agency} {key}")
 
 
 def test_a_resubmission_derives_the_longer_periods_from_stored_outputs(done, tmp_path: Path) -> None:
     """Every agency reported in December, so 2025-Q4 is November's stored table plus the new
-    December; the half and the year follow from the quarter: 5 submissions, 2 stored outputs."""
+    December; the half and the year follow from the quarter. IRC's 2025 file is made from its
+    November and December submissions. 6 submissions, 1 stored output."""
     data = done[0].copy(tmp_path / "isp")
     write_submissions(data, [("IRC", "2025-12")], seed=5)
     report = consolidate.run(data.root, jobs=2)
-    assert len(report.updated) == 8 and report.decrypted == 5 and report.outputs_read == 2
+    assert len(report.updated) == 5 and report.decrypted == 6 and report.outputs_read == 1
     isp_ = data.repo.load()
-    for key in ("monthly/2025-12", "quarterly/2025-Q4", "half-yearly/2025-H2", "annual/2025"):
+    irc = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
+    for key in ("monthly/2025-11", "monthly/2025-12", "quarterly/2025-Q4", "half-yearly/2025-H2", "annual/2025"):
         assert_frame_equal(_read(data, f"aggregates/{key}.csv"), expected_table(isp_, data.frames, _period(key)))
-        irc = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
-        assert_frame_equal(_read(data, f"aggregates/agency/IRC/{key}.csv"), expected_table(isp_, irc, _period(key)))
+        assert_frame_equal(_own(data, "IRC", key), expected_table(isp_, irc, _period(key)))
 
 
 def test_a_resubmitted_month_is_flagged_revised(revised, keyring: Keyring) -> None:
@@ -304,8 +345,10 @@ def test_a_resubmitted_month_is_flagged_revised(revised, keyring: Keyring) -> No
     for key in ("monthly/2026-01", "quarterly/2026-Q1", "half-yearly/2026-H1", "annual/2026"):
         assert outputs[key]["revised"] is True and outputs[key]["revised_months"] == ["2026-01"], key
     assert outputs["monthly/2026-02"]["revised"] is False and outputs["annual/2025"]["revised"] is False
-    assert consolidate.read_agency_manifest(data.root, "IRC")["outputs"]["monthly/2026-01"]["revised"] is True
-    assert consolidate.read_agency_manifest(data.root, "IMC")["outputs"]["monthly/2026-01"]["revised"] is False
+    irc = consolidate.read_agency_manifest(data.root, "IRC")["outputs"]
+    assert irc["2026"]["revised"] is True and irc["2026"]["revised_months"] == ["2026-01"]
+    assert irc["2025"]["revised"] is False
+    assert consolidate.read_agency_manifest(data.root, "IMC")["outputs"]["2026"]["revised"] is False
     with patched_env(_ci(keyring)):
         got = _read(data, "aggregates/quarterly/2026-Q1.csv")
     assert_frame_equal(got, expected_table(data.repo.load(), data.frames, _period("quarterly/2026-Q1")))
@@ -322,7 +365,7 @@ def test_a_re_encryption_by_someone_else_is_not_a_revision(done, tmp_path: Path)
     assert "aggregates/monthly/2026-02.csv" in report.updated
     assert_frame_equal(_read(data, "aggregates/monthly/2026-02.csv"), before)
     assert consolidate.read_manifest(data.root)["outputs"]["monthly/2026-02"]["revised"] is False
-    assert consolidate.read_agency_manifest(data.root, "IMC")["outputs"]["monthly/2026-02"]["revised"] is False
+    assert consolidate.read_agency_manifest(data.root, "IMC")["outputs"]["2026"]["revised"] is False
 
 
 def test_a_run_with_nothing_new_leaves_the_manifest_alone(revised) -> None:
@@ -348,10 +391,19 @@ def test_outputs_no_longer_made_are_removed(done, tmp_path: Path, keyring: Keyri
         (data.root / f"submissions/{agency}/2025-12.csv").unlink()
     with patched_env(_ci(keyring)):
         report = consolidate.run(data.root, jobs=2)
-    assert len(report.removed) == 6 and not list(data.root.glob("aggregates/**/2025-12.csv"))
+    assert report.removed == ["aggregates/monthly/2025-12.csv"]
+    assert not list(data.root.glob("aggregates/**/2025-12.csv"))
     assert not [k for k in consolidate.read_manifest(data.root)["outputs"] if "2025-12" in k]
-    # the 2025 quarter, half and year now come from November alone: read back, not decrypted again
-    assert len(report.updated) == 3 * 6 and report.decrypted == 0 and report.outputs_read == 6
+    # the 2025 quarter, half and year now come from November alone, read back; each agency's 2025
+    # file (now November only) from its November submission
+    assert len(report.updated) == 3 + 5 and report.decrypted == 5 and report.outputs_read == 1
+    assert consolidate.read_agency_manifest(data.root, "IRC")["outputs"]["2025"]["months"] == ["2025-11"]
+    assert set(consolidate.read_agency_year(data.root, "IRC", 2025)["period"]) == {
+        "2025-11",
+        "2025-Q4",
+        "2025-H2",
+        "2025",
+    }
     frames = {k: f for k, f in data.frames.items() if k[1] != "2025-12"}
     got = _read(data, "aggregates/annual/2025.csv")
     assert_frame_equal(got, expected_table(data.repo.load(), frames, _period("annual/2025")))
@@ -363,10 +415,10 @@ def test_outputs_no_longer_made_are_removed(done, tmp_path: Path, keyring: Keyri
 def test_cli_reports_what_it_did_and_json_for_machines(done, tmp_path: Path, keyring: Keyring) -> None:
     data = done[0].copy(tmp_path / "isp")
     result = isp("consolidate", "--repo", data.root, env=_ci(keyring))
-    assert result.code == 0 and "0 outputs updated, 65 unchanged" in result.out
+    assert result.code == 0 and "0 outputs updated, 21 unchanged" in result.out
     result = isp("consolidate", "--repo", data.root, "--json", "--full", "--jobs", "2", env=_ci(keyring))
     report = json.loads(result.out)
-    assert len(report["updated"]) == 65 and report["decrypted"] == 24 and report["revisions_known"] is True
+    assert len(report["updated"]) == 21 and report["decrypted"] == 24 and report["revisions_known"] is True
 
 
 def test_without_a_key_nothing_is_written_and_the_file_is_named(done, tmp_path: Path) -> None:

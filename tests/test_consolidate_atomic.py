@@ -4,6 +4,8 @@ running in its own process."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -97,7 +99,7 @@ def test_a_run_killed_midway_leaves_the_previous_aggregates_intact(
     assert {rel: b for rel, b in _files(data.root).items() if not rel.split("/")[-1].startswith(".")} == before
 
     report = consolidate.run(data.root, jobs=2)
-    assert len(report.updated) == 65 and not _temps(data.root)
+    assert len(report.updated) == 21 and not _temps(data.root)
     period = period_of("2026-01", "quarterly")
     got = tidy_sorted(consolidate.read_output(data.root, "aggregates/quarterly/2026-Q1.csv"))
     assert_frame_equal(got, expected_table(data.repo.load(), data.frames, period))
@@ -119,12 +121,15 @@ def test_a_missing_output_is_redone_and_leftover_temporary_files_are_removed(
     consolidated: Dataset, tmp_path: Path
 ) -> None:
     data = consolidated.copy(tmp_path / "isp")
-    (data.root / "aggregates/agency/NHF/annual/2025.csv").unlink()
+    (data.root / "aggregates/agency/NHF/2025.csv").unlink()
     leftover = data.root / "aggregates/quarterly/.2026-Q1.csv.abc123.tmp"
     leftover.write_bytes(b"{}")
+    own_leftover = data.root / "aggregates/agency/NHF/.2026.csv.abc123.tmp"
+    own_leftover.write_bytes(b"{}")
     report = consolidate.run(data.root, jobs=2)
-    assert report.updated == ["aggregates/agency/NHF/annual/2025.csv"]
-    assert report.decrypted == 0 and report.outputs_read == 1  # the year is its stored half
+    assert report.updated == ["aggregates/agency/NHF/2025.csv"]
+    assert report.decrypted == 2 and report.outputs_read == 0  # nothing to read back: NHF's 2025 sheets
+    assert not leftover.exists() and not own_leftover.exists()
     assert not leftover.exists()
 
 
@@ -139,3 +144,57 @@ def test_a_second_run_at_the_same_time_is_refused(consolidated: Dataset, tmp_pat
             consolidate.run(data.root, jobs=2)
     finally:
         os.close(fd)
+
+
+def _per_period_layout(data: Dataset, agency: str) -> list[str]:
+    """Turn an agency's year files back into the earlier layout, one file per period
+    (aggregates/agency/<A>/<kind>/<label>.csv, with its manifest); returns their rel paths."""
+    root = data.root
+    doc = json.loads((root / f"aggregates/agency/{agency}/manifest.json").read_text())
+    outputs, rels = {}, []
+    for year, entry in doc["outputs"].items():
+        table = consolidate.read_agency_year(root, agency, year)
+        for key in entry["periods"]:
+            rel = f"aggregates/agency/{agency}/{key}.csv"
+            rows = table[table["period"] == key.split("/")[1]]
+            envelope = crypto.encrypt(root, rel, rows.to_csv(index=False).encode())
+            (root / rel).parent.mkdir(exist_ok=True)
+            (root / rel).write_bytes(envelope)
+            outputs[key] = {"inputs": [], "sha256": hashlib.sha256(envelope).hexdigest(), "updated": entry["updated"]}
+            rels.append(rel)
+        (root / f"aggregates/agency/{agency}/{year}.csv").unlink()
+    (root / f"aggregates/agency/{agency}/manifest.json").write_text(json.dumps({**doc, "outputs": outputs}))
+    return sorted(rels)
+
+
+def test_a_repository_with_per_period_agency_files_migrates_to_year_files(
+    consolidated: Dataset, tmp_path: Path
+) -> None:
+    """The per-period files of the earlier layout are removed once the year files are in place,
+    with their folders; one no manifest lists any more goes too; the next run has nothing to do."""
+    data = consolidated.copy(tmp_path / "isp")
+    after = _files(data.root)
+    old = _per_period_layout(data, "IRC") + _per_period_layout(data, "NHF")
+    stray = "aggregates/agency/IMC/monthly/2024-01.csv"
+    (data.root / stray).parent.mkdir()
+    (data.root / stray).write_bytes((data.root / "aggregates/agency/IMC/2025.csv").read_bytes())
+
+    report = consolidate.run(data.root, jobs=2)
+
+    own = [f"aggregates/agency/{a}/{y}.csv" for a in ("IRC", "NHF") for y in ("2025", "2026")]
+    assert report.updated == own and report.removed == sorted([*old, stray])
+    assert not [p for p in (data.root / "aggregates/agency").rglob("*") if p.is_dir() and p.parent.name != "agency"]
+    files = _files(data.root)
+    assert sorted(files) == sorted(after)
+    redone = [*own, "aggregates/agency/IRC/manifest.json", "aggregates/agency/NHF/manifest.json"]
+    assert {r: b for r, b in files.items() if r not in redone} == {r: b for r, b in after.items() if r not in redone}
+    for agency in ("IRC", "NHF"):
+        assert list(consolidate.read_agency_manifest(data.root, agency)["outputs"]) == ["2025", "2026"]
+        for year in ("2025", "2026"):
+            got = consolidate.read_agency_year(data.root, agency, year)
+            assert crypto.decrypt(data.root / f"aggregates/agency/{agency}/{year}.csv") == crypto.decrypt(
+                consolidated.root / f"aggregates/agency/{agency}/{year}.csv"
+            ), (agency, year)
+            assert len(got)
+    again = consolidate.run(data.root, jobs=2)
+    assert again.updated == [] and again.removed == []

@@ -140,7 +140,8 @@ def test_generated_sops_rules(isp_repo: IspRepo) -> None:
         "submissions/IRC/2026-01.csv": {ring.age_public["IRC"], ci, *coordinators},
         "submissions/UNHCR/2026-01.csv": {ci, *coordinators},
         "aggregates/monthly/2026-01.csv": {ci, *members},
-        "aggregates/agency/JRF/monthly/2026-01.csv": {ring.age_public["JRF"], ci},
+        "aggregates/agency/JRF/2026.csv": {ring.age_public["JRF"], ci},  # a year file
+        "aggregates/agency/JRF/monthly/2026-01.csv": {ring.age_public["JRF"], ci},  # the earlier layout
         "protocol/site-credentials.yaml": {ci, *coordinators},
         "requests/REQ-2026-001.yaml": None,
     }

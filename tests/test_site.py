@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from isp import crypto, keys
+from isp.errors import IspError
+from isp.periods import PERIOD_KINDS, kind_of_label
 from isp.site import credentials
 from isp.site.build import page_weight
 from isp.site.checks import page_url
-from tests.helpers import IspRepo, Keyring, isp
+from tests.helpers import IspRepo, Keyring, isp, patched_env
 from tests.site_fixtures import (
     BREACH_ID,
     CANARY,
@@ -278,6 +280,34 @@ def test_empty_repository_builds_with_none_yet(isp_repo: IspRepo, keyring: Keyri
     content = decrypt_page(home, pw)
     assert content is not None and "No consolidated data yet." in content
     shutil.rmtree(out)
+
+
+def test_each_agency_year_file_is_split_by_period_kind(built_site: BuiltSite) -> None:
+    """aggregates/agency/<A>/<YYYY>.csv holds every period of the year; the site shows each kind
+    apart, with that agency's figures only."""
+    from isp.site import data
+
+    with patched_env({"SOPS_AGE_KEY": built_site.ci_key, "SOPS_AGE_KEY_FILE": None}):
+        loaded = data.load(built_site.root, jobs=2)
+    sheets = built_site.site.sheets
+    for agency in ("IRC", "IMC"):
+        frames = loaded.agencies[agency].frames
+        assert list(frames) == list(PERIOD_KINDS) and not loaded.agencies[agency].unreadable
+        for kind, frame in frames.items():
+            assert loaded.agencies[agency].periods(kind) == loaded.consolidated.periods(kind), (agency, kind)
+            assert {kind_of_label(str(label)) for label in frame["period"].unique()} == {kind}
+        monthly = frames["monthly"]
+        for (owner, month), sheet in sheets.items():
+            if owner == agency:
+                rows = monthly[(monthly["period"] == month) & (monthly["site"] != "ALL")]
+                assert rows["count"].sum() == sheet["count"].sum(), (agency, month)
+
+
+def test_period_labels_give_their_kind() -> None:
+    labels = {"2026-01": "monthly", "2026-Q1": "quarterly", "2026-H2": "half-yearly", "2026": "annual"}
+    assert {label: kind_of_label(label) for label in labels} == labels
+    with pytest.raises(IspError):
+        kind_of_label("2026-13")
 
 
 def test_renderings_cover_separators() -> None:

@@ -64,9 +64,10 @@ def consolidate(
     jobs: JobsOption = None, full: FullOption = False, repo: RepoOption = Path("."), json_out: JsonOption = False
 ) -> None:
     """Consolidate the submissions into aggregates/: every month, quarter, half-year and year,
-    per site and national (ALL), with no agency named; plus each agency's own tables, encrypted
-    to that agency and CI. Only outputs whose inputs changed are recomputed; aggregates/manifest.json
-    records input hashes, coverage and revisions (never a figure). Needs SOPS_AGE_KEY or
+    per site and national (ALL), with no agency named; plus each agency's own figures, one file
+    per agency and year (aggregates/agency/<AGENCY>/<YYYY>.csv), encrypted to that agency and CI.
+    Only outputs whose inputs changed are recomputed; aggregates/manifest.json records input
+    hashes, coverage and revisions (never a figure). Needs SOPS_AGE_KEY or
     SOPS_AGE_KEY_FILE (the CI key).
 
     Example: `SOPS_AGE_KEY_FILE=ci.agekey isp consolidate --jobs 4`

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -97,6 +98,13 @@ class Layout:
     def render(self, label: str, values: np.ndarray, present: np.ndarray) -> bytes:
         """Canonical CSV of one output: the present cells of every site, then their national total
         in its sorted place among the sites."""
+        return (HEADER + self._rows_of(label, values, present)).encode("utf-8")
+
+    def render_many(self, tables: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> bytes:
+        """Several periods' tables in one CSV (an agency's year file), one header, in the given order."""
+        return (HEADER + "".join(self._rows_of(label, *vector) for label, *vector in tables)).encode("utf-8")
+
+    def _rows_of(self, label: str, values: np.ndarray, present: np.ndarray) -> str:
         shape = (self.n_sites, self.n_rest)
         everything = np.concatenate([values, values.reshape(shape).sum(axis=0)])
         shown = np.concatenate([present, present.reshape(shape).any(axis=0)])
@@ -104,7 +112,7 @@ class Layout:
         keep = shown[order]
         counts = everything[order][keep]
         if not len(counts):
-            return HEADER.encode("utf-8")
+            return ""
         numbers = map(_SMALL.__getitem__, counts.tolist()) if counts.max() < len(_SMALL) else map(str, counts.tolist())
         lines = map("".join, zip(text[keep].tolist(), numbers, strict=True))
-        return (HEADER + f"{label}," + f"\n{label},".join(lines) + "\n").encode("utf-8")
+        return f"{label}," + f"\n{label},".join(lines) + "\n"

@@ -1,6 +1,7 @@
 """aggregates/manifest.json and each agency's own manifest: what every output was made from.
 
-An entry records the sha256 of each input's ciphertext, the months it covers, how many agencies
+An entry records the sha256 of each input's ciphertext (an agency's year file also by month, and
+the periods it holds), the months it covers, how many agencies
 reported against how many were expected, whether a month was revised, how many agency-months a
 suspension left out, and the sha256 of the output's own ciphertext. Hashes and counts of
 agencies only: never a figure, never an agency's code or name.
@@ -28,7 +29,8 @@ def manifest_rel(agency: str | None = None) -> str:
 
 
 def output_rel(key: str, agency: str | None = None) -> str:
-    """``monthly/2026-01`` -> aggregates/monthly/2026-01.csv (or the agency's own copy)."""
+    """``monthly/2026-01`` -> aggregates/monthly/2026-01.csv; an agency's ``2026`` ->
+    aggregates/agency/<AGENCY>/2026.csv (its year file)."""
     return f"{AGGREGATES}/{key}.csv" if agency is None else f"{AGENCY_OUTPUTS}/{agency}/{key}.csv"
 
 
@@ -65,6 +67,7 @@ def same_content(old: Manifest, new: Manifest) -> bool:
 
 
 def sort_key(key: str) -> tuple[int, str]:
-    """Outputs in reading order: monthly, quarterly, half-yearly, annual, each by label."""
+    """Outputs in reading order: monthly, quarterly, half-yearly, annual, each by label; an
+    agency's year files (keys without a kind) by year."""
     kind, _, label = key.partition("/")
-    return (PERIOD_KINDS.index(kind) if kind in PERIOD_KINDS else len(PERIOD_KINDS), label)
+    return (PERIOD_KINDS.index(kind), label) if kind in PERIOD_KINDS else (len(PERIOD_KINDS), key)

@@ -42,6 +42,17 @@ def list_outputs(root: Path) -> list[str]:
 
 
 def list_agency_outputs(root: Path, agency: str) -> list[str]:
-    """Rel paths of one agency's own outputs."""
-    keys = sorted(manifest.read(root, agency)["outputs"], key=manifest.sort_key)
-    return [manifest.output_rel(key, agency) for key in keys]
+    """Rel paths of one agency's own outputs: its year files (aggregates/agency/<A>/<YYYY>.csv),
+    oldest first. Each holds every period of its year; ``period`` tells them apart."""
+    return [manifest.output_rel(year, agency) for year in agency_years(root, agency)]
+
+
+def agency_years(root: Path, agency: str) -> list[str]:
+    """The years an agency has a year file for, by its manifest."""
+    return sorted(key for key in manifest.read(root, agency)["outputs"] if key.isdigit())
+
+
+def read_agency_year(root: Path, agency: str, year: str | int) -> pd.DataFrame:
+    """Decrypt one agency's year file in memory: its months, quarters, halves and year, in that
+    order (split with :func:`isp.periods.kind_of_label` on ``period``)."""
+    return read_output(root, manifest.output_rel(str(year), agency))

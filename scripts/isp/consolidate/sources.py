@@ -1,12 +1,13 @@
-"""Where each stale output's figures come from, chosen to decrypt as little as possible.
+"""Where each stale consolidated output's figures come from, chosen to decrypt as little as
+possible (an agency's year file is always made from its submissions: :mod:`.execute`).
 
 - **Direct**: from the submissions of the period (always right; needs them all decrypted).
 - **Derived**: from the outputs one level down (a quarter from its months, a half from its
   quarters, a year from its halves): flows are their sum, stocks are the last child's. A child is
   either computed in this run or, when it is up to date, read back from its encrypted output.
-  This is exact for an agency's own outputs, and for consolidated outputs when every agency that
-  reported within the period also reported within its last child (otherwise an agency's latest
-  stock would sit in an earlier child, mixed with the others': the period is then Direct).
+  This is exact when every agency that reported within the period also reported within its last
+  child (otherwise an agency's latest stock would sit in an earlier child, mixed with the
+  others': the period is then Direct).
 
 A resubmitted December thus costs December's submissions plus a few earlier outputs, instead of
 the whole year's submissions; a full run derives every period in memory from its months.
@@ -47,7 +48,7 @@ class Chooser:
     """Chooses, once per output, how to obtain it."""
 
     def __init__(self, specs: list[Spec], stale: list[Spec]) -> None:
-        self._specs = {(s.agency, s.key): s for s in specs}
+        self._specs = {s.key: s for s in specs}
         self._stale = {s.rel for s in stale}
         self._chosen: dict[str, Source] = {}
 
@@ -59,14 +60,14 @@ class Chooser:
     def _children(self, spec: Spec) -> list[Spec]:
         kind = CHILD_KIND[spec.period.kind]
         labels = dict.fromkeys(period_of(m, kind).label for m in spec.period.months)
-        found = (self._specs.get((spec.agency, f"{kind}/{label}")) for label in labels)
+        found = (self._specs.get(f"{kind}/{label}") for label in labels)
         return [child for child in found if child is not None and child.inputs]
 
     def _choose(self, spec: Spec) -> Source:
         if spec.period.kind not in CHILD_KIND or not spec.inputs:
             return Direct(spec)
         children = self._children(spec)
-        if spec.agency is None and _agencies(spec.inputs) != _agencies(children[-1].inputs):
+        if _agencies(spec.inputs) != _agencies(children[-1].inputs):
             return Direct(spec)
         return Derived(spec, tuple(self(c) if c.rel in self._stale else Stored(c) for c in children))
 

@@ -1,11 +1,13 @@
 """Writing outputs so that a run killed at any moment leaves the last good state.
 
-Every new output is encrypted and written to a temporary name beside its target while the run
-works; only when all are ready are they renamed into place, one quick rename each, and the
-manifests are written after that. A run killed before the renames leaves the previous
-aggregates untouched (its temporary files, ciphertext only, are removed by the next run); one
-killed during the renames leaves outputs that no longer match their manifest entry's hash,
-which the next run redoes.
+Every new output (a consolidated table, an agency's year file) is encrypted and written to a
+temporary name beside its target while the run works; only when all are ready are they renamed
+into place, one quick rename each, and the manifests are written after that. A run killed
+before the renames leaves the previous aggregates untouched (its temporary files, ciphertext
+only, are removed by the next run); one killed during the renames leaves outputs that no longer
+match their manifest entry's hash, which the next run redoes. Outputs no longer made (the
+per-period agency files of the earlier layout among them) are removed only after the renames
+and the manifests, so a run killed before that leaves them for the next run (:func:`orphans`).
 """
 
 from __future__ import annotations
@@ -65,14 +67,18 @@ class Staging:
 
 
 def output_folders(root: Path) -> list[Path]:
-    """Every folder outputs are written to: aggregates/<kind>/ and aggregates/agency/<A>/<kind>/."""
-    owners = [root / AGGREGATES, *sorted(p for p in (root / AGENCY_OUTPUTS).glob("*") if p.is_dir())]
-    return [owner / kind for owner in owners for kind in PERIOD_KINDS if (owner / kind).is_dir()]
+    """Every folder outputs are written to: aggregates/<kind>/ and aggregates/agency/<A>/ (its
+    year files), and the aggregates/agency/<A>/<kind>/ of the earlier per-period layout, whose
+    files a run removes."""
+    agencies = sorted(p for p in (root / AGENCY_OUTPUTS).glob("*") if p.is_dir())
+    owners = [root / AGGREGATES, *agencies]
+    kinds = [owner / kind for owner in owners for kind in PERIOD_KINDS if (owner / kind).is_dir()]
+    return [*kinds, *agencies]
 
 
 def remove_leftovers(root: Path) -> int:
     """Remove temporary files a killed run left behind (ciphertext only); returns how many."""
-    folders = [root / AGGREGATES, *output_folders(root), *(root / AGENCY_OUTPUTS).glob("*")]
+    folders = [root / AGGREGATES, *output_folders(root)]
     leftovers = [path for folder in folders for path in folder.glob(TEMP_GLOB) if path.is_file()]
     for path in leftovers:
         path.unlink(missing_ok=True)
@@ -86,8 +92,13 @@ def orphans(root: Path, made: set[str]) -> list[str]:
 
 
 def remove(root: Path, rels: list[str]) -> None:
+    """Remove outputs no longer made, then the period folders they leave empty (an agency's
+    monthly/, quarterly/... of the per-period layout, once migrated to year files)."""
     for rel in rels:
         (root / rel).unlink(missing_ok=True)
+    for folder in sorted({(root / rel).parent for rel in rels}):
+        if folder.name in PERIOD_KINDS and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 @contextmanager

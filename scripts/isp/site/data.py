@@ -1,9 +1,10 @@
 """What the site shows, loaded once per build: the aggregates (contract C), decrypted in memory.
 
-Every ``aggregates/<kind>/<label>.csv`` and ``aggregates/agency/<A>/<kind>/<label>.csv`` is
-decrypted through :func:`isp.crypto.decrypt_many` (sops writes to a pipe) and parsed straight
-from memory; nothing plaintext touches the disk. Files of one scope and kind are parsed in one
-``read_csv`` call, which keeps a ten-year repository within the build budget.
+Every ``aggregates/<kind>/<label>.csv`` and every agency year file ``aggregates/agency/<A>/<YYYY>.csv``
+is decrypted through :func:`isp.crypto.decrypt_many` (sops writes to a pipe) and parsed straight
+from memory; nothing plaintext touches the disk. Files of one scope and kind (or all of an
+agency's year files) are parsed in one ``read_csv`` call, which keeps a ten-year repository
+within the build budget; an agency's rows are then split by period kind, from their labels.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from isp import calendar, crypto, protocol
 from isp.errors import IspError
 from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS
+from isp.periods import PERIOD_KINDS, kind_of_label
 
 log = logging.getLogger("mkdocs.isp.site")
 
@@ -29,6 +30,7 @@ COLUMNS = ["period", "site", "indicator", "sex", "age_group", "nationality", "co
 HEADER = ",".join(COLUMNS).encode()
 NATIONAL = "ALL"
 MANIFEST = "aggregates/manifest.json"
+YEAR_FILES = "years"  # the pseudo-kind of an agency's year files, split by kind once parsed
 
 
 @dataclass
@@ -76,6 +78,23 @@ def _files(root: Path, prefix: str) -> dict[str, list[Path]]:
     return {kind: sorted((root / prefix / kind).glob("*.csv")) for kind in PERIOD_KINDS}
 
 
+def _year_files(root: Path, agency: str) -> dict[str, list[Path]]:
+    return {YEAR_FILES: sorted((root / AGENCY_OUTPUTS / agency).glob("[0-9][0-9][0-9][0-9].csv"))}
+
+
+def _by_kind(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """An agency's year files' rows, one frame per period kind (years in order, so each kind's
+    labels stay sorted)."""
+    labels = frame["period"].cat.categories
+    kinds = frame["period"].cat.codes.map(dict(enumerate(kind_of_label(str(label)) for label in labels)))
+    frames: dict[str, pd.DataFrame] = {}
+    for kind in PERIOD_KINDS:
+        part = frame[(kinds == kind).to_numpy()].reset_index(drop=True)
+        part["period"] = part["period"].cat.remove_unused_categories()
+        frames[kind] = part
+    return frames
+
+
 def _body(data: bytes, rel: str) -> bytes:
     head, _, body = data.partition(b"\n")
     if head.strip().replace(b" ", b"") != HEADER:
@@ -106,7 +125,10 @@ def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | N
                 outputs.unreadable.append(f"{rel}: {data.reason}")
                 continue
             bodies.append(_body(data, rel))
-        outputs.frames[kind] = _parse(bodies)
+        if kind == YEAR_FILES:
+            outputs.frames |= _by_kind(_parse(bodies))
+        else:
+            outputs.frames[kind] = _parse(bodies)
     return result
 
 
@@ -127,7 +149,7 @@ def load(root: Path, jobs: int | None = None) -> SiteData:
     isp = protocol.load(root)
     scopes = {"": _files(root, "aggregates")}
     for code in isp.agencies:
-        scopes[code] = _files(root, f"{AGENCY_OUTPUTS}/{code}")
+        scopes[code] = _year_files(root, code)
     decrypted = _decrypt(root, scopes, jobs)
     consolidated = decrypted.pop("")
     if consolidated.unreadable:
