@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from isp import crypto, keys, protocol, synthetic
+from isp.consolidate import codec
 from isp.fsutil import write_atomic
 from isp.keys import AGENCY_OUTPUTS
 from isp.periods import PERIOD_KINDS, add_months, month_range, period_of
@@ -140,7 +141,7 @@ def write_aggregates(root: Path, months: list[str], matrix: bool, jobs: int = 4)
         }
 
     def one(item: tuple[str, bytes]) -> None:
-        write_atomic(root / item[0], crypto.encrypt(root, item[0], item[1]))
+        write_atomic(root / item[0], crypto.encrypt(root, item[0], codec.pack(item[1])))  # as isp consolidate does
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, files.items()))

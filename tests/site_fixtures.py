@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from isp import crypto, synthetic, tidy
+from isp.consolidate import codec
 from isp.fsutil import write_atomic
 from isp.keys import AGENCY_OUTPUTS
 from isp.periods import PERIOD_KINDS, Period, period_of
@@ -79,7 +80,9 @@ def encrypt_all(root: Path, plaintexts: dict[str, bytes]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def one(item: tuple[str, bytes]) -> None:
-        write_atomic(root / item[0], crypto.encrypt(root, item[0], item[1]))
+        rel, data = item
+        stored = codec.pack(data) if rel.startswith("aggregates/") else data  # as isp consolidate stores them
+        write_atomic(root / rel, crypto.encrypt(root, rel, stored))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(one, plaintexts.items()))

@@ -16,6 +16,7 @@ from pandas.testing import assert_frame_equal
 from ruamel.yaml import YAML
 
 from isp import consolidate, crypto, keys, protocol
+from isp.consolidate import codec
 from isp.periods import Period, PeriodKind, custom_period, period_of
 from tests.consolidate_fixtures import (
     MONTHS,
@@ -199,7 +200,7 @@ def test_no_agency_code_or_name_in_consolidated_outputs_or_the_manifest(done) ->
     manifest_text = (data.root / "aggregates/manifest.json").read_text(encoding="utf-8")
     texts = {"manifest.json": manifest_text}
     for rel in consolidate.list_outputs(data.root):
-        texts[rel] = crypto.decrypt(data.root / rel).decode("utf-8")
+        texts[rel] = codec.unpack(crypto.decrypt(data.root / rel)).decode("utf-8")
     for where, text in texts.items():
         assert not [code for code in AGENCIES if code in text], where
         assert not [name for name in names if name in text.lower()], where
@@ -216,7 +217,8 @@ def test_outputs_are_encrypted_for_the_right_readers(done, keyring: Keyring) -> 
     assert keys.required_recipients(isp_, own) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
     assert crypto.recipients((data.root / own).read_bytes()) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
     with patched_env(keyring.env("IRC")):
-        assert crypto.decrypt(consolidated)
+        stored = crypto.decrypt(consolidated)
+        assert stored.startswith(codec.GZIP_MAGIC) and codec.unpack(stored).startswith(b"period,site,indicator")
         mine = _own(data, "IRC", "quarterly/2026-Q1")
     for other in ("IMC", "UNICEF"):
         with patched_env(keyring.env(other)), pytest.raises(crypto.CryptoError):
@@ -445,3 +447,18 @@ def test_a_broken_submission_is_refused_with_file_row_column_and_nothing_changes
     assert "submissions/IMC/2026-02.csv, row " in result.err and "column site: [unknown-code]" in result.err
     after = {p: p.read_bytes() for p in (data.root / "aggregates").rglob("*") if p.is_file()}
     assert after == before and not list(data.root.glob("aggregates/**/.*.tmp"))
+
+
+def test_outputs_of_the_earlier_plain_layout_are_still_read(done) -> None:
+    """Outputs written before compression hold the CSV itself: read back, they give the same table."""
+    data, _ = done
+    rel = "aggregates/quarterly/2026-Q1.csv"
+    table = consolidate.read_output(data.root, rel)
+    plain = codec.unpack(crypto.decrypt(data.root / rel))
+    assert codec.unpack(plain) == plain
+    old = data.root / "aggregates/quarterly/old-layout.csv"
+    old.write_bytes(crypto.encrypt(data.root, rel, plain))
+    try:
+        assert_frame_equal(consolidate.read_output(data.root, old.relative_to(data.root).as_posix()), table)
+    finally:
+        old.unlink()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from isp import crypto
-from isp.consolidate import manifest
+from isp.consolidate import codec, manifest
 from isp.consolidate.layout import HEADER
 
 OUTPUT_COLUMNS = HEADER.strip().split(",")
@@ -22,7 +22,7 @@ def read_table(data: bytes) -> pd.DataFrame:
 
 def read_output(root: Path, rel_path: str) -> pd.DataFrame:
     """Decrypt one output (``aggregates/quarterly/2026-Q1.csv``...) in memory."""
-    return read_table(crypto.decrypt(root / rel_path, rel_path))
+    return read_table(codec.unpack(crypto.decrypt(root / rel_path, rel_path)))
 
 
 def read_manifest(root: Path) -> manifest.Manifest:

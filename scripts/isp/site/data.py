@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from isp import calendar, crypto, protocol
+from isp.consolidate import codec
 from isp.errors import IspError
 from isp.keys import AGENCY_OUTPUTS
 from isp.periods import PERIOD_KINDS, kind_of_label
@@ -124,7 +125,7 @@ def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | N
             if isinstance(data, crypto.CryptoError):
                 outputs.unreadable.append(f"{rel}: {data.reason}")
                 continue
-            bodies.append(_body(data, rel))
+            bodies.append(_body(codec.unpack(data), rel))
         if kind == YEAR_FILES:
             outputs.frames |= _by_kind(_parse(bodies))
         else:
