@@ -20,7 +20,6 @@ from rich.progress import (
 
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, err, ok, warn
-from isp.consolidate import run
 
 PHASES = {"decrypt": "decrypting inputs", "encrypt": "encrypting outputs"}
 
@@ -72,6 +71,8 @@ def consolidate(
 
     Example: `SOPS_AGE_KEY_FILE=ci.agekey isp consolidate --jobs 4`
     """
+    from isp.consolidate import run  # lazily: numpy and pandas load only when a command needs them
+
     with _bars(enabled=not json_out and err.is_terminal) as bars:
         report = run(repo, jobs=jobs, full=full, progress=bars)
     if json_out:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
@@ -13,9 +13,11 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from isp import demo
 from isp.cli.options import JsonOption
 from isp.cli.output import console, emit_json, err
+
+if TYPE_CHECKING:
+    from isp import demo
 
 
 class RichProgress:
@@ -132,6 +134,8 @@ def demo_command(
 
     Example: `isp demo /tmp/demo-isp --serve`
     """
+    from isp import demo  # lazily: pandas loads only when a demo is built
+
     options = demo.DemoOptions(directory, months=months, seed=seed, force=force, jobs=jobs)
     if serve:
         demo.check_port(port)  # before minutes of work, not after

@@ -10,7 +10,6 @@ import typer
 from isp import protocol
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table
-from isp.disclosure import cli_support
 from isp.errors import IspError
 from isp.protocol import DisclosureProfile
 
@@ -50,6 +49,8 @@ def audit(
     Example: `isp disclosure audit release/new-cases-by-site.csv --profile external`
     """
     rules = _profile(repo, profile)
+    from isp.disclosure import cli_support  # lazily: scipy loads only for disclosure work
+
     result = cli_support.audit_file(file, rules)
     if json_out:
         emit_json(result.as_dict())
@@ -83,6 +84,8 @@ def protect(
     Example: `isp disclosure protect ~/new-cases-by-site.csv -o ~/new-cases-protected.csv`
     """
     rules = _profile(repo, profile)
+    from isp.disclosure import cli_support
+
     result = cli_support.protect_file(file, out, rules, force)
     if json_out:
         emit_json(result)
