@@ -404,7 +404,8 @@ def check_aggregates(ctx: Context, files: list[FileCheck], heads: dict[str, byte
     """Nothing under aggregates/ changes in a pull request except re-wraps (see the module doc)."""
     touched = [f for f in files if f.path.startswith("aggregates/") and f.path != AGGREGATES_README]
     modified = [f.path for f in touched if f.change == "M"]
-    base_ids = provenance.blob_ids(ctx.root, ctx.base, modified) if modified else {}
+    start = provenance.merge_base(ctx.root, ctx.base, ctx.head) if modified else ctx.base  # where the diff starts
+    base_ids = provenance.blob_ids(ctx.root, start, modified) if modified else {}
     bases = provenance.read_blobs(ctx.root, sorted(set(base_ids.values()))) if base_ids else {}
     for check in touched:
         before = bases.get(base_ids.get(check.path, ""))
