@@ -134,7 +134,7 @@ def _show_one(st: requests.RequestStatus) -> None:
         for a in st.agencies
     ]
     table(
-        f"{st.id} ({st.type}, {st.organization}): {st.state} on {st.today}; issued {st.issued}, "
+        f"{st.id} ({st.type}, {st.organization}): {st.state} as of {st.today}; issued {st.issued}, "
         f"follow-up {st.follow_up_on}, escalation {st.escalate_on}, expires {st.expires_on}",
         ["agency", "answer", "date", "reason", "contact now", "note"],
         rows,
