@@ -283,10 +283,13 @@ def _requests(isp: Isp, clock: _Clock, today: date, span: list[str], rng: random
             clock.at(approved_issue.date() - timedelta(days=3)),
             approved_issue,
             "A university child-protection research centre",
-            "Describe how the caseload of child-protection case management changes over a quarter.",
+            "Describe how the caseload of child-protection case management, and the child labour and "
+            "early marriage it meets, change over a quarter.",
             "A briefing note for the sector's planning workshop, national totals only.",
             *_asked(cal, span, approved_issue.date(), 2),
-            ("new_cases", "active_cases", "closed_cases"),
+            # child labour is small enough by sex, age and nationality to show suppression at work;
+            # early marriage leaves only as a percentage, sexual violence never
+            ("new_cases", "active_cases", "closed_cases", "concern_child_labour", "concern_early_marriage"),
             "national",
             tuple(answers(approved_issue, agencies)),
         ),
