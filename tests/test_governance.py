@@ -180,6 +180,32 @@ def test_a_new_agency_needs_every_signatorys_signed_approval(isp_repo: IspRepo) 
     assert rules(governance.membership_check(isp_repo.root, base)) == {"approval-by-other-agency"}
 
 
+def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(isp_repo: IspRepo) -> None:
+    """Otherwise one pull request could take an agency's say over every release away."""
+    base = isp_repo.head()
+    handler = YAML()
+    path = isp_repo.root / "protocol" / "agencies.yaml"
+    doc = handler.load(path)
+    doc["agencies"]["UNICEF"]["roles"] = [r for r in doc["agencies"]["UNICEF"]["roles"] if r != "data_gathering"]
+    handler.dump(doc, path)
+    isp_repo.commit("UNICEF no longer gathers data", signer="UNHCR:primary")
+    problems = governance.membership_check(isp_repo.root, base)
+    assert [p.rule for p in problems] == ["membership-approval"] and "changing UNICEF's roles" in problems[0].message
+    rel = _membership(isp_repo, "role-change", "UNICEF")
+    isp_repo.commit("Propose the role change", signer="UNHCR:primary")
+    for agency in REQUIRED:
+        _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
+    assert governance.membership_check(isp_repo.root, base) == []
+
+    start = isp_repo.head()
+    doc = handler.load(path)
+    del doc["agencies"]["JRF"]
+    handler.dump(doc, path)
+    isp_repo.commit("JRF leaves", signer="UNHCR:primary")
+    problems = governance.membership_check(isp_repo.root, start)
+    assert [p.message for p in problems] == ["removing JRF has no approval record"]
+
+
 def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo) -> None:
     base = isp_repo.head()
     handler = YAML()

@@ -12,14 +12,15 @@ is made (:func:`release_blockers`).
 ``protocol/membership/<ID>.yaml``::
 
     id: MEM-2026-001
-    change: add-agency          # or: system-switch
+    change: add-agency          # or: remove-agency, role-change, system-switch
     agency: NEWORG
     system: cpims_standalone    # system-switch only: the system the agency moves to
     proposed: 2026-03-01
     approvals: {IRC: 2026-03-02, IMC: 2026-03-02, ...}
 
 Each approval counts only in a commit signed by a focal point of the approving agency. A new
-agency needs the approval of every agency that was a signatory at the pull request's base; a
+agency, an agency's departure and any change of an agency's roles need the approval of every
+agency that was a signatory at the pull request's base (the departing agency included); a
 system switch needs one coordinator's. :func:`membership_check` enforces it.
 """
 
@@ -67,7 +68,7 @@ class _Model(BaseModel):
 
 class MembershipChange(_Model):
     id: str
-    change: Literal["add-agency", "system-switch"]
+    change: Literal["add-agency", "remove-agency", "role-change", "system-switch"]
     agency: str
     system: str | None = None
     proposed: date
@@ -268,15 +269,22 @@ def _approvals(root: Path, path: str, base: str, head: str) -> tuple[set[str], l
 
 
 def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]:
-    """Agencies added to agencies.yaml need every base signatory's signed approval; a switch of
-    system needs a coordinator's (recorded in protocol/membership/, see the module docstring)."""
+    """Agencies added to or removed from agencies.yaml, and any change of an agency's roles, need
+    every base signatory's signed approval (they change whose consent a release needs, and who
+    coordinates); a switch of system needs a coordinator's (recorded in protocol/membership/, see
+    the module docstring). Without this, a pull request could drop an agency, or its
+    data-gathering role, and with it the agency's say over every external release."""
     before, after = _agencies_at(root, base), _agencies_at(root, head)
     files = _membership_files(root, head)
     problems: list[Problem] = []
     coordinators = [code for code, a in before.items() if "coordinator" in (a.get("roles") or [])]
     for code in sorted(set(after) - set(before)):
         problems += _needs(root, files, base, head, code, "add-agency", None, sorted(before), all_of=True)
+    for code in sorted(set(before) - set(after)):
+        problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
     for code in sorted(set(after) & set(before)):
+        if sorted(before[code].get("roles") or []) != sorted(after[code].get("roles") or []):
+            problems += _needs(root, files, base, head, code, "role-change", None, sorted(before), all_of=True)
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
@@ -294,7 +302,11 @@ def _needs(
     approvers: list[str],
     all_of: bool,
 ) -> list[Problem]:
-    what = f"adding {code}" if change == "add-agency" else f"{code}'s switch to {system}"
+    what = {
+        "add-agency": f"adding {code}",
+        "remove-agency": f"removing {code}",
+        "role-change": f"changing {code}'s roles",
+    }.get(change, f"{code}'s switch to {system}")
     match = next(
         (
             (p, m)
