@@ -206,6 +206,35 @@ def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(i
     assert [p.message for p in problems] == ["removing JRF has no approval record"]
 
 
+def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo: IspRepo) -> None:
+    base = isp_repo.head()
+    handler = YAML()
+    path = isp_repo.root / "protocol" / "protocol.yaml"
+    doc = handler.load(path)
+    doc["sharing"]["disclaimers"][0] = "Consolidated from the agencies' case-management data."
+    handler.dump(doc, path)
+    isp_repo.commit("Shorter disclaimer", signer="UNHCR:primary")
+    assert governance.membership_check(isp_repo.root, base) == []  # the wording is the coordinators' to keep
+    doc["sharing"]["never_external_tags"] = []
+    handler.dump(doc, path)
+    isp_repo.commit("Share everything", signer="UNHCR:primary")
+    problems = governance.membership_check(isp_repo.root, base)
+    assert [(p.file, p.message) for p in problems] == [
+        ("protocol/protocol.yaml", "amending protocol/protocol.yaml (sharing) has no approval record")
+    ]
+    rel = "protocol/membership/AMEND-1.yaml"
+    (isp_repo.root / rel).parent.mkdir(exist_ok=True)
+    record = {"id": "AMEND-1", "change": "protocol-amendment", "sections": ["sharing"], "proposed": date(2026, 3, 1)}
+    (isp_repo.root / rel).write_text(yaml.safe_dump(record | {"approvals": {}}, sort_keys=False))
+    isp_repo.commit("Propose the amendment", signer="UNHCR:primary")
+    for agency in REQUIRED[:-1]:
+        _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
+    problems = governance.membership_check(isp_repo.root, base)
+    assert [p.message for p in problems] == [
+        "amending protocol/protocol.yaml (sharing) still needs the signed approval of UNICEF"
+    ]
+
+
 def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo) -> None:
     base = isp_repo.head()
     handler = YAML()

@@ -60,6 +60,10 @@ from isp.protocol import Isp
 
 MEMBERSHIP_DIR = "protocol/membership"
 AGENCIES_FILE = "protocol/agencies.yaml"
+PROTOCOL_FILE = "protocol/protocol.yaml"
+# What leaves the group and how it is protected: changing these is an amendment of the protocol
+# (section -> keys left free to edit: the disclaimers' wording is the coordinators' to keep).
+AMENDED_SECTIONS: dict[str, tuple[str, ...]] = {"sharing": ("disclaimers",), "disclosure": ()}
 
 
 class _Model(BaseModel):
@@ -68,8 +72,9 @@ class _Model(BaseModel):
 
 class MembershipChange(_Model):
     id: str
-    change: Literal["add-agency", "remove-agency", "role-change", "system-switch"]
-    agency: str
+    change: Literal["add-agency", "remove-agency", "role-change", "system-switch", "protocol-amendment"]
+    agency: str | None = None  # every change but an amendment names its agency
+    sections: list[str] = []  # protocol-amendment only: the sections of protocol.yaml it changes
     system: str | None = None
     proposed: date
     approvals: dict[str, date] = {}
@@ -244,10 +249,21 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
 # --- membership changes ----------------------------------------------------------------------
 
 
+def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
+    data = attribution.read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}")
+    try:
+        loaded = yaml.safe_load(data or b"") or {}
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _without(section: Any, keys: tuple[str, ...]) -> Any:
+    return {k: v for k, v in section.items() if k not in keys} if isinstance(section, dict) else section
+
+
 def _agencies_at(root: Path, rev: str) -> dict[str, Any]:
-    data = attribution.read_many(root, [f"{rev}:{AGENCIES_FILE}"]).get(f"{rev}:{AGENCIES_FILE}")
-    loaded = yaml.safe_load(data or b"") or {}
-    agencies = loaded.get("agencies") if isinstance(loaded, dict) else None
+    agencies = _yaml_at(root, rev, AGENCIES_FILE).get("agencies")
     return agencies if isinstance(agencies, dict) else {}
 
 
@@ -288,7 +304,28 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
-    return problems
+    return problems + amendment_check(root, base, head, files, sorted(before))
+
+
+def amendment_check(
+    root: Path, base: str, head: str, files: list[tuple[str, MembershipChange]], signatories: list[str]
+) -> list[Problem]:
+    """A change to what may leave the group (protocol.yaml's ``sharing``: SGBV never, early
+    marriage only as percentages, the government recipients) or to how it is protected (``disclosure``:
+    thresholds, dominance, protection width) amends the protocol: every signatory at the base
+    approves it, in a ``protocol-amendment`` record naming those sections."""
+    before, after = _yaml_at(root, base, PROTOCOL_FILE), _yaml_at(root, head, PROTOCOL_FILE)
+    changed = [
+        name
+        for name, free in AMENDED_SECTIONS.items()
+        if _without(before.get(name), free) != _without(after.get(name), free)
+    ]
+    if not changed:
+        return []
+    covering = [(p, m) for p, m in files if m.change == "protocol-amendment" and set(changed) <= set(m.sections)]
+    return _needs(
+        root, covering, base, head, None, "protocol-amendment", None, signatories, all_of=True, sections=changed
+    )
 
 
 def _needs(
@@ -296,16 +333,18 @@ def _needs(
     files: list[tuple[str, MembershipChange]],
     base: str,
     head: str,
-    code: str,
+    code: str | None,
     change: str,
     system: str | None,
     approvers: list[str],
     all_of: bool,
+    sections: list[str] | None = None,
 ) -> list[Problem]:
     what = {
         "add-agency": f"adding {code}",
         "remove-agency": f"removing {code}",
         "role-change": f"changing {code}'s roles",
+        "protocol-amendment": f"amending {PROTOCOL_FILE} ({', '.join(sections or [])})",
     }.get(change, f"{code}'s switch to {system}")
     match = next(
         (
@@ -316,12 +355,13 @@ def _needs(
         None,
     )
     if match is None:
+        subject = f"sections: [{', '.join(sections or [])}]" if code is None else f"agency: {code}"
         return [
             Problem(
-                AGENCIES_FILE,
+                PROTOCOL_FILE if code is None else AGENCIES_FILE,
                 "membership-approval",
                 f"{what} has no approval record",
-                fix=f"add {MEMBERSHIP_DIR}/<ID>.yaml (change: {change}, agency: {code}) and have "
+                fix=f"add {MEMBERSHIP_DIR}/<ID>.yaml (change: {change}, {subject}) and have "
                 f"{'every signatory' if all_of else 'a coordinator'} approve it in a signed commit",
             )
         ]
