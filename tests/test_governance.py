@@ -220,7 +220,7 @@ def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo
     isp_repo.commit("Share everything", signer="UNHCR:primary")
     problems = governance.membership_check(isp_repo.root, base)
     assert [(p.file, p.message) for p in problems] == [
-        ("protocol/protocol.yaml", "amending protocol/protocol.yaml (sharing) has no approval record")
+        ("protocol/protocol.yaml", "amending the protocol (sharing) has no approval record")
     ]
     rel = "protocol/membership/AMEND-1.yaml"
     (isp_repo.root / rel).parent.mkdir(exist_ok=True)
@@ -231,8 +231,21 @@ def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo
         _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
     problems = governance.membership_check(isp_repo.root, base)
     assert [p.message for p in problems] == [
-        "amending protocol/protocol.yaml (sharing) still needs the signed approval of UNICEF"
+        "amending the protocol (sharing) still needs the signed approval of UNICEF"
     ]
+
+    start = isp_repo.head()
+    indicators = isp_repo.root / "protocol" / "indicators.yaml"
+    text = indicators.read_text(encoding="utf-8")
+    indicators.write_text(
+        text.replace("name_en: Sexual violence", "name_en: Sexual violence (all forms)"), encoding="utf-8"
+    )
+    isp_repo.commit("Clearer name", signer="UNHCR:primary")
+    assert governance.membership_check(isp_repo.root, start) == []  # names are free to edit
+    indicators.write_text(text.replace("tags: [sgbv], name_en", "tags: [], name_en"), encoding="utf-8")
+    isp_repo.commit("Untag sexual violence", signer="UNHCR:primary")
+    problems = governance.membership_check(isp_repo.root, start)
+    assert [p.message for p in problems] == ["amending the protocol (indicators) has no approval record"]
 
 
 def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo) -> None:

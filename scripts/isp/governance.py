@@ -61,9 +61,15 @@ from isp.protocol import Isp
 MEMBERSHIP_DIR = "protocol/membership"
 AGENCIES_FILE = "protocol/agencies.yaml"
 PROTOCOL_FILE = "protocol/protocol.yaml"
-# What leaves the group and how it is protected: changing these is an amendment of the protocol
-# (section -> keys left free to edit: the disclaimers' wording is the coordinators' to keep).
-AMENDED_SECTIONS: dict[str, tuple[str, ...]] = {"sharing": ("disclaimers",), "disclosure": ()}
+INDICATORS_FILE = "protocol/indicators.yaml"
+# What leaves the group and how it is protected: changing these is an amendment of the protocol.
+# section -> (file, top-level key or None for the whole file, keys left free to edit anywhere in
+# it: the disclaimers' wording, the indicators' names in English and Arabic).
+AMENDED_SECTIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "sharing": (PROTOCOL_FILE, "sharing", ("disclaimers",)),
+    "disclosure": (PROTOCOL_FILE, "disclosure", ()),
+    "indicators": (INDICATORS_FILE, None, ("name_en", "name_ar")),
+}
 
 
 class _Model(BaseModel):
@@ -258,8 +264,18 @@ def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _without(section: Any, keys: tuple[str, ...]) -> Any:
-    return {k: v for k, v in section.items() if k not in keys} if isinstance(section, dict) else section
+def _section(root: Path, rev: str, path: str, key: str | None, free: tuple[str, ...]) -> Any:
+    doc = _yaml_at(root, rev, path)
+    return _without(doc if key is None else doc.get(key), free)
+
+
+def _without(node: Any, keys: tuple[str, ...]) -> Any:
+    """``node`` with ``keys`` removed from every mapping in it, however deep."""
+    if isinstance(node, dict):
+        return {k: _without(v, keys) for k, v in node.items() if k not in keys}
+    if isinstance(node, list):
+        return [_without(v, keys) for v in node]
+    return node
 
 
 def _agencies_at(root: Path, rev: str) -> dict[str, Any]:
@@ -311,14 +327,15 @@ def amendment_check(
     root: Path, base: str, head: str, files: list[tuple[str, MembershipChange]], signatories: list[str]
 ) -> list[Problem]:
     """A change to what may leave the group (protocol.yaml's ``sharing``: SGBV never, early
-    marriage only as percentages, the government recipients) or to how it is protected (``disclosure``:
-    thresholds, dominance, protection width) amends the protocol: every signatory at the base
-    approves it, in a ``protocol-amendment`` record naming those sections."""
-    before, after = _yaml_at(root, base, PROTOCOL_FILE), _yaml_at(root, head, PROTOCOL_FILE)
+    marriage only as percentages, the government recipients), to how it is protected
+    (``disclosure``: thresholds, dominance, protection width) or to the tracking sheet itself
+    (indicators.yaml: codes, groups, tags such as ``sgbv``, denominators) amends the protocol:
+    every signatory at the base approves it, in a ``protocol-amendment`` record naming those
+    sections. Dropping the ``sgbv`` tag from an indicator would otherwise let it out."""
     changed = [
         name
-        for name, free in AMENDED_SECTIONS.items()
-        if _without(before.get(name), free) != _without(after.get(name), free)
+        for name, (path, key, free) in AMENDED_SECTIONS.items()
+        if _section(root, base, path, key, free) != _section(root, head, path, key, free)
     ]
     if not changed:
         return []
@@ -344,7 +361,7 @@ def _needs(
         "add-agency": f"adding {code}",
         "remove-agency": f"removing {code}",
         "role-change": f"changing {code}'s roles",
-        "protocol-amendment": f"amending {PROTOCOL_FILE} ({', '.join(sections or [])})",
+        "protocol-amendment": f"amending the protocol ({', '.join(sections or [])})",
     }.get(change, f"{code}'s switch to {system}")
     match = next(
         (
