@@ -9,7 +9,7 @@ import yaml
 from ruamel.yaml import YAML
 
 from isp import governance, protocol, requests
-from tests.helpers import IspRepo, isp
+from tests.helpers import IspRepo, git, isp
 from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
 
 RID = "REQ-2026-001"
@@ -125,6 +125,23 @@ def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> 
     assert isp("resume", "IRC", "--from", "2026-10", "--repo", root).code == 1  # nothing running any more
     assert isp("suspend", "NHF", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0
     assert isp("resume", "NHF", "--from", "2026-06", "--repo", root).code == 1
+
+
+def test_only_the_agency_or_a_coordinator_may_change_its_suspensions(isp_repo: IspRepo) -> None:
+    """Otherwise one agency could take another's figures out of the consolidated report."""
+    root = isp_repo.root
+    base = isp_repo.head()
+    suspend = ("suspend", "JRF", "--from", "2026-04", "--reason", "Database migration", "--repo", root)
+    assert isp(*suspend).code == 0
+    isp_repo.commit("Suspend JRF", signer="IRC:primary")
+    problems = governance.membership_check(root, base)
+    assert [p.rule for p in problems] == ["suspension-signature"]
+    assert "changes JRF's suspensions but is signed by focal.irc@example.org (IRC)" in problems[0].message
+    for signer in ("JRF:signatory", "UNHCR:primary"):  # the agency itself, or a coordinator
+        git(root, "reset", "-q", "--hard", base)
+        assert isp(*suspend).code == 0
+        isp_repo.commit("Suspend JRF", signer=signer)
+        assert governance.membership_check(root, base) == [], signer
 
 
 def _add_agency(repo: IspRepo, code: str) -> None:

@@ -320,7 +320,42 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
+    problems += suspension_check(root, base, head, coordinators)
     return problems + amendment_check(root, base, head, files, sorted(before))
+
+
+def _suspensions(doc: dict[str, Any], code: str) -> Any:
+    agency = (doc.get("agencies") or {}).get(code)
+    return agency.get("suspensions") if isinstance(agency, dict) else None
+
+
+def suspension_check(root: Path, base: str, head: str, coordinators: list[str]) -> list[Problem]:
+    """An agency's suspensions (which months consolidation leaves out) change only in a commit
+    signed by a focal point of that agency or of a coordinator: otherwise one agency could take
+    another's figures out of the consolidated report, or put back months it withheld."""
+    problems = []
+    for rev in attribution.revisions(root, AGENCIES_FILE, head, base):
+        if not rev.in_review:
+            continue
+        codes = set(rev.after.get("agencies") or {}) | {c for p in rev.parents for c in (p.get("agencies") or {})}
+        for code in sorted(codes):
+            if any(
+                _suspensions(p, code) == _suspensions(rev.after, code) for p in rev.parents
+            ):  # a merge: its own change only
+                continue
+            allowed = {code, *coordinators}
+            if rev.signer.verified and rev.signer.agency in allowed:
+                continue
+            problems.append(
+                Problem(
+                    AGENCIES_FILE,
+                    "suspension-signature",
+                    f"commit {rev.sha[:10]} changes {code}'s suspensions but is {attribution.describe(rev.signer)}",
+                    column=f"agencies.{code}.suspensions",
+                    fix=f"a focal point of {code} or of a coordinator ({', '.join(coordinators)}) commits it, signed",
+                )
+            )
+    return problems
 
 
 def amendment_check(
