@@ -6,7 +6,8 @@ breach is open until every signatory's signed agreement counts, and while one is
 is made (:func:`release_blockers`).
 
 **Suspensions** are edited in agencies.yaml (round trip, comments kept) by :func:`suspend` and
-:func:`resume`; consolidation leaves suspended months out.
+:func:`resume`; consolidation leaves suspended months out. Only a commit signed by the agency
+or a coordinator may change them (:func:`suspension_check`).
 
 **Membership changes** are pull requests to agencies.yaml. Approvals are recorded in
 ``protocol/membership/<ID>.yaml``::
