@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import yaml
 from ruamel.yaml import YAML
 
-from isp import governance, protocol, requests
-from tests.helpers import IspRepo, git, isp
+from isp import governance, keys, protocol, requests
+from tests.helpers import IspRepo, git, isp, ssh_keygen
 from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
 
 RID = "REQ-2026-001"
@@ -142,6 +143,37 @@ def test_only_the_agency_or_a_coordinator_may_change_its_suspensions(isp_repo: I
         assert isp(*suspend).code == 0
         isp_repo.commit("Suspend JRF", signer=signer)
         assert governance.membership_check(root, base) == [], signer
+
+
+def test_an_agencys_keys_are_its_own_to_register(isp_repo: IspRepo, tmp_path: Path) -> None:
+    """A key registered for IRC by anyone else could sign IRC's decisions; a recipient, read its sheets."""
+    root = isp_repo.root
+    base = isp_repo.head()
+    key = ssh_keygen(tmp_path / "planted", "planted")
+    keys.add_signer(root, "IRC", "focal.irc@example.org", Path(f"{key}.pub"))
+    isp_repo.commit("Register a key for IRC", signer="UNHCR:primary")
+    problems = governance.membership_check(root, base)
+    assert [p.rule for p in problems] == ["keys-signature"]
+    assert "changes IRC's focal points but is signed by focal.unhcr@example.org (UNHCR)" in problems[0].message
+    git(root, "reset", "-q", "--hard", base)
+    keys.add_signer(root, "IRC", "focal.irc@example.org", Path(f"{key}.pub"))
+    isp_repo.commit("IRC registers a second key", signer="IRC:secondary")
+    assert governance.membership_check(root, base) == []
+
+
+def test_a_coordinator_registers_the_first_keys_of_an_agency_setting_up(isp_repo: IspRepo, tmp_path: Path) -> None:
+    root = isp_repo.root
+    handler = YAML()
+    path = root / "protocol" / "agencies.yaml"
+    doc = handler.load(path)
+    for point in doc["agencies"]["NHF"]["focal_points"].values():
+        point["ssh_keys"] = []
+    handler.dump(doc, path)
+    base = isp_repo.commit("NHF starts over", signer="NHF:signatory")
+    key = ssh_keygen(tmp_path / "nhf-new", "nhf-new")
+    keys.add_signer(root, "NHF", "focal.nhf@example.org", Path(f"{key}.pub"))
+    isp_repo.commit("Register NHF's first key", signer="IMC:primary")
+    assert governance.membership_check(root, base) == []
 
 
 def _add_agency(repo: IspRepo, code: str) -> None:

@@ -7,7 +7,7 @@ is made (:func:`release_blockers`).
 
 **Suspensions** are edited in agencies.yaml (round trip, comments kept) by :func:`suspend` and
 :func:`resume`; consolidation leaves suspended months out. Only a commit signed by the agency
-or a coordinator may change them (:func:`suspension_check`).
+or a coordinator may change them (:func:`own_fields_check`).
 
 **Membership changes** are pull requests to agencies.yaml. Approvals are recorded in
 ``protocol/membership/<ID>.yaml``::
@@ -321,42 +321,66 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
-    problems += suspension_check(root, base, head, coordinators)
+    problems += own_fields_check(root, base, head, before, coordinators)
     return problems + amendment_check(root, base, head, files, sorted(before))
 
 
-def _suspensions(doc: dict[str, Any], code: str) -> Any:
+# Fields of an agency's entry that are its own to change (field -> rule code when someone else does).
+OWN_FIELDS = {
+    "suspensions": "suspension-signature",
+    "focal_points": "keys-signature",
+    "age_recipients": "keys-signature",
+}
+
+
+def _field(doc: dict[str, Any], code: str, name: str) -> Any:
     agency = (doc.get("agencies") or {}).get(code)
-    return agency.get("suspensions") if isinstance(agency, dict) else None
+    return agency.get(name) if isinstance(agency, dict) else None
 
 
-def suspension_check(root: Path, base: str, head: str, coordinators: list[str]) -> list[Problem]:
-    """An agency's suspensions (which months consolidation leaves out) change only in a commit
-    signed by a focal point of that agency or of a coordinator: otherwise one agency could take
-    another's figures out of the consolidated report, or put back months it withheld."""
+def _has_signing_key(entry: Any) -> bool:
+    points = entry.get("focal_points") if isinstance(entry, dict) else None
+    return any(isinstance(p, dict) and p.get("ssh_keys") for p in (points or {}).values())
+
+
+def own_fields_check(
+    root: Path, base: str, head: str, before: dict[str, Any], coordinators: list[str]
+) -> list[Problem]:
+    """What belongs to one agency changes only in a commit signed by that agency's focal point:
+
+    - its suspensions (which months consolidation leaves out), or a coordinator's signature:
+      otherwise one agency could take another's figures out of the consolidated report;
+    - its focal points, SSH signing keys and age recipients: otherwise someone could register a
+      key to sign decisions in its name, or a recipient to read its sheets. A coordinator may
+      register them only while the agency has no signing key at the base (setting up).
+    """
     problems = []
     for rev in attribution.revisions(root, AGENCIES_FILE, head, base):
         if not rev.in_review:
             continue
-        codes = set(rev.after.get("agencies") or {}) | {c for p in rev.parents for c in (p.get("agencies") or {})}
+        # an agency added or removed as a whole is a membership change, judged above
+        codes = set(rev.after.get("agencies") or {}).intersection(*((p.get("agencies") or {}) for p in rev.parents))
         for code in sorted(codes):
-            if any(
-                _suspensions(p, code) == _suspensions(rev.after, code) for p in rev.parents
-            ):  # a merge: its own change only
-                continue
-            allowed = {code, *coordinators}
-            if rev.signer.verified and rev.signer.agency in allowed:
-                continue
-            problems.append(
-                Problem(
-                    AGENCIES_FILE,
-                    "suspension-signature",
-                    f"commit {rev.sha[:10]} changes {code}'s suspensions but is {attribution.describe(rev.signer)}",
-                    column=f"agencies.{code}.suspensions",
-                    fix=f"a focal point of {code} or of a coordinator ({', '.join(coordinators)}) commits it, signed",
-                )
-            )
+            for name, rule in OWN_FIELDS.items():
+                # a merge is judged on its own change only: what differs from every parent
+                if any(_field(p, code, name) == _field(rev.after, code, name) for p in rev.parents):
+                    continue
+                setting_up = name != "suspensions" and not _has_signing_key(before.get(code))
+                allowed = {code, *coordinators} if name == "suspensions" or setting_up else {code}
+                if rev.signer.verified and rev.signer.agency in allowed:
+                    continue
+                problems.append(_own_field_problem(rev, code, name, rule, sorted(allowed)))
     return problems
+
+
+def _own_field_problem(rev: attribution.Revision, code: str, name: str, rule: str, allowed: list[str]) -> Problem:
+    return Problem(
+        AGENCIES_FILE,
+        rule,
+        f"commit {rev.sha[:10]} changes {code}'s {name.replace('_', ' ')} but is {attribution.describe(rev.signer)}",
+        column=f"agencies.{code}.{name}",
+        fix=f"a focal point of {' or '.join(allowed)} commits it, signed with a key registered before this change",
+    )
 
 
 def amendment_check(
