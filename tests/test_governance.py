@@ -159,6 +159,14 @@ def test_an_agencys_keys_are_its_own_to_register(isp_repo: IspRepo, tmp_path: Pa
     keys.add_signer(root, "IRC", "focal.irc@example.org", Path(f"{key}.pub"))
     isp_repo.commit("IRC registers a second key", signer="IRC:secondary")
     assert governance.membership_check(root, base) == []
+    start = isp_repo.head()
+    handler = YAML()
+    path = root / "protocol" / "agencies.yaml"
+    doc = handler.load(path)
+    doc["ci"]["age_recipients"] = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]
+    handler.dump(doc, path)
+    isp_repo.commit("A new CI key", signer="IRC:primary")
+    assert [p.rule for p in governance.membership_check(root, start)] == ["ci-key-signature"]
 
 
 def test_a_coordinator_registers_the_first_keys_of_an_agency_setting_up(isp_repo: IspRepo, tmp_path: Path) -> None:

@@ -353,11 +353,18 @@ def own_fields_check(
     - its focal points, SSH signing keys and age recipients: otherwise someone could register a
       key to sign decisions in its name, or a recipient to read its sheets. A coordinator may
       register them only while the agency has no signing key at the base (setting up).
+
+    And CI's own recipient (``ci:``), which can read everything, changes only in a coordinator's
+    signed commit.
     """
     problems = []
     for rev in attribution.revisions(root, AGENCIES_FILE, head, base):
         if not rev.in_review:
             continue
+        if not any(p.get("ci") == rev.after.get("ci") for p in rev.parents) and not (
+            rev.signer.verified and rev.signer.agency in coordinators
+        ):
+            problems.append(_own_field_problem(rev, "CI", "ci", "ci-key-signature", coordinators))
         # an agency added or removed as a whole is a membership change, judged above
         codes = set(rev.after.get("agencies") or {}).intersection(*((p.get("agencies") or {}) for p in rev.parents))
         for code in sorted(codes):
@@ -374,11 +381,12 @@ def own_fields_check(
 
 
 def _own_field_problem(rev: attribution.Revision, code: str, name: str, rule: str, allowed: list[str]) -> Problem:
+    what = "the CI key" if name == "ci" else f"{code}'s {name.replace('_', ' ')}"
     return Problem(
         AGENCIES_FILE,
         rule,
-        f"commit {rev.sha[:10]} changes {code}'s {name.replace('_', ' ')} but is {attribution.describe(rev.signer)}",
-        column=f"agencies.{code}.{name}",
+        f"commit {rev.sha[:10]} changes {what} but is {attribution.describe(rev.signer)}",
+        column="ci" if name == "ci" else f"agencies.{code}.{name}",
         fix=f"a focal point of {' or '.join(allowed)} commits it, signed with a key registered before this change",
     )
 
