@@ -176,3 +176,21 @@ def test_validation_problems_name_row_and_column() -> None:
         read_crosstab(b"site,F,M\nJO11,3,abc\n", "t.csv")
     (problem,) = caught.value.problems
     assert (problem.row, problem.column, problem.rule) == (2, "M", "crosstab")
+
+
+def test_progress_is_logged_as_counts_of_cells_only(caplog: pytest.LogCaptureFixture) -> None:
+    """`isp release` shows these lines beside its spinner: never a figure, only how many cells."""
+    import logging
+    import re
+
+    from isp.cli.output import working
+
+    table = grid([[6, 2, 9, 1], [7, 3, 8, 12], [5, 11, 2, 9], [4, 13, 1, 8]])
+    with caplog.at_level(logging.INFO, logger="isp.disclosure"):
+        protect([table], profile(threshold=4, width=3))
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("isp.disclosure")]
+    assert lines and all(re.fullmatch(r"round \d+: \d+ cells hidden, \d+ still exposed to [a-z ]+", s) for s in lines)
+    before = logging.getLogger("isp").level
+    with working("protecting"):
+        assert logging.getLogger("isp").level == logging.INFO
+    assert logging.getLogger("isp").level == before

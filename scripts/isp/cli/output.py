@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -39,7 +40,26 @@ def warn(message: str) -> None:
 
 
 @contextlib.contextmanager
-def working(message: str) -> Iterator[None]:
-    """A spinner on stderr while long work runs (shown only on a terminal, so logs stay clean)."""
-    with err.status(escape(message), spinner="dots"):
-        yield
+def working(message: str, logger: str = "isp") -> Iterator[None]:
+    """A spinner on stderr while long work runs (shown only on a terminal, so logs stay clean);
+    what the library logs at INFO under ``logger`` is shown beside it as progress."""
+    with err.status(escape(message), spinner="dots") as status:
+        handler = _StatusHandler(lambda line: status.update(escape(f"{message}: {line}")))
+        source = logging.getLogger(logger)
+        level = source.level
+        source.addHandler(handler)
+        source.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            source.removeHandler(handler)
+            source.setLevel(level)
+
+
+class _StatusHandler(logging.Handler):
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.show(record.getMessage())

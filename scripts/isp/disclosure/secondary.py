@@ -20,6 +20,7 @@ so every table shows the same pattern.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from isp.disclosure.model import Model, build
 from isp.disclosure.tables import PublishedTable, Relation, Table
 from isp.errors import IspError
 from isp.protocol import DisclosureProfile
+
+log = logging.getLogger(__name__)  # progress of long protections (counts of cells, never a figure)
 
 SECONDARY = "secondary"
 PRIOR = "prior"
@@ -175,6 +178,9 @@ def _rounds(
             continue
         if not failing:
             return rounds, findings
+        attackers = "every attacker" if insiders else "the public attacker"
+        hidden = int(state.suppressed.sum())
+        log.info("round %d: %d cells hidden, %d still exposed to %s", rounds, hidden, len(failing), attackers)
         if not _complements(state, failing):
             cells = ", ".join(sorted({state.model.names[f.cell] for f in failing})[:3])
             raise IspError(f"cannot protect {cells}: {_why_stuck(has_prior)}")
