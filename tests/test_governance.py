@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -160,28 +162,31 @@ def test_an_agencys_keys_are_its_own_to_register(isp_repo: IspRepo, tmp_path: Pa
     isp_repo.commit("IRC registers a second key", signer="IRC:secondary")
     assert governance.membership_check(root, base) == []
     start = isp_repo.head()
-    handler = YAML()
-    path = root / "protocol" / "agencies.yaml"
-    doc = handler.load(path)
-    doc["ci"]["age_recipients"] = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]
-    handler.dump(doc, path)
+    new_ci = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]
+    _edit_yaml(root / "protocol" / "agencies.yaml", lambda doc: doc["ci"].update(age_recipients=new_ci))
     isp_repo.commit("A new CI key", signer="IRC:primary")
     assert [p.rule for p in governance.membership_check(root, start)] == ["ci-key-signature"]
 
 
 def test_a_coordinator_registers_the_first_keys_of_an_agency_setting_up(isp_repo: IspRepo, tmp_path: Path) -> None:
     root = isp_repo.root
-    handler = YAML()
-    path = root / "protocol" / "agencies.yaml"
-    doc = handler.load(path)
-    for point in doc["agencies"]["NHF"]["focal_points"].values():
-        point["ssh_keys"] = []
-    handler.dump(doc, path)
+    _edit_yaml(
+        root / "protocol" / "agencies.yaml",
+        lambda doc: [point.update(ssh_keys=[]) for point in doc["agencies"]["NHF"]["focal_points"].values()],
+    )
     base = isp_repo.commit("NHF starts over", signer="NHF:signatory")
     key = ssh_keygen(tmp_path / "nhf-new", "nhf-new")
     keys.add_signer(root, "NHF", "focal.nhf@example.org", Path(f"{key}.pub"))
     isp_repo.commit("Register NHF's first key", signer="IMC:primary")
     assert governance.membership_check(root, base) == []
+
+
+def _edit_yaml(path: Path, change: Callable[[Any], object]) -> None:
+    """Change a protocol file in place, as a person editing it would (comments kept)."""
+    handler = YAML()
+    doc = handler.load(path)
+    change(doc)
+    handler.dump(doc, path)
 
 
 def _add_agency(repo: IspRepo, code: str) -> None:
@@ -240,11 +245,8 @@ def test_a_new_agency_needs_every_signatorys_signed_approval(isp_repo: IspRepo) 
 def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(isp_repo: IspRepo) -> None:
     """Otherwise one pull request could take an agency's say over every release away."""
     base = isp_repo.head()
-    handler = YAML()
     path = isp_repo.root / "protocol" / "agencies.yaml"
-    doc = handler.load(path)
-    doc["agencies"]["UNICEF"]["roles"] = [r for r in doc["agencies"]["UNICEF"]["roles"] if r != "data_gathering"]
-    handler.dump(doc, path)
+    _edit_yaml(path, lambda doc: doc["agencies"]["UNICEF"]["roles"].remove("data_gathering"))
     isp_repo.commit("UNICEF no longer gathers data", signer="UNHCR:primary")
     problems = governance.membership_check(isp_repo.root, base)
     assert [p.rule for p in problems] == ["membership-approval"] and "changing UNICEF's roles" in problems[0].message
@@ -255,9 +257,7 @@ def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(i
     assert governance.membership_check(isp_repo.root, base) == []
 
     start = isp_repo.head()
-    doc = handler.load(path)
-    del doc["agencies"]["JRF"]
-    handler.dump(doc, path)
+    _edit_yaml(path, lambda doc: doc["agencies"].pop("JRF"))
     isp_repo.commit("JRF leaves", signer="UNHCR:primary")
     problems = governance.membership_check(isp_repo.root, start)
     assert [p.message for p in problems] == ["removing JRF has no approval record"]
@@ -265,15 +265,15 @@ def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(i
 
 def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo: IspRepo) -> None:
     base = isp_repo.head()
-    handler = YAML()
     path = isp_repo.root / "protocol" / "protocol.yaml"
-    doc = handler.load(path)
-    doc["sharing"]["disclaimers"][0] = "Consolidated from the agencies' case-management data."
-    handler.dump(doc, path)
+
+    def shorter_disclaimer(doc: Any) -> None:
+        doc["sharing"]["disclaimers"][0] = "Consolidated from the agencies' case-management data."
+
+    _edit_yaml(path, shorter_disclaimer)
     isp_repo.commit("Shorter disclaimer", signer="UNHCR:primary")
     assert governance.membership_check(isp_repo.root, base) == []  # the wording is the coordinators' to keep
-    doc["sharing"]["never_external_tags"] = []
-    handler.dump(doc, path)
+    _edit_yaml(path, lambda doc: doc["sharing"].update(never_external_tags=[]))
     isp_repo.commit("Share everything", signer="UNHCR:primary")
     problems = governance.membership_check(isp_repo.root, base)
     assert [(p.file, p.message) for p in problems] == [
