@@ -462,3 +462,11 @@ def test_outputs_of_the_earlier_plain_layout_are_still_read(done) -> None:
         assert_frame_equal(consolidate.read_output(data.root, old.relative_to(data.root).as_posix()), table)
     finally:
         old.unlink()
+
+
+def test_a_damaged_compressed_table_is_one_clear_error() -> None:
+    from isp.errors import IspError
+
+    packed = codec.pack(b"period,site,indicator,sex,age_group,nationality,count\n")
+    with pytest.raises(IspError, match=r"aggregates/monthly/2026-01.csv: its compressed table is damaged"):
+        codec.unpack(packed[:-6], "aggregates/monthly/2026-01.csv")

@@ -256,17 +256,8 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
 # --- membership changes ----------------------------------------------------------------------
 
 
-def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
-    data = attribution.read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}")
-    try:
-        loaded = yaml.safe_load(data or b"") or {}
-    except yaml.YAMLError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def _section(root: Path, rev: str, path: str, key: str | None, free: tuple[str, ...]) -> Any:
-    doc = _yaml_at(root, rev, path)
+    doc = attribution.yaml_at(root, rev, path)
     return _without(doc if key is None else doc.get(key), free)
 
 
@@ -280,7 +271,7 @@ def _without(node: Any, keys: tuple[str, ...]) -> Any:
 
 
 def _agencies_at(root: Path, rev: str) -> dict[str, Any]:
-    agencies = _yaml_at(root, rev, AGENCIES_FILE).get("agencies")
+    agencies = attribution.yaml_at(root, rev, AGENCIES_FILE).get("agencies")
     return agencies if isinstance(agencies, dict) else {}
 
 

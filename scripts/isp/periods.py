@@ -87,17 +87,18 @@ def period_of(month: str, kind: PeriodKind) -> Period:
     raise UsageError(f"unknown period kind '{kind}'")
 
 
-LABEL_KINDS: tuple[tuple[re.Pattern[str], PeriodKind], ...] = (
-    (MONTH_RE, "monthly"),
-    (re.compile(r"^\d{4}-Q[1-4]$"), "quarterly"),
-    (re.compile(r"^\d{4}-H[12]$"), "half-yearly"),
-    (re.compile(r"^\d{4}$"), "annual"),
+# A period's label by kind; the groups are the year and the month, quarter or half.
+PERIOD_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
+    ("monthly", MONTH_RE),
+    ("quarterly", re.compile(r"^(\d{4})-Q([1-4])$")),
+    ("half-yearly", re.compile(r"^(\d{4})-H([12])$")),
+    ("annual", re.compile(r"^(\d{4})$")),
 )
 
 
 def kind_of_label(label: str) -> PeriodKind:
     """``2026-01`` monthly, ``2026-Q1`` quarterly, ``2026-H1`` half-yearly, ``2026`` annual."""
-    for pattern, kind in LABEL_KINDS:
+    for kind, pattern in PERIOD_PATTERNS:
         if pattern.match(label):
             return kind
     raise UsageError(f"'{label}' is not a period label (2026-01, 2026-Q1, 2026-H1 or 2026)")

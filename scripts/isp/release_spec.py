@@ -20,26 +20,19 @@ and its quarter side by side would let anyone difference them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 from isp.errors import IspError
-from isp.periods import Period, PeriodKind, month_str, period_of
+from isp.periods import PERIOD_PATTERNS, Period, month_str, period_of
 from isp.protocol import Isp
 
 NATIONAL = "ALL"  # the aggregates' site code for the national total
 REST = "REST"  # every site not requested, when the national total is published too
 TOTAL = "ALL"  # the margin of a dimension (sex, age group, nationality)
 
-PERIOD_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
-    ("monthly", re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")),
-    ("quarterly", re.compile(r"^(\d{4})-Q([1-4])$")),
-    ("half-yearly", re.compile(r"^(\d{4})-H([12])$")),
-    ("annual", re.compile(r"^(\d{4})$")),
-)
 FIRST_MONTH = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "annual": 12}
 
 

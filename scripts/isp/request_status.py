@@ -204,14 +204,13 @@ def timeline(
     follow_up_on = cal.add_working_days(request.issued, clocks.follow_up_working_days)
     escalate_on = cal.add_working_days(request.issued, clocks.escalation_working_days)
     closed_on = _closed_on(steps)
-    clocks_end = closed_on or today + timedelta(days=1)
     agencies = []
     for agency in required:
         decision = valid.get(agency)
         events = [
             (day, ev)
             for day, ev in ((follow_up_on, AgencyEvent.FOLLOW_UP_CLOCK), (escalate_on, AgencyEvent.ESCALATION_CLOCK))
-            if day <= today and day < clocks_end
+            if day <= today and (closed_on is None or day < closed_on)
         ]
         if decision:
             events.append((decision.date, AgencyEvent.APPROVE if decision.decision == "approve" else AgencyEvent.DENY))

@@ -14,6 +14,9 @@ hand: ``sops decrypt --input-type binary --output-type binary FILE | gunzip``.
 from __future__ import annotations
 
 import gzip
+import zlib
+
+from isp.errors import IspError
 
 GZIP_MAGIC = b"\x1f\x8b"
 LEVEL = 3
@@ -24,6 +27,11 @@ def pack(csv: bytes) -> bytes:
     return gzip.compress(csv, compresslevel=LEVEL, mtime=0)
 
 
-def unpack(data: bytes) -> bytes:
+def unpack(data: bytes, display: str = "an aggregate") -> bytes:
     """An output's CSV from its decrypted bytes (compressed, or plain from an earlier version)."""
-    return gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        raise IspError(f"{display}: its compressed table is damaged: rerun `isp consolidate --full`") from None

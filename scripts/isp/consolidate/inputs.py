@@ -151,7 +151,7 @@ def load(root: Path, sub: Submission, layout: Layout) -> Cells:
 
 def load_output(root: Path, rel: str, label: str, layout: Layout) -> Cells:
     """Decrypt one earlier output to memory and parse it (runs in a worker thread)."""
-    return parse_output(codec.unpack(crypto.decrypt(root / rel, rel)), layout, label, rel)
+    return parse_output(codec.unpack(crypto.decrypt(root / rel, rel), rel), layout, label, rel)
 
 
 def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFrame]:

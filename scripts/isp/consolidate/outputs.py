@@ -22,7 +22,7 @@ def read_table(data: bytes) -> pd.DataFrame:
 
 def read_output(root: Path, rel_path: str) -> pd.DataFrame:
     """Decrypt one output (``aggregates/quarterly/2026-Q1.csv``...) in memory."""
-    return read_table(codec.unpack(crypto.decrypt(root / rel_path, rel_path)))
+    return read_table(codec.unpack(crypto.decrypt(root / rel_path, rel_path), rel_path))
 
 
 def read_manifest(root: Path) -> manifest.Manifest:

@@ -125,7 +125,7 @@ def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | N
             if isinstance(data, crypto.CryptoError):
                 outputs.unreadable.append(f"{rel}: {data.reason}")
                 continue
-            bodies.append(_body(codec.unpack(data), rel))
+            bodies.append(_body(codec.unpack(data, rel), rel))
         if kind == YEAR_FILES:
             outputs.frames |= _by_kind(_parse(bodies))
         else:
