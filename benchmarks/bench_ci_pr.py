@@ -30,11 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import AGENCIES, IspRepo, Keyring, git, make_isp_repo, make_keyring, patched_env  # noqa: E402
+from tests.helpers import AGENCIES, IspRepo, Keyring, git, make_isp_repo, make_keyring, patched_env
 
-from isp import ci, crypto, provenance, synthetic, tidy  # noqa: E402
-from isp.fsutil import write_atomic  # noqa: E402
-from isp.periods import add_months, month_range  # noqa: E402
+from isp.ci import gate as ci
+from isp.crypto import sops
+from isp.demo import synthetic
+from isp.fsutil import write_atomic
+from isp.history import provenance
+from isp.protocol.periods import add_months, month_range
+from isp.sheets import tidy
 
 FIRST = "2016-01"
 YEARS = 10
@@ -65,7 +69,7 @@ def encrypt_month(repo: IspRepo, agency: str, month: str, sites: list[str] | Non
     isp = repo.load()
     frame = synthetic.month_sheet(isp, agency, month, seed=2015, sites=sites)
     rel = f"submissions/{agency}/{month}.csv"
-    envelope = crypto.encrypt(repo.root, rel, tidy.to_csv(frame))
+    envelope = sops.encrypt(repo.root, rel, tidy.to_csv(frame))
     write_atomic(repo.root / rel, envelope)
     return len(envelope)
 

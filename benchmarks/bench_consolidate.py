@@ -43,11 +43,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import generate  # noqa: E402
+import generate
 
-from isp import consolidate, crypto, protocol  # noqa: E402
-from isp.consolidate import inputs  # noqa: E402
-from isp.periods import add_months  # noqa: E402
+from isp import consolidate
+from isp.consolidate import inputs
+from isp.crypto import sops as crypto
+from isp.protocol import models as protocol
+from isp.protocol.periods import add_months
 
 RESULTS = ROOT / "benchmarks/results/consolidate.json"
 SIZES = {"a": (6, 13, 120, None), "c": (50, 40, 120, 10)}  # agencies, sites, months, sites per agency

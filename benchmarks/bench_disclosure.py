@@ -1,6 +1,6 @@
 """Benchmark (d): suppression plus audit of one month's external release.
 
-The month: every submitting agency's synthetic sheet (``isp.synthetic.month_sheet``, 13 sites x
+The month: every submitting agency's synthetic sheet (``isp.demo.synthetic.month_sheet``, 13 sites x
 24 disaggregations = 2 sexes x 3 age groups x 4 nationalities), summed; the agencies' own sheets
 are the contributions (p% rule, insider attacks). The release: 15 indicators (caseload, the risk
 breakdown of new cases, services, unaccompanied children), each as
@@ -42,9 +42,9 @@ import scipy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from isp.disclosure import Table, audit, protect, relations_from_protocol  # noqa: E402
-from isp.protocol import Isp, load  # noqa: E402
-from isp.synthetic import month_sheet  # noqa: E402
+from isp.demo.synthetic import month_sheet
+from isp.disclosure import Table, audit, protect, relations_from_protocol
+from isp.protocol.models import Isp, load
 
 T = TypeVar("T")
 MONTH = "2026-01"

@@ -53,12 +53,15 @@ def run(shape: str, queue: multiprocessing.Queue) -> None:
 
     import pandas as pd
 
-    from isp import protocol, release, release_protect, synthetic
     from isp.consolidate import consolidate_range
-    from isp.release_cube import contributions, leaves
-    from isp.release_package import Package, ReleaseMeta, labels_for, with_period_bounds
-    from isp.release_sources import PeriodFigures
-    from isp.release_spec import read_spec
+    from isp.demo import synthetic
+    from isp.protocol import models as protocol
+    from isp.release import build as release
+    from isp.release import protect as release_protect
+    from isp.release.cube import contributions, leaves
+    from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
+    from isp.release.sources import PeriodFigures
+    from isp.release.spec import read_spec
 
     isp = protocol.load(ROOT)
     spec = read_spec(isp, SHAPES[shape], f"bench:{shape}")

@@ -4,10 +4,10 @@ N requests (default 60, about ten years of external requests), each recorded by 
 answered by the six agencies: 7 SSH-signed commits per request (420 in all), plus one pull request
 that records one more decision. Measured (wall and CPU seconds, the machine being shared):
 
-- `requests.check(root)`: every request's whole signed history, as the push to main runs it;
-- `requests.check(root, base)`: the same with the pull request's commits judged strictly;
-- `requests.all_statuses` (the site's requests board, `isp request status`), and one `status`;
-- `governance.release_blockers` for one request (what `isp release` asks first);
+- `request_files.check(root)`: every request's whole signed history, as the push to main runs it;
+- `request_files.check(root, base)`: the same with the pull request's commits judged strictly;
+- `request_files.all_statuses` (the site's requests board, `isp request status`), and one `status`;
+- `membership.release_blockers` for one request (what `isp release` asks first);
 - the floor: verifying every one of those commits' signatures once (`provenance.verify`).
 
 Run from the repository root:  python benchmarks/bench_requests.py [--requests 60] [--repeat 3]
@@ -31,10 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import AGENCIES, make_isp_repo, make_keyring  # noqa: E402
-from tests.requests_fixtures import commit, fields  # noqa: E402
+from tests.helpers import AGENCIES, make_isp_repo, make_keyring
+from tests.requests_fixtures import commit, fields
 
-from isp import attribution, governance, provenance, requests  # noqa: E402
+from isp.governance import (
+    membership,
+    request_files,
+)
+from isp.history import attribution, provenance
 
 
 def _cpu() -> float:
@@ -59,16 +63,16 @@ def build(folder: Path, count: int):
     issued = date(2016, 1, 10)
     for n in range(1, count + 1):
         rid = f"REQ-{issued.year}-{n:03d}"
-        request = requests.new_request(repo.root, fields(id=rid, received=issued, issued=issued))
+        request = request_files.new_request(repo.root, fields(id=rid, received=issued, issued=issued))
         commit(repo, f"Request {rid}", [request.path], "UNHCR:primary")
         for agency in AGENCIES:
-            requests.decide(repo.root, rid, agency, True, None, issued + timedelta(days=1))
+            request_files.decide(repo.root, rid, agency, True, None, issued + timedelta(days=1))
             commit(repo, f"{rid}: {agency}", [request.path], f"{agency}:primary")
         issued += timedelta(days=60)
     base = repo.head()
-    last = requests.new_request(repo.root, fields(id="REQ-2030-001", received=issued, issued=issued))
+    last = request_files.new_request(repo.root, fields(id="REQ-2030-001", received=issued, issued=issued))
     commit(repo, "Request REQ-2030-001", [last.path], "UNHCR:primary")
-    requests.decide(repo.root, "REQ-2030-001", "IRC", True, None, issued + timedelta(days=1))
+    request_files.decide(repo.root, "REQ-2030-001", "IRC", True, None, issued + timedelta(days=1))
     commit(repo, "REQ-2030-001: IRC", [last.path], "IRC:primary")
     return repo, base, issued
 
@@ -83,18 +87,18 @@ def main() -> None:
         repo, base, issued = build(Path(tmp), args.requests)
         built = time.perf_counter() - started
         root = repo.root
-        ids = requests.request_ids(root)
-        assert [p for p in requests.check(root) if p.severity == "error"] == []
+        ids = request_files.request_ids(root)
+        assert [p for p in request_files.check(root) if p.severity == "error"] == []
         shas = provenance.path_commits(root, "requests", "HEAD")
         signers = provenance.allowed_signers_at(root, "HEAD")
         results = {
             # The floor: checking every signature once (git runs ssh-keygen for each commit).
             "floor_verify_every_commit": _timed(lambda: provenance.verify(root, shas, signers), args.repeat),
-            "check_history": _timed(lambda: requests.check(root), args.repeat),
-            "check_pull_request": _timed(lambda: requests.check(root, base), args.repeat),
-            "status_all": _timed(lambda: requests.all_statuses(root, issued), args.repeat),
-            "status_one": _timed(lambda: requests.status(root, ids[0], issued), args.repeat),
-            "release_blockers_one": _timed(lambda: governance.release_blockers(root, ids[0], issued), args.repeat),
+            "check_history": _timed(lambda: request_files.check(root), args.repeat),
+            "check_pull_request": _timed(lambda: request_files.check(root, base), args.repeat),
+            "status_all": _timed(lambda: request_files.all_statuses(root, issued), args.repeat),
+            "status_one": _timed(lambda: request_files.status(root, ids[0], issued), args.repeat),
+            "release_blockers_one": _timed(lambda: membership.release_blockers(root, ids[0], issued), args.repeat),
         }
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

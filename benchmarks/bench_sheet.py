@@ -28,11 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import sheet_fixtures as sf  # noqa: E402
-from tests.helpers import AGENCIES, make_isp_repo, make_keyring, patched_env, write_submission  # noqa: E402
+from tests import sheet_fixtures as sf
+from tests.helpers import AGENCIES, make_isp_repo, make_keyring, patched_env, write_submission
 
-from isp import repo_validate, sheet_template, submit, validation  # noqa: E402
-from isp.periods import add_months  # noqa: E402
+from isp.protocol.periods import add_months
+from isp.sheets import repository as repo_validate
+from isp.sheets import submit
+from isp.sheets import template as sheet_template
+from isp.sheets import validate as validation
 
 
 def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:

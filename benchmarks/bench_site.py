@@ -1,7 +1,7 @@
 """Benchmark of `isp site build` (issue 6): a site with ten years of data builds in at most 60 s.
 
 Setup (not timed): an ISP repository from the template with real age keys, and aggregates written
-directly per contract C from plausible synthetic sheets (``isp.synthetic.month_sheet``). By
+directly per contract C from plausible synthetic sheets (``isp.demo.synthetic.month_sheet``). By
 default every one of the 6 agencies reports every one of the 13 sites for 120 months (the worst
 case: 190 consolidated outputs and one year file per agency and year, 250 sops envelopes); with
 ``--matrix`` each agency reports only its sites in agencies.yaml (the template's real sites
@@ -33,12 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from isp import crypto, keys, protocol, synthetic
 from isp.consolidate import codec
+from isp.crypto import keys, sops
+from isp.crypto.keys import AGENCY_OUTPUTS
+from isp.demo import synthetic
 from isp.fsutil import write_atomic
-from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS, add_months, month_range, period_of
-from isp.skeleton import init_repository
+from isp.protocol import models as protocol
+from isp.protocol.periods import PERIOD_KINDS, add_months, month_range, period_of
+from isp.protocol.skeleton import init_repository
 
 RESULTS = Path(__file__).resolve().parent / "results" / "site.json"
 PAGES = {
@@ -56,10 +58,10 @@ def setup_repository(root: Path, months: list[str]) -> str:
     """Template repository with keys for every agency and CI; returns CI's secret key."""
     init_repository(root)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
-    ci_secret, ci_public = crypto.new_identity()
+    ci_secret, ci_public = sops.new_identity()
     keys.add_recipient(root, "ci", ci_public)
     for code in protocol.load(root).agencies:
-        keys.add_recipient(root, code, crypto.new_identity()[1])
+        keys.add_recipient(root, code, sops.new_identity()[1])
     keys.sync(root)
     return ci_secret
 
@@ -141,7 +143,7 @@ def write_aggregates(root: Path, months: list[str], matrix: bool, jobs: int = 4)
         }
 
     def one(item: tuple[str, bytes]) -> None:
-        write_atomic(root / item[0], crypto.encrypt(root, item[0], codec.pack(item[1])))  # as isp consolidate does
+        write_atomic(root / item[0], sops.encrypt(root, item[0], codec.pack(item[1])))  # as isp consolidate does
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, files.items()))

@@ -1,5 +1,5 @@
 """Synthetic ISP repositories for the consolidation benchmarks: N agencies x S sites x M months of
-real sops envelopes of plausible sheets (``isp.synthetic.month_sheet``), written in parallel.
+real sops envelopes of plausible sheets (``isp.demo.synthetic.month_sheet``), written in parallel.
 
 The protocol is the template's (indicators, disaggregations, deadlines), with a generated
 agencies.yaml: agencies AG01..AGnn, each submitting a sheet for every site (or, with
@@ -25,10 +25,13 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from isp import crypto, keys, protocol, synthetic, tidy
+from isp.crypto import keys, sops
+from isp.demo import synthetic
 from isp.fsutil import write_atomic
-from isp.periods import add_months, month_range
-from isp.skeleton import init_repository
+from isp.protocol import models as protocol
+from isp.protocol.periods import add_months, month_range
+from isp.protocol.skeleton import init_repository
+from isp.sheets import tidy
 
 REAL_SITE_COUNT = 13
 
@@ -71,7 +74,7 @@ def write_agencies(
     keys_dir.mkdir(parents=True, exist_ok=True)
     agencies = {}
     for i, code in enumerate(codes):
-        secret, recipient = crypto.new_identity()
+        secret, recipient = sops.new_identity()
         (keys_dir / f"{code}.agekey").write_text(secret + "\n")
         low = code.lower()
         agencies[code] = {
@@ -86,7 +89,7 @@ def write_agencies(
             },
             "age_recipients": [recipient],
         }
-    secret, recipient = crypto.new_identity()
+    secret, recipient = sops.new_identity()
     (keys_dir / "ci.agekey").write_text(secret + "\n")
     for path in keys_dir.glob("*.agekey"):
         path.chmod(0o600)
@@ -97,7 +100,7 @@ def write_sheet(root: Path, isp: protocol.Isp, agency: str, month: str, seed: in
     """One synthetic sheet, encrypted in memory, written atomically (no plaintext on disk)."""
     rel = f"submissions/{agency}/{month}.csv"
     frame = synthetic.month_sheet(isp, agency, month, seed=seed)
-    write_atomic(root / rel, crypto.encrypt(root, rel, tidy.to_csv(frame)))
+    write_atomic(root / rel, sops.encrypt(root, rel, tidy.to_csv(frame)))
 
 
 def write_sheets(root: Path, items: list[tuple[str, str]], seed: int, jobs: int) -> None:

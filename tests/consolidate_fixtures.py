@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from isp import crypto, protocol, synthetic, tidy
+from isp.crypto import sops
+from isp.demo import synthetic
 from isp.fsutil import write_atomic
-from isp.periods import Period
+from isp.protocol import models as protocol
+from isp.protocol.periods import Period
+from isp.sheets import tidy
 from tests.helpers import IspRepo, Keyring, patched_env
 
 SUBMITTERS = ("IMC", "IRC", "JRF", "NHF", "UNHCR")
@@ -40,7 +43,7 @@ class Dataset:
 def encrypt_sheet(root: Path, agency: str, month: str, frame: pd.DataFrame) -> None:
     """What tests.helpers.write_submission does, for a frame already made (thread-safe)."""
     rel = f"submissions/{agency}/{month}.csv"
-    write_atomic(root / rel, crypto.encrypt(root, rel, tidy.to_csv(frame)))
+    write_atomic(root / rel, sops.encrypt(root, rel, tidy.to_csv(frame)))
 
 
 def write_submissions(data: Dataset, items: list[tuple[str, str]], seed: int = 2015) -> None:

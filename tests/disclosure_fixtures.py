@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from isp.disclosure import PublishedTable, Table
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 
 def profile(

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isp import keys, protocol
+from isp.crypto import keys
+from isp.protocol import models as protocol
 
 AGENCIES = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
 ROLES = ("primary", "secondary", "signatory")
@@ -92,7 +93,7 @@ class Keyring:
 
 
 def make_keyring(folder: Path) -> Keyring:
-    from isp.crypto import new_identity
+    from isp.crypto.sops import new_identity
 
     folder.mkdir(parents=True, exist_ok=True)
     ring = Keyring(folder)
@@ -147,7 +148,7 @@ class IspRepo:
 def make_isp_repo(root: Path, ring: Keyring, signers: bool = True) -> IspRepo:
     """`isp init`, every agency's and CI's age recipient, every focal point's SSH key, `keys sync`,
     and a first commit signed by a coordinator."""
-    from isp.skeleton import init_repository
+    from isp.protocol.skeleton import init_repository
 
     init_repository(root)
     git(root, "init", "-q", "-b", "main")
@@ -168,11 +169,13 @@ def make_isp_repo(root: Path, ring: Keyring, signers: bool = True) -> IspRepo:
 def write_submission(repo: IspRepo, agency: str, month: str, frame=None, seed: int = 2015) -> Path:
     """Encrypt a tidy sheet (synthetic unless ``frame`` is given) into submissions/A/M.csv,
     straight through sops, without validation; the caller commits it."""
-    from isp import crypto, synthetic, tidy
+    from isp.crypto import sops
+    from isp.demo import synthetic
     from isp.fsutil import write_atomic
+    from isp.sheets import tidy
 
     isp_ = repo.load()
     frame = synthetic.month_sheet(isp_, agency, month, seed=seed) if frame is None else frame
     rel = f"submissions/{agency}/{month}.csv"
-    write_atomic(repo.root / rel, crypto.encrypt(repo.root, rel, tidy.to_csv(frame)))
+    write_atomic(repo.root / rel, sops.encrypt(repo.root, rel, tidy.to_csv(frame)))
     return repo.root / rel

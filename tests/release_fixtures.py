@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from isp import protocol, requests, synthetic
-from isp.release_sectoral import standing_request
+from isp.demo import synthetic
+from isp.governance import request_files
+from isp.protocol import models as protocol
+from isp.release.sectoral import standing_request
 from tests.helpers import IspRepo, Keyring, isp, patched_env, write_submission
 
 MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06")
@@ -104,12 +106,12 @@ def _request(request_id: str, organization: str = RECIPIENT_ORG) -> dict[str, ob
 
 def decide_all(repo: IspRepo, request_id: str, skip: tuple[str, ...] = (), deny: tuple[str, ...] = ()) -> None:
     """Every data-gathering agency decides in its own signed commit (``skip``: stays silent)."""
-    rel = requests.path_of(request_id)
+    rel = request_files.path_of(request_id)
     for agency in repo.load().data_gathering():
         if agency in skip:
             continue
         refuse = agency in deny
-        requests.decide(repo.root, request_id, agency, not refuse, DENIAL_REASON if refuse else None, DECIDED)
+        request_files.decide(repo.root, request_id, agency, not refuse, DENIAL_REASON if refuse else None, DECIDED)
         repo.commit(f"{agency} decides on {request_id}", [rel], f"{agency}:primary")
 
 
@@ -126,7 +128,7 @@ def build(folder: Path, template: Path, keyring: Keyring) -> ReleaseRepo:
         sectoral = {**standing_request(isp_, "2026-H1", ISSUED), "data": SECTORAL_DATA}
         fields = [_request(APPROVED), _request(SILENT), _request(DENIED), sectoral]
         for item in fields:
-            requests.new_request(root, item, isp_)
+            request_files.new_request(root, item, isp_)
         repo.commit("Issue requests", ["requests"], "UNHCR:primary")
         decide_all(repo, APPROVED)
         decide_all(repo, SILENT, skip=(SILENT_AGENCY,))

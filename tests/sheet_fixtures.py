@@ -17,8 +17,11 @@ import openpyxl
 import pandas as pd
 import yaml
 
-from isp import protocol, sheet_template, synthetic, tidy
-from isp.protocol import Isp
+from isp.demo import synthetic
+from isp.protocol import models as protocol
+from isp.protocol.models import Isp
+from isp.sheets import template as sheet_template
+from isp.sheets import tidy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2026-01"

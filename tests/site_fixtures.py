@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import crypto, synthetic, tidy
 from isp.consolidate import codec
+from isp.crypto import sops
+from isp.crypto.keys import AGENCY_OUTPUTS
+from isp.demo import synthetic
 from isp.fsutil import write_atomic
-from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS, Period, period_of
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.protocol.periods import PERIOD_KINDS, Period, period_of
+from isp.sheets import tidy
 from tests.helpers import IspRepo, Keyring, patched_env
 
 MONTHS = ("2025-11", "2025-12", "2026-01")
@@ -82,7 +84,7 @@ def encrypt_all(root: Path, plaintexts: dict[str, bytes]) -> None:
     def one(item: tuple[str, bytes]) -> None:
         rel, data = item
         stored = codec.pack(data) if rel.startswith("aggregates/") else data  # as isp consolidate stores them
-        write_atomic(root / rel, crypto.encrypt(root, rel, stored))
+        write_atomic(root / rel, sops.encrypt(root, rel, stored))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(one, plaintexts.items()))
@@ -135,11 +137,11 @@ def _committed(repo: IspRepo, message: str, paths: list[str], signer: str, email
 
 def populate(repo: IspRepo) -> SiteRepo:
     """Signed submissions for MONTHS (dated), the aggregates and the site credentials; committed."""
-    from isp import calendar
+    from isp.protocol import workdays
     from isp.site import credentials
 
     isp = repo.load()
-    cal = calendar.WorkingCalendar(isp)
+    cal = workdays.WorkingCalendar(isp)
     sheets = {(agency, month): _sheet(isp, agency, month) for month in MONTHS for agency in isp.submitters()}
     encrypt_all(repo.root, {f"submissions/{a}/{m}.csv": tidy.to_csv(frame) for (a, m), frame in sheets.items()})
     for month in MONTHS:
@@ -167,9 +169,9 @@ def _registers(root: Path, isp: Isp) -> None:
     """A pending request, an open breach and a suspension, through the requests helper's API."""
     from datetime import date
 
-    from isp import governance, requests
+    from isp.governance import membership, request_files
 
-    requests.new_request(root, {
+    request_files.new_request(root, {
         "id": REQUEST_ID, "type": "external", "received": date(2026, 2, 12), "issued": date(2026, 2, 15),
         "requester": {"organization": "Example University", "name": "Researcher Example", "position": "Lecturer",
                       "contact": "research@example.org"},
@@ -177,8 +179,8 @@ def _registers(root: Path, isp: Isp) -> None:
         "feedback": "The report comes back to the group", "guarantee": "No onward sharing",
         "data": {"report": "quarterly", "periods": ["2025-Q4"], "indicators": ["new_cases"], "geography": "national"},
     }, isp)  # fmt: skip
-    governance.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
-    governance.suspend(root, SUSPENDED, "2026-02", "2026-03", "Reporting team changes", date(2026, 2, 3))
+    membership.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
+    membership.suspend(root, SUSPENDED, "2026-02", "2026-03", "Reporting team changes", date(2026, 2, 3))
 
 
 def canaries(site: SiteRepo) -> set[int]:

@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from isp import calendar, protocol
+from isp.protocol import models as protocol
+from isp.protocol import workdays
 from tests.conftest import REPO_ROOT
 from tests.helpers import isp
 
 
 @pytest.fixture(scope="module")
-def cal() -> calendar.WorkingCalendar:
-    return calendar.WorkingCalendar(protocol.load(REPO_ROOT))
+def cal() -> workdays.WorkingCalendar:
+    return workdays.WorkingCalendar(protocol.load(REPO_ROOT))
 
 
-def test_friday_and_saturday_are_the_weekend(cal: calendar.WorkingCalendar) -> None:
+def test_friday_and_saturday_are_the_weekend(cal: workdays.WorkingCalendar) -> None:
     assert cal.closure(date(2026, 3, 6)) == "weekend"  # Friday
     assert cal.closure(date(2026, 3, 7)) == "weekend"  # Saturday
     assert cal.is_working_day(date(2026, 3, 8))  # Sunday is a working day in Jordan
@@ -34,17 +35,17 @@ def test_friday_and_saturday_are_the_weekend(cal: calendar.WorkingCalendar) -> N
         ("2025-05", date(2025, 6, 9)),  # 7 June 2025: Eid al-Adha holiday (Saturday too), 8th holiday
     ],
 )
-def test_submission_due(cal: calendar.WorkingCalendar, month: str, due: date) -> None:
+def test_submission_due(cal: workdays.WorkingCalendar, month: str, due: date) -> None:
     assert cal.submission_due(month) == due
 
 
-def test_eid_al_fitr_is_not_a_working_day(cal: calendar.WorkingCalendar) -> None:
+def test_eid_al_fitr_is_not_a_working_day(cal: workdays.WorkingCalendar) -> None:
     assert cal.closure(date(2025, 3, 31)) and "Eid" in cal.closure(date(2025, 3, 31))
     # 30 Mar 2025 (Sun) to 1 Apr (Tue) are Eid; 2 April is the next working day.
     assert cal.roll_forward(date(2025, 3, 30)) == date(2025, 4, 2)
 
 
-def test_working_day_arithmetic_crosses_weekends_and_holidays(cal: calendar.WorkingCalendar) -> None:
+def test_working_day_arithmetic_crosses_weekends_and_holidays(cal: workdays.WorkingCalendar) -> None:
     # Thursday 26 March 2026 + 5 working days: Sun 29, Mon 30, Tue 31, Wed 1, Thu 2 April.
     assert cal.add_working_days(date(2026, 3, 26), 5) == date(2026, 4, 2)
     # Eid al-Fitr 2026 (20-22 March) is skipped: Thu 19 March + 1 -> Mon 23 March.
@@ -53,12 +54,12 @@ def test_working_day_arithmetic_crosses_weekends_and_holidays(cal: calendar.Work
     assert cal.working_days_between(date(2026, 3, 23), date(2026, 3, 19)) == -1
 
 
-def test_year_end_and_new_year(cal: calendar.WorkingCalendar) -> None:
+def test_year_end_and_new_year(cal: workdays.WorkingCalendar) -> None:
     assert not cal.is_working_day(date(2026, 1, 1))
     assert cal.consolidation_due("2025-12") == date(2026, 1, 11)  # 10 Jan 2026 is a Saturday
 
 
-def test_sectoral_report_tenth_working_day(cal: calendar.WorkingCalendar) -> None:
+def test_sectoral_report_tenth_working_day(cal: workdays.WorkingCalendar) -> None:
     # July 2026: working days 1,2,5,6,7,8,9,12,13,14 -> the 10th is Tuesday 14 July.
     assert cal.sectoral_due(2026, 6) == date(2026, 7, 14)
 
@@ -73,7 +74,7 @@ def test_extra_closures_from_the_protocol(tmp_path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
     doc["extra_closures"] = [{"date": "2026-03-08", "name": "Office closure"}]
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    cal = calendar.WorkingCalendar(protocol.load(tmp_path))
+    cal = workdays.WorkingCalendar(protocol.load(tmp_path))
     assert cal.submission_due("2026-02") == date(2026, 3, 9)
 
 

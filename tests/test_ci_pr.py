@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import crypto, keys, synthetic, tidy
-from isp.ci import fingerprints
+from isp.ci.gate import fingerprints
+from isp.crypto import keys, sops
+from isp.demo import synthetic
+from isp.sheets import tidy
 from tests.ci_fixtures import module_repo, new_ssh_key
 from tests.helpers import IspRepo, Result, git, isp, write_submission
 
@@ -153,7 +155,7 @@ def test_a_tampered_ciphertext_is_one_clear_line(module_repo: IspRepo, base: str
 def test_wrong_recipients_are_refused_and_named(module_repo: IspRepo, base: str) -> None:
     start_pr(module_repo, base, "recipients")
     frame = synthetic.month_sheet(module_repo.load(), "IRC", "2025-03")
-    envelope = crypto.encrypt(module_repo.root, "submissions/JRF/2025-03.csv", tidy.to_csv(frame))
+    envelope = sops.encrypt(module_repo.root, "submissions/JRF/2025-03.csv", tidy.to_csv(frame))
     (module_repo.root / "submissions/IRC/2025-03.csv").write_bytes(envelope)
     module_repo.commit("IRC: March, encrypted for the wrong agency", signer="IRC:primary")
     result = ci_pr(module_repo, base)
@@ -223,7 +225,7 @@ def test_paths_months_and_agencies(module_repo: IspRepo, base: str, rel: str, ru
     frame = synthetic.month_sheet(module_repo.load(), "IRC", "2025-03")
     target = module_repo.root / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(crypto.encrypt(module_repo.root, rel, tidy.to_csv(frame)))
+    target.write_bytes(sops.encrypt(module_repo.root, rel, tidy.to_csv(frame)))
     module_repo.commit("a sheet", signer=f"{agency}:primary")
     assert rule in rules(ci_pr(module_repo, base, False, "--json"))
 
@@ -241,7 +243,7 @@ def test_aggregates_need_the_members_recipients(module_repo: IspRepo, base: str)
     start_pr(module_repo, base, "aggregates")
     target = module_repo.root / "aggregates/monthly/2025-01.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(crypto.encrypt(module_repo.root, "submissions/IRC/2025-01.csv", b"period,count\n"))
+    target.write_bytes(sops.encrypt(module_repo.root, "submissions/IRC/2025-01.csv", b"period,count\n"))
     module_repo.commit("an aggregate for the wrong audience", signer="UNHCR:primary")
     result = ci_pr(module_repo, base, False, "--json")
     assert rules(result) == {"recipients", "aggregates-not-by-ci"}
@@ -287,7 +289,7 @@ def test_usage_errors(module_repo: IspRepo, base: str) -> None:
 
 
 def test_with_the_key_the_sheet_is_validated_without_echoing_figures(module_repo: IspRepo, base: str) -> None:
-    pytest.importorskip("isp.validation")
+    pytest.importorskip("isp.sheets.validate")
     start_pr(module_repo, base, "invalid")
     frame = canary_frame(module_repo, "IRC", "2025-03")
     frame.loc[1, "indicator"] = "no_such_indicator"
@@ -332,7 +334,7 @@ AGGREGATE = "aggregates/monthly/2025-01.csv"
 def _aggregate(repo: IspRepo, count: int) -> bytes:
     """A consolidated table as an outsider could forge it: the recipients are public keys."""
     plain = f"period,site,indicator,sex,age_group,nationality,count\n2025-01,ALL,new_cases,F,0-5,SYR,{count}\n"
-    return crypto.encrypt(repo.root, AGGREGATE, plain.encode())
+    return sops.encrypt(repo.root, AGGREGATE, plain.encode())
 
 
 def test_a_pull_request_may_not_add_change_or_delete_aggregates(module_repo: IspRepo, base: str) -> None:
@@ -358,7 +360,7 @@ def test_a_pull_request_may_not_add_change_or_delete_aggregates(module_repo: Isp
 
 def test_a_rewrap_for_new_recipients_is_not_a_change_of_figures(module_repo: IspRepo) -> None:
     """What `sops updatekeys` does to an envelope: new key stanzas, the same data and MAC."""
-    from isp.ci import is_rewrap
+    from isp.ci.gate import is_rewrap
 
     before = _aggregate(module_repo, 7)
     doc = json.loads(before)

@@ -15,9 +15,11 @@ import pytest
 from pandas.testing import assert_frame_equal
 from ruamel.yaml import YAML
 
-from isp import consolidate, crypto, keys, protocol
+from isp import consolidate
 from isp.consolidate import codec
-from isp.periods import Period, PeriodKind, custom_period, period_of
+from isp.crypto import keys, sops
+from isp.protocol import models as protocol
+from isp.protocol.periods import Period, PeriodKind, custom_period, period_of
 from tests.consolidate_fixtures import (
     MONTHS,
     SKIPPED,
@@ -200,7 +202,7 @@ def test_no_agency_code_or_name_in_consolidated_outputs_or_the_manifest(done) ->
     manifest_text = (data.root / "aggregates/manifest.json").read_text(encoding="utf-8")
     texts = {"manifest.json": manifest_text}
     for rel in consolidate.list_outputs(data.root):
-        texts[rel] = codec.unpack(crypto.decrypt(data.root / rel)).decode("utf-8")
+        texts[rel] = codec.unpack(sops.decrypt(data.root / rel)).decode("utf-8")
     for where, text in texts.items():
         assert not [code for code in AGENCIES if code in text], where
         assert not [name for name in names if name in text.lower()], where
@@ -211,18 +213,18 @@ def test_outputs_are_encrypted_for_the_right_readers(done, keyring: Keyring) -> 
     data, _ = done
     isp_ = data.repo.load()
     consolidated = data.root / "aggregates/annual/2026.csv"
-    assert crypto.recipients(consolidated.read_bytes()) == keys.required_recipients(isp_, "aggregates/annual/2026.csv")
-    assert keyring.age_public["UNICEF"] in crypto.recipients(consolidated.read_bytes())
+    assert sops.recipients(consolidated.read_bytes()) == keys.required_recipients(isp_, "aggregates/annual/2026.csv")
+    assert keyring.age_public["UNICEF"] in sops.recipients(consolidated.read_bytes())
     own = "aggregates/agency/IRC/2026.csv"
     assert keys.required_recipients(isp_, own) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
-    assert crypto.recipients((data.root / own).read_bytes()) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
+    assert sops.recipients((data.root / own).read_bytes()) == {keyring.age_public["IRC"], keyring.age_public["ci"]}
     with patched_env(keyring.env("IRC")):
-        stored = crypto.decrypt(consolidated)
+        stored = sops.decrypt(consolidated)
         assert stored.startswith(codec.GZIP_MAGIC) and codec.unpack(stored).startswith(b"period,site,indicator")
         mine = _own(data, "IRC", "quarterly/2026-Q1")
     for other in ("IMC", "UNICEF"):
-        with patched_env(keyring.env(other)), pytest.raises(crypto.CryptoError):
-            crypto.decrypt(data.root / own)
+        with patched_env(keyring.env(other)), pytest.raises(sops.CryptoError):
+            sops.decrypt(data.root / own)
     irc_only = {k: f for k, f in data.frames.items() if k[0] == "IRC"}
     assert_frame_equal(mine, expected_table(isp_, irc_only, period_of("2026-01", "quarterly")))
     assert json.loads((data.root / "aggregates/agency/IRC/manifest.json").read_text())["outputs"]["2026"]
@@ -378,10 +380,10 @@ def test_a_run_with_nothing_new_leaves_the_manifest_alone(revised) -> None:
 def test_same_inputs_give_the_same_figures(done, tmp_path: Path, keyring: Keyring) -> None:
     data = done[0].copy(tmp_path / "isp")
     with patched_env(_ci(keyring)):
-        first = {rel: crypto.decrypt(data.root / rel) for rel in consolidate.list_outputs(data.root)}
+        first = {rel: sops.decrypt(data.root / rel) for rel in consolidate.list_outputs(data.root)}
         ciphertext = {rel: (data.root / rel).read_bytes() for rel in first}
         report = consolidate.run(data.root, jobs=2, full=True)
-        again = {rel: crypto.decrypt(data.root / rel) for rel in consolidate.list_outputs(data.root)}
+        again = {rel: sops.decrypt(data.root / rel) for rel in consolidate.list_outputs(data.root)}
     assert len(report.updated) == len(done[1].updated)
     assert again == first
     assert all((data.root / rel).read_bytes() != ciphertext[rel] for rel in first)  # fresh sops data keys
@@ -454,10 +456,10 @@ def test_outputs_of_the_earlier_plain_layout_are_still_read(done) -> None:
     data, _ = done
     rel = "aggregates/quarterly/2026-Q1.csv"
     table = consolidate.read_output(data.root, rel)
-    plain = codec.unpack(crypto.decrypt(data.root / rel))
+    plain = codec.unpack(sops.decrypt(data.root / rel))
     assert codec.unpack(plain) == plain
     old = data.root / "aggregates/quarterly/old-layout.csv"
-    old.write_bytes(crypto.encrypt(data.root, rel, plain))
+    old.write_bytes(sops.encrypt(data.root, rel, plain))
     try:
         assert_frame_equal(consolidate.read_output(data.root, old.relative_to(data.root).as_posix()), table)
     finally:

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from pandas.testing import assert_frame_equal
 
-from isp import consolidate, crypto
+from isp import consolidate
+from isp.crypto import sops
 from isp.errors import IspError
-from isp.periods import period_of
+from isp.protocol.periods import period_of
 from tests.consolidate_fixtures import (
     MONTHS,
     SKIPPED,
@@ -59,7 +60,7 @@ def _complete(root: Path) -> list[Path]:
     found = []
     for path in _temps(root):
         try:
-            if crypto.is_envelope(path.read_bytes()):
+            if sops.is_envelope(path.read_bytes()):
                 found.append(path)
         except FileNotFoundError:  # renamed or removed meanwhile
             pass
@@ -157,7 +158,7 @@ def _per_period_layout(data: Dataset, agency: str) -> list[str]:
         for key in entry["periods"]:
             rel = f"aggregates/agency/{agency}/{key}.csv"
             rows = table[table["period"] == key.split("/")[1]]
-            envelope = crypto.encrypt(root, rel, rows.to_csv(index=False).encode())
+            envelope = sops.encrypt(root, rel, rows.to_csv(index=False).encode())
             (root / rel).parent.mkdir(exist_ok=True)
             (root / rel).write_bytes(envelope)
             outputs[key] = {"inputs": [], "sha256": hashlib.sha256(envelope).hexdigest(), "updated": entry["updated"]}
@@ -192,7 +193,7 @@ def test_a_repository_with_per_period_agency_files_migrates_to_year_files(
         assert list(consolidate.read_agency_manifest(data.root, agency)["outputs"]) == ["2025", "2026"]
         for year in ("2025", "2026"):
             got = consolidate.read_agency_year(data.root, agency, year)
-            assert crypto.decrypt(data.root / f"aggregates/agency/{agency}/{year}.csv") == crypto.decrypt(
+            assert sops.decrypt(data.root / f"aggregates/agency/{agency}/{year}.csv") == sops.decrypt(
                 consolidated.root / f"aggregates/agency/{agency}/{year}.csv"
             ), (agency, year)
             assert len(got)

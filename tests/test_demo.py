@@ -17,10 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from isp import calendar, crypto, demo_canaries, demo_stages, protocol, provenance, tidy
-from isp.demo import KEY_DIR, MARKER
-from isp.demo_story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
+from isp.crypto import sops
+from isp.demo import canaries as demo_canaries
+from isp.demo import stages as demo_stages
+from isp.demo.build import KEY_DIR, MARKER
+from isp.demo.story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
 from isp.errors import IspError, UsageError
+from isp.history import provenance
+from isp.protocol import models as protocol
+from isp.protocol import workdays
+from isp.sheets import tidy
 from tests.helpers import git, isp
 
 MONTHS = 6
@@ -76,7 +82,7 @@ def ci_env(root: Path) -> dict[str, str | None]:
 
 def test_storyline_ends_at_the_last_month_already_due(isp_repo) -> None:
     isp_ = isp_repo.load()
-    cal = calendar.WorkingCalendar(isp_)
+    cal = workdays.WorkingCalendar(isp_)
     today = date(2026, 11, 25)
     story = plan(isp_, 26, today, seed=1)
     assert len(story.months) == 26
@@ -119,7 +125,7 @@ def test_every_submission_is_an_envelope_in_a_verified_commit(built) -> None:
     root, _ = built
     files = sorted((root / "submissions").glob("*/*.csv"))
     assert files
-    assert all(crypto.is_envelope(f.read_bytes()) for f in files)
+    assert all(sops.is_envelope(f.read_bytes()) for f in files)
     versions = provenance.submission_versions(root)
     assert {f"submissions/{a}/{m}.csv" for a, m in versions} == {f.relative_to(root).as_posix() for f in files}
     for (agency, _month), commits in versions.items():
@@ -152,7 +158,7 @@ def test_git_itself_verifies_every_agency_commit(built) -> None:
 @pytest.mark.slow
 def test_one_late_and_one_revised_submission(built) -> None:
     root, summary = built
-    cal = calendar.WorkingCalendar(protocol.load(root))
+    cal = workdays.WorkingCalendar(protocol.load(root))
     versions = provenance.submission_versions(root)
     late = versions[(summary["late"]["agency"], summary["late"]["month"])]
     assert late[0].committed.date() > cal.submission_due(summary["late"]["month"])
@@ -173,7 +179,7 @@ def test_canaries_are_in_the_data_and_nowhere_in_plaintext(built) -> None:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in ci_env(root).items():
             mp.setenv(name, value) if value else mp.delenv(name, raising=False)
-        sheet = tidy.read_csv(crypto.decrypt(root / f"submissions/{live.agency}/{live.month}.csv"))
+        sheet = tidy.read_csv(sops.decrypt(root / f"submissions/{live.agency}/{live.month}.csv"))
     cell = sheet
     for column, wanted in live.cell().items():
         cell = cell[cell[column] == wanted]
@@ -228,8 +234,8 @@ def test_too_few_months_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_isp_status_shows_the_late_revised_and_suspended_months(built) -> None:
     root, summary = built
-    if not demo_stages.available("status", "month_status"):
-        pytest.skip("isp.status is not there yet")
+    if not demo_stages.available("sheets.status", "month_status"):
+        pytest.skip("isp.sheets.status is not there yet")
     late, revised = summary["late"], summary["revised"]
     seen = json.loads(isp("status", "--repo", root, "--month", late["month"], "--json").out)
     row = next(a for a in seen["agencies"] if a["agency"] == late["agency"])
@@ -248,9 +254,9 @@ def test_isp_status_shows_the_late_revised_and_suspended_months(built) -> None:
 def test_requests_end_in_every_state(built) -> None:
     root, summary = built
     stage(summary, "requests")
-    from isp import requests
+    from isp.governance import request_files
 
-    states = {s.state: s for s in requests.all_statuses(root)}
+    states = {s.state: s for s in request_files.all_statuses(root)}
     assert set(states) == {"approved", "denied", "pending"}
     denied = next(a for a in states["denied"].agencies if a.state == "denied")
     assert denied.counted and denied.reason
@@ -263,9 +269,9 @@ def test_requests_end_in_every_state(built) -> None:
 def test_the_breach_is_resolved_by_every_signatory(built) -> None:
     root, summary = built
     stage(summary, "breach")
-    from isp import governance
+    from isp.governance import membership
 
-    (breach,) = governance.breach_statuses(root)
+    (breach,) = membership.breach_statuses(root)
     assert not breach.open
     assert breach.agreed == list(protocol.load(root).agencies)
     assert "closed_on" in breach.as_dict() and breach.closed_on
@@ -276,8 +282,8 @@ def test_the_whole_history_passes_the_pull_request_rules(built) -> None:
     """What CI would say about every pull request at once: signatures, paths, recipients, replays.
     (Without the CI key: the demo already ran every sheet through validation before encrypting it.)"""
     root, _ = built
-    if not demo_stages.available("ci", "check_pr"):
-        pytest.skip("isp.ci is not there yet")
+    if not demo_stages.available("ci.gate", "check_pr"):
+        pytest.skip("isp.ci.gate is not there yet")
 
     def rev_list(*args: str) -> list[str]:
         out = subprocess.run(["git", "rev-list", *args], cwd=root, capture_output=True, text=True, check=True)
@@ -303,7 +309,7 @@ def test_the_aggregates_hold_the_live_canaries_inside_their_envelopes(built) -> 
     stage(summary, "consolidate")
     from isp import consolidate
 
-    assert all(crypto.is_envelope((root / rel).read_bytes()) for rel in consolidate.list_outputs(root))
+    assert all(sops.is_envelope((root / rel).read_bytes()) for rel in consolidate.list_outputs(root))
     manifest = json.dumps(consolidate.read_manifest(root))
     assert not any(code in manifest for code in protocol.load(root).agencies)
     with pytest.MonkeyPatch.context() as mp:
@@ -320,9 +326,9 @@ def test_the_aggregates_hold_the_live_canaries_inside_their_envelopes(built) -> 
 def test_the_approved_request_is_released_and_recorded(built) -> None:
     root, summary = built
     stage(summary, "release")
-    from isp import requests
+    from isp.governance import request_files
 
-    (approved,) = [s for s in requests.all_statuses(root) if s.state == "approved"]
+    (approved,) = [s for s in request_files.all_statuses(root) if s.state == "approved"]
     assert approved.releases
     package = root / "releases" / approved.id
     assert sorted(f.name for f in package.iterdir()) == sorted(approved.releases[0].files)
@@ -352,7 +358,7 @@ def test_the_site_is_served_on_localhost_only(built) -> None:
     _, summary = built
     stage(summary, "site")
     assert set(summary["credentials"]) >= {"members", "coordinators"}
-    from isp.demo import site_server
+    from isp.demo.build import site_server
 
     server = site_server(Path(summary["site"]), 0)
     host, port = server.server_address[:2]
@@ -380,7 +386,7 @@ def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
     restored to the last commit, everything else goes on. A failing sheet stops the demo."""
     from datetime import UTC, datetime
 
-    from isp.demo import DemoContext, DemoGit, Event, QuietProgress, replay
+    from isp.demo.build import DemoContext, DemoGit, Event, QuietProgress, replay
 
     ctx = DemoContext(isp_repo.root, isp_repo.root, None, DemoGit(isp_repo.root), {}, {}, QuietProgress(), 1)  # type: ignore[arg-type]
     ran: list[str] = []

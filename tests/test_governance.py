@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 
-from isp import governance, keys, protocol, requests
+from isp.crypto import keys
+from isp.governance import membership, request_files
+from isp.protocol import models as protocol
 from tests.helpers import IspRepo, git, isp, ssh_keygen
 from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
 
@@ -35,28 +37,28 @@ def test_breach_open_refuses_figures_and_lists_its_clocks(isp_repo: IspRepo) -> 
     assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-03-09", "--repo", root).code == 0
     assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-02-01", "--repo", root).code == 1
     assert isp("breach", "update", "BR-2026-001", "--repo", root).code == 2
-    st = governance.breach_statuses(root, date(2026, 3, 10))[0]
+    st = membership.breach_statuses(root, date(2026, 3, 10))[0]
     assert (st.clocks[0].name, st.clocks[0].state) == ("meeting", "late")
 
 
 def test_the_resolution_clock_ends_on_the_last_day_of_a_short_month() -> None:
-    breach = governance.Breach(id="B", reported=date(2026, 1, 31), description="Words only.")
-    clocks = governance.breach_clocks(shipped_isp(), breach, None, date(2026, 2, 1))
+    breach = membership.Breach(id="B", reported=date(2026, 1, 31), description="Words only.")
+    clocks = membership.breach_clocks(shipped_isp(), breach, None, date(2026, 2, 1))
     assert clocks[-1].due == date(2026, 2, 28)
 
 
 def test_resolution_needs_every_signatorys_signed_agreement(isp_repo: IspRepo) -> None:
     breach_id = open_and_resolve_breach(isp_repo, date(2026, 3, 1), date(2026, 3, 20), but=("UNICEF",))
     root = isp_repo.root
-    assert [b.id for b in governance.open_breaches(root, date(2026, 3, 25))] == [breach_id]
-    governance.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 22))
+    assert [b.id for b in membership.open_breaches(root, date(2026, 3, 25))] == [breach_id]
+    membership.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 22))
     isp_repo.commit("UNICEF agrees, signed by IRC", signer="IRC:signatory")
-    st = governance.open_breaches(root, date(2026, 3, 25))[0]
+    st = membership.open_breaches(root, date(2026, 3, 25))[0]
     assert st.awaiting == ["UNICEF"] and "does not count" in st.notes["UNICEF"]
-    governance.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 23))
+    membership.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 23))
     isp_repo.commit("UNICEF agrees", signer="UNICEF:primary")
-    assert governance.open_breaches(root, date(2026, 3, 25)) == []
-    st = governance.breach_statuses(root, date(2026, 3, 25))[0]
+    assert membership.open_breaches(root, date(2026, 3, 25)) == []
+    st = membership.breach_statuses(root, date(2026, 3, 25))[0]
     assert st.closed_on == date(2026, 3, 23) and [c.state for c in st.clocks] == ["overdue", "done", "done"]
     result = isp("breach", "resolve", breach_id, "--agency", "XYZ", "--repo", root)
     assert result.code == 1 and "unknown agency" in result.err
@@ -66,40 +68,40 @@ def test_an_open_breach_refuses_every_release_until_resolved(isp_repo: IspRepo) 
     new(isp_repo)
     approve_all(isp_repo, RID)
     root = isp_repo.root
-    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == []
+    assert membership.release_blockers(root, RID, date(2026, 3, 5)) == []
     breach_id = open_and_resolve_breach(isp_repo, date(2026, 3, 4), date(2026, 3, 10), but=("JRF",))
-    blockers = governance.release_blockers(root, RID, date(2026, 3, 12))
+    blockers = membership.release_blockers(root, RID, date(2026, 3, 12))
     assert any(f"breach {breach_id} is open" in b for b in blockers)
-    assert requests.status(root, RID, date(2026, 3, 12)).state == "blocked"
-    governance.agree_resolution(root, breach_id, "JRF", date(2026, 3, 11))
-    assert governance.release_blockers(root, RID, date(2026, 3, 12)) != []  # written, not yet committed
+    assert request_files.status(root, RID, date(2026, 3, 12)).state == "blocked"
+    membership.agree_resolution(root, breach_id, "JRF", date(2026, 3, 11))
+    assert membership.release_blockers(root, RID, date(2026, 3, 12)) != []  # written, not yet committed
     isp_repo.commit("JRF agrees", signer="JRF:secondary")
-    assert governance.release_blockers(root, RID, date(2026, 3, 12)) == []
-    assert requests.status(root, RID, date(2026, 3, 12)).state == "approved"
+    assert membership.release_blockers(root, RID, date(2026, 3, 12)) == []
+    assert request_files.status(root, RID, date(2026, 3, 12)).state == "approved"
 
 
 def test_an_uncommitted_breach_already_blocks(isp_repo: IspRepo) -> None:
     new(isp_repo)
     approve_all(isp_repo, RID)
-    governance.open_breach(isp_repo.root, date(2026, 3, 4), "Reported by telephone, being written up.")
-    assert any("is open" in b for b in governance.release_blockers(isp_repo.root, RID, date(2026, 3, 5)))
+    membership.open_breach(isp_repo.root, date(2026, 3, 4), "Reported by telephone, being written up.")
+    assert any("is open" in b for b in membership.release_blockers(isp_repo.root, RID, date(2026, 3, 5)))
 
 
 def test_release_blockers_name_each_reason(isp_repo: IspRepo) -> None:
     root = isp_repo.root
-    assert governance.release_blockers(root, "REQ-2026-404", date(2026, 3, 5))[0].endswith(
+    assert membership.release_blockers(root, "REQ-2026-404", date(2026, 3, 5))[0].endswith(
         "no such request (list them with `isp request status`)"
     )
     new(isp_repo)
     approve_all(isp_repo, RID, but=("IMC",))
-    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == [
+    assert membership.release_blockers(root, RID, date(2026, 3, 5)) == [
         "REQ-2026-001: still waiting for IMC; silence is never consent"
     ]
-    requests.decide(root, RID, "IMC", True, None, date(2026, 3, 4))
-    assert any("not committed" in b for b in governance.release_blockers(root, RID, date(2026, 3, 5)))
+    request_files.decide(root, RID, "IMC", True, None, date(2026, 3, 4))
+    assert any("not committed" in b for b in membership.release_blockers(root, RID, date(2026, 3, 5)))
     isp_repo.commit("IMC approves", signer="IMC:signatory")
-    assert governance.release_blockers(root, RID, date(2026, 3, 5)) == []
-    lapsed = governance.release_blockers(root, RID, date(2027, 10, 20))
+    assert membership.release_blockers(root, RID, date(2026, 3, 5)) == []
+    lapsed = membership.release_blockers(root, RID, date(2027, 10, 20))
     assert lapsed[-1] == "the protocol is not in force on 2027-10-20"
 
 
@@ -137,14 +139,14 @@ def test_only_the_agency_or_a_coordinator_may_change_its_suspensions(isp_repo: I
     suspend = ("suspend", "JRF", "--from", "2026-04", "--reason", "Database migration", "--repo", root)
     assert isp(*suspend).code == 0
     isp_repo.commit("Suspend JRF", signer="IRC:primary")
-    problems = governance.membership_check(root, base)
+    problems = membership.membership_check(root, base)
     assert [p.rule for p in problems] == ["suspension-signature"]
     assert "changes JRF's suspensions but is signed by focal.irc@example.org (IRC)" in problems[0].message
     for signer in ("JRF:signatory", "UNHCR:primary"):  # the agency itself, or a coordinator
         git(root, "reset", "-q", "--hard", base)
         assert isp(*suspend).code == 0
         isp_repo.commit("Suspend JRF", signer=signer)
-        assert governance.membership_check(root, base) == [], signer
+        assert membership.membership_check(root, base) == [], signer
 
 
 def test_an_agencys_keys_are_its_own_to_register(isp_repo: IspRepo, tmp_path: Path) -> None:
@@ -154,18 +156,18 @@ def test_an_agencys_keys_are_its_own_to_register(isp_repo: IspRepo, tmp_path: Pa
     key = ssh_keygen(tmp_path / "planted", "planted")
     keys.add_signer(root, "IRC", "focal.irc@example.org", Path(f"{key}.pub"))
     isp_repo.commit("Register a key for IRC", signer="UNHCR:primary")
-    problems = governance.membership_check(root, base)
+    problems = membership.membership_check(root, base)
     assert [p.rule for p in problems] == ["keys-signature"]
     assert "changes IRC's focal points but is signed by focal.unhcr@example.org (UNHCR)" in problems[0].message
     git(root, "reset", "-q", "--hard", base)
     keys.add_signer(root, "IRC", "focal.irc@example.org", Path(f"{key}.pub"))
     isp_repo.commit("IRC registers a second key", signer="IRC:secondary")
-    assert governance.membership_check(root, base) == []
+    assert membership.membership_check(root, base) == []
     start = isp_repo.head()
     new_ci = ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]
     _edit_yaml(root / "protocol" / "agencies.yaml", lambda doc: doc["ci"].update(age_recipients=new_ci))
     isp_repo.commit("A new CI key", signer="IRC:primary")
-    assert [p.rule for p in governance.membership_check(root, start)] == ["ci-key-signature"]
+    assert [p.rule for p in membership.membership_check(root, start)] == ["ci-key-signature"]
 
 
 def test_a_coordinator_registers_the_first_keys_of_an_agency_setting_up(isp_repo: IspRepo, tmp_path: Path) -> None:
@@ -178,7 +180,7 @@ def test_a_coordinator_registers_the_first_keys_of_an_agency_setting_up(isp_repo
     key = ssh_keygen(tmp_path / "nhf-new", "nhf-new")
     keys.add_signer(root, "NHF", "focal.nhf@example.org", Path(f"{key}.pub"))
     isp_repo.commit("Register NHF's first key", signer="IMC:primary")
-    assert governance.membership_check(root, base) == []
+    assert membership.membership_check(root, base) == []
 
 
 def _edit_yaml(path: Path, change: Callable[[Any], object]) -> None:
@@ -223,15 +225,15 @@ def test_a_new_agency_needs_every_signatorys_signed_approval(isp_repo: IspRepo) 
     base = isp_repo.head()
     _add_agency(isp_repo, "NEWORG")
     isp_repo.commit("Add NEWORG", signer="UNHCR:primary")
-    assert rules(governance.membership_check(isp_repo.root, base)) == {"membership-approval"}
+    assert rules(membership.membership_check(isp_repo.root, base)) == {"membership-approval"}
     rel = _membership(isp_repo, "add-agency", "NEWORG")
     isp_repo.commit("Propose NEWORG", signer="UNHCR:primary")
     for agency in REQUIRED[:-1]:
         _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
-    problems = governance.membership_check(isp_repo.root, base)
+    problems = membership.membership_check(isp_repo.root, base)
     assert [p.message for p in problems] == ["adding NEWORG still needs the signed approval of UNICEF"]
     _approve_membership(isp_repo, rel, "UNICEF", "IRC:signatory")
-    assert rules(governance.membership_check(isp_repo.root, base)) == {"approval-by-other-agency",
+    assert rules(membership.membership_check(isp_repo.root, base)) == {"approval-by-other-agency",
                                                                        "membership-approval"}  # fmt: skip
     path = isp_repo.root / rel
     data = yaml.safe_load(path.read_text())
@@ -239,7 +241,7 @@ def test_a_new_agency_needs_every_signatorys_signed_approval(isp_repo: IspRepo) 
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     isp_repo.commit("UNICEF approves", paths=[rel], signer="UNICEF:signatory")
     # The forged commit stays in the pull request: it must be dropped from the branch.
-    assert rules(governance.membership_check(isp_repo.root, base)) == {"approval-by-other-agency"}
+    assert rules(membership.membership_check(isp_repo.root, base)) == {"approval-by-other-agency"}
 
 
 def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(isp_repo: IspRepo) -> None:
@@ -248,18 +250,18 @@ def test_dropping_an_agency_or_its_role_needs_every_signatorys_signed_approval(i
     path = isp_repo.root / "protocol" / "agencies.yaml"
     _edit_yaml(path, lambda doc: doc["agencies"]["UNICEF"]["roles"].remove("data_gathering"))
     isp_repo.commit("UNICEF no longer gathers data", signer="UNHCR:primary")
-    problems = governance.membership_check(isp_repo.root, base)
+    problems = membership.membership_check(isp_repo.root, base)
     assert [p.rule for p in problems] == ["membership-approval"] and "changing UNICEF's roles" in problems[0].message
     rel = _membership(isp_repo, "role-change", "UNICEF")
     isp_repo.commit("Propose the role change", signer="UNHCR:primary")
     for agency in REQUIRED:
         _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
-    assert governance.membership_check(isp_repo.root, base) == []
+    assert membership.membership_check(isp_repo.root, base) == []
 
     start = isp_repo.head()
     _edit_yaml(path, lambda doc: doc["agencies"].pop("JRF"))
     isp_repo.commit("JRF leaves", signer="UNHCR:primary")
-    problems = governance.membership_check(isp_repo.root, start)
+    problems = membership.membership_check(isp_repo.root, start)
     assert [p.message for p in problems] == ["removing JRF has no approval record"]
 
 
@@ -272,10 +274,10 @@ def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo
 
     _edit_yaml(path, shorter_disclaimer)
     isp_repo.commit("Shorter disclaimer", signer="UNHCR:primary")
-    assert governance.membership_check(isp_repo.root, base) == []  # the wording is the coordinators' to keep
+    assert membership.membership_check(isp_repo.root, base) == []  # the wording is the coordinators' to keep
     _edit_yaml(path, lambda doc: doc["sharing"].update(never_external_tags=[]))
     isp_repo.commit("Share everything", signer="UNHCR:primary")
-    problems = governance.membership_check(isp_repo.root, base)
+    problems = membership.membership_check(isp_repo.root, base)
     assert [(p.file, p.message) for p in problems] == [
         ("protocol/protocol.yaml", "amending the protocol (sharing) has no approval record")
     ]
@@ -286,7 +288,7 @@ def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo
     isp_repo.commit("Propose the amendment", signer="UNHCR:primary")
     for agency in REQUIRED[:-1]:
         _approve_membership(isp_repo, rel, agency, f"{agency}:signatory")
-    problems = governance.membership_check(isp_repo.root, base)
+    problems = membership.membership_check(isp_repo.root, base)
     assert [p.message for p in problems] == [
         "amending the protocol (sharing) still needs the signed approval of UNICEF"
     ]
@@ -298,10 +300,10 @@ def test_letting_sgbv_figures_out_is_an_amendment_every_signatory_signs(isp_repo
         text.replace("name_en: Sexual violence", "name_en: Sexual violence (all forms)"), encoding="utf-8"
     )
     isp_repo.commit("Clearer name", signer="UNHCR:primary")
-    assert governance.membership_check(isp_repo.root, start) == []  # names are free to edit
+    assert membership.membership_check(isp_repo.root, start) == []  # names are free to edit
     indicators.write_text(text.replace("tags: [sgbv], name_en", "tags: [], name_en"), encoding="utf-8")
     isp_repo.commit("Untag sexual violence", signer="UNHCR:primary")
-    problems = governance.membership_check(isp_repo.root, start)
+    problems = membership.membership_check(isp_repo.root, start)
     assert [p.message for p in problems] == ["amending the protocol (indicators) has no approval record"]
 
 
@@ -315,7 +317,7 @@ def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo)
     rel = _membership(isp_repo, "system-switch", "IRC", "rais_cpims")
     isp_repo.commit("IRC moves to RAIS-CPIMS", signer="IRC:primary")
     _approve_membership(isp_repo, rel, "JRF", "JRF:primary")
-    problems = governance.membership_check(isp_repo.root, base)
+    problems = membership.membership_check(isp_repo.root, base)
     assert [p.rule for p in problems] == ["membership-approval"] and "a coordinator (IMC, UNHCR)" in problems[0].message
     _approve_membership(isp_repo, rel, "IMC", "IMC:signatory")
-    assert governance.membership_check(isp_repo.root, base) == []
+    assert membership.membership_check(isp_repo.root, base) == []

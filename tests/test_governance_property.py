@@ -2,7 +2,7 @@
 request was issued), none denied, no breach is open and the protocol is in force.
 
 Pure (the shipped protocol, no git): hypothesis draws decisions, breaches and the day, feeds them
-through the state machine (`requests.timeline`) and the release gate (`governance.decide_release`),
+through the state machine (`request_files.timeline`) and the release gate (`membership.decide_release`),
 and compares the verdict with the rule written out plainly below.
 """
 
@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from isp import governance, requests
-from isp.calendar import WorkingCalendar
-from isp.request_states import EXPIRY_WORKING_DAYS
+from isp.governance import membership, request_files
+from isp.governance.request_states import EXPIRY_WORKING_DAYS
+from isp.protocol.workdays import WorkingCalendar
 from tests.requests_fixtures import REQUIRED, fields, shipped_isp
 
 # Across Eid al-Adha, across the year end, and across the end of the protocol's last period.
@@ -70,7 +70,7 @@ def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
     isp = shipped_isp()
     today = issued + timedelta(days=today_offset)
     decisions = {
-        a: requests.Decision(decision=kind, date=issued + timedelta(days=offset), reason="A reason.")
+        a: request_files.Decision(decision=kind, date=issued + timedelta(days=offset), reason="A reason.")
         for a, answer in answers.items()
         if answer is not None
         for kind, offset in [answer]
@@ -78,10 +78,10 @@ def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
     breaches = [
         (issued + timedelta(days=s), None if n is None else issued + timedelta(days=s + n)) for s, n in raw_breaches
     ]
-    request = requests.Request.model_validate(fields(issued=issued, received=issued))
-    status = requests.timeline(isp, request, decisions, breaches, today)
+    request = request_files.Request.model_validate(fields(issued=issued, received=issued))
+    status = request_files.timeline(isp, request, decisions, breaches, today)
     open_ids = [f"B{i}" for i, (s, e) in enumerate(breaches) if s <= today and (e is None or e > today)]
-    blockers = governance.decide_release(isp, status, open_ids, today)
+    blockers = membership.decide_release(isp, status, open_ids, today)
     allowed = _plain_rule(issued, today, decisions, breaches)
     event("allowed" if allowed else "refused")
     assert (blockers == []) == allowed, (status.state, blockers)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from isp import crypto
+from isp.crypto import sops
 from tests import sheet_fixtures as sf
 from tests.helpers import IspRepo, git, isp
 
@@ -36,7 +36,7 @@ def plaintext(isp_repo: IspRepo) -> bytes:
 
 def test_envelopes_and_allowed_files_pass(isp_repo: IspRepo) -> None:
     rel = "submissions/IRC/2026-01.csv"
-    put(isp_repo, rel, crypto.encrypt(isp_repo.root, rel, b"month,count\n"))
+    put(isp_repo, rel, sops.encrypt(isp_repo.root, rel, b"month,count\n"))
     allowed = [
         rel,
         put(isp_repo, "submissions/README.md", b"# submissions\n"),
@@ -76,7 +76,7 @@ def test_a_sheet_saved_anywhere_else_in_the_checkout_is_refused(isp_repo: IspRep
         put(isp_repo, "protocol/figures.ods", b"PK\x03\x04 not really a workbook"),
     ]
     rel = "protocol/encrypted.csv"
-    allowed = put(isp_repo, rel, crypto.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"month,count\n"))
+    allowed = put(isp_repo, rel, sops.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"month,count\n"))
     result = guard(isp_repo, *refused, allowed)
     assert result.code == 1
     lines = [line for line in result.err.splitlines() if "[plaintext-sheet]" in line]
@@ -154,7 +154,7 @@ def test_pre_commit_hook_blocks_plaintext_and_keys(isp_repo: IspRepo, tmp_path: 
     assert commit.returncode != 0 and git(root, "rev-parse", "HEAD") == before
     git(root, "rm", "-q", "--cached", "irc.agekey.txt")
     rel = "submissions/IRC/2026-01.csv"
-    put(isp_repo, rel, crypto.encrypt(root, rel, plaintext))
+    put(isp_repo, rel, sops.encrypt(root, rel, plaintext))
     git(root, "add", rel)
     commit = _run(root, env, "git", "commit", "-m", "Submit IRC 2026-01")
     assert commit.returncode == 0, commit.stdout + commit.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from isp import crypto, keys, protocol
+from isp.crypto import keys, sops
+from isp.protocol import models as protocol
 from tests.helpers import IspRepo, isp
 
 
@@ -44,10 +45,10 @@ def test_keys_new_writes_secret_0600_and_records_recipient(tmp_path: Path) -> No
 
 def test_sops_round_trip_with_generated_rules(isp_repo: IspRepo) -> None:
     ring = isp_repo.keyring
-    envelope = crypto.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"month,count\n")
-    assert crypto.is_envelope(envelope)
+    envelope = sops.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"month,count\n")
+    assert sops.is_envelope(envelope)
     want = keys.required_recipients(isp_repo.load(), "submissions/IRC/2026-01.csv")
-    assert crypto.recipients(envelope) == want
+    assert sops.recipients(envelope) == want
     assert want == {ring.age_public[o] for o in ("IRC", "UNHCR", "IMC", "ci")}
     path = isp_repo.root / "submissions" / "IRC" / "2026-01.csv"
     path.parent.mkdir(parents=True)
@@ -55,26 +56,26 @@ def test_sops_round_trip_with_generated_rules(isp_repo: IspRepo) -> None:
     from tests.helpers import patched_env
 
     with patched_env(ring.env("IRC")):
-        assert crypto.decrypt(path) == b"month,count\n"
+        assert sops.decrypt(path) == b"month,count\n"
     with patched_env(ring.env("JRF")):
         try:
-            crypto.decrypt(path)
-        except crypto.CryptoError as exc:
+            sops.decrypt(path)
+        except sops.CryptoError as exc:
             assert "none of your age keys" in str(exc)
         else:
             raise AssertionError("JRF must not decrypt IRC's submission")
 
 
 def test_tampered_envelope_is_one_clear_line(isp_repo: IspRepo) -> None:
-    envelope = json.loads(crypto.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"a,b\n1,2\n"))
+    envelope = json.loads(sops.encrypt(isp_repo.root, "submissions/IRC/2026-01.csv", b"a,b\n1,2\n"))
     data = envelope["data"]
     envelope["data"] = data[:20] + ("A" if data[20] != "A" else "B") + data[21:]
     from tests.helpers import patched_env
 
     with patched_env(isp_repo.keyring.env("ci")):
         try:
-            crypto.decrypt_bytes(json.dumps(envelope).encode(), "submissions/IRC/2026-01.csv")
-        except crypto.CryptoError as exc:
+            sops.decrypt_bytes(json.dumps(envelope).encode(), "submissions/IRC/2026-01.csv")
+        except sops.CryptoError as exc:
             assert "altered" in str(exc) and "1,2" not in str(exc)
         else:
             raise AssertionError("a tampered file must not decrypt")

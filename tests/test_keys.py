@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from isp import crypto, keys
+from isp.crypto import keys, sops
 from tests.helpers import IspRepo, git, isp, patched_env, ssh_keygen, write_submission
 
 REL = "submissions/IRC/2026-01.csv"
@@ -27,8 +27,8 @@ def sync(repo: IspRepo, *args: str, owner: str | None = "ci"):
 def can_open(path: Path, secret: str) -> bool:
     with patched_env({"SOPS_AGE_KEY": secret, "SOPS_AGE_KEY_FILE": None}):
         try:
-            crypto.decrypt(path)
-        except crypto.CryptoError:
+            sops.decrypt(path)
+        except sops.CryptoError:
             return False
     return True
 
@@ -66,7 +66,7 @@ def test_new_key_then_sync_lets_it_open_existing_files(isp_repo: IspRepo, tmp_pa
     assert json.loads(result.out)["rewrapped"] == [REL]
     assert can_open(path, secret) and can_open(path, isp_repo.keyring.age_secret["IRC"])
     assert json.loads(path.read_bytes())["data"] == data_before  # re-wrapped, not re-encrypted
-    assert crypto.recipients(path.read_bytes()) == keys.required_recipients(isp_repo.load(), REL)
+    assert sops.recipients(path.read_bytes()) == keys.required_recipients(isp_repo.load(), REL)
     assert json.loads(sync(isp_repo, "--json").out)["rewrapped"] == []  # nothing left to do
 
 
@@ -198,7 +198,7 @@ def test_removed_recipient_is_flagged_until_rotated(isp_repo: IspRepo, tmp_path:
     assert report["rotated"] == [REL] and report["rotate"] == []
     assert not can_open(path, ring.age_secret["IRC"]) and can_open(path, new_secret)
     assert json.loads(path.read_bytes())["data"] != data_before  # a new data key, so new ciphertext
-    assert crypto.recipients(path.read_bytes()) == keys.required_recipients(isp_repo.load(), REL)
+    assert sops.recipients(path.read_bytes()) == keys.required_recipients(isp_repo.load(), REL)
     assert json.loads(sync(isp_repo, "--json").out)["rotate"] == []
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from isp import protocol
 from isp.errors import ValidationFailed
+from isp.protocol import models as protocol
 from tests.conftest import REPO_ROOT
 from tests.helpers import isp
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from isp import crypto, keys, provenance
+from isp.crypto import keys, sops
 from isp.errors import IspError
+from isp.history import provenance
 from tests.ci_fixtures import commit_at, module_repo, new_ssh_key
 from tests.helpers import IspRepo, write_submission
 
@@ -74,7 +75,7 @@ def test_changed_paths_and_file_at(module_repo: IspRepo, history: dict[str, str]
     assert provenance.file_at(root, history["base"], "submissions/IRC/2025-01.csv") is None
     assert provenance.file_at(root, history["base"], "protocol") is None
     blob = provenance.file_at(root, history["irc"], "submissions/IRC/2025-01.csv")
-    assert blob is not None and crypto.is_envelope(blob)
+    assert blob is not None and sops.is_envelope(blob)
     assert blob != provenance.file_at(root, history["jrf"], "submissions/IRC/2025-01.csv")
     assert provenance.allowed_signers_at(root, history["base"]).count('namespaces="git"') == 18
 

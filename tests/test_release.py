@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from isp import governance, protocol, requests
+from isp.governance import membership, request_files
+from isp.protocol import models as protocol
 from tests import release_fixtures as fx
 from tests.helpers import isp, write_submission
 
@@ -46,12 +47,12 @@ def package(built: fx.ReleaseRepo, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _refused(repo: fx.ReleaseRepo, tmp_path: Path, request_id: str, today: str = fx.TODAY) -> str:
-    before = (repo.root / requests.path_of(request_id)).read_bytes()
+    before = (repo.root / request_files.path_of(request_id)).read_bytes()
     out = tmp_path / "out"
     result = isp("release", request_id, "-o", out, "--repo", repo.root, env=repo.env(today))
     assert result.code == 1, result.output
     assert not out.exists() and not list(tmp_path.glob(".out.*")), "nothing may be written"
-    assert (repo.root / requests.path_of(request_id)).read_bytes() == before
+    assert (repo.root / request_files.path_of(request_id)).read_bytes() == before
     assert "Traceback" not in result.output
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
@@ -72,7 +73,7 @@ def test_refused_when_an_agency_denies(built: fx.ReleaseRepo, tmp_path: Path) ->
 
 
 def test_refused_while_a_breach_is_open(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
-    breach = governance.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
+    breach = membership.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
     fresh.repo.commit("Record a breach", [breach.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, fx.APPROVED)
     assert f"breach {breach.id} is open" in line
@@ -245,7 +246,7 @@ def test_hxl_file(package) -> None:
 
 def test_the_release_is_recorded_in_the_request(package) -> None:
     repo, out, report = package
-    (recorded,) = requests.load(repo.root, fx.APPROVED).releases
+    (recorded,) = request_files.load(repo.root, fx.APPROVED).releases
     assert recorded.id == report["release_id"] and recorded.recipient == report["recipient"]
     on_disk = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
     assert recorded.files == on_disk
@@ -387,7 +388,7 @@ def test_the_sectoral_report_is_a_release_of_its_standing_request(fresh: fx.Rele
     assert "concern_sexual_violence" not in set(table["indicator"])
     assert set(table.loc[table["indicator"] == "concern_early_marriage", "measure"]) == {"percent"}
     assert (table["period"] == "2026-H1").all() and (table["measure"] == "count").any()
-    assert [r.id for r in requests.load(fresh.root, fx.SECTORAL).releases] == [rid]
+    assert [r.id for r in request_files.load(fresh.root, fx.SECTORAL).releases] == [rid]
 
 
 def test_the_sectoral_report_waits_for_the_half_year_to_end(built: fx.ReleaseRepo, tmp_path: Path) -> None:
@@ -405,9 +406,9 @@ def test_proposing_the_sectoral_report_writes_a_request_every_agency_must_approv
 ) -> None:
     result = isp("release", "sectoral", "--half", "2025-H2", "--propose", "--repo", fresh.root, env=fresh.env())
     assert result.code == 0, result.output
-    request = requests.load(fresh.root, "SECTORAL-2025-H2")
+    request = request_files.load(fresh.root, "SECTORAL-2025-H2")
     assert request.type == "external" and request.data.report == "sectoral" and request.data.periods == ["2025-H2"]
-    problems = requests.content_problems(protocol.load(fresh.root), request, {})
+    problems = request_files.content_problems(protocol.load(fresh.root), request, {})
     assert [p.rule for p in problems] == ["withheld"]  # a warning: SGBV is asked for (all) but never leaves
     fresh.repo.commit("Propose the sectoral report 2025-H2", [request.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, "SECTORAL-2025-H2")

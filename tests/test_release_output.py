@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import protocol
 from isp.errors import IspError
-from isp.periods import period_of
-from isp.release_output import check_destination, sha256, write_package
-from isp.release_package import Package, ReleaseMeta, format_value, labels_for, with_period_bounds
-from isp.release_spec import read_spec
-from isp.release_writers import HXL_TAGS, file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
+from isp.protocol import models as protocol
+from isp.protocol.periods import period_of
+from isp.release.output import check_destination, sha256, write_package
+from isp.release.package import Package, ReleaseMeta, format_value, labels_for, with_period_bounds
+from isp.release.spec import read_spec
+from isp.release.writers import HXL_TAGS, file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
 from tests.helpers import git
 
 ROOT = Path(__file__).resolve().parents[1]

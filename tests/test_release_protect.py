@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import disclosure, protocol
-from isp.periods import period_of
-from isp.release_protect import protect_period, relations, tables
-from isp.release_sources import PeriodFigures
-from isp.release_spec import read_spec
+from isp import disclosure
+from isp.protocol import models as protocol
+from isp.protocol.periods import period_of
+from isp.release.protect import protect_period, relations, tables
+from isp.release.sources import PeriodFigures
+from isp.release.spec import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENCIES = ("A1", "A2", "A3")
@@ -59,7 +60,7 @@ def test_naive_percentages_fail_the_audit(case) -> None:
     protected = disclosure.protect(made.protected, profile, figures.contributions, relations=relations(isp_, spec))
     published = {p.name: p for p in protected.tables}
     counts = [published[t.name] for t in made.counts]
-    from isp.release_protect import numerator_published
+    from isp.release.protect import numerator_published
 
     naive = [
         disclosure.percentages(numerator_published(num, figures.contributions, profile), published[den.name], profile)

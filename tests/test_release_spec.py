@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import protocol, synthetic
+from isp.demo import synthetic
 from isp.errors import IspError
-from isp.release_cube import LEAF, contributions, leaves
-from isp.release_spec import NATIONAL, REST, plan_geography, plan_indicators, read_spec
+from isp.protocol import models as protocol
+from isp.release.cube import LEAF, contributions, leaves
+from isp.release.spec import NATIONAL, REST, plan_geography, plan_indicators, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 WHERE = "requests/REQ-TEST.yaml"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from isp import github_issues, governance, remind
+from isp.governance import github_issues, membership
+from isp.governance import reminders as remind
 from tests.helpers import IspRepo, Keyring, isp, write_submission
 from tests.requests_fixtures import approve_all, commit, decide, new
 
@@ -42,12 +43,12 @@ def busy_repo(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _templ
 def _busy(isp_repo: IspRepo) -> IspRepo:
     write_submission(isp_repo, "IRC", "2026-02")
     commit(isp_repo, "IRC February", signer="IRC:primary")
-    governance.suspend(isp_repo.root, "JRF", "2026-02", "2026-02", "Staff on leave", date(2026, 2, 1))
+    membership.suspend(isp_repo.root, "JRF", "2026-02", "2026-02", "Staff on leave", date(2026, 2, 1))
     commit(isp_repo, "JRF suspends February", signer="UNHCR:primary")
     new(isp_repo, received=date(2026, 2, 19), issued=date(2026, 2, 22))
     approve_all(isp_repo, "REQ-2026-001", date(2026, 2, 23), but=("NHF", "UNICEF"))
     decide(isp_repo, "REQ-2026-001", "NHF", day=date(2026, 3, 1))
-    breach = governance.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    breach = membership.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
     commit(isp_repo, "Breach", [breach.path], "IMC:primary")
     return isp_repo
 

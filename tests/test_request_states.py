@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from isp import governance, requests
-from isp.request_states import (
+from isp.governance import membership, request_files
+from isp.governance.request_states import (
     AGENCY_TABLE,
     REQUEST_TABLE,
     AgencyEvent,
@@ -34,16 +34,18 @@ def test_terminal_states_stay_put() -> None:
     assert all(REQUEST_TABLE[(State.DENIED, e)].to == State.DENIED for e in Event)
 
 
-def _request(issued: date, **overrides: object) -> requests.Request:
-    return requests.Request.model_validate(fields(issued=issued, received=issued, **overrides))
+def _request(issued: date, **overrides: object) -> request_files.Request:
+    return request_files.Request.model_validate(fields(issued=issued, received=issued, **overrides))
 
 
-def _approve(day: date) -> requests.Decision:
-    return requests.Decision(decision="approve", date=day)
+def _approve(day: date) -> request_files.Decision:
+    return request_files.Decision(decision="approve", date=day)
 
 
-def _status(issued: date, today: date, decisions: dict[str, requests.Decision], breaches=()) -> requests.RequestStatus:
-    return requests.timeline(shipped_isp(), _request(issued), decisions, list(breaches), today)
+def _status(
+    issued: date, today: date, decisions: dict[str, request_files.Decision], breaches=()
+) -> request_files.RequestStatus:
+    return request_files.timeline(shipped_isp(), _request(issued), decisions, list(breaches), today)
 
 
 # Issued Thursday 21 May 2026. Then: Fri 22, Sat 23 weekend; Sun 24 = 1; Mon 25 Independence Day,
@@ -116,11 +118,11 @@ def test_unanimous_approval_is_approved_and_silence_is_not_consent() -> None:
 
 
 def test_one_denial_blocks_and_later_approvals_do_not_lift_it() -> None:
-    deny = requests.Decision(decision="deny", date=date(2026, 5, 24), reason="Cells too small by camp.")
+    deny = request_files.Decision(decision="deny", date=date(2026, 5, 24), reason="Cells too small by camp.")
     decisions = {"JRF": deny} | {a: _approve(date(2026, 5, 31)) for a in REQUIRED if a != "JRF"}
     st = _status(ADHA, date(2026, 6, 1), decisions)
     assert st.state == "denied" and st.agency("JRF").reason == "Cells too small by camp."
-    assert governance.decide_release(shipped_isp(), st, [], date(2026, 6, 1)) == [
+    assert membership.decide_release(shipped_isp(), st, [], date(2026, 6, 1)) == [
         "REQ-2026-001: denied by JRF: Cells too small by camp."
     ]
 
@@ -156,7 +158,7 @@ def test_the_protocol_lapsing_expires_even_an_approved_request() -> None:
     assert _status(issued, date(2027, 10, 14), six).state == "approved"
     st = _status(issued, date(2027, 10, 15), six)
     assert st.state == "expired" and st.steps[-1].event == "protocol-lapsed"
-    assert governance.decide_release(shipped_isp(), st, [], date(2027, 10, 15))[-1].startswith("the protocol is not")
+    assert membership.decide_release(shipped_isp(), st, [], date(2027, 10, 15))[-1].startswith("the protocol is not")
 
 
 @pytest.mark.parametrize(
@@ -169,13 +171,13 @@ def test_the_protocol_lapsing_expires_even_an_approved_request() -> None:
     ],
 )
 def test_validity_warns_from_the_review_date_and_refuses_when_not_in_force(day: date, rules: list[str]) -> None:
-    assert [p.rule for p in governance.validity_problems(shipped_isp(), day)] == rules
-    assert governance.protocol_in_force(shipped_isp(), day) == ("protocol-not-in-force" not in rules)
+    assert [p.rule for p in membership.validity_problems(shipped_isp(), day)] == rules
+    assert membership.protocol_in_force(shipped_isp(), day) == ("protocol-not-in-force" not in rules)
 
 
 def test_once_denied_nobody_is_chased_for_an_answer() -> None:
     """A refused request is closed: agencies that never answered are not escalated afterwards."""
-    deny = requests.Decision(decision="deny", date=date(2026, 5, 31), reason="Cells too small by camp.")
+    deny = request_files.Decision(decision="deny", date=date(2026, 5, 31), reason="Cells too small by camp.")
     st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
     assert st.state == "denied"
     silent = [a for a in st.agencies if a.agency != "JRF"]
@@ -183,6 +185,6 @@ def test_once_denied_nobody_is_chased_for_an_answer() -> None:
 
 
 def test_clocks_that_ran_before_a_denial_still_show() -> None:
-    deny = requests.Decision(decision="deny", date=date(2026, 6, 4), reason="Not for this purpose.")
+    deny = request_files.Decision(decision="deny", date=date(2026, 6, 4), reason="Not for this purpose.")
     st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
     assert {a.state for a in st.agencies if a.agency != "JRF"} == {"follow-up-due"}

@@ -8,8 +8,8 @@ from datetime import date
 import yaml
 from typer.testing import CliRunner
 
-from isp import requests
 from isp.cli.main import app
+from isp.governance import request_files
 from tests.helpers import IspRepo, git, isp
 from tests.requests_fixtures import REQUIRED, approve_all, decide, fields, new, rules
 
@@ -43,7 +43,7 @@ def test_new_prompts_for_what_is_missing(isp_repo: IspRepo) -> None:
                                 env=TODAY)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "written guarantee" in result.output
-    assert requests.load(isp_repo.root, "REQ-2026-001").guarantee == "A written undertaking, signed"
+    assert request_files.load(isp_repo.root, "REQ-2026-001").guarantee == "A written undertaking, signed"
 
 
 def test_an_incomplete_request_is_refused_and_nothing_is_written(isp_repo: IspRepo) -> None:
@@ -70,14 +70,14 @@ def test_decide_usage_errors(isp_repo: IspRepo) -> None:
     assert early.code == 1 and "before the request was issued" in early.err
     assert isp("request", "decide", "REQ-2026-001", "--agency", "XYZ", "--approve", "--repo", root).code == 1
     assert isp("request", "decide", "REQ-2026-404", "--agency", "IRC", "--approve", "--repo", root).code == 1
-    assert requests.load(root, "REQ-2026-001").decisions == {}
+    assert request_files.load(root, "REQ-2026-001").decisions == {}
 
 
 def test_status_counts_only_signed_decisions_and_names_whom_to_contact(isp_repo: IspRepo) -> None:
     new(isp_repo)
     approve_all(isp_repo, "REQ-2026-001", but=("NHF", "UNICEF"))
     decide(isp_repo, "REQ-2026-001", "NHF", signer=None)  # unsigned: recorded, does not count
-    requests.decide(isp_repo.root, "REQ-2026-001", "UNICEF", True, None, date(2026, 3, 4))  # not committed
+    request_files.decide(isp_repo.root, "REQ-2026-001", "UNICEF", True, None, date(2026, 3, 4))  # not committed
     result = isp(
         "request", "status", "REQ-2026-001", "--json", "--repo", isp_repo.root, env={"ISP_TODAY": "2026-03-09"}
     )
@@ -100,7 +100,7 @@ def test_status_counts_only_signed_decisions_and_names_whom_to_contact(isp_repo:
 def test_unanimous_signed_approval_is_approved_and_passes_the_check(isp_repo: IspRepo) -> None:
     base = new(isp_repo) and isp_repo.head()
     approve_all(isp_repo, "REQ-2026-001")
-    st = requests.status(isp_repo.root, "REQ-2026-001", date(2026, 3, 4))
+    st = request_files.status(isp_repo.root, "REQ-2026-001", date(2026, 3, 4))
     assert st.state == "approved" and not st.waiting_for()
     result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
     assert result.code == 0, result.err
@@ -117,7 +117,7 @@ def test_decide_commit_signs_with_the_users_own_git(isp_repo: IspRepo) -> None:
                  "--commit", "--repo", root, env=TODAY)  # fmt: skip
     assert result.code == 0, result.err
     assert git(root, "status", "--porcelain").strip() == ""
-    st = requests.status(root, "REQ-2026-001", date(2026, 3, 4))
+    st = request_files.status(root, "REQ-2026-001", date(2026, 3, 4))
     assert st.state == "denied" and st.agency("JRF").reason == "Too detailed" and st.agency("JRF").counted
 
 
@@ -128,30 +128,30 @@ def test_commit_without_a_signing_key_is_a_clear_error(isp_repo: IspRepo) -> Non
     result = isp("request", "decide", "REQ-2026-001", "--agency", "IRC", "--approve", "--commit",
                  "--repo", isp_repo.root, env=TODAY)  # fmt: skip
     assert result.code == 1 and "git commit -S` failed" in result.err and "Traceback" not in result.output
-    assert requests.load(isp_repo.root, "REQ-2026-001").decisions["IRC"].decision == "approve"
+    assert request_files.load(isp_repo.root, "REQ-2026-001").decisions["IRC"].decision == "approve"
 
 
 def test_record_release_appends_to_the_request(isp_repo: IspRepo) -> None:
     new(isp_repo)
     approve_all(isp_repo, "REQ-2026-001")
-    release = requests.record_release(isp_repo.root, "REQ-2026-001", "REL-1", day=date(2026, 3, 5),
+    release = request_files.record_release(isp_repo.root, "REQ-2026-001", "REL-1", day=date(2026, 3, 5),
                                       recipient="Rami Example, A regional research institute",
                                       files={"table.csv": "ab" * 32})  # fmt: skip
     assert release.id == "REL-1"
     text = (isp_repo.root / "requests" / "REQ-2026-001.yaml").read_text()
     assert text.startswith("# An external data request")  # comments survive the round trip
-    assert requests.load(isp_repo.root, "REQ-2026-001").releases[0].files == {"table.csv": "ab" * 32}
+    assert request_files.load(isp_repo.root, "REQ-2026-001").releases[0].files == {"table.csv": "ab" * 32}
     isp_repo.commit("Release REL-1", signer="UNHCR:primary")
-    assert rules(requests.check(isp_repo.root)) == set()
+    assert rules(request_files.check(isp_repo.root)) == set()
 
 
 def test_status_outside_git_counts_nothing(tmp_path) -> None:
     root = tmp_path / "plain"
     assert isp("init", root).code == 0
     git(root, "rev-parse", "--git-dir")  # init makes a repository without commits
-    requests.new_request(root, fields())
-    requests.decide(root, "REQ-2026-001", "IRC", True, None, date(2026, 3, 3))
-    st = requests.status(root, "REQ-2026-001", date(2026, 3, 4))
+    request_files.new_request(root, fields())
+    request_files.decide(root, "REQ-2026-001", "IRC", True, None, date(2026, 3, 3))
+    st = request_files.status(root, "REQ-2026-001", date(2026, 3, 4))
     assert st.state == "pending" and "cannot be verified" in st.agency("IRC").note
 
 
@@ -160,5 +160,5 @@ def test_all_requests_lists_every_problem(isp_repo: IspRepo) -> None:
     (isp_repo.root / "requests" / "REQ-2026-009.yaml").write_text("id: REQ-2026-009\ntype: rumour\n")
     result = isp("request", "status", "REQ-2026-009", "--repo", isp_repo.root)
     assert result.code == 1 and "type" in result.err and "Traceback" not in result.output
-    assert len(requests.request_ids(isp_repo.root)) == 2
+    assert len(request_files.request_ids(isp_repo.root)) == 2
     assert set(REQUIRED) == set(isp_repo.load().data_gathering())

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from isp import keys, requests
-from isp.attribution import entry_changes, revisions
+from isp.crypto import keys
+from isp.governance import request_files
+from isp.history.attribution import entry_changes, revisions
 from tests.helpers import IspRepo, git, isp, patched_env, ssh_keygen
 from tests.requests_fixtures import approve_all, decide, fields, new, rules
 
@@ -21,11 +22,11 @@ RID = "REQ-2026-001"
 
 
 def _check(repo: IspRepo, base: str | None) -> list:
-    return requests.check(repo.root, base)
+    return request_files.check(repo.root, base)
 
 
 def _edit(repo: IspRepo, change) -> None:
-    path = repo.root / requests.path_of(RID)
+    path = repo.root / request_files.path_of(RID)
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -39,7 +40,7 @@ def test_a_decision_signed_with_another_agencys_key_is_refused(isp_repo: IspRepo
     assert rules(problems) == {"decision-by-other-agency"}
     assert "signed by focal.jrf@example.org (JRF)" in problems[0].message
     assert rules(_check(isp_repo, None)) == {"decision-by-other-agency"}  # and on main, after a merge
-    st = requests.status(isp_repo.root, RID, date(2026, 3, 4))
+    st = request_files.status(isp_repo.root, RID, date(2026, 3, 4))
     assert not st.agency("IRC").counted and st.agency("IRC").state == "awaiting"
 
 
@@ -68,7 +69,7 @@ def test_a_decision_edited_by_another_agency_is_refused_and_no_longer_counts(isp
     problems = _check(isp_repo, base)
     assert rules(problems) == {"decision-by-other-agency"}
     assert "changed IRC's decision" in problems[0].message
-    st = requests.status(isp_repo.root, RID, date(2026, 3, 4))
+    st = request_files.status(isp_repo.root, RID, date(2026, 3, 4))
     assert st.state == "pending" and not st.agency("IRC").counted
 
 
@@ -122,7 +123,7 @@ def test_the_request_may_not_change_once_agencies_decided(isp_repo: IspRepo) -> 
 def test_a_deleted_request_is_refused(isp_repo: IspRepo) -> None:
     new(isp_repo)
     base = isp_repo.head()
-    (isp_repo.root / requests.path_of(RID)).unlink()
+    (isp_repo.root / request_files.path_of(RID)).unlink()
     isp_repo.commit("Drop the request", signer="UNHCR:primary")
     assert rules(_check(isp_repo, base)) == {"request-deleted"}
 
@@ -136,8 +137,8 @@ def test_a_merge_commit_keeps_the_agency_signatures(isp_repo: IspRepo) -> None:
     git(isp_repo.root, "-c", "user.email=web-flow@example.org", "merge", "-q", "--no-ff", "--no-gpg-sign",
         "-m", "Merge pull request", "irc-decides")  # fmt: skip
     assert rules(_check(isp_repo, None)) == set()
-    assert requests.status(isp_repo.root, RID, date(2026, 3, 4)).agency("IRC").counted
-    merge = revisions(isp_repo.root, requests.path_of(RID))[-1]
+    assert request_files.status(isp_repo.root, RID, date(2026, 3, 4)).agency("IRC").counted
+    merge = revisions(isp_repo.root, request_files.path_of(RID))[-1]
     assert merge.sha == isp_repo.head() and not merge.signer.verified
     assert entry_changes(merge, "decisions") == []  # it brought IRC's decision; it did not make it
 
@@ -153,7 +154,7 @@ def test_denial_without_reason_and_decisions_before_issue(isp_repo: IspRepo) -> 
 
 def test_media_requests_are_never_pre_approved_nor_blanket(isp_repo: IspRepo) -> None:
     data = {"report": "annual", "periods": ["2025"], "indicators": "all", "geography": "national"}
-    problems = requests.content_problems(isp_repo.load(), requests.Request.model_validate(
+    problems = request_files.content_problems(isp_repo.load(), request_files.Request.model_validate(
         {**fields(type="media", data=data), "decisions": {"IRC": {"decision": "approve", "date": "2026-03-01"}}}
     ), {})  # fmt: skip
     assert rules(problems) == {"media-blanket", "media-pre-approved"}
@@ -161,13 +162,13 @@ def test_media_requests_are_never_pre_approved_nor_blanket(isp_repo: IspRepo) ->
 
 def test_government_requests_go_to_the_named_bodies_and_carry_the_annual_analysis(isp_repo: IspRepo) -> None:
     isp_ = isp_repo.load()
-    bad = requests.Request.model_validate(fields(type="government", recipient="POLICE"))
-    assert rules(requests.content_problems(isp_, bad, {})) == {"government-recipient", "government-annual"}
+    bad = request_files.Request.model_validate(fields(type="government", recipient="POLICE"))
+    assert rules(request_files.content_problems(isp_, bad, {})) == {"government-recipient", "government-annual"}
     annual = {"report": "annual", "periods": ["2025"], "indicators": ["caseload"], "geography": "national"}
-    good = requests.Request.model_validate(fields(type="government", recipient="MOSD", data=annual))
-    assert rules(requests.content_problems(isp_, good, {})) == set()
-    stray = requests.Request.model_validate(fields(recipient="MOSD"))
-    assert rules(requests.content_problems(isp_, stray, {})) == {"recipient"}
+    good = request_files.Request.model_validate(fields(type="government", recipient="MOSD", data=annual))
+    assert rules(request_files.content_problems(isp_, good, {})) == set()
+    stray = request_files.Request.model_validate(fields(recipient="MOSD"))
+    assert rules(request_files.content_problems(isp_, stray, {})) == {"recipient"}
 
 
 def test_onward_requests_reference_the_original_and_the_recipient_never_forwards(isp_repo: IspRepo) -> None:
@@ -175,14 +176,14 @@ def test_onward_requests_reference_the_original_and_the_recipient_never_forwards
     isp_ = isp_repo.load()
     others = {original.id: original}
     ask = fields(id="REQ-2026-002", type="onward", original_request=original.id)
-    forwarder = requests.Request.model_validate(ask)  # same organisation as the original recipient
-    problems = requests.content_problems(isp_, forwarder, others)
+    forwarder = request_files.Request.model_validate(ask)  # same organisation as the original recipient
+    problems = request_files.content_problems(isp_, forwarder, others)
     assert rules(problems) == {"onward-forwarding"} and "may never pass it on" in problems[0].message
     third = {"organization": "A newspaper", "name": "N. Example", "position": "Editor", "contact": "n@example.org"}
-    assert rules(requests.content_problems(isp_, requests.Request.model_validate(ask | {"requester": third}),
+    assert rules(request_files.content_problems(isp_, request_files.Request.model_validate(ask | {"requester": third}),
                                            others)) == set()  # fmt: skip
-    missing = requests.Request.model_validate(ask | {"requester": third, "original_request": "REQ-1999-001"})
-    assert rules(requests.content_problems(isp_, missing, others)) == {"onward-original"}
+    missing = request_files.Request.model_validate(ask | {"requester": third, "original_request": "REQ-1999-001"})
+    assert rules(request_files.content_problems(isp_, missing, others)) == {"onward-original"}
     result = isp("request", "new", "--type", "onward", "--original", original.id, *_flags(original), "--repo",
                  isp_repo.root, env={"ISP_TODAY": "2026-03-04"})  # fmt: skip
     assert result.code == 1 and "[onward-forwarding]" in result.err
@@ -191,7 +192,7 @@ def test_onward_requests_reference_the_original_and_the_recipient_never_forwards
 def test_a_release_recorded_before_approval_is_refused(isp_repo: IspRepo) -> None:
     new(isp_repo)
     approve_all(isp_repo, RID, but=("UNICEF",))
-    requests.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
+    request_files.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
     isp_repo.commit("Release too early", signer="UNHCR:primary")
     assert rules(_check(isp_repo, None)) == {"release-without-approval"}
 
@@ -201,7 +202,7 @@ def test_a_release_dated_back_is_refused_in_the_pull_request_that_records_it(isp
     new(isp_repo)
     approve_all(isp_repo, RID)
     base = isp_repo.head()
-    requests.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
+    request_files.record_release(isp_repo.root, RID, "REL-1", day=date(2026, 3, 4), recipient="Someone")
     isp_repo.commit("Record the release", signer="UNHCR:primary")
     with patched_env({"ISP_TODAY": "2026-03-10"}):
         assert _check(isp_repo, base) == []  # six days: time for the pull request's review
@@ -211,7 +212,7 @@ def test_a_release_dated_back_is_refused_in_the_pull_request_that_records_it(isp
         assert _check(isp_repo, isp_repo.head()) == []  # once merged, history is not judged again
 
 
-def _flags(request: requests.Request) -> list[str]:
+def _flags(request: request_files.Request) -> list[str]:
     who, data = request.requester, request.data
     return [
         "--organization", who.organization, "--name", who.name, "--position", who.position, "--contact", who.contact,
@@ -226,24 +227,24 @@ def test_only_a_coordinator_writes_the_request_itself(isp_repo: IspRepo) -> None
     problems = _check(isp_repo, base)
     assert rules(problems) == {"record-not-by-coordinator"} and "(IMC, UNHCR)" in problems[0].message
     base = isp_repo.head()
-    requests.decide(isp_repo.root, RID, "JRF", True, None, date(2026, 3, 3))
+    request_files.decide(isp_repo.root, RID, "JRF", True, None, date(2026, 3, 3))
     _edit(isp_repo, lambda d: d.update(purpose="Something broader"))
     isp_repo.commit("JRF approves and edits the purpose", signer="JRF:primary")
     assert rules(_check(isp_repo, base)) == {"record-not-by-coordinator"}
 
 
 def test_breach_records_are_checked_with_the_requests(isp_repo: IspRepo) -> None:
-    from isp import governance
+    from isp.governance import membership
 
-    breach = governance.open_breach(isp_repo.root, date(2026, 3, 1), "A table left the group.")
+    breach = membership.open_breach(isp_repo.root, date(2026, 3, 1), "A table left the group.")
     isp_repo.commit("Breach", signer="IMC:primary")
     base = isp_repo.head()
-    governance.agree_resolution(isp_repo.root, breach.id, "IRC", date(2026, 3, 5))
+    membership.agree_resolution(isp_repo.root, breach.id, "IRC", date(2026, 3, 5))
     isp_repo.commit("IRC agrees, signed by JRF", signer="JRF:signatory")
     path = isp_repo.root / breach.path
     path.write_text(path.read_text().replace("A table left the group.", "Seven tables left the group, 12 rows."))
     isp_repo.commit("Edit the description", signer="IRC:primary")
-    found = rules(governance.breach_check(isp_repo.root, base))
+    found = rules(membership.breach_check(isp_repo.root, base))
     assert found == {"agreement-by-other-agency", "breach-figures", "record-not-by-coordinator"}
     result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
     assert result.code == 1 and "[agreement-by-other-agency]" in result.err

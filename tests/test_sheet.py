@@ -10,8 +10,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from isp import sheet_template, tidy, validation
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.sheets import template as sheet_template
+from isp.sheets import tidy
+from isp.sheets import validate as validation
 from tests import sheet_fixtures as sf
 from tests.helpers import isp as run
 
@@ -135,7 +137,7 @@ def test_csv_variants_excel_writes(isp_: Isp) -> None:
 
 
 def test_mappings_pass_the_protocol_check(isp_: Isp) -> None:
-    from isp import sheet_import
+    from isp.sheets import layouts as sheet_import
 
     assert sheet_import.mapping_problems(isp_, sf.REPO_ROOT) == []
     names = [layout.name for layout in sheet_import.layouts(isp_)]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from isp import crypto, keys
+from isp.crypto import keys, sops
 from isp.errors import IspError
-from isp.periods import PERIOD_KINDS, kind_of_label
+from isp.protocol.periods import PERIOD_KINDS, kind_of_label
 from isp.site import credentials
 from isp.site.build import page_weight
 from isp.site.checks import page_url
@@ -57,8 +57,8 @@ def _html(built: BuiltSite, url: str, lang: str = "en") -> str:
 def test_credentials_are_encrypted_for_coordinators_and_ci_and_strong(built_site: BuiltSite) -> None:
     path = built_site.root / credentials.SITE_CREDENTIALS
     envelope = path.read_bytes()
-    assert crypto.is_envelope(envelope)
-    assert crypto.recipients(envelope) == keys.required_recipients(
+    assert sops.is_envelope(envelope)
+    assert sops.recipients(envelope) == keys.required_recipients(
         built_site.site.repo.load(), credentials.SITE_CREDENTIALS
     )
     values = built_site.passphrases

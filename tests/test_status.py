@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from isp import status
+from isp.sheets import status
 from tests.ci_fixtures import commit_at, module_repo
 from tests.helpers import IspRepo, isp, write_submission
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from isp import crypto, keys, repo_validate, tidy
-from isp.repo_validate import Context, Outcome
+from isp.crypto import keys, sops
+from isp.sheets import repository as repo_validate
+from isp.sheets import tidy
+from isp.sheets.repository import Context, Outcome
 from tests import sheet_fixtures as sf
 from tests.helpers import IspRepo, git, isp, patched_env
 
@@ -79,13 +81,13 @@ def test_round_trip(isp_repo: IspRepo, outside: Path) -> None:
     assert result.code == 0, result.err
     assert f"wrote {REL}" in result.out
     envelope = (isp_repo.root / REL).read_bytes()
-    assert crypto.is_envelope(envelope)
-    assert crypto.recipients(envelope) == keys.required_recipients(isp_repo.load(), REL)
+    assert sops.is_envelope(envelope)
+    assert sops.recipients(envelope) == keys.required_recipients(isp_repo.load(), REL)
     for owner in ("IRC", "UNHCR", "IMC", "ci"):
         with patched_env(isp_repo.keyring.env(owner)):
-            assert crypto.decrypt(isp_repo.root / REL) == tidy.to_csv(frame)
-    with patched_env(isp_repo.keyring.env("JRF")), pytest.raises(crypto.CryptoError):
-        crypto.decrypt(isp_repo.root / REL)
+            assert sops.decrypt(isp_repo.root / REL) == tidy.to_csv(frame)
+    with patched_env(isp_repo.keyring.env("JRF")), pytest.raises(sops.CryptoError):
+        sops.decrypt(isp_repo.root / REL)
     assert git(isp_repo.root, "status", "--porcelain").strip() == f"?? {REL.rsplit('/', 1)[0]}/"
 
 
@@ -124,7 +126,7 @@ def test_commit_is_signed_and_the_canary_never_leaks(isp_repo: IspRepo, outside:
     assert git(isp_repo.root, "show", "--name-only", "--format=%s", "HEAD").split() == ["Submit", "IRC", MONTH, REL]
     assert signature(isp_repo) == "G"
     with patched_env(isp_repo.keyring.env("IRC")):
-        assert CANARY_ROW in crypto.decrypt(isp_repo.root / REL)  # the canary really is in the submission
+        assert CANARY_ROW in sops.decrypt(isp_repo.root / REL)  # the canary really is in the submission
     assert _canary_anywhere(isp_repo.root, start, skip=outside) == []
     assert str(CANARY) not in result.output
 
@@ -221,7 +223,7 @@ def test_a_month_not_over_is_a_warning(isp_repo: IspRepo, outside: Path) -> None
 
 def test_stale_sops_config_is_refused(isp_repo: IspRepo, outside: Path) -> None:
     """agencies.yaml changed but `isp keys sync` was not run: CI would reject the recipients."""
-    keys.add_recipient(isp_repo.root, "IRC", crypto.new_identity()[1])
+    keys.add_recipient(isp_repo.root, "IRC", sops.new_identity()[1])
     path = outside / "s.csv"
     path.write_bytes(sf.csv_bytes(sf.sheet(isp_repo.load(), "IRC")))
     result = submit(isp_repo, path)
@@ -272,7 +274,7 @@ def test_validate_finds_what_is_wrong_in_the_repository(isp_repo: IspRepo, outsi
     (root / "submissions/IRC/2025-11.csv").write_text(json.dumps(envelope))
     (root / "submissions/IRC/2025-12.csv").write_bytes(good.read_bytes())  # replayed from another month
     (root / "submissions/IRC/2025-10.csv").write_bytes(sf.csv_bytes(sf.sheet(isp_repo.load(), "IRC", "2025-10")))
-    (root / "submissions/IRC/2025-09.csv").write_bytes(crypto.encrypt(root, "submissions/JRF/2025-09.csv", b"x"))
+    (root / "submissions/IRC/2025-09.csv").write_bytes(sops.encrypt(root, "submissions/JRF/2025-09.csv", b"x"))
     (root / "submissions/IRC/notes.txt").write_text("a note")
     result = validate(isp_repo)
     assert result.code == 1

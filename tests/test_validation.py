@@ -11,9 +11,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from isp import sheet_read, validation
 from isp.errors import Problem
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.sheets import read as sheet_read
+from isp.sheets import validate as validation
 from tests import sheet_fixtures as sf
 
 CANARY = "7919"

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from isp import synthetic, tidy, validation
+from isp.demo import synthetic
 from isp.errors import Problem
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.sheets import tidy
+from isp.sheets import validate as validation
 from tests import sheet_fixtures as sf
 
 ISP = sf.load_isp()
@@ -201,7 +203,9 @@ def test_fast_path_agrees_with_the_cell_checks(edits: list[tuple[int, int, str]]
     """A sheet the fast path accepts is one the cell-by-cell checks accept, with the same frame."""
     import pandas as pd
 
-    from isp import sheet_import, sheet_read, validation_fast
+    from isp.sheets import layouts as sheet_import
+    from isp.sheets import read as sheet_read
+    from isp.sheets import validate_fast as validation_fast
 
     rows = [list(r) for r in BASE_ROWS]
     for row, column, value in edits:

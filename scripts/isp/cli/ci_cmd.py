@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from isp import ci
+from isp.ci import gate as ci
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, warn
 from isp.errors import ValidationFailed

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from isp import calendar, protocol
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import emit_json, ok, table
 from isp.fsutil import write_atomic
-from isp.periods import add_months, month_of, parse_month
+from isp.protocol import models as protocol
+from isp.protocol import workdays
+from isp.protocol.periods import add_months, month_of, parse_month
 
 
 def deadlines(
@@ -29,11 +30,11 @@ def deadlines(
     `isp deadlines --month 2026-01 --months 12 --ics isp-2026.ics`
     """
     isp = protocol.load(repo)
-    first = month or add_months(month_of(calendar.today()), -1)
+    first = month or add_months(month_of(workdays.today()), -1)
     parse_month(first)
-    items = calendar.deadlines_between(isp, first, add_months(first, max(months, 1) - 1))
+    items = workdays.deadlines_between(isp, first, add_months(first, max(months, 1) - 1))
     if ics:
-        write_atomic(ics, calendar.to_ics(items, isp.protocol.short_name))
+        write_atomic(ics, workdays.to_ics(items, isp.protocol.short_name))
     if json_out:
         emit_json({"month": first, "deadlines": [d.as_dict() for d in items]})
         return

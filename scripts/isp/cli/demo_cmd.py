@@ -17,7 +17,7 @@ from isp.cli.options import JsonOption
 from isp.cli.output import console, emit_json, err
 
 if TYPE_CHECKING:
-    from isp import demo
+    from isp.demo import build as demo
 
 
 class RichProgress:
@@ -134,7 +134,7 @@ def demo_command(
 
     Example: `isp demo /tmp/demo-isp --serve`
     """
-    from isp import demo  # lazily: pandas loads only when a demo is built
+    from isp.demo import build as demo  # lazily: pandas loads only when a demo is built
 
     options = demo.DemoOptions(directory, months=months, seed=seed, force=force, jobs=jobs)
     if serve:

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from isp import protocol
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table
 from isp.errors import IspError
-from isp.protocol import DisclosureProfile
+from isp.protocol import models as protocol
+from isp.protocol.models import DisclosureProfile
 
 app = typer.Typer(help="Disclosure control: audit or protect a published table (cross-tab CSV).", no_args_is_help=True)
 

@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
-from isp import calendar, governance, protocol
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError
-from isp.periods import month_of
+from isp.governance import membership
+from isp.protocol import models as protocol
+from isp.protocol import workdays
+from isp.protocol.periods import month_of
 
 breach_group = typer.Typer(help="Breaches of the protocol: no release while one is open.", no_args_is_help=True)
 
@@ -28,7 +30,7 @@ def _date(text: str | None, what: str) -> date | None:
         raise UsageError(f"--{what} '{text}' is not a date: write YYYY-MM-DD") from None
 
 
-def _clocks(st: governance.BreachStatus) -> str:
+def _clocks(st: membership.BreachStatus) -> str:
     return "; ".join(f"{c.name} {c.state} ({c.done or c.due})" for c in st.clocks)
 
 
@@ -45,8 +47,8 @@ def open_(
 
     Example: `isp breach open --description "A monthly table was e-mailed outside the group" --agency IRC`
     """
-    day = _date(reported, "reported") or calendar.today()
-    breach = governance.open_breach(repo, day, description, agency, breach_id)
+    day = _date(reported, "reported") or workdays.today()
+    breach = membership.open_breach(repo, day, description, agency, breach_id)
     ok(f"wrote {breach.path}: releases are refused until every signatory agrees it is resolved")
 
 
@@ -63,7 +65,7 @@ def update(
 
     Example: `isp breach update BR-2026-001 --meeting 2026-03-05`
     """
-    breach = governance.update_breach(
+    breach = membership.update_breach(
         repo, breach_id, _date(meeting, "meeting"), _date(escalated, "escalated"), description
     )
     ok(f"updated {breach.path}")
@@ -81,8 +83,8 @@ def resolve(
 
     Example: `isp breach resolve BR-2026-001 --agency IRC && git commit -S protocol/breaches/BR-2026-001.yaml`
     """
-    when = _date(day, "date") or calendar.today()
-    breach = governance.agree_resolution(repo, breach_id, agency, when)
+    when = _date(day, "date") or workdays.today()
+    breach = membership.agree_resolution(repo, breach_id, agency, when)
     isp = protocol.load(repo)
     missing = [a for a in isp.agencies if a not in breach.agreements]
     ok(f"{breach_id}: {agency} agrees it is resolved")
@@ -97,7 +99,7 @@ def list_(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
 
     Example: `isp breach list --json`
     """
-    statuses = governance.breach_statuses(repo, calendar.today())
+    statuses = membership.breach_statuses(repo, workdays.today())
     if json_out:
         emit_json({"breaches": [s.as_dict() for s in statuses]})
         return
@@ -121,7 +123,7 @@ def suspend(
 
     Example: `isp suspend JRF --from 2026-04 --to 2026-05 --reason "Database migration"`
     """
-    governance.suspend(repo, agency, start, end, reason, calendar.today())
+    membership.suspend(repo, agency, start, end, reason, workdays.today())
     ok(f"{agency} suspended from {start} to {end or 'further notice'}; commit protocol/agencies.yaml")
 
 
@@ -134,8 +136,8 @@ def resume(
 
     Example: `isp resume JRF --from 2026-06`
     """
-    month = start or month_of(calendar.today())
-    last = governance.resume(repo, agency, month)
+    month = start or month_of(workdays.today())
+    last = membership.resume(repo, agency, month)
     ok(f"{agency} shares again from {month} (suspended up to {last}); commit protocol/agencies.yaml")
 
 

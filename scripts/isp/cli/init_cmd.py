@@ -9,7 +9,7 @@ import git
 import typer
 
 from isp.cli.output import ok
-from isp.skeleton import init_repository
+from isp.protocol.skeleton import init_repository
 
 
 def init(

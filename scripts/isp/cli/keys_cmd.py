@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from isp import keys
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, warn
+from isp.crypto import keys
 
 group = typer.Typer(help="Age keys, SSH signers, and the files generated from them.", no_args_is_help=True)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from isp import protocol
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, warn
 from isp.errors import ValidationFailed, errors_only
+from isp.protocol import models as protocol
 
 group = typer.Typer(help="The protocol as data (protocol/*.yaml).", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def check(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
 
     Example: `isp protocol check --repo my-isp`
     """
-    from isp.sheet_import import mapping_problems  # the import mappings live in protocol/imports/
+    from isp.sheets.layouts import mapping_problems  # the import mappings live in protocol/imports/
 
     isp = protocol.load(repo)
     problems = protocol.cross_check(isp) + mapping_problems(isp, repo)

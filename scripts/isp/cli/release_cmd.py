@@ -12,7 +12,7 @@ from isp.cli.output import emit_json, ok, table, working
 from isp.errors import UsageError
 
 if TYPE_CHECKING:
-    from isp.release import ReleaseResult
+    from isp.release.build import ReleaseResult
 
 SECTORAL = "sectoral"
 SLOW_NOTE = "a breakdown by site can take many minutes"
@@ -59,7 +59,7 @@ def release_command(
         raise UsageError("--half and --propose go with `isp release sectoral`")
     if out is None:
         raise UsageError("say where the package goes: -o DIR (a new folder outside the repository)")
-    from isp import release  # lazily: openpyxl and jinja2 load only when a release is made
+    from isp.release import build as release  # lazily: openpyxl and jinja2 load only when a release is made
 
     with working(f"{request_id}: decrypting, protecting and auditing in memory ({SLOW_NOTE})"):
         result = release.release(repo, request_id, out, jobs=jobs)
@@ -69,7 +69,7 @@ def release_command(
 def _sectoral(repo: Path, half: str | None, out: Path | None, propose: bool, jobs: int | None, json_out: bool) -> None:
     if not half:
         raise UsageError("`isp release sectoral` needs --half YYYY-Hn, for example --half 2026-H1")
-    from isp import release_sectoral
+    from isp.release import sectoral as release_sectoral
 
     if propose:
         request = release_sectoral.propose(repo, half)

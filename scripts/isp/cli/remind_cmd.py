@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from isp import calendar, remind
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table
+from isp.governance import reminders as remind
+from isp.protocol import workdays
 
 
 def remind_command(
@@ -28,11 +29,11 @@ def remind_command(
 
     Example: `isp remind --json`; `GH_TOKEN=... isp remind --github`
     """
-    today = calendar.today()
+    today = workdays.today()
     items = remind.reminders(repo, today, days)
     report = None
     if github:
-        from isp import github_issues
+        from isp.governance import github_issues
 
         report = github_issues.sync(items)
     if json_out:

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from isp import calendar, governance, protocol, requests
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError, ValidationFailed
+from isp.governance import membership, request_files
+from isp.protocol import models as protocol
+from isp.protocol import workdays
 
 group = typer.Typer(help="External data requests: unanimous, signed consent.", no_args_is_help=True)
 
@@ -20,7 +22,7 @@ DateOption = Annotated[str | None, typer.Option(help="A date, YYYY-MM-DD (defaul
 
 def _date(text: str | None, what: str) -> date:
     if text is None:
-        return calendar.today()
+        return workdays.today()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -66,8 +68,8 @@ def new(
     --guarantee "Signed undertaking" --report quarterly --periods 2025-Q4 --indicators caseload
     --geography national`
     """
-    if request_type not in requests.REQUEST_TYPES:
-        raise UsageError(f"--type '{request_type}' is not one of {', '.join(requests.REQUEST_TYPES)}")
+    if request_type not in request_files.REQUEST_TYPES:
+        raise UsageError(f"--type '{request_type}' is not one of {', '.join(request_files.REQUEST_TYPES)}")
     fields: dict[str, Any] = {
         "type": request_type,
         "received": _date(received, "received"),
@@ -83,10 +85,10 @@ def new(
     if request_id:
         fields["id"] = request_id
     fields |= {k: v for k, v in (("recipient", recipient), ("original_request", original)) if v}
-    request = requests.new_request(repo, fields)
+    request = request_files.new_request(repo, fields)
     ok(f"wrote {request.path}: every data-gathering agency now answers with `isp request decide {request.id}`")
     if commit:
-        sha = requests.commit_file(repo, request.path, f"Request {request.id} from {organization}")
+        sha = request_files.commit_file(repo, request.path, f"Request {request.id} from {organization}")
         ok(f"committed {sha[:10]}")
 
 
@@ -111,24 +113,24 @@ def decide(
     """
     if approve == deny:
         raise UsageError("give exactly one of --approve or --deny")
-    decision = requests.decide(repo, request_id, agency, approve, reason, _date(day, "date"))
+    decision = request_files.decide(repo, request_id, agency, approve, reason, _date(day, "date"))
     ok(f"{request_id}: {agency} {'approves' if approve else 'denies'} (dated {decision.date})")
-    rel = requests.path_of(request_id)
+    rel = request_files.path_of(request_id)
     if commit:
-        sha = requests.commit_file(repo, rel, f"{request_id}: {agency} {'approves' if approve else 'denies'}")
+        sha = request_files.commit_file(repo, rel, f"{request_id}: {agency} {'approves' if approve else 'denies'}")
         ok(f"committed {sha[:10]}; it counts if your signing key is registered for {agency}")
     else:
         warn(f"it counts once committed and signed by a focal point of {agency}: git commit -S {rel}")
 
 
-def _next_step(st: requests.RequestStatus) -> str:
+def _next_step(st: request_files.RequestStatus) -> str:
     due = [a for a in st.agencies if a.state in ("follow-up-due", "escalation-due")]
     if st.state not in ("pending", "blocked") or not due:
         return ""
     return "; ".join(f"{a.agency}: contact {a.contact}" for a in due if a.contact)
 
 
-def _show_one(st: requests.RequestStatus) -> None:
+def _show_one(st: request_files.RequestStatus) -> None:
     rows = [
         (a.agency, a.state, a.date or "", a.reason or "", str(a.contact) if a.contact else "", a.note)
         for a in st.agencies
@@ -158,12 +160,12 @@ def status(
     Example: `isp request status REQ-2026-003`; `ISP_TODAY=2026-03-20 isp request status --json`
     """
     isp = protocol.load(repo)
-    today = calendar.today()
+    today = workdays.today()
     if request_id:
-        statuses = [requests.status(repo, request_id, today, isp)]
+        statuses = [request_files.status(repo, request_id, today, isp)]
     else:
-        statuses = requests.all_statuses(repo, today, isp)
-    validity = governance.validity_problems(isp, today)
+        statuses = request_files.all_statuses(repo, today, isp)
+    validity = membership.validity_problems(isp, today)
     if json_out:
         emit_json(
             {"today": today.isoformat(), "requests": [s.as_dict() for s in statuses],
@@ -197,7 +199,7 @@ def check(
 
     Example: `isp request check --base origin/main --head HEAD`
     """
-    problems = requests.check(repo, base, head) + governance.breach_check(repo, base, head)
+    problems = request_files.check(repo, base, head) + membership.breach_check(repo, base, head)
     errors = [p for p in problems if p.severity == "error"]
     if json_out:
         emit_json({"ok": not errors, "problems": [p.as_dict() for p in problems]})

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from isp import guard as guard_lib
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import emit_json, err, ok
+from isp.crypto import guard as guard_lib
 from isp.errors import Problem, ValidationFailed, errors_only
 
 StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings (e.g. undeclared sites) as errors.")]
@@ -33,8 +33,9 @@ def template(
 
     Example: `isp template -o ~/irc-2026-01.xlsx --agency IRC --month 2026-01`
     """
-    from isp import protocol, sheet_template
-    from isp import submit as submit_lib
+    from isp.protocol import models as protocol
+    from isp.sheets import submit as submit_lib
+    from isp.sheets import template as sheet_template
 
     root = repo.resolve()
     submit_lib.refuse_inside(root, out)
@@ -58,7 +59,7 @@ def submit(
 
     Example: `isp submit ~/irc-2026-01.xlsx --agency IRC --month 2026-01 --commit`
     """
-    from isp import submit as submit_lib
+    from isp.sheets import submit as submit_lib
 
     result = submit_lib.submit(repo, file, agency, month, commit=commit, strict=strict)
     if json_out:
@@ -87,7 +88,7 @@ def validate(
 
     Example: `isp validate ~/irc-2026-01.xlsx --agency IRC --month 2026-01`
     """
-    from isp import repo_validate
+    from isp.sheets import repository as repo_validate
 
     if paths:
         outcomes = repo_validate.validate_paths(repo, paths, agency, month, strict)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from isp import protocol
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, table
+from isp.protocol import models as protocol
 from isp.site import credentials
 
 group = typer.Typer(help="The access-controlled internal site (MkDocs, encrypted pages).", no_args_is_help=True)

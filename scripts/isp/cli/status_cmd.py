@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from isp import calendar, status
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import console, emit_json, table
+from isp.protocol import workdays
+from isp.sheets import status
 
 LEGEND = "✓ on time   +n late by n working days   ✗ missing, overdue   · not yet due   S suspended   r revised"
 STYLE = {"on-time": "green", "late": "yellow", "overdue": "red", "pending": "dim", "suspended": "blue"}
@@ -62,7 +63,7 @@ def status_command(
 
     Example: `isp status --month 2026-01 --json`
     """
-    today = calendar.today()
+    today = workdays.today()
     if month:
         result = status.month_status(repo, month, today)
         if json_out:

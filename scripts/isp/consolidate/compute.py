@@ -21,8 +21,8 @@ import pandas as pd
 
 from isp.consolidate.inputs import Cells, cells_of
 from isp.consolidate.layout import Layout
-from isp.periods import Period
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.protocol.periods import Period
 
 Vector = tuple[np.ndarray, np.ndarray]  # (counts per cell, present per cell)
 

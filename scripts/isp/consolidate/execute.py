@@ -29,7 +29,7 @@ from isp.consolidate.layout import Layout
 from isp.consolidate.plan import Bundle, Plan, Spec
 from isp.consolidate.pool import Pool
 from isp.consolidate.sources import Chooser, Derived, Direct, Source, needs
-from isp.periods import month_range
+from isp.protocol.periods import month_range
 
 
 class Progress(Protocol):

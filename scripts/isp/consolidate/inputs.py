@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from isp import crypto
 from isp.consolidate import codec
 from isp.consolidate.layout import AXES, NATIONAL, Layout
+from isp.crypto import sops
 from isp.errors import Problem, ValidationFailed
-from isp.periods import is_month
-from isp.protocol import Isp
-from isp.tidy import COLUMNS, KEY_COLUMNS
+from isp.protocol.models import Isp
+from isp.protocol.periods import is_month
+from isp.sheets.tidy import COLUMNS, KEY_COLUMNS
 
 SUBMISSIONS = "submissions"
 _FIX = "check it with `isp validate {rel}` and submit a corrected sheet"
@@ -146,12 +146,12 @@ def parse_output(data: bytes, layout: Layout, label: str, rel: str) -> Cells:
 
 def load(root: Path, sub: Submission, layout: Layout) -> Cells:
     """Decrypt one submission to memory and parse it (runs in a worker thread)."""
-    return parse(crypto.decrypt(root / sub.rel, sub.rel), layout, sub.month, sub.rel)
+    return parse(sops.decrypt(root / sub.rel, sub.rel), layout, sub.month, sub.rel)
 
 
 def load_output(root: Path, rel: str, label: str, layout: Layout) -> Cells:
     """Decrypt one earlier output to memory and parse it (runs in a worker thread)."""
-    return parse_output(codec.unpack(crypto.decrypt(root / rel, rel), rel), layout, label, rel)
+    return parse_output(codec.unpack(sops.decrypt(root / rel, rel), rel), layout, label, rel)
 
 
 def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFrame]:
@@ -159,14 +159,15 @@ def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFr
 
     Suspended months are included: :func:`isp.consolidate.consolidate_range` leaves them out.
     """
-    from isp import protocol, tidy
+    from isp.protocol import models as protocol
+    from isp.sheets import tidy
 
     isp = protocol.load(root)
     files = submission_files(root, isp)
     frames: dict[str, list[pd.DataFrame]] = {}
-    results = crypto.decrypt_many([root / rel for _, _, rel in files], jobs)
+    results = sops.decrypt_many([root / rel for _, _, rel in files], jobs)
     for (agency, _month, rel), (_path, result) in zip(files, results, strict=True):
-        if isinstance(result, crypto.CryptoError):
-            raise crypto.CryptoError(rel, result.reason)
+        if isinstance(result, sops.CryptoError):
+            raise sops.CryptoError(rel, result.reason)
         frames.setdefault(agency, []).append(tidy.read_csv(result))
     return {agency: pd.concat(parts, ignore_index=True) for agency, parts in frames.items()}

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from isp.protocol import Isp
+from isp.protocol.models import Isp
 
 NATIONAL = "ALL"
 AXES = ("site", "indicator", "sex", "age_group", "nationality")

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
 from isp.fsutil import write_text_atomic
-from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS
+from isp.protocol.periods import PERIOD_KINDS
 
 AGGREGATES = "aggregates"
 MANIFEST = f"{AGGREGATES}/manifest.json"

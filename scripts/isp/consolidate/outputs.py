@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from isp import crypto
 from isp.consolidate import codec, manifest
 from isp.consolidate.layout import HEADER
+from isp.crypto import sops
 
 OUTPUT_COLUMNS = HEADER.strip().split(",")
 
@@ -22,7 +22,7 @@ def read_table(data: bytes) -> pd.DataFrame:
 
 def read_output(root: Path, rel_path: str) -> pd.DataFrame:
     """Decrypt one output (``aggregates/quarterly/2026-Q1.csv``...) in memory."""
-    return read_table(codec.unpack(crypto.decrypt(root / rel_path, rel_path), rel_path))
+    return read_table(codec.unpack(sops.decrypt(root / rel_path, rel_path), rel_path))
 
 
 def read_manifest(root: Path) -> manifest.Manifest:
@@ -54,5 +54,5 @@ def agency_years(root: Path, agency: str) -> list[str]:
 
 def read_agency_year(root: Path, agency: str, year: str | int) -> pd.DataFrame:
     """Decrypt one agency's year file in memory: its months, quarters, halves and year, in that
-    order (split with :func:`isp.periods.kind_of_label` on ``period``)."""
+    order (split with :func:`isp.protocol.periods.kind_of_label` on ``period``)."""
     return read_output(root, manifest.output_rel(str(year), agency))

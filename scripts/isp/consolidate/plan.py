@@ -25,8 +25,8 @@ from typing import Any
 
 from isp.consolidate import manifest
 from isp.consolidate.inputs import Submission
-from isp.periods import PERIOD_KINDS, Period, month_range, periods_covering
-from isp.protocol import Isp
+from isp.protocol.models import Isp
+from isp.protocol.periods import PERIOD_KINDS, Period, month_range, periods_covering
 
 Hasher = Callable[[list[str]], dict[str, str | None]]
 

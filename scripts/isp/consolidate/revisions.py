@@ -27,7 +27,7 @@ Key = tuple[str, str]  # (agency, month)
 def revised(root: Path) -> tuple[set[Key], bool]:
     """The (agency, month) submissions revised by their agency, and whether history was readable."""
     try:
-        from isp import provenance
+        from isp.history import provenance
 
         commits = provenance.submission_commits(root)
         signers = provenance.allowed_signers_at(root, "HEAD")
@@ -40,7 +40,7 @@ def revised(root: Path) -> tuple[set[Key], bool]:
 
 def _signing_agencies(root: Path, shas: list[str], signers: str) -> dict[str, str | None]:
     """Commit -> the agency whose focal point signed it (None: unsigned, unknown or bad)."""
-    from isp import provenance
+    from isp.history import provenance
 
     digest = hashlib.sha256(signers.encode()).hexdigest()
     cache = _load(root, digest)

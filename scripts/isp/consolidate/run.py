@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from isp import protocol
 from isp.consolidate import inputs, manifest, plan, staging
 from isp.consolidate.execute import Progress, execute
 from isp.consolidate.hashes import Hashes
 from isp.consolidate.layout import Layout
 from isp.consolidate.pool import Pool
 from isp.consolidate.revisions import revised
+from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
-from isp.keys import AGENCY_OUTPUTS
+from isp.protocol import models as protocol
 
 
 class _Silent:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from isp.consolidate.inputs import Submission
 from isp.consolidate.plan import Spec
-from isp.periods import PeriodKind, period_of
+from isp.protocol.periods import PeriodKind, period_of
 
 CHILD_KIND: dict[PeriodKind, PeriodKind] = {"quarterly": "monthly", "half-yearly": "quarterly", "annual": "half-yearly"}
 

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from isp import crypto
 from isp.consolidate import codec
 from isp.consolidate.manifest import AGGREGATES
+from isp.crypto import sops
+from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
-from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS
+from isp.protocol.periods import PERIOD_KINDS
 
 TEMP_GLOB = ".*.tmp"
 
@@ -42,7 +42,7 @@ class Staging:
     def stage(self, rel: str, plaintext: bytes) -> str:
         """Encrypt ``plaintext`` for ``rel``'s recipients and write it beside ``rel``; returns the
         sha256 of the ciphertext. Safe to call from worker threads."""
-        envelope = crypto.encrypt(self.root, rel, codec.pack(plaintext))
+        envelope = sops.encrypt(self.root, rel, codec.pack(plaintext))
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -39,7 +39,7 @@ from isp.disclosure.percent import PercentTable, percent_rows
 from isp.disclosure.reduce import reduce
 from isp.disclosure.tables import PublishedTable, Relation
 from isp.errors import IspError
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 PUBLIC = "public"
 POINTS_SHARED = 200  # whole-number tables one attacker passes on to the next (where they fit its knowledge)

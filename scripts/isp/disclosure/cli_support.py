@@ -14,7 +14,7 @@ from isp.disclosure.secondary import protect
 from isp.disclosure.tables import PublishedTable
 from isp.errors import IspError, Problem, ValidationFailed
 from isp.fsutil import write_atomic
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 
 @dataclass(frozen=True)

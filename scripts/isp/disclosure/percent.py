@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from isp.disclosure.tables import Labels, PublishedTable, Table
 from isp.errors import IspError
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 if TYPE_CHECKING:
     from isp.disclosure.model import Model

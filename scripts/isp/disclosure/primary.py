@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 THRESHOLD = "threshold"
 DOMINANCE = "dominance"

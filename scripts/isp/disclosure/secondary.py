@@ -33,7 +33,7 @@ from isp.disclosure.audit import PUBLIC, Auditor, AuditReport, Finding, publishe
 from isp.disclosure.model import Model, build
 from isp.disclosure.tables import PublishedTable, Relation, Table
 from isp.errors import IspError
-from isp.protocol import DisclosureProfile
+from isp.protocol.models import DisclosureProfile
 
 log = logging.getLogger(__name__)  # progress of long protections (counts of cells, never a figure)
 

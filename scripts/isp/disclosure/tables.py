@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from isp.errors import IspError
-from isp.protocol import Isp
+from isp.protocol.models import Isp
 
 TOTAL = "Total"
 NATIONAL = "ALL"  # the aggregates' site code for the national total (recomputed from the sites)

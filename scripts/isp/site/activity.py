@@ -1,7 +1,7 @@
 """Who did what and when, from git history (contract B): submission timeliness and the audit timeline.
 
 No figure is read here: only paths, signatures and dates. Timeliness is the CI helper's
-``isp.status.history`` (first verified version against the due date, in working days).
+``isp.sheets.status.history`` (first verified version against the due date, in working days).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import git
 
-from isp import provenance, status
 from isp.errors import IspError
-from isp.periods import month_range
+from isp.history import provenance
+from isp.protocol.periods import month_range
+from isp.sheets import status
 
 log = logging.getLogger("mkdocs.isp.site")
 TIMELINE_LIMIT = 400
@@ -32,7 +33,7 @@ class AuditEntry:
 
 
 def timeliness(root: Path, months: list[str], today: date) -> dict[str, list[status.AgencyStatus]]:
-    """agency -> its standing for each of ``months`` (sheet-submitting agencies; ``isp.status``)."""
+    """agency -> its standing for each of ``months`` (sheet-submitting agencies; ``isp.sheets.status``)."""
     if not months:
         return {}
     try:

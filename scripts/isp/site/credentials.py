@@ -3,7 +3,7 @@
 Levels are ``members`` (every consolidated page), ``coordinators`` (compliance views) and one
 ``agency-<code>`` per agency (that agency's own figures). The passphrases are generated here with
 ``secrets`` (about 124 bits each, so mkdocs-encryptcontent's entropy warning, which fails
-``mkdocs build --strict``, never fires), encrypted by :mod:`isp.crypto` for the coordinators and
+``mkdocs build --strict``, never fires), encrypted by :mod:`isp.crypto.sops` for the coordinators and
 CI (the .sops.yaml rule), and decrypted only in memory when the site is built.
 
 Every agency's and the coordinators' passphrase also opens the members' pages (the inventory below
@@ -20,10 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from isp import crypto, protocol
+from isp.crypto import sops
+from isp.crypto.keys import SITE_CREDENTIALS
 from isp.errors import IspError
 from isp.fsutil import write_atomic
-from isp.keys import SITE_CREDENTIALS
+from isp.protocol import models as protocol
 
 MEMBERS = "members"
 COORDINATORS = "coordinators"
@@ -90,7 +91,7 @@ def read(root: Path) -> dict[str, str] | None:
     path = root / SITE_CREDENTIALS
     if not path.exists():
         return None
-    return _parse(crypto.decrypt(path, SITE_CREDENTIALS))
+    return _parse(sops.decrypt(path, SITE_CREDENTIALS))
 
 
 def load(root: Path, isp: protocol.Isp) -> dict[str, str]:
@@ -121,5 +122,5 @@ def ensure(root: Path, rotate: bool = False) -> CredentialsReport:
             result[level] = passphrase()
             report.created.append(level)
     if report.created or set(stored) - set(result):
-        write_atomic(report.path, crypto.encrypt(root, SITE_CREDENTIALS, _document(result)))
+        write_atomic(report.path, sops.encrypt(root, SITE_CREDENTIALS, _document(result)))
     return report

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from isp import protocol
+from isp.protocol import models as protocol
 from isp.site.data import NATIONAL
 
 DEMOGRAPHICS = ("sex", "age_group", "nationality")

@@ -1,7 +1,7 @@
 """What the site shows, loaded once per build: the aggregates (contract C), decrypted in memory.
 
 Every ``aggregates/<kind>/<label>.csv`` and every agency year file ``aggregates/agency/<A>/<YYYY>.csv``
-is decrypted through :func:`isp.crypto.decrypt_many` (sops writes to a pipe) and parsed straight
+is decrypted through :func:`isp.crypto.sops.decrypt_many` (sops writes to a pipe) and parsed straight
 from memory; nothing plaintext touches the disk. Files of one scope and kind (or all of an
 agency's year files) are parsed in one ``read_csv`` call, which keeps a ten-year repository
 within the build budget; an agency's rows are then split by period kind, from their labels.
@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from isp import calendar, crypto, protocol
 from isp.consolidate import codec
+from isp.crypto import sops
+from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
-from isp.keys import AGENCY_OUTPUTS
-from isp.periods import PERIOD_KINDS, kind_of_label
+from isp.protocol import models as protocol
+from isp.protocol import workdays
+from isp.protocol.periods import PERIOD_KINDS, kind_of_label
 
 log = logging.getLogger("mkdocs.isp.site")
 
@@ -116,13 +118,13 @@ def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | N
     """Decrypt every file of every scope in one pool of sops processes, parsing each scope's kind
     as soon as its last file is in, while the pool goes on with the next ones."""
     groups = [(scope, kind, files) for scope, kinds in scopes.items() for kind, files in kinds.items()]
-    plain = crypto.decrypt_many([path for _, _, files in groups for path in files], jobs=jobs)
+    plain = sops.decrypt_many([path for _, _, files in groups for path in files], jobs=jobs)
     result = {scope: Outputs() for scope in scopes}
     for scope, kind, files in groups:
         outputs, bodies = result[scope], []
         for path, data in itertools.islice(plain, len(files)):
             rel = path.relative_to(root).as_posix()
-            if isinstance(data, crypto.CryptoError):
+            if isinstance(data, sops.CryptoError):
                 outputs.unreadable.append(f"{rel}: {data.reason}")
                 continue
             bodies.append(_body(codec.unpack(data, rel), rel))
@@ -156,4 +158,4 @@ def load(root: Path, jobs: int | None = None) -> SiteData:
     if consolidated.unreadable:
         first = consolidated.unreadable[0]
         raise IspError(f"{first} (the site is built with a key that opens the consolidated aggregates, e.g. CI's)")
-    return SiteData(root, isp, calendar.today(), consolidated, decrypted, read_manifest(root))
+    return SiteData(root, isp, workdays.today(), consolidated, decrypted, read_manifest(root))

@@ -7,7 +7,7 @@ never breaks the Arabic build.
 
 from __future__ import annotations
 
-from isp import protocol
+from isp.protocol import models as protocol
 
 LANGUAGES = ("en", "ar")
 

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
-from isp import calendar, status
-from isp.periods import PERIOD_KINDS, add_months, month_of
+from isp.protocol import workdays
+from isp.protocol.periods import PERIOD_KINDS, add_months, month_of
+from isp.sheets import status
 from isp.site import activity, cube, labels, registers
 from isp.site.credentials import COORDINATORS, MEMBERS, agency_level
 from isp.site.data import NATIONAL, Outputs, SiteData
@@ -51,7 +52,7 @@ class Registers:
     requests: list[registers.RequestRow] | None = None
     breaches: list[registers.BreachRow] | None = None
     suspensions: list[registers.SuspensionRow] = field(default_factory=list)
-    deadlines: list[calendar.Deadline] = field(default_factory=list)
+    deadlines: list[workdays.Deadline] = field(default_factory=list)
 
 
 def gather(data: SiteData) -> Registers:
@@ -64,12 +65,12 @@ def gather(data: SiteData) -> Registers:
         requests=registers.requests_board(data.root, data.today),
         breaches=registers.breaches(data.root, data.isp, data.today),
         suspensions=registers.suspensions(data.isp, this_month),
-        deadlines=calendar.deadlines_between(data.isp, add_months(this_month, -1), add_months(this_month, 12)),
+        deadlines=workdays.deadlines_between(data.isp, add_months(this_month, -1), add_months(this_month, 12)),
     )
 
 
 def ics(data: SiteData, regs: Registers) -> bytes:
-    return calendar.to_ics(regs.deadlines, data.isp.protocol.short_name)
+    return workdays.to_ics(regs.deadlines, data.isp.protocol.short_name)
 
 
 def _cell(value: object) -> str:

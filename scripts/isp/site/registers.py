@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from types import ModuleType
 
-from isp import protocol
 from isp.errors import IspError
+from isp.protocol import models as protocol
 
 log = logging.getLogger("mkdocs.isp.site")
 
@@ -72,7 +72,7 @@ def _request_row(st) -> RequestRow:
 
 
 def requests_board(root: Path, today: date) -> list[RequestRow] | None:
-    module = _optional("isp.requests")
+    module = _optional("isp.governance.request_files")
     if module is None or not hasattr(module, "all_statuses"):
         return None
     try:
@@ -83,7 +83,7 @@ def requests_board(root: Path, today: date) -> list[RequestRow] | None:
 
 
 def breaches(root: Path, isp: protocol.Isp, today: date) -> list[BreachRow] | None:
-    module = _optional("isp.governance")
+    module = _optional("isp.governance.membership")
     if module is None or not hasattr(module, "breach_statuses"):
         return None
     try:

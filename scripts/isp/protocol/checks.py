@@ -1,0 +1,119 @@
+"""Cross-reference rules over the loaded protocol, each returning problems (never raising)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from isp.errors import Problem
+from isp.protocol.models import Isp
+
+AGENCIES = "protocol/agencies.yaml"
+SITES = "protocol/sites.yaml"
+INDICATORS = "protocol/indicators.yaml"
+PROTOCOL = "protocol/protocol.yaml"
+
+
+def _agency_sites(isp: Isp) -> Iterator[Problem]:
+    for code, agency in isp.agencies.items():
+        for site in agency.sites:
+            if site not in isp.sites:
+                yield Problem(
+                    AGENCIES,
+                    "unknown-site",
+                    f"agencies.{code}.sites: '{site}' is not in sites.yaml",
+                    fix="use a code from protocol/sites.yaml",
+                )
+        if agency.submits_sheets and not agency.sites:
+            yield Problem(AGENCIES, "no-sites", f"agencies.{code}.sites: a data-gathering agency needs sites")
+
+
+def _focal_points(isp: Isp) -> Iterator[Problem]:
+    owners: dict[str, set[str]] = {}
+    for code, agency in isp.agencies.items():
+        for _, fp in agency.focal_points.all():
+            owners.setdefault(fp.email.lower(), set()).add(code)
+        fps = agency.focal_points
+        if "data_gathering" in agency.roles and fps.primary.email.lower() == fps.secondary.email.lower():
+            yield Problem(
+                AGENCIES,
+                "focal-points",
+                f"agencies.{code}.focal_points: primary and secondary must be different people",
+                fix="name a secondary focal point for follow-ups",
+            )
+    for email, codes in owners.items():
+        if len(codes) > 1:
+            yield Problem(
+                AGENCIES, "focal-points", f"{email} is a focal point of {', '.join(sorted(codes))}: one agency each"
+            )
+
+
+def _roles(isp: Isp) -> Iterator[Problem]:
+    if not isp.coordinators():
+        yield Problem(AGENCIES, "roles", "no agency has the coordinator role")
+    if not isp.submitters():
+        yield Problem(AGENCIES, "roles", "no agency sends the monthly tracking sheet")
+
+
+def _sites(isp: Isp) -> Iterator[Problem]:
+    for site in isp.sites.values():
+        if site.parent and site.parent not in isp.sites:
+            yield Problem(SITES, "unknown-site", f"{site.code}.parent: '{site.parent}' is not a site")
+
+
+def _indicators(isp: Isp) -> Iterator[Problem]:
+    for ind in isp.indicators.values():
+        if ind.group not in isp.groups:
+            yield Problem(INDICATORS, "unknown-group", f"{ind.code}.group: '{ind.group}' is not a group")
+        for tag in ind.tags:
+            if tag not in isp.tags:
+                yield Problem(INDICATORS, "unknown-tag", f"{ind.code}.tags: '{tag}' is not declared under tags")
+        if ind.denominator and ind.denominator not in isp.indicators:
+            yield Problem(
+                INDICATORS, "unknown-indicator", f"{ind.code}.denominator: '{ind.denominator}' is not an indicator"
+            )
+        percent_only = set(isp.protocol.sharing.percent_only_tags)
+        if percent_only & set(ind.tags) and not ind.denominator:
+            yield Problem(INDICATORS, "denominator", f"{ind.code}: a percent-only indicator needs a denominator")
+    for group in isp.groups.values():
+        if group.sums_to and group.sums_to not in isp.indicators:
+            yield Problem(
+                INDICATORS, "unknown-indicator", f"groups.{group.code}.sums_to: '{group.sums_to}' is not an indicator"
+            )
+
+
+def _sharing_tags(isp: Isp) -> Iterator[Problem]:
+    sharing = isp.protocol.sharing
+    for tag in [*sharing.never_external_tags, *sharing.percent_only_tags]:
+        if tag not in isp.tags:
+            yield Problem(PROTOCOL, "unknown-tag", f"sharing: tag '{tag}' is not declared in indicators.yaml")
+
+
+def _suspensions(isp: Isp) -> Iterator[Problem]:
+    for code, agency in isp.agencies.items():
+        for s in agency.suspensions:
+            if s.end is not None and s.end < s.start:
+                yield Problem(
+                    AGENCIES, "dates", f"agencies.{code}.suspensions: 'to' {s.end} is before 'from' {s.start}"
+                )
+
+
+def _validity(isp: Isp) -> Iterator[Problem]:
+    validity = isp.protocol.validity
+    if validity.term_months != validity.periods[0].months:
+        yield Problem(PROTOCOL, "dates", "validity.term_months differs from the signature period")
+
+
+RULES: tuple[Callable[[Isp], Iterator[Problem]], ...] = (
+    _agency_sites,
+    _focal_points,
+    _roles,
+    _sites,
+    _indicators,
+    _sharing_tags,
+    _suspensions,
+    _validity,
+)
+
+
+def all_problems(isp: Isp) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(isp)]

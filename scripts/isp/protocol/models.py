@@ -1,0 +1,406 @@
+"""The protocol as data: pydantic models for protocol/*.yaml, loading, and cross-reference checks.
+
+``load(root)`` returns an :class:`Isp` bundle that every other module reads its rules from.
+Errors name the file and the field, one line each, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from isp.errors import IspError, Problem, ValidationFailed
+from isp.protocol.periods import MONTH_RE, add_months, first_day
+
+# libyaml's loader when available: parsing is most of a short command's start-up.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
+AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
+Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
+Role = Literal["coordinator", "data_gathering", "technical_support"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- protocol.yaml ---------------------------------------------------------------------------
+
+
+class Closure(Model):
+    date: date
+    name: str
+
+
+class ValidityPeriod(Model):
+    start: date
+    months: int = Field(gt=0, le=60)
+    basis: Literal["signature", "renewal"]
+
+    @property
+    def end(self) -> date:
+        """The last day in force (the day before the same date ``months`` later)."""
+        start = first_day(add_months(f"{self.start:%Y-%m}", self.months))
+        return date.fromordinal(start.replace(day=self.start.day).toordinal() - 1)
+
+
+class Validity(Model):
+    effective: date
+    term_months: int = Field(gt=0)
+    periods: list[ValidityPeriod] = Field(min_length=1)
+    review_date: date
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Validity:
+        if self.periods[0].start != self.effective or self.periods[0].basis != "signature":
+            raise ValueError("the first period must be the signature, starting on `effective`")
+        for before, after in zip(self.periods, self.periods[1:], strict=False):
+            if after.start <= before.end:
+                raise ValueError(f"the period starting {after.start} overlaps the one before")
+        last = self.periods[-1]
+        if not last.start <= self.review_date <= last.end:
+            raise ValueError(f"review_date must fall within the last period ({last.start}..{last.end})")
+        return self
+
+    def in_force(self, day: date) -> bool:
+        return any(p.start <= day <= p.end for p in self.periods)
+
+
+class SectoralReport(Model):
+    half_ending: list[int]
+    working_day: int = Field(gt=0, le=23)
+
+
+class RequestClocks(Model):
+    answer_working_days: int = Field(gt=0)
+    follow_up_working_days: int = Field(gt=0)
+    escalation_working_days: int = Field(gt=0)
+    expiry_working_days: int = Field(default=20, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RequestClocks:
+        if self.escalation_working_days <= self.follow_up_working_days:
+            raise ValueError("escalation_working_days must come after follow_up_working_days")
+        if self.expiry_working_days <= self.escalation_working_days:
+            raise ValueError("expiry_working_days must come after escalation_working_days")
+        return self
+
+
+class BreachClocks(Model):
+    meeting_days: int = Field(gt=0)
+    senior_management_days: int = Field(gt=0)
+    resolution_months: int = Field(gt=0)
+
+
+class Deadlines(Model):
+    submission_day: int = Field(ge=1, le=28)
+    consolidation_day: int = Field(ge=1, le=28)
+    roll_to_next_working_day: bool = True
+    sectoral_report: SectoralReport
+    requests: RequestClocks
+    breach: BreachClocks
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Deadlines:
+        if self.consolidation_day <= self.submission_day:
+            raise ValueError("consolidation_day must come after submission_day")
+        return self
+
+
+class Recipient(Model):
+    code: str
+    name: str
+
+
+class Sharing(Model):
+    never_external_tags: list[str]
+    percent_only_tags: list[str]
+    government_recipients: list[Recipient]
+    disclaimers: list[str] = Field(min_length=1)
+
+
+class DisclosureProfile(Model):
+    threshold: int = Field(ge=0)
+    site_threshold: int = Field(ge=0)
+    dominance_p: float = Field(ge=0, le=100)
+    protection_width: int = Field(default=1, ge=0)
+    min_denominator: int = Field(ge=0)
+    zeros_published: bool = True
+
+
+class Disclosure(Model):
+    profiles: dict[str, DisclosureProfile]
+
+    @field_validator("profiles")
+    @classmethod
+    def _has_external(cls, value: dict[str, DisclosureProfile]) -> dict[str, DisclosureProfile]:
+        if "external" not in value:
+            raise ValueError("an `external` profile is required")
+        return value
+
+
+class Protocol(Model):
+    name: str
+    short_name: str
+    rules_version: int = Field(ge=1)
+    country: Literal["JO"]
+    weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    extra_closures: list[Closure] = []
+    validity: Validity
+    deadlines: Deadlines
+    sharing: Sharing
+    disclosure: Disclosure
+
+    @property
+    def weekend_days(self) -> set[int]:
+        return {WEEKDAYS.index(day) for day in self.weekend}
+
+
+# --- agencies.yaml ---------------------------------------------------------------------------
+
+
+class FocalPoint(Model):
+    name: str = Field(min_length=2)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ssh_keys: list[str] = []
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _ssh_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not re.match(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+|sk-\S+) [A-Za-z0-9+/=]+", key):
+                raise ValueError("an SSH key must be a public key line such as 'ssh-ed25519 AAAA...'")
+        return value
+
+
+class FocalPoints(Model):
+    primary: FocalPoint
+    secondary: FocalPoint
+    signatory: FocalPoint
+
+    def all(self) -> list[tuple[str, FocalPoint]]:
+        return [("primary", self.primary), ("secondary", self.secondary), ("signatory", self.signatory)]
+
+
+class Suspension(Model):
+    start: Month = Field(alias="from")
+    end: Month | None = Field(default=None, alias="to")
+    reason: str = Field(min_length=3)
+    recorded: date | None = None
+
+    def covers(self, month: str) -> bool:
+        return self.start <= month and (self.end is None or month <= self.end)
+
+
+def _check_recipients(value: list[str]) -> list[str]:
+    for recipient in value:
+        if not AGE_RECIPIENT.match(recipient):
+            raise ValueError(f"'{recipient[:12]}...' is not an age recipient (age1...)")
+    return value
+
+
+class Agency(Model):
+    name: str
+    label: str
+    roles: list[Role] = Field(min_length=1)
+    system: Literal["rais_cpims", "cpims_standalone", "mrm_ims", "other"]
+    data_scope: Literal["tracking_sheet", "mrm"] = "tracking_sheet"
+    sites: list[str] = []
+    focal_points: FocalPoints
+    age_recipients: list[str] = []
+    suspensions: list[Suspension] = []
+
+    _recipients = field_validator("age_recipients")(classmethod(lambda cls, v: _check_recipients(v)))
+
+    @property
+    def submits_sheets(self) -> bool:
+        return "data_gathering" in self.roles and self.data_scope == "tracking_sheet"
+
+    def suspended_in(self, month: str) -> Suspension | None:
+        return next((s for s in self.suspensions if s.covers(month)), None)
+
+
+class CiEntry(Model):
+    age_recipients: list[str] = []
+
+    _recipients = field_validator("age_recipients")(classmethod(lambda cls, v: _check_recipients(v)))
+
+
+class Agencies(Model):
+    agencies: dict[Annotated[str, Field(pattern=AGENCY_CODE)], Agency]
+    ci: CiEntry = CiEntry()
+
+
+# --- sites.yaml and indicators.yaml ----------------------------------------------------------
+
+
+class Site(Model):
+    code: str = Field(pattern=r"^[A-Z0-9-]{2,20}$")
+    kind: Literal["governorate", "region", "camp"]
+    name_en: str
+    name_ar: str
+    parent: str | None = None
+    note: str | None = None
+
+
+class Sites(Model):
+    sites: list[Site] = Field(min_length=1)
+
+
+class Code(Model):
+    code: str
+    name_en: str
+    name_ar: str
+
+
+class Group(Code):
+    sums_to: str | None = None
+
+
+class Indicator(Model):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    group: str
+    aggregation: Literal["flow", "stock"]
+    name_en: str
+    name_ar: str
+    tags: list[str] = []
+    denominator: str | None = None
+
+
+class Dimensions(Model):
+    sex: list[Code] = Field(min_length=1)
+    age_group: list[Code] = Field(min_length=1)
+    nationality: list[Code] = Field(min_length=1)
+
+
+class Indicators(Model):
+    dimensions: Dimensions
+    groups: list[Group]
+    tags: dict[str, str]
+    indicators: list[Indicator] = Field(min_length=1)
+
+
+# --- the bundle ------------------------------------------------------------------------------
+
+
+class Isp:
+    """Everything in protocol/, loaded and cross-checked, with the lookups other modules need."""
+
+    def __init__(
+        self, root: Path, protocol: Protocol, agencies: Agencies, sites: Sites, indicators: Indicators
+    ) -> None:
+        self.root = root
+        self.protocol = protocol
+        self.agencies = agencies.agencies
+        self.ci = agencies.ci
+        self.sites = {site.code: site for site in sites.sites}
+        self.indicators = {ind.code: ind for ind in indicators.indicators}
+        self.groups = {group.code: group for group in indicators.groups}
+        self.dimensions = indicators.dimensions
+        self.tags = indicators.tags
+
+    def coordinators(self) -> list[str]:
+        return [code for code, a in self.agencies.items() if "coordinator" in a.roles]
+
+    def data_gathering(self) -> list[str]:
+        """Agencies whose written agreement every external release needs."""
+        return [code for code, a in self.agencies.items() if "data_gathering" in a.roles]
+
+    def submitters(self) -> list[str]:
+        """Agencies that send the monthly tracking sheet."""
+        return [code for code, a in self.agencies.items() if a.submits_sheets]
+
+    def agency(self, code: str) -> Agency:
+        if code not in self.agencies:
+            known = ", ".join(self.agencies)
+            raise IspError(f"unknown agency '{code}': the agencies are {known}")
+        return self.agencies[code]
+
+    def agency_of_email(self, email: str) -> str | None:
+        for code, agency in self.agencies.items():
+            if any(fp.email.lower() == email.lower() for _, fp in agency.focal_points.all()):
+                return code
+        return None
+
+    def tagged(self, tag: str) -> list[str]:
+        return [code for code, ind in self.indicators.items() if tag in ind.tags]
+
+    def dimension_codes(self) -> dict[str, list[str]]:
+        return {name: [c.code for c in getattr(self.dimensions, name)] for name in ("sex", "age_group", "nationality")}
+
+
+def protocol_dir(root: Path) -> Path:
+    return root / "protocol"
+
+
+def _read_yaml(path: Path, root: Path) -> Any:
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    if not path.exists():
+        raise ValidationFailed(
+            [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
+        )
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        return ValidationFailed(
+            [
+                Problem(
+                    rel, "yaml-syntax", f"not valid YAML: {type(exc).__name__}", row=None if line is None else line + 1
+                )
+            ]
+        )
+
+
+def _pydantic_problems(rel: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(rel, "schema", f"{field}: {message}", column=None))
+    return problems
+
+
+def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) -> Any:
+    data = _read_yaml(path, root)
+    rel = path.relative_to(root).as_posix()
+    if isinstance(data, ValidationFailed):
+        problems.extend(data.problems)
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(rel, exc))
+        return None
+
+
+def load(root: Path, check: bool = True) -> Isp:
+    """Load protocol/ under ``root``; raise :class:`ValidationFailed` listing every problem."""
+    root = root.resolve()
+    folder = protocol_dir(root)
+    problems: list[Problem] = []
+    models: list[type[Model]] = [Protocol, Agencies, Sites, Indicators]
+    parsed = [_parse(model, folder / name, root, problems) for model, name in zip(models, PROTOCOL_FILES, strict=True)]
+    if problems:
+        raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
+    isp = Isp(root, *parsed)
+    if check:
+        problems = cross_check(isp)
+        if [p for p in problems if p.severity == "error"]:
+            raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
+    return isp
+
+
+def cross_check(isp: Isp) -> list[Problem]:
+    """Rules that span files: sites, tags, groups, focal points, recipients."""
+    from isp.protocol import checks as protocol_checks  # one concern per module: the rules live there
+
+    return protocol_checks.all_problems(isp)

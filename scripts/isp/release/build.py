@@ -1,0 +1,203 @@
+"""`isp release ID -o DIR`: the package an approved request receives, refused unless every rule holds.
+
+In order, and nothing is decrypted or written before the first two pass:
+
+1. the rules of the protocol (:func:`isp.governance.membership.release_blockers`): every required agency
+   approved in a signed commit, none refused, no breach open, the protocol in force;
+2. the destination: outside the repository's tracked folders, new or empty;
+3. the figures: the request's periods from the consolidated aggregates, and each agency's
+   contribution from its submissions (both decrypted in memory, :mod:`isp.release.sources`);
+4. disclosure control with the ``external`` profile, then its audit
+   (:mod:`isp.release.protect`): the release is refused if the audit finds any weakness;
+5. the files (:mod:`isp.release.writers`, :mod:`isp.release.html`), written all at once;
+6. the release recorded in ``requests/<ID>.yaml`` (``releases:``), for the coordinator to commit.
+
+The half-yearly sectoral report is the same pipeline on a standing request
+(:mod:`isp.release.sectoral`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from isp.errors import IspError
+from isp.protocol import models as protocol
+from isp.protocol import workdays
+from isp.protocol.models import Isp
+from isp.release.html import EXTERNAL_TEMPLATE, render
+from isp.release.output import WrittenFile, check_destination, write_package
+from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
+from isp.release.spec import REST, ReleaseSpec, read_spec
+from isp.release.writers import file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
+
+PROFILE = "external"
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    release_id: str
+    request_id: str
+    out: Path
+    files: list[WrittenFile]
+    suppressed: int
+    recipient: str
+    request_file: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "release_id": self.release_id,
+            "request_id": self.request_id,
+            "out": str(self.out),
+            "recipient": self.recipient,
+            "suppressed_cells": self.suppressed,
+            "request_file": self.request_file,
+            "files": [f.as_dict() for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What differs between an external release and the sectoral report."""
+
+    kind: str = "external"
+    template: str = EXTERNAL_TEMPLATE
+    title: str = "Child protection figures, Jordan"
+    audience: str = ""
+    recipient: str | None = None  # who the files name; default: the requester
+
+
+def refuse_unless_allowed(root: Path, request_id: str, today: date) -> None:
+    """One line naming every reason the protocol forbids this release, if any."""
+    from isp.governance import membership
+
+    blockers = membership.release_blockers(root, request_id, today)
+    if blockers:
+        raise IspError(f"release of {request_id} refused: {'; '.join(blockers)} (nothing was written)")
+
+
+def recipient_of(request: Any) -> str:
+    """ "Name, position, organisation" of the requester (never their contact details)."""
+    who = request.requester
+    return ", ".join(part.strip() for part in (who.name, who.position, who.organization) if part and part.strip())
+
+
+def next_release_id(request: Any) -> str:
+    """``REL-<request id>-<n>``, n counting this request's releases from 1."""
+    return f"REL-{request.id}-{len(request.releases) + 1}"
+
+
+def notes(isp: Isp, spec: ReleaseSpec) -> tuple[str, ...]:
+    """Plain-language notes on what the protocol changed in this release (never a figure)."""
+    plan, sharing = spec.indicators, isp.protocol.sharing
+    profile = isp.protocol.disclosure.profiles[PROFILE]
+    out = [f"Withheld by the protocol: {isp.tags.get(tag, tag)}" for tag in sharing.never_external_tags]
+    for numerator, denominator in plan.percents:
+        out.append(
+            f"{isp.indicators[numerator].name_en} is given only as a percentage of "
+            f"{isp.indicators[denominator].name_en.lower()}, computed from protected counts and not shown "
+            f"below {profile.min_denominator} {isp.indicators[denominator].name_en.lower()}."
+        )
+    for residual in plan.residuals:
+        out.append(
+            f"'{isp.indicators[residual.code].name_en}' also counts the categories of "
+            f"'{isp.groups[residual.group].name_en}' that are not shown separately, so the breakdown adds up to "
+            f"'{isp.indicators[residual.total].name_en}'."
+        )
+    if REST in spec.geography.rows:
+        out.append("'Other sites' counts every site not shown separately.")
+    stocks = [ind.name_en for code, ind in isp.indicators.items() if code in plan.counts and ind.aggregation == "stock"]
+    if stocks:
+        out.append(f"{', '.join(stocks)}: the caseload at the end of each period; other figures are period totals.")
+    out.append(
+        f"Disclosure control: counts below {profile.threshold} ({profile.site_threshold} for a site) and cells "
+        "one agency nearly makes up are hidden, with the extra cells needed so that none can be worked out."
+    )
+    return tuple(out)
+
+
+def build_package(
+    root: Path, isp: Isp, request: Any, spec: ReleaseSpec, today: date, options: Options, jobs: int | None = None
+) -> Package:
+    """Decrypt, protect and audit (all in memory); the package ready to render."""
+    from isp.release import protect as release_protect
+    from isp.release import sources as release_sources
+
+    if not spec.indicators.counts and not spec.indicators.percents:
+        raise IspError(f"{spec.source}: nothing the protocol allows to leave the group was asked for")
+    figures = release_sources.period_figures(root, isp, spec, jobs)
+    protected = release_protect.protect(isp, spec, figures, PROFILE)
+    meta = ReleaseMeta(
+        release_id=next_release_id(request),
+        request_id=request.id,
+        recipient=options.recipient or recipient_of(request),
+        title=options.title,
+        generated=today,
+        profile=PROFILE,
+        disclaimers=tuple(isp.protocol.sharing.disclaimers),
+        periods=spec.periods,
+        kind=options.kind,
+        notes=notes(isp, spec),
+        audience=options.audience,
+        inputs=tuple(f.source for f in figures),
+        source_commit=_head(root),
+    )
+    table = with_period_bounds(protected.table, spec.periods)
+    return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
+
+
+def _head(root: Path) -> str:
+    from isp.history import provenance
+
+    return provenance.resolve(root, "HEAD")
+
+
+def render_files(package: Package, root: Path, template: str = EXTERNAL_TEMPLATE) -> dict[str, bytes]:
+    names = file_names(package.meta.release_id)
+    files = {
+        names["csv"]: to_csv(package),
+        names["hxl"]: to_hxl(package),
+        names["xlsx"]: to_xlsx(package),
+        names["html"]: render(package, root, template),
+        names["readme"]: to_readme(package, names),
+    }
+    files[names["metadata"]] = to_metadata(package, files)
+    return files
+
+
+def release(
+    root: Path,
+    request_id: str,
+    out: Path,
+    today: date | None = None,
+    jobs: int | None = None,
+    options: Options | None = None,
+) -> ReleaseResult:
+    """Build, check, write and record the release of request ``request_id`` into ``out``."""
+    from isp.governance import request_files
+
+    options = options or Options()
+    root = root.resolve()
+    today = today or workdays.today()
+    isp = protocol.load(root)
+    request = request_files.load(root, request_id)
+    refuse_unless_allowed(root, request_id, today)
+    dest = check_destination(root, out)
+    spec = read_spec(isp, request.data.model_dump(), request.path)
+    package = build_package(root, isp, request, spec, today, options, jobs)
+    written = write_package(dest, render_files(package, root, options.template))
+    request_files.record_release(
+        root,
+        request_id,
+        package.meta.release_id,
+        day=today,
+        recipient=package.meta.recipient,
+        files={f.name: f.sha256 for f in written},
+        profile=package.meta.profile,
+        suppressed_cells=package.suppressed,
+    )
+    return ReleaseResult(
+        package.meta.release_id, request_id, dest, written, package.suppressed, package.meta.recipient, request.path
+    )

@@ -1,0 +1,109 @@
+"""The figures a release is built from, decrypted in memory: consolidated aggregates and, for the
+dominance rule only, each agency's own contribution to them.
+
+The aggregates (contract C) are what is published. The contributions are recomputed from the
+submissions of the requested months only, with the consolidation's own library function
+(``consolidate_range``), one agency at a time, so they follow exactly the same rules (flows
+summed, stocks from the last month, suspended months left out). Their sum must equal the
+aggregate: if it does not, the aggregates are stale and the release is refused until
+``isp consolidate`` has run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from isp.crypto import sops
+from isp.errors import IspError
+from isp.protocol.models import Isp
+from isp.protocol.periods import Period
+from isp.release.cube import LEAF, contributions, leaves
+from isp.release.spec import ReleaseSpec
+from isp.sheets import tidy
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """One period's release cells: published counts, hidden numerators, per-agency contributions."""
+
+    period: Period
+    counts: pd.DataFrame  # LEAF + count, the indicators published as counts
+    numerators: pd.DataFrame  # LEAF + count, percent-only indicators (never published as counts)
+    contributions: pd.DataFrame  # LEAF + count + agency, for counts and numerators
+    source: tuple[str, str] = ("", "")  # the aggregate's path and the sha256 of its ciphertext
+
+
+def aggregate_path(period: Period) -> str:
+    return f"aggregates/{period.kind}/{period.label}.csv"
+
+
+def read_aggregate(root: Path, period: Period) -> pd.DataFrame:
+    from isp import consolidate
+
+    rel = aggregate_path(period)
+    if not (root / rel).exists():
+        raise IspError(f"{rel} does not exist: run `isp consolidate` (or ask for a period that has been consolidated)")
+    frame = consolidate.read_output(root, rel)
+    return frame[frame["indicator"].notna()]
+
+
+def submissions(root: Path, isp: Isp, months: list[str], jobs: int | None) -> dict[str, pd.DataFrame]:
+    """Each agency's sheets for ``months`` only (decrypted in memory, in parallel)."""
+    wanted = [
+        (agency, root / "submissions" / agency / f"{month}.csv") for agency in isp.submitters() for month in months
+    ]
+    present = [(agency, path) for agency, path in wanted if path.exists()]
+    frames: dict[str, list[pd.DataFrame]] = {}
+    results = sops.decrypt_many([path for _, path in present], jobs)
+    for (agency, path), (_, result) in zip(present, results, strict=True):
+        if isinstance(result, sops.CryptoError):
+            raise sops.CryptoError(path.relative_to(root).as_posix(), result.reason)
+        frames.setdefault(agency, []).append(tidy.read_csv(result))
+    return {agency: pd.concat(parts, ignore_index=True) for agency, parts in frames.items()}
+
+
+def agency_figures(root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int | None) -> dict[Period, dict]:
+    """Each agency's consolidated figures per period, from its submissions (decrypted in memory)."""
+    from isp import consolidate
+
+    sheets = submissions(root, isp, sorted({m for p in periods for m in p.months}), jobs)
+    out: dict[Period, dict[str, pd.DataFrame]] = {}
+    for period in periods:
+        out[period] = {}
+        for agency, frame in sheets.items():
+            mine = frame[frame["month"].isin(period.months)]
+            if not mine.empty:
+                out[period][agency] = consolidate.consolidate_range({agency: mine}, isp, period)
+    return out
+
+
+def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = None) -> list[PeriodFigures]:
+    plan, geo = spec.indicators, spec.geography
+    numerator_codes = tuple(n for n, _ in plan.percents)
+    per_agency = agency_figures(root, isp, spec.periods, jobs)
+    figures = []
+    for period in spec.periods:
+        aggregate = read_aggregate(root, period)
+        counts = leaves(aggregate, plan, geo, plan.counts)
+        numerators = leaves(aggregate, plan, geo, numerator_codes)
+        shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes)
+        _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
+        rel = aggregate_path(period)
+        digest = hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        figures.append(PeriodFigures(period, counts, numerators, shares, (rel, digest)))
+    return figures
+
+
+def _check_consistent(period: Period, cells: pd.DataFrame, shares: pd.DataFrame) -> None:
+    """The aggregate must be the sum of the agencies' contributions (else it is out of date)."""
+    summed = shares.groupby(LEAF, as_index=False)["count"].sum()
+    merged = cells.merge(summed, on=LEAF, how="outer", suffixes=("", "_agencies")).fillna(0)
+    if not (merged["count"] == merged["count_agencies"]).all():
+        raise IspError(
+            f"{aggregate_path(period)} does not match the submissions it should be made from "
+            "(stale or damaged): run `isp consolidate` and try again"
+        )

@@ -1,0 +1,238 @@
+"""`isp validate`: every check of a repository's contents, as a list of validators.
+
+A validator takes a :class:`Context` and returns an :class:`Outcome` (what it checked, what is
+wrong). ``VALIDATORS`` holds them in order; other areas add theirs with :func:`register` (the
+requests check, say) and ``isp validate`` runs them all. Sheets named on the command line are
+checked by :func:`validate_paths`: plaintext read from disk, envelopes decrypted in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from isp.crypto import keys, sops
+from isp.errors import IspError, Problem, UsageError, ValidationFailed
+from isp.protocol import models as protocol
+from isp.protocol.periods import is_month
+from isp.sheets import layouts as sheet_import
+from isp.sheets import tidy
+from isp.sheets import validate as validation
+from isp.sheets.submit import read_source
+
+SUBMISSION = re.compile(r"^submissions/([A-Z][A-Z0-9]{1,11})/(\d{4}-\d{2})\.csv$")
+NO_KEY = sops.SOPS_HINTS[128]
+
+
+@dataclass
+class Context:
+    root: Path
+    strict: bool = False
+    isp: protocol.Isp | None = None
+
+
+@dataclass
+class Outcome:
+    name: str
+    checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "checked": self.checked, "problems": [p.as_dict() for p in self.problems]}
+
+
+Validator = Callable[[Context], Outcome]
+
+
+def check_protocol(ctx: Context) -> Outcome:
+    """protocol/*.yaml (what `isp protocol check` does) and the import mappings."""
+    outcome = Outcome("protocol", checked=1)
+    try:
+        ctx.isp = protocol.load(ctx.root)
+    except ValidationFailed as exc:
+        outcome.problems = exc.problems
+        return outcome
+    outcome.problems = protocol.cross_check(ctx.isp) + sheet_import.mapping_problems(ctx.isp, ctx.root)
+    return outcome
+
+
+def check_submissions(ctx: Context) -> Outcome:
+    """Every file under submissions/: placed and encrypted right, and (with a key) valid inside."""
+    outcome = Outcome("submissions")
+    if ctx.isp is None:
+        return outcome
+    files = sorted(
+        p for p in (ctx.root / "submissions").rglob("*") if p.is_file() and p.name not in ("README.md", ".gitkeep")
+    )
+    readable = []
+    for path in files:
+        rel = path.relative_to(ctx.root).as_posix()
+        outcome.checked += 1
+        problems = envelope_problems(ctx.isp, rel, path.read_bytes())
+        outcome.problems += problems
+        if not problems:
+            readable.append(path)
+    if readable and not have_key():
+        outcome.problems.append(_no_key_warning())
+        return outcome
+    for path, result in sops.decrypt_many(readable):
+        rel = path.relative_to(ctx.root).as_posix()
+        outcome.problems += _content_problems(ctx, rel, result)
+    return outcome
+
+
+VALIDATORS: list[Validator] = [check_protocol, check_submissions]
+
+
+def register(validator: Validator, before: Validator | None = None) -> None:
+    """Add a validator (once), at the end or before another."""
+    if validator in VALIDATORS:
+        return
+    VALIDATORS.insert(VALIDATORS.index(before) if before in VALIDATORS else len(VALIDATORS), validator)
+
+
+def validate_repo(root: Path, strict: bool = False) -> list[Outcome]:
+    ctx = Context(root.resolve(), strict)
+    return [validator(ctx) for validator in VALIDATORS]
+
+
+# --- single files ----------------------------------------------------------------------------
+
+
+def envelope_problems(isp: protocol.Isp, rel: str, data: bytes) -> list[Problem]:
+    """Placement, encryption and recipients of a file under submissions/."""
+    if not SUBMISSION.match(rel):
+        return [
+            Problem(
+                rel,
+                "misplaced",
+                "submissions/ holds only AGENCY/YYYY-MM.csv files",
+                fix="move or remove the file; `isp submit` writes the right name",
+            )
+        ]
+    if not sops.is_envelope(data):
+        return [
+            Problem(
+                rel,
+                "plaintext",
+                "not a sops envelope: plaintext must never be in the repository",
+                fix="delete it and submit with `isp submit`, which encrypts",
+            )
+        ]
+    want = keys.required_recipients(isp, rel)
+    if want is not None and sops.recipients(data) != want:
+        return [
+            Problem(
+                rel,
+                "recipients",
+                "not encrypted for the recipients .sops.yaml requires",
+                fix="run `isp keys sync` (or submit again)",
+            )
+        ]
+    return []
+
+
+def have_key() -> bool:
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    default = config / "sops" / "age" / "keys.txt"
+    return bool(os.environ.get("SOPS_AGE_KEY") or os.environ.get("SOPS_AGE_KEY_FILE") or default.exists())
+
+
+def _no_key_warning() -> Problem:
+    return Problem(
+        "submissions/",
+        "not-decrypted",
+        "contents not checked: no age key is set",
+        fix="set SOPS_AGE_KEY or SOPS_AGE_KEY_FILE to check what is inside",
+        severity="warning",
+    )
+
+
+def _content_problems(ctx: Context, rel: str, result: bytes | sops.CryptoError) -> list[Problem]:
+    if isinstance(result, sops.CryptoError):
+        if result.reason == NO_KEY:
+            return [Problem(rel, "not-decrypted", "not checked: your key cannot open it", severity="warning")]
+        return [Problem(rel, "decrypt", result.reason, fix="restore the file from git history or submit again")]
+    match = SUBMISSION.match(rel)
+    assert match is not None and ctx.isp is not None
+    return sheet_problems(ctx.isp, rel, result, match.group(1), match.group(2), ctx.strict)
+
+
+def sheet_problems(
+    isp: protocol.Isp, display: str, plaintext: bytes, agency: str, month: str, strict: bool, stored: bool = True
+) -> list[Problem]:
+    """A sheet's problems; a ``stored`` (decrypted) submission must also be in the canonical form."""
+    frame, problems = validation.validate_bytes(plaintext, display, isp, agency, month, strict)
+    if stored and frame is not None and not problems and tidy.to_csv(frame) != plaintext:
+        problems.append(
+            Problem(
+                display,
+                "not-canonical",
+                "not in the canonical tidy form `isp submit` writes",
+                fix="submit it again with `isp submit`",
+                severity="warning",
+            )
+        )
+    return problems
+
+
+def infer(path: Path) -> tuple[str | None, str | None]:
+    """Agency and month from a path ending in AGENCY/YYYY-MM.csv."""
+    if is_month(path.stem) and re.match(r"^[A-Z][A-Z0-9]{1,11}$", path.parent.name):
+        return path.parent.name, path.stem
+    return None, None
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".csv", ".xlsx", ".xlsm"))
+        else:
+            out.append(path)
+    return out
+
+
+def validate_paths(
+    root: Path, paths: list[Path], agency: str | None, month: str | None, strict: bool = False
+) -> list[Outcome]:
+    """Sheets named on the command line (plaintext, or envelopes decrypted in memory), plus the protocol."""
+    ctx = Context(root.resolve(), strict)
+    outcomes = [check_protocol(ctx)]
+    if ctx.isp is None:
+        return outcomes
+    outcome = Outcome("sheets")
+    for path in _expand(paths):
+        outcome.checked += 1
+        outcome.problems += _one_path(ctx, path, agency, month)
+    return [*outcomes, outcome]
+
+
+def _one_path(ctx: Context, path: Path, agency: str | None, month: str | None) -> list[Problem]:
+    assert ctx.isp is not None
+    from isp.crypto.guard import relative
+
+    rel = relative(ctx.root, path)
+    inferred = infer(Path(rel))
+    agency, month = agency or inferred[0], month or inferred[1]
+    if agency is None or month is None:
+        raise UsageError(f"{path}: give --agency and --month (or name the file AGENCY/YYYY-MM.csv)")
+    try:
+        data = read_source(path)
+    except ValidationFailed as exc:
+        return exc.problems
+    problems: list[Problem] = []
+    in_repo = rel.startswith(("submissions/", "aggregates/"))
+    stored = sops.is_envelope(data)
+    if stored:
+        problems += envelope_problems(ctx.isp, rel, data) if in_repo else []
+        try:
+            data = sops.decrypt_bytes(data, rel)
+        except IspError as exc:
+            return [*problems, Problem(rel, "decrypt", getattr(exc, "reason", str(exc)))]
+    elif in_repo:
+        problems += envelope_problems(ctx.isp, rel, data)
+    return problems + sheet_problems(ctx.isp, rel, data, agency, month, ctx.strict, stored)
