@@ -17,7 +17,7 @@ import pandas as pd
 
 from isp.demo import synthetic
 from isp.governance import request_files
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.release.sectoral import standing_request
 from tests.helpers import IspRepo, Keyring, isp, patched_env, write_submission
 
@@ -124,7 +124,7 @@ def build(folder: Path, template: Path, keyring: Keyring) -> ReleaseRepo:
         result = isp("consolidate", "--repo", root, env=keyring.env("ci"))
         assert result.code == 0, result.output
         repo.commit("Consolidate", ["aggregates"], "UNHCR:primary")
-        isp_ = protocol.load(root)
+        isp_ = loading.load(root)
         sectoral = {**standing_request(isp_, "2026-H1", ISSUED), "data": SECTORAL_DATA}
         fields = [_request(APPROVED), _request(SILENT), _request(DENIED), sectoral]
         for item in fields:

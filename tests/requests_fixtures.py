@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from isp.governance import membership, request_files
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.models import Isp
 from tests.conftest import REPO_ROOT
 from tests.helpers import IspRepo
@@ -22,7 +22,7 @@ REQUIRED = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
 @cache
 def shipped_isp() -> Isp:
     """The protocol as shipped (no git needed): for the pure state-machine tests."""
-    return protocol.load(REPO_ROOT)
+    return loading.load(REPO_ROOT)
 
 
 def email_of(signer: str | None) -> str | None:

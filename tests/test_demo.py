@@ -24,8 +24,7 @@ from isp.demo.build import KEY_DIR, MARKER
 from isp.demo.story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
 from isp.errors import IspError, UsageError
 from isp.history import provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.sheets import tidy
 from tests.helpers import git, isp
 
@@ -158,7 +157,7 @@ def test_git_itself_verifies_every_agency_commit(built) -> None:
 @pytest.mark.slow
 def test_one_late_and_one_revised_submission(built) -> None:
     root, summary = built
-    cal = workdays.WorkingCalendar(protocol.load(root))
+    cal = workdays.WorkingCalendar(loading.load(root))
     versions = provenance.submission_versions(root)
     late = versions[(summary["late"]["agency"], summary["late"]["month"])]
     assert late[0].committed.date() > cal.submission_due(summary["late"]["month"])
@@ -273,7 +272,7 @@ def test_the_breach_is_resolved_by_every_signatory(built) -> None:
 
     (breach,) = membership.breach_statuses(root)
     assert not breach.open
-    assert breach.agreed == list(protocol.load(root).agencies)
+    assert breach.agreed == list(loading.load(root).agencies)
     assert "closed_on" in breach.as_dict() and breach.closed_on
 
 
@@ -311,7 +310,7 @@ def test_the_aggregates_hold_the_live_canaries_inside_their_envelopes(built) -> 
 
     assert all(sops.is_envelope((root / rel).read_bytes()) for rel in consolidate.list_outputs(root))
     manifest = json.dumps(consolidate.read_manifest(root))
-    assert not any(code in manifest for code in protocol.load(root).agencies)
+    assert not any(code in manifest for code in loading.load(root).agencies)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOPS_AGE_KEY", str(ci_env(root)["SOPS_AGE_KEY"]))
         for canary in demo_canaries.load(root / KEY_DIR):

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from isp.crypto import keys
 from isp.governance import membership, request_files
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from tests.helpers import IspRepo, git, isp, ssh_keygen
 from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
 
@@ -114,7 +114,7 @@ def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> 
     assert result.code == 0, result.err
     text = (root / "protocol" / "agencies.yaml").read_text()
     assert "# UNICEF gathers MRM data" in text and len(text) > len(before)
-    jrf = protocol.load(root).agencies["JRF"]
+    jrf = loading.load(root).agencies["JRF"]
     assert jrf.suspended_in("2026-04").reason == "Database migration" and jrf.suspended_in("2026-06") is None
     assert jrf.suspensions[0].recorded == date(2026, 3, 15)
     overlap = isp("suspend", "JRF", "--from", "2026-05", "--reason", "Again", "--repo", root)
@@ -122,10 +122,10 @@ def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> 
     assert isp("suspend", "JRF", "--from", "2026-07", "--repo", root).code == 2  # the reason is required
     assert isp("suspend", "JRF", "--from", "2026-13", "--reason", "Bad month", "--repo", root).code == 2
     assert isp("suspend", "IRC", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0
-    assert protocol.load(root).agencies["IRC"].suspended_in("2030-01") is not None
+    assert loading.load(root).agencies["IRC"].suspended_in("2030-01") is not None
     resumed = isp("resume", "IRC", "--from", "2026-09", "--repo", root)
     assert resumed.code == 0, resumed.err
-    irc = protocol.load(root).agencies["IRC"]
+    irc = loading.load(root).agencies["IRC"]
     assert irc.suspended_in("2026-08") and not irc.suspended_in("2026-09")
     assert isp("resume", "IRC", "--from", "2026-10", "--repo", root).code == 1  # nothing running any more
     assert isp("suspend", "NHF", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0

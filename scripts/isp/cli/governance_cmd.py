@@ -12,8 +12,7 @@ from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError
 from isp.governance import membership
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.periods import month_of
 
 breach_group = typer.Typer(help="Breaches of the protocol: no release while one is open.", no_args_is_help=True)
@@ -85,7 +84,7 @@ def resolve(
     """
     when = _date(day, "date") or workdays.today()
     breach = membership.agree_resolution(repo, breach_id, agency, when)
-    isp = protocol.load(repo)
+    isp = loading.load(repo)
     missing = [a for a in isp.agencies if a not in breach.agreements]
     ok(f"{breach_id}: {agency} agrees it is resolved")
     if missing:

@@ -12,8 +12,7 @@ from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError, ValidationFailed
 from isp.governance import membership, request_files
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 
 group = typer.Typer(help="External data requests: unanimous, signed consent.", no_args_is_help=True)
 
@@ -159,7 +158,7 @@ def status(
 
     Example: `isp request status REQ-2026-003`; `ISP_TODAY=2026-03-20 isp request status --json`
     """
-    isp = protocol.load(repo)
+    isp = loading.load(repo)
     today = workdays.today()
     if request_id:
         statuses = [request_files.status(repo, request_id, today, isp)]

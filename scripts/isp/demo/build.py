@@ -46,8 +46,8 @@ from isp.demo.commits import DemoGit, Merge, Signer, ssh_keygen
 from isp.demo.story import AMMAN, MIN_MONTHS, Canary, Story, Submission, plan
 from isp.errors import IspError, Problem, UsageError
 from isp.fsutil import write_atomic
+from isp.protocol import loading, workdays
 from isp.protocol import models as protocol
-from isp.protocol import workdays
 from isp.protocol.skeleton import init_repository
 from isp.sheets import tidy
 
@@ -156,12 +156,12 @@ class DemoContext:
     def isp(self) -> protocol.Isp:
         """The protocol as loaded once (focal points and coordinators do not change in the story)."""
         if self._isp is None:
-            self._isp = protocol.load(self.root)
+            self._isp = loading.load(self.root)
         return self._isp
 
     def isp_now(self) -> protocol.Isp:
         """The protocol as it stands now (suspensions included), read afresh."""
-        return protocol.load(self.root)
+        return loading.load(self.root)
 
     def signer(self, agency: str, role: str = "primary") -> Signer:
         focal = getattr(self.isp().agencies[agency].focal_points, role)
@@ -219,7 +219,7 @@ def _keep_in_force(root: Path, today: date) -> None:
     """Add yearly renewals to protocol.yaml until ``today`` is in force (a demo is always current)."""
     from ruamel.yaml import YAML
 
-    isp = protocol.load(root)
+    isp = loading.load(root)
     validity = isp.protocol.validity
     if validity.in_force(today) and validity.review_date >= today:
         return
@@ -446,10 +446,10 @@ def build(options: DemoOptions, progress: Progress | None = None) -> DemoSummary
     today = workdays.today()
     repository, _ = _timed(progress, "repository", lambda: (_repository(root, today), None))
     key_dir = root / KEY_DIR
-    keyed, (age, ssh) = _timed(progress, "keys", lambda: _make_keys(root, key_dir, protocol.load(root)))
+    keyed, (age, ssh) = _timed(progress, "keys", lambda: _make_keys(root, key_dir, loading.load(root)))
     setup = [repository, keyed]
     suspending = demo_stages.available("governance.membership", "suspend")
-    story = plan(protocol.load(root), options.months, today, options.seed, suspend=suspending)
+    story = plan(loading.load(root), options.months, today, options.seed, suspend=suspending)
     save_canaries(key_dir, story.canaries)
     jobs = options.jobs or max(2, os.cpu_count() or 2)
     ctx = DemoContext(root, key_dir, story, DemoGit(root), ssh, age, progress, jobs, suspending=suspending)

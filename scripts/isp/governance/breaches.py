@@ -28,8 +28,7 @@ from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance import request_files
 from isp.history import attribution, provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
 
@@ -118,7 +117,7 @@ def open_breach(
     root: Path, reported: date, description: str, agency: str | None = None, breach_id: str | None = None
 ) -> Breach:
     """Record a new breach. From now on no release can be made until it is resolved."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     if agency:
         isp.agency(agency)
     breach = Breach(
@@ -169,7 +168,7 @@ def agree_resolution(root: Path, breach_id: str, agency: str, day: date) -> Brea
     signed by one of the agency's focal points. The breach closes on the day the last counted
     agreement is dated; that is computed, never written here, because the rest of the record
     belongs to the coordinators and an agency's commit may change only its own entry."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     isp.agency(agency)
     handler, doc, breach = _edit_breach(root, breach_id)
     if day < breach.reported:
@@ -293,7 +292,7 @@ def breach_status(
 
 def breach_statuses(root: Path, today: date | None = None, isp: Isp | None = None) -> list[BreachStatus]:
     """Every breach in the working tree, judged with the agreements committed and signed at HEAD."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
     if attribution.is_repo(root):
         attribution.prefetch(root, BREACHES_DIR)
@@ -375,7 +374,7 @@ def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> lis
     """Every rule for the breach register at ``head``: the records themselves, agreements only in
     commits signed by their own agency, and (with ``base``) the pull request's own commits:
     records kept by the coordinators, none deleted."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     head = provenance.resolve(root, head)
     problems: list[Problem] = []
     owners = request_files.coordinators_at(root, base) if base else []

@@ -57,8 +57,7 @@ from isp.governance.breaches import open_breach as open_breach
 from isp.governance.breaches import open_breaches as open_breaches
 from isp.governance.breaches import update_breach as update_breach
 from isp.history import attribution, provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
 
@@ -145,7 +144,7 @@ def _edit_agencies(root: Path) -> tuple[YAML, Any, Path]:
 
 def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date) -> None:
     """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive)."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     current = isp.agency(agency)
     parse_month(start)
     if end is not None:
@@ -170,13 +169,13 @@ def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, r
         node["suspensions"] = []
     node["suspensions"].append(entry)
     write_text_atomic(path, _dump(handler, doc))
-    protocol.load(root)
+    loading.load(root)
 
 
 def resume(root: Path, agency: str, month: str) -> str:
     """End ``agency``'s open suspension so that it shares again from ``month``; returns the last
     suspended month."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     current = isp.agency(agency)
     parse_month(month)
     index = next((i for i, s in enumerate(current.suspensions) if s.end is None or s.end >= month), None)
@@ -192,7 +191,7 @@ def resume(root: Path, agency: str, month: str) -> str:
     handler, doc, path = _edit_agencies(root)
     doc["agencies"][agency]["suspensions"][index]["to"] = DoubleQuotedScalarString(last)
     write_text_atomic(path, _dump(handler, doc))
-    protocol.load(root)
+    loading.load(root)
     return last
 
 
@@ -233,7 +232,7 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
     Refused unless the request file is committed as it is, passes every rule of
     :func:`isp.governance.request_files.check`, every required agency's signed approval counts, no breach is
     open and the protocol is in force."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     today = today or workdays.today()
     try:
         request = request_files.load(root, request_id)

@@ -19,8 +19,7 @@ from typing import Any
 from isp.errors import IspError
 from isp.governance import membership, request_files
 from isp.governance.request_status import working_calendar
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, month_of, month_range
 
@@ -249,7 +248,7 @@ def _protocol_items(isp: Isp, today: date, horizon: date) -> Iterator[Item]:
 
 def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON_DAYS) -> list[Item]:
     """Everything due by ``today + horizon_days`` or overdue, by due date."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     today = today or workdays.today()
     horizon = today + timedelta(days=max(horizon_days, 0))
     items: Iterable[Item] = [

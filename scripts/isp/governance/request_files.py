@@ -55,8 +55,7 @@ from isp.history.attribution import (
     unowned_edits,
     yaml_at,
 )
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 
 REQUESTS_DIR = "requests"
@@ -213,7 +212,7 @@ HEADER = (
 
 def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -> Request:
     """Validate and write a new request; nothing is written when any rule fails."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     values = dict(fields)
     values.setdefault("id", next_id(root, values.get("received") or workdays.today()))
     values.setdefault("decisions", {})
@@ -254,7 +253,7 @@ def decide(
     root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
 ) -> Decision:
     """Record ``agency``'s decision in the file (it counts once committed and signed)."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     handler, doc, request = _edit(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
@@ -363,7 +362,7 @@ def status(
     ``breaches``: the register's open periods, when the caller already has them."""
     from isp.governance import membership  # governance reads breaches with signed_entries from this module
 
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
     request = load(root, request_id)
     counted, notes = counted_decisions(root, request)
@@ -381,7 +380,7 @@ def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) 
     """Every request's status: the history of requests/ walked once, the files read in one batch."""
     from isp.governance import membership
 
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
     breaches = membership.breach_intervals(root, isp)
     found = [load(root, r) for r in request_ids(root)]
@@ -505,7 +504,7 @@ def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | No
     pull request ``base..head`` makes are judged strictly (see :func:`signed_entries`)."""
     from isp.governance import membership
 
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     head = provenance.resolve(root, head)
     prefetch(root, REQUESTS_DIR, head, base)
     files = _tree_requests(root, head)
