@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from isp.demo import synthetic
-from isp.governance import request_files
+from isp.governance import request_files, request_models
 from isp.protocol import loading
 from isp.release.sectoral import standing_request
 from tests.helpers import IspRepo, Keyring, isp, patched_env, write_submission
@@ -106,7 +106,7 @@ def _request(request_id: str, organization: str = RECIPIENT_ORG) -> dict[str, ob
 
 def decide_all(repo: IspRepo, request_id: str, skip: tuple[str, ...] = (), deny: tuple[str, ...] = ()) -> None:
     """Every data-gathering agency decides in its own signed commit (``skip``: stays silent)."""
-    rel = request_files.path_of(request_id)
+    rel = request_models.path_of(request_id)
     for agency in repo.load().data_gathering():
         if agency in skip:
             continue

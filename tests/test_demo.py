@@ -23,6 +23,7 @@ from isp.demo import stages as demo_stages
 from isp.demo.build import KEY_DIR, MARKER
 from isp.demo.story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
 from isp.errors import IspError, UsageError
+from isp.governance import breaches
 from isp.history import provenance
 from isp.protocol import loading, workdays
 from isp.sheets import tidy
@@ -268,9 +269,8 @@ def test_requests_end_in_every_state(built) -> None:
 def test_the_breach_is_resolved_by_every_signatory(built) -> None:
     root, summary = built
     stage(summary, "breach")
-    from isp.governance import membership
 
-    (breach,) = membership.breach_statuses(root)
+    (breach,) = breaches.breach_statuses(root)
     assert not breach.open
     assert breach.agreed == list(loading.load(root).agencies)
     assert "closed_on" in breach.as_dict() and breach.closed_on

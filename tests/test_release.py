@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from isp.governance import membership, request_files
+from isp.governance import breaches, request_files, request_models, request_rules
 from isp.protocol import loading
 from tests import release_fixtures as fx
 from tests.helpers import isp, write_submission
@@ -47,12 +47,12 @@ def package(built: fx.ReleaseRepo, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _refused(repo: fx.ReleaseRepo, tmp_path: Path, request_id: str, today: str = fx.TODAY) -> str:
-    before = (repo.root / request_files.path_of(request_id)).read_bytes()
+    before = (repo.root / request_models.path_of(request_id)).read_bytes()
     out = tmp_path / "out"
     result = isp("release", request_id, "-o", out, "--repo", repo.root, env=repo.env(today))
     assert result.code == 1, result.output
     assert not out.exists() and not list(tmp_path.glob(".out.*")), "nothing may be written"
-    assert (repo.root / request_files.path_of(request_id)).read_bytes() == before
+    assert (repo.root / request_models.path_of(request_id)).read_bytes() == before
     assert "Traceback" not in result.output
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
@@ -73,7 +73,7 @@ def test_refused_when_an_agency_denies(built: fx.ReleaseRepo, tmp_path: Path) ->
 
 
 def test_refused_while_a_breach_is_open(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
-    breach = membership.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
+    breach = breaches.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
     fresh.repo.commit("Record a breach", [breach.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, fx.APPROVED)
     assert f"breach {breach.id} is open" in line
@@ -408,7 +408,7 @@ def test_proposing_the_sectoral_report_writes_a_request_every_agency_must_approv
     assert result.code == 0, result.output
     request = request_files.load(fresh.root, "SECTORAL-2025-H2")
     assert request.type == "external" and request.data.report == "sectoral" and request.data.periods == ["2025-H2"]
-    problems = request_files.content_problems(loading.load(fresh.root), request, {})
+    problems = request_rules.content_problems(loading.load(fresh.root), request, {})
     assert [p.rule for p in problems] == ["withheld"]  # a warning: SGBV is asked for (all) but never leaves
     fresh.repo.commit("Propose the sectoral report 2025-H2", [request.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, "SECTORAL-2025-H2")

@@ -441,11 +441,11 @@ def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
 
 def governance_problems(root: Path, base: str, head: str) -> list[Problem]:
     """The rules on requests/, protocol/breaches/ and membership changes, over the same commits."""
-    from isp.governance import membership, request_files
+    from isp.governance import breaches, membership, request_files
 
     return (
         request_files.check(root, base, head)
-        + membership.breach_check(root, base, head)
+        + breaches.breach_check(root, base, head)
         + membership.membership_check(root, base, head)
     )
 

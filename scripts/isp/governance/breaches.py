@@ -26,7 +26,8 @@ from ruamel.yaml import YAML
 
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
-from isp.governance import request_files
+from isp.governance.request_models import YAML_LOADER, coordinators_at
+from isp.governance.request_status import Interval
 from isp.history import attribution, provenance
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
@@ -72,7 +73,7 @@ def _dump(handler: YAML, doc: Any) -> str:
 
 def _parse_breach(data: bytes | str, rel: str) -> Breach:
     try:
-        raw = yaml.load(data, Loader=request_files.YAML_LOADER) or {}
+        raw = yaml.load(data, Loader=YAML_LOADER) or {}
         return Breach.model_validate(raw)
     except yaml.YAMLError:
         raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML")]) from None
@@ -319,14 +320,14 @@ def _breaches_at(root: Path, rev: str) -> list[Breach]:
     return found
 
 
-def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[request_files.Interval]:
+def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[Interval]:
     """(reported, closed_on or None) for every breach: from the working tree when ``rev`` is None
     (an uncommitted breach counts as open), else as committed at ``rev``."""
     far = date.max
     breaches = all_breaches(root) if rev is None else _breaches_at(root, rev)
     if any(b.agreements for b in breaches) and attribution.is_repo(root):
         attribution.prefetch(root, BREACHES_DIR, rev or "HEAD")
-    result: list[request_files.Interval] = []
+    result: list[Interval] = []
     for breach in breaches:
         counted, _ = _agreements_counted(root, breach, rev or "HEAD") if breach.agreements else ({}, {})
         st = breach_status(isp, breach, counted, far)
@@ -377,7 +378,7 @@ def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> lis
     isp = loading.load(root)
     head = provenance.resolve(root, head)
     problems: list[Problem] = []
-    owners = request_files.coordinators_at(root, base) if base else []
+    owners = coordinators_at(root, base) if base else []
     attribution.prefetch(root, BREACHES_DIR, head, base)
     for path in attribution.list_tree(root, head, BREACHES_DIR):
         try:

@@ -1,7 +1,7 @@
 """Governance: breaches and their clocks, suspensions, the protocol's validity, membership changes,
 and the one question a release asks: what, if anything, blocks it.
 
-**Breaches** (``protocol/breaches/``) live in :mod:`isp.governance.breaches` and are re-exported here: a
+**Breaches** (``protocol/breaches/``) live in :mod:`isp.governance.breaches`: a
 breach is open until every signatory's signed agreement counts, and while one is open no release
 is made (:func:`release_blockers`).
 
@@ -41,21 +41,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from isp.errors import IspError, Problem, UsageError
 from isp.fsutil import write_text_atomic
 from isp.governance import request_files
-from isp.governance.breaches import BREACHES_DIR as BREACHES_DIR
-from isp.governance.breaches import Breach as Breach
-from isp.governance.breaches import BreachStatus as BreachStatus
-from isp.governance.breaches import Clock as Clock
-from isp.governance.breaches import agree_resolution as agree_resolution
-from isp.governance.breaches import all_breaches as all_breaches
-from isp.governance.breaches import breach_check as breach_check
-from isp.governance.breaches import breach_clocks as breach_clocks
-from isp.governance.breaches import breach_intervals as breach_intervals
-from isp.governance.breaches import breach_status as breach_status
-from isp.governance.breaches import breach_statuses as breach_statuses
-from isp.governance.breaches import load_breach as load_breach
-from isp.governance.breaches import open_breach as open_breach
-from isp.governance.breaches import open_breaches as open_breaches
-from isp.governance.breaches import update_breach as update_breach
+from isp.governance.breaches import breach_intervals, breach_statuses
+from isp.governance.request_status import RequestStatus
 from isp.history import attribution, provenance
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
@@ -199,7 +186,7 @@ def resume(root: Path, agency: str, month: str) -> str:
 
 
 def decide_release(
-    isp: Isp, status: request_files.RequestStatus, open_breach_ids: Iterable[str], today: date
+    isp: Isp, status: RequestStatus, open_breach_ids: Iterable[str], today: date
 ) -> list[str]:
     """Pure: why the request's data may not leave today (empty: it may)."""
     blockers = []

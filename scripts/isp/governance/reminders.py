@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.governance import membership, request_files
+from isp.governance import breaches, membership, request_files, request_status
 from isp.governance.request_status import working_calendar
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
@@ -161,7 +161,7 @@ def _request_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator
             )
 
 
-def _request_item(st: request_files.RequestStatus, agency: request_files.AgencyStatus, today: date) -> Item:
+def _request_item(st: request_status.RequestStatus, agency: request_status.AgencyStatus, today: date) -> Item:
     escalate = agency.state == "escalation-due"
     due = st.escalate_on if escalate else st.follow_up_on
     step = "escalation" if escalate else "follow-up"
@@ -195,7 +195,7 @@ CLOCK_TEXT = {
 
 def _breach_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
     codes, coordinators = _coordinators(isp)
-    for breach in membership.breach_statuses(root, today, isp):
+    for breach in breaches.breach_statuses(root, today, isp):
         if not breach.open:
             continue
         for clock in breach.clocks:
