@@ -185,9 +185,7 @@ def resume(root: Path, agency: str, month: str) -> str:
 # --- releases --------------------------------------------------------------------------------
 
 
-def decide_release(
-    isp: Isp, status: RequestStatus, open_breach_ids: Iterable[str], today: date
-) -> list[str]:
+def decide_release(isp: Isp, status: RequestStatus, open_breach_ids: Iterable[str], today: date) -> list[str]:
     """Pure: why the request's data may not leave today (empty: it may)."""
     blockers = []
     if status.state == "pending":
