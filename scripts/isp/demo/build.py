@@ -236,7 +236,7 @@ def _repository(root: Path, today: date) -> str:
     return f"`isp init` and `git init` in {root}"
 
 
-def _summary(ctx: DemoContext, stages: list[StageResult]) -> DemoSummary:
+def _summary(ctx: DemoContext, results: list[StageResult]) -> DemoSummary:
     story = ctx.story
     return DemoSummary(
         root=ctx.root,
@@ -250,7 +250,7 @@ def _summary(ctx: DemoContext, stages: list[StageResult]) -> DemoSummary:
         canaries=len(story.canaries),
         suspension=_suspension_summary(story),
         requests=dict(ctx.requests),
-        stages=stages,
+        stages=results,
         site=ctx.site,
         credentials=dict(ctx.credentials),
     )

@@ -197,7 +197,7 @@ def _after(ctx: DemoContext, name: str, check: Callable[[DemoContext], str]) -> 
 
 
 def _plan(ctx: DemoContext, name: str, source: TimelineSource, events: list[Event], results: list[StageResult]) -> bool:
-    """Add ``source``'s events to the timeline; a source that cannot run is reported as skipped."""
+    """Add ``source``'s events to the timeline; a source refused by a rule is reported as skipped."""
     found: list[Event] = []
     attempt: list[StageResult] = []
 
