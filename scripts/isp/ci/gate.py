@@ -48,8 +48,8 @@ from isp.crypto import sops as crypto
 from isp.errors import Problem
 from isp.history import provenance
 from isp.history.provenance import SUBMISSION_PATH, CommitInfo
+from isp.protocol import loading, workdays
 from isp.protocol import models as protocol
-from isp.protocol import workdays
 from isp.protocol.periods import is_month, month_of
 
 REVIEW_PATHS = ("protocol/", "scripts/", ".github/", "mkdocs.yml", "pyproject.toml", ".sops.yaml")
@@ -147,7 +147,7 @@ def base_protocol(root: Path, rev: str) -> Iterator[protocol.Isp]:
     """protocol/ as it is in ``rev``, loaded from a private temp copy (public files only)."""
     with tempfile.TemporaryDirectory(prefix="isp-base-") as folder:
         provenance.extract_tree(root, rev, "protocol", Path(folder))
-        yield protocol.load(Path(folder))
+        yield loading.load(Path(folder))
 
 
 # --- commits -----------------------------------------------------------------------------------
@@ -441,11 +441,11 @@ def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
 
 def governance_problems(root: Path, base: str, head: str) -> list[Problem]:
     """The rules on requests/, protocol/breaches/ and membership changes, over the same commits."""
-    from isp.governance import membership, request_files
+    from isp.governance import breaches, membership, request_files
 
     return (
         request_files.check(root, base, head)
-        + membership.breach_check(root, base, head)
+        + breaches.breach_check(root, base, head)
         + membership.membership_check(root, base, head)
     )
 

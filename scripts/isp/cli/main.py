@@ -5,31 +5,47 @@ Exit codes (contract): 0 success, 1 a rule or validation failure, 2 a usage erro
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import typer
 
+from isp.cli import (
+    ci_cmd,
+    consolidate_cmd,
+    deadlines_cmd,
+    demo_cmd,
+    disclosure_cmd,
+    governance_cmd,
+    init_cmd,
+    keys_cmd,
+    protocol_cmd,
+    release_cmd,
+    remind_cmd,
+    request_cmd,
+    sheet_cmd,
+    site_cmd,
+    status_cmd,
+)
 from isp.errors import IspError
 
-# One module per command group; each defines ``register(app)``.
+# One module per command group; each defines ``register(app)``. The order is the order of --help.
 COMMAND_MODULES = (
-    "init_cmd",
-    "protocol_cmd",
-    "deadlines_cmd",
-    "keys_cmd",
-    "sheet_cmd",
-    "status_cmd",
-    "ci_cmd",
-    "consolidate_cmd",
-    "disclosure_cmd",
-    "request_cmd",
-    "governance_cmd",
-    "release_cmd",
-    "remind_cmd",
-    "site_cmd",
-    "demo_cmd",
+    init_cmd,
+    protocol_cmd,
+    deadlines_cmd,
+    keys_cmd,
+    sheet_cmd,
+    status_cmd,
+    ci_cmd,
+    consolidate_cmd,
+    disclosure_cmd,
+    request_cmd,
+    governance_cmd,
+    release_cmd,
+    remind_cmd,
+    site_cmd,
+    demo_cmd,
 )
 
 app = typer.Typer(
@@ -43,8 +59,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"isp.cli.{_name}").register(app)
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def _print_error(exc: IspError) -> None:

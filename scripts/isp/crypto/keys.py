@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from isp.crypto import sops
 from isp.errors import IspError
 from isp.fsutil import write_atomic, write_text_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 SOPS_CONFIG = ".sops.yaml"
@@ -33,7 +34,7 @@ def _edit_agencies(root: Path):
     yaml_rt = YAML()
     yaml_rt.preserve_quotes = True
     yaml_rt.width = 4096
-    path = protocol.protocol_dir(root) / "agencies.yaml"
+    path = loading.protocol_dir(root) / "agencies.yaml"
     return yaml_rt, yaml_rt.load(path), path
 
 
@@ -48,7 +49,7 @@ def _save(yaml_rt: YAML, doc: object, path: Path) -> None:
 def new_key(root: Path, owner: str, out: Path) -> str:
     """Make an age identity for ``owner`` (an agency code or ``ci``); write the secret only to
     ``out`` (mode 0600) and record the public recipient. Returns the recipient."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     owner = "ci" if owner.lower() == "ci" else owner
     if owner != "ci":
         isp.agency(owner)
@@ -102,7 +103,7 @@ def read_public_key(public_key_file: Path) -> str:
 
 def add_signer(root: Path, agency: str, email: str, public_key_file: Path) -> str:
     """Register ``email``'s SSH signing key; ``email`` must be one of the agency's focal points."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     isp.agency(agency)
     if isp.agency_of_email(email) != agency:
         raise IspError(f"{email} is not a focal point of {agency}: add them to protocol/agencies.yaml first")
@@ -213,7 +214,7 @@ def sync(root: Path, rotate: bool = False) -> SyncReport:
     run until done, not forgotten after the first re-wrap. Needs a key that opens the files
     (SOPS_AGE_KEY / SOPS_AGE_KEY_FILE); files it cannot open are listed in ``not_rewrapped``.
     """
-    isp = protocol.load(root)
+    isp = loading.load(root)
     report = SyncReport(written=write_generated(root, isp))
     for rel in encrypted_files(root):
         data = (root / rel).read_bytes()

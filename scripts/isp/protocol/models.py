@@ -1,7 +1,7 @@
-"""The protocol as data: pydantic models for protocol/*.yaml, loading, and cross-reference checks.
+"""The protocol as data: pydantic models for protocol/*.yaml and the :class:`Isp` bundle of them.
 
-``load(root)`` returns an :class:`Isp` bundle that every other module reads its rules from.
-Errors name the file and the field, one line each, never a traceback.
+:func:`isp.protocol.loading.load` reads the files into an :class:`Isp`, which every other module
+reads its rules from; :mod:`isp.protocol.checks` holds the rules that span files.
 """
 
 from __future__ import annotations
@@ -9,18 +9,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from isp.errors import IspError, Problem, ValidationFailed
+from isp.errors import IspError
 from isp.protocol.periods import MONTH_RE, add_months, first_day
 
-# libyaml's loader when available: parsing is most of a short command's start-up.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
 Role = Literal["coordinator", "data_gathering", "technical_support"]
@@ -335,72 +330,3 @@ class Isp:
 
     def dimension_codes(self) -> dict[str, list[str]]:
         return {name: [c.code for c in getattr(self.dimensions, name)] for name in ("sex", "age_group", "nationality")}
-
-
-def protocol_dir(root: Path) -> Path:
-    return root / "protocol"
-
-
-def _read_yaml(path: Path, root: Path) -> Any:
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    if not path.exists():
-        raise ValidationFailed(
-            [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
-        )
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        return ValidationFailed(
-            [
-                Problem(
-                    rel, "yaml-syntax", f"not valid YAML: {type(exc).__name__}", row=None if line is None else line + 1
-                )
-            ]
-        )
-
-
-def _pydantic_problems(rel: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(rel, "schema", f"{field}: {message}", column=None))
-    return problems
-
-
-def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) -> Any:
-    data = _read_yaml(path, root)
-    rel = path.relative_to(root).as_posix()
-    if isinstance(data, ValidationFailed):
-        problems.extend(data.problems)
-        return None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(_pydantic_problems(rel, exc))
-        return None
-
-
-def load(root: Path, check: bool = True) -> Isp:
-    """Load protocol/ under ``root``; raise :class:`ValidationFailed` listing every problem."""
-    root = root.resolve()
-    folder = protocol_dir(root)
-    problems: list[Problem] = []
-    models: list[type[Model]] = [Protocol, Agencies, Sites, Indicators]
-    parsed = [_parse(model, folder / name, root, problems) for model, name in zip(models, PROTOCOL_FILES, strict=True)]
-    if problems:
-        raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
-    isp = Isp(root, *parsed)
-    if check:
-        problems = cross_check(isp)
-        if [p for p in problems if p.severity == "error"]:
-            raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
-    return isp
-
-
-def cross_check(isp: Isp) -> list[Problem]:
-    """Rules that span files: sites, tags, groups, focal points, recipients."""
-    from isp.protocol import checks as protocol_checks  # one concern per module: the rules live there
-
-    return protocol_checks.all_problems(isp)
