@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "governance_cmd",
     "release_cmd",
     "remind_cmd",
+    "notify_cmd",
     "site_cmd",
     "demo_cmd",
 )
