@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -161,7 +160,7 @@ def send(root: Path, notices: Iterable[Notice], config: SmtpSettings) -> Report:
     messages = [(n, mail.render(n, config.sender)) for n in todo]
     try:
         client = _connect(config)
-    except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         why = f"cannot reach the SMTP server {config.host}:{config.port}: {_why(exc)}"
         report.failed = {n.id: why for n in todo}
         return report

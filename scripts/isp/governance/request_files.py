@@ -120,7 +120,7 @@ class Request(_Model):
     decisions: dict[str, Decision] = {}
     releases: list[Release] = []
     # the coordinators' choice: send the requester the (non-identifiable) reasons of a denial
-    share_denial_reasons: bool = False
+    share_denial_reasons: bool | None = None
 
     @property
     def path(self) -> str:
