@@ -298,3 +298,21 @@ def test_a_figure_in_a_message_is_refused() -> None:
         mail.render(notice, "isp@example.org")
     assert notices.clean(f"{CANARIES[2]} children") == notices.WITHHELD
     assert request_files.Request.model_fields["share_denial_reasons"].default is None
+
+
+def test_the_scheduled_job_runs_no_pull_request_code() -> None:
+    """remind.yml's notify job: scheduled or dispatched on the default branch only, least permissions."""
+    import yaml
+
+    from tests.conftest import REPO_ROOT
+
+    doc = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "remind.yml").read_text(encoding="utf-8"))
+    triggers = doc.get("on", doc.get(True))
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert doc["permissions"] == {}
+    job = doc["jobs"]["notify"]
+    assert job["if"] == "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+    assert job["permissions"] == {"contents": "write"}
+    run = [s for s in job["steps"] if s.get("run") == "isp notify --send"]
+    assert run and set(run[0]["env"]) >= {f"ISP_SMTP_{k}" for k in ("HOST", "PORT", "USER", "PASSWORD", "FROM")}
+    assert all(s["with"]["persist-credentials"] is False for s in job["steps"] if "checkout" in s.get("uses", ""))
