@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "release_cmd",
     "remind_cmd",
     "notify_cmd",
+    "activityinfo_cmd",
     "site_cmd",
     "demo_cmd",
 )
