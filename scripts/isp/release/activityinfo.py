@@ -76,7 +76,9 @@ class Mapping(_Model):
     indicators: dict[str, str] = Field(min_length=1)  # protocol indicator -> ActivityInfo indicator
     disaggregations: dict[Dimension, Disaggregation] = {}
     partners: dict[str, Annotated[str, Field(pattern=RECORD_ID)]] = {}  # agency -> partner record id
-    locations: dict[str, Annotated[str, Field(pattern=RECORD_ID)]] = {}  # site code ("ALL" for national) -> location record id
+    locations: dict[
+        str, Annotated[str, Field(pattern=RECORD_ID)]
+    ] = {}  # site code ("ALL" for national) -> location record id
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def push(mapping_server: str, items: list[dict[str, Any]], token: str) -> int:
         request.add_header("Content-Type", "application/json")
         request.add_header("Accept", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (scheme checked)
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
             raise IspError(f"ActivityInfo refused the update ({exc.code} {exc.reason}): {_hint(exc.code)}") from None
