@@ -123,19 +123,21 @@ def test_another_agencys_key_cannot_export(repo: Path, keyring: Keyring, tmp_pat
     assert not (tmp_path / "o").exists()
 
 
+def _export(repo: Path, out: Path, env: dict[str, str | None]) -> Any:
+    return isp("activityinfo", "export", "IRC", "--half", "2026-H1", "-o", out, "--repo", repo, env=env)
+
+
 def test_mapping_rules(repo: Path, keyring: Keyring, tmp_path: Path) -> None:
     path = repo / activityinfo.MAPPING
     text = path.read_text()
+    env = keyring.env("IRC")
     path.write_text(text.replace("  new_cases:", "  concern_sexual_violence: CP-9 SGBV\n  new_cases:"))
-    bad = isp("activityinfo", "export", "IRC", "--half", "2026-H1", "-o", tmp_path / "o", "--repo", repo,
-              env=keyring.env("IRC"))  # fmt: skip
+    bad = _export(repo, tmp_path / "o", env)
     assert bad.code == 1 and "indicators.concern_sexual_violence" in bad.err and "SGBV" in bad.err
     path.write_text(text.replace("values: {F: Girls, M: Boys}", "values: {F: Girls}"))
-    assert "no ActivityInfo value for M" in isp("activityinfo", "export", "IRC", "--half", "2026-H1", "-o",
-                                                  tmp_path / "o", "--repo", repo, env=keyring.env("IRC")).err  # fmt: skip
+    assert "no ActivityInfo value for M" in _export(repo, tmp_path / "o", env).err
     path.write_text(text)
-    inside = isp("activityinfo", "export", "IRC", "--half", "2026-H1", "-o", repo / "exports", "--repo", repo,
-                 env=keyring.env("IRC"))  # fmt: skip
+    inside = _export(repo, repo / "exports", env)
     assert inside.code == 1 and "outside" in inside.err
     wrong = isp("activityinfo", "export", "IRC", "--half", "2026-H3", "-o", tmp_path / "o", "--repo", repo)
     assert wrong.code == 2 and "YYYY-H1 or YYYY-H2" in wrong.err
