@@ -297,6 +297,9 @@ def test_a_figure_in_a_message_is_refused() -> None:
     with pytest.raises(Exception, match="would carry a figure"):
         mail.render(notice, "isp@example.org")
     assert notices.clean(f"{CANARIES[2]} children") == notices.WITHHELD
+    facts = {"month": "2026-02", "link": "", "organization": "<b>Institute</b>"}
+    html = mail.render(notices.Notice("report-ready", "2026-02", date(2026, 3, 10), who, facts), "isp@example.org")
+    assert "<b>" not in html.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert request_files.Request.model_fields["share_denial_reasons"].default is None
 
 

@@ -132,14 +132,18 @@ def _connect(config: SmtpSettings) -> smtplib.SMTP:
     return client
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _why(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "the server refused ISP_SMTP_USER / ISP_SMTP_PASSWORD"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [f"{code} {msg.decode(errors='replace')}" for code, msg in exc.recipients.values()]
+        codes = [f"{code} {_text(msg)}" for code, msg in exc.recipients.values()]
         return f"the server refused the recipient ({'; '.join(codes)})"
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the server refused the message ({exc.smtp_code} {exc.smtp_error.decode(errors='replace')})"
+        return f"the server refused the message ({exc.smtp_code} {_text(exc.smtp_error)})"
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({exc.reason or exc})"
     return f"{type(exc).__name__}: {exc}"

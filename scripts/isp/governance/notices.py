@@ -26,7 +26,7 @@ from isp.governance.breaches import BreachStatus, breach_statuses
 from isp.governance.request_status import RequestStatus, working_calendar
 from isp.protocol import models as protocol
 from isp.protocol.models import FocalPoint, Isp
-from isp.protocol.periods import add_months, first_day, month_of, month_range, parse_month
+from isp.protocol.periods import add_months, first_day, month_of, month_range
 
 KINDS = (
     "sheet-due",
@@ -339,8 +339,3 @@ def notices(root: Path, today: date, isp: Isp | None = None) -> list[Notice]:
         for notice in source(ctx):
             found.setdefault(notice.id, notice)
     return sorted(found.values(), key=lambda n: (n.due, KINDS.index(n.kind), n.subject, n.recipient.email))
-
-
-def month_label(month: str) -> str:
-    year, mon = parse_month(month)
-    return date(year, mon, 1).strftime("%B %Y")
