@@ -315,7 +315,7 @@ def test_the_scheduled_job_runs_no_pull_request_code() -> None:
     assert doc["permissions"] == {}
     job = doc["jobs"]["notify"]
     assert job["if"] == "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
-    assert job["permissions"] == {"contents": "write"}
-    run = [s for s in job["steps"] if s.get("run") == "isp notify --send"]
+    assert job["permissions"] == {"contents": "write"} and job["environment"] == "notifications"
+    run = [s for s in job["steps"] if "isp notify --send" in s.get("run", "")]
     assert run and set(run[0]["env"]) >= {f"ISP_SMTP_{k}" for k in ("HOST", "PORT", "USER", "PASSWORD", "FROM")}
     assert all(s["with"]["persist-credentials"] is False for s in job["steps"] if "checkout" in s.get("uses", ""))
