@@ -82,13 +82,16 @@ def free_port() -> int:
 class Smtp:
     box: Mailbox
     env: dict[str, str | None]
+    tls: ssl.SSLContext | None = None
     controller: Controller | None = None
 
-    def start(self, port: int, tls: ssl.SSLContext | None) -> None:
+    def start(self, port: int, tls: ssl.SSLContext | None, implicit: bool = False) -> None:
         extra: dict[str, Any] = {}
-        if tls is not None:
+        if tls is not None and implicit:  # the whole connection is TLS: aiosmtpd's flag only knows STARTTLS
+            extra = {"ssl_context": tls, "authenticator": _authenticate, "auth_require_tls": False}
+        elif tls is not None:
             extra = {"tls_context": tls, "require_starttls": True, "authenticator": _authenticate}
-        self.controller = Controller(self.box, hostname="127.0.0.1", port=port, auth_require_tls=True, **extra)
+        self.controller = Controller(self.box, hostname="127.0.0.1", port=port, **({"auth_require_tls": True} | extra))
         self.controller.start()
 
     def stop(self) -> None:
@@ -111,7 +114,7 @@ def smtp(tmp_path: Path) -> Iterator[Smtp]:
         "ISP_SMTP_PASSWORD": PASSWORD, "ISP_SMTP_FROM": "ISP Jordan <isp@example.org>",
         "ISP_SMTP_SECURITY": "starttls", "ISP_SMTP_CAFILE": str(cafile), "ISP_SITE_URL": "https://isp.example.org/",
     }  # fmt: skip
-    server = Smtp(Mailbox(), env)
+    server = Smtp(Mailbox(), env, tls=context)
     server.start(port, context)
     yield server
     server.stop()
@@ -246,7 +249,12 @@ def test_server_down_then_up_delivers(repo: Path, smtp: Smtp) -> None:
     smtp.stop()
     down = notify(repo, DAY_A, smtp.env, "--send")
     assert down.code == 1
-    assert "cannot reach the SMTP server 127.0.0.1" in down.err and "due again next run" in down.err
+    assert (
+        "cannot use the SMTP server 127.0.0.1" in down.err
+        and "cannot reach it" in down.err
+        and "due again next run" in down.err
+    )
+    assert len(down.err.strip().splitlines()) == 2  # one line why, one line how many
     assert "Traceback" not in down.err
     assert not (repo / delivery.SENT_LOG).exists()
     listed = json.loads(notify(repo, DAY_A, smtp.env, "--json").out)["notices"]
@@ -255,6 +263,14 @@ def test_server_down_then_up_delivers(repo: Path, smtp: Smtp) -> None:
     up = notify(repo, DAY_A, env, "--send")
     assert up.code == 0, up.err
     assert sorted(smtp.box.ids()) == sorted(n["id"] for n in listed)
+
+
+def test_implicit_tls(repo: Path, smtp: Smtp) -> None:
+    smtp.stop()
+    smtp.start(int(str(smtp.env["ISP_SMTP_PORT"])), smtp.tls, implicit=True)
+    result = notify(repo, DAY_A, {**smtp.env, "ISP_SMTP_SECURITY": "tls"}, "--send")
+    assert result.code == 0, result.err
+    assert smtp.box.messages
 
 
 def test_a_refused_recipient_stays_due(repo: Path, smtp: Smtp) -> None:

@@ -57,8 +57,11 @@ def _state(notice_id: str, sent: set[str]) -> str:
 
 
 def _summarise(report: delivery.Report) -> None:
-    for notice_id, why in report.failed.items():
-        warn(f"{notice_id}: not sent, due again next run: {why}")
+    if report.unreachable:
+        warn(f"{report.unreachable}; {len(report.failed)} message(s) not sent, due again next run")
+    else:
+        for notice_id, why in report.failed.items():
+            warn(f"{notice_id}: not sent, due again next run: {why}")
     ok(f"{len(report.sent)} sent, {len(report.already)} sent before, {len(report.failed)} not sent")
     if report.failed:
         raise IspError(f"{len(report.failed)} message(s) not sent; they stay due for the next run")

@@ -107,9 +107,10 @@ class Report:
     sent: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # id -> why
+    unreachable: str | None = None  # why no message could be sent at all
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "already_sent": self.already, "failed": self.failed}
+        return {"sent": self.sent, "already_sent": self.already, "failed": self.failed, "unreachable": self.unreachable}
 
 
 def _connect(config: SmtpSettings) -> smtplib.SMTP:
@@ -146,6 +147,8 @@ def _why(exc: BaseException) -> str:
         return f"the server refused the message ({exc.smtp_code} {_text(exc.smtp_error)})"
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({exc.reason or exc})"
+    if isinstance(exc, OSError):
+        return f"cannot reach it ({exc.strerror or type(exc).__name__})"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -165,8 +168,8 @@ def send(root: Path, notices: Iterable[Notice], config: SmtpSettings) -> Report:
     try:
         client = _connect(config)
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-        why = f"cannot reach the SMTP server {config.host}:{config.port}: {_why(exc)}"
-        report.failed = {n.id: why for n in todo}
+        report.unreachable = f"cannot use the SMTP server {config.host}:{config.port}: {_why(exc)}"
+        report.failed = {n.id: report.unreachable for n in todo}
         return report
     try:
         for notice, message in messages:
