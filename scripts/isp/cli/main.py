@@ -11,6 +11,7 @@ import sys
 import typer
 
 from isp.cli import (
+    activityinfo_cmd,
     ci_cmd,
     consolidate_cmd,
     deadlines_cmd,
@@ -19,6 +20,7 @@ from isp.cli import (
     governance_cmd,
     init_cmd,
     keys_cmd,
+    notify_cmd,
     protocol_cmd,
     release_cmd,
     remind_cmd,
@@ -44,6 +46,8 @@ COMMAND_MODULES = (
     governance_cmd,
     release_cmd,
     remind_cmd,
+    notify_cmd,
+    activityinfo_cmd,
     site_cmd,
     demo_cmd,
 )

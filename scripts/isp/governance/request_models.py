@@ -70,6 +70,8 @@ class Request(_Model):
     original_request: str | None = None  # onward requests
     decisions: dict[str, Decision] = {}
     releases: list[Release] = []
+    # the coordinators' choice: send the requester the (non-identifiable) reasons of a denial
+    share_denial_reasons: bool | None = None
 
     @property
     def path(self) -> str:

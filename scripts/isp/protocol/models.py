@@ -95,6 +95,15 @@ class BreachClocks(Model):
     resolution_months: int = Field(gt=0)
 
 
+class Meetings(Model):
+    """When the protocol's standing meetings fall (the protocol names them, not their day)."""
+
+    # the CPIMS task force meets monthly on the consolidated report: this many working days after it is due
+    task_force_working_days: int = Field(default=5, gt=0)
+    # the signatories meet twice a year on the sectoral report: this many working days after it is due
+    signatories_working_days: int = Field(default=10, gt=0)
+
+
 class Deadlines(Model):
     submission_day: int = Field(ge=1, le=28)
     consolidation_day: int = Field(ge=1, le=28)
@@ -102,6 +111,7 @@ class Deadlines(Model):
     sectoral_report: SectoralReport
     requests: RequestClocks
     breach: BreachClocks
+    meetings: Meetings = Meetings()
 
     @model_validator(mode="after")
     def _ordered(self) -> Deadlines:
@@ -212,6 +222,8 @@ class Agency(Model):
     focal_points: FocalPoints
     age_recipients: list[str] = []
     suspensions: list[Suspension] = []
+    # the languages of the agency's e-mails, in order (English and, where asked, Arabic)
+    languages: list[Literal["en", "ar"]] = Field(default=["en"], min_length=1)
 
     _recipients = field_validator("age_recipients")(classmethod(lambda cls, v: _check_recipients(v)))
 
