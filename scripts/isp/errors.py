@@ -170,8 +170,8 @@ BUG = _declare(
 TOO_LARGE = _declare(
     "too-large",
     "File too large",
-    "the file is larger than a tracking sheet can be ({size})",
-    "a monthly sheet is far smaller: send the aggregate sheet, not a case list",
+    "the {what} exceeds the limit of {limit}",
+    "send one month's aggregate sheet, not a case list: it has a few thousand rows at most",
     "sheets",
 )
 EMPTY_FILE = _declare(
@@ -219,7 +219,7 @@ CSV_SYNTAX = _declare(
 UNREADABLE_FILE = _declare(
     "unreadable-file",
     "Damaged or unreadable workbook",
-    "{why}",
+    "the workbook cannot be read ({why})",
     "save it again as .xlsx (or send a CSV)",
     "sheets",
 )
@@ -297,7 +297,7 @@ BAD_MONTH = _declare(
     "bad-month",
     "Month not written YYYY-MM",
     "the month is not written YYYY-MM",
-    "write {month}, e.g. 2026-01",
+    "write it as YYYY-MM, e.g. {example}",
     "sheets",
 )
 
@@ -327,8 +327,8 @@ UNNAMED_COLUMN = _declare(
 MISSING_COLUMN = _declare(
     "missing-column",
     "Missing column",
-    "the column {expected} is missing",
-    "add the column {expected} (see {layout})",
+    "{expected} is missing",
+    "add {expected} (see {layout})",
     "sheets",
 )
 NO_ROWS = _declare(
@@ -351,7 +351,7 @@ MISSING_VALUE = _declare(
 UNKNOWN_CODE = _declare(
     "unknown-code",
     "Unknown code",
-    "{value} is not a {what} code",
+    "{value} is not a known {what} code",
     "use a code from {codes_file} (see the template's Codes sheet)",
     "sheets",
 )
@@ -590,7 +590,9 @@ AGGREGATES_NOT_BY_CI = _declare(
 
 # --- consolidation inputs and outputs -----------------------------------------------------------
 
-_CONSOLIDATE_FIX = "check it with `isp validate FILE` and submit a corrected sheet; for aggregates/, run `isp consolidate --full`"
+_CONSOLIDATE_FIX = (
+    "check it with `isp validate FILE` and submit a corrected sheet; for aggregates/, run `isp consolidate --full`"
+)
 COLUMNS = _declare(
     "columns",
     "Wrong header",
@@ -626,7 +628,8 @@ CROSSTAB = _declare(
     "crosstab",
     "Malformed cross-tab",
     "{detail}",
-    "{remedy}",
+    "write a header row (`row\\column` dimensions, then the column codes), one row per code, "
+    "and whole numbers (empty or `x` where a cell is hidden)",
     "disclosure",
 )
 
