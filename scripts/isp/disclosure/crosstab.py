@@ -23,8 +23,8 @@ import io
 
 import pandas as pd
 
-from isp.disclosure.tables import TOTAL, PublishedTable, Table
 from isp import errors
+from isp.disclosure.tables import TOTAL, PublishedTable, Table
 from isp.errors import Problem, ValidationFailed
 
 SUPPRESSED = ("", "x", "X")
