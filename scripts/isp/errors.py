@@ -627,7 +627,7 @@ DELETED = _declare(
 )
 AGGREGATES_NOT_BY_CI = _declare(
     "aggregates-not-by-ci",
-    "aggregates/ changed by a pull request",
+    "A pull request changed aggregates/",
     "{change} by the pull request; aggregates/ is written only by the consolidation on main (main.yml)",
     "drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
     "ci",
@@ -807,7 +807,7 @@ WITHHELD = _declare(
     "withheld",
     "Indicators that never leave the group",
     "data.indicators: {indicators} never leave the group and will be left out of any release",
-    "",
+    "nothing to do; drop them from data.indicators to say so in the request itself",
     "requests",
     severity="warning",
 )
