@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import click
 import pytest
 import typer.main
 
@@ -14,11 +13,12 @@ from tests.conftest import REPO_ROOT
 from tests.helpers import isp
 
 
-def _command_objects() -> dict[tuple[str, ...], click.Command]:
-    found: dict[tuple[str, ...], click.Command] = {}
+def _command_objects() -> dict[tuple[str, ...], object]:
+    """Each leaf command (a click command, reached through typer only) by its path."""
+    found: dict[tuple[str, ...], object] = {}
 
-    def walk(command: click.Command, path: tuple[str, ...]) -> None:
-        subcommands: dict[str, click.Command] = getattr(command, "commands", {})
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        subcommands: dict[str, object] = getattr(command, "commands", {})
         if subcommands:
             for name, sub in subcommands.items():
                 walk(sub, (*path, name))
@@ -59,10 +59,9 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert isp("no-such-command").code == 2
 
 
-def _help_sources(command: click.Command) -> list[str]:
-    texts = [command.help or ""]
-    texts += [getattr(param, "help", None) or "" for param in command.params]
-    return texts
+def _help_sources(command: object) -> list[str]:
+    params: list[object] = getattr(command, "params", [])
+    return [getattr(item, "help", None) or "" for item in (command, *params)]
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
