@@ -183,7 +183,7 @@ def _codes(expr: ast.expr, func: Func | None, module: Module, modules: dict[str,
         yield from _codes(expr.body, func, module, modules, where)
         yield from _codes(expr.orelse, func, module, modules, where)
     elif isinstance(expr, ast.JoinedStr):
-        parts = [re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9-]+" for v in expr.values]
+        parts = [re.escape(str(v.value)) if isinstance(v, ast.Constant) else "[a-z0-9-]+" for v in expr.values]
         yield Use("".join(parts), where, pattern=True)
     elif isinstance(expr, ast.Name):
         if func is not None and expr.id in _params(func) + [a.arg for a in func.args.kwonlyargs]:
@@ -216,8 +216,8 @@ def uses(root: Path) -> list[Use]:
         for func in (n for n in ast.walk(module.tree) if isinstance(n, Func) and n.name == function):
             args = func.args.posonlyargs + func.args.args
             defaults = list(zip(args[len(args) - len(func.args.defaults) :], func.args.defaults, strict=True))
-            for arg, default in defaults:
-                if arg.arg == sink.keyword:
+            for param, default in defaults:
+                if param.arg == sink.keyword:
                     result += _codes(default, None, module, modules, f"{module.path.name}:{func.lineno}")
     return result
 
@@ -244,10 +244,30 @@ def test_every_catalogue_reference_exists() -> None:
     missing = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_bytes())):
-            is_ref = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "errors"
-            if is_ref and not hasattr(errors, node.attr):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            if node.value.id == "errors" and not hasattr(errors, node.attr):
                 missing.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: errors.{node.attr}")
     assert not missing, missing
+
+
+def test_every_problem_built_from_an_entry_fills_its_placeholders() -> None:
+    """`Problem.of(errors.X, file, name=...)` (or a helper called the same way) names every
+    placeholder of X's templates, so no message fails to format at run time."""
+    unfilled = []
+    for path in PACKAGE.rglob("*.py"):
+        for call in (n for n in ast.walk(ast.parse(path.read_bytes())) if isinstance(n, ast.Call)):
+            first = call.args[0] if call.args else None
+            if not (isinstance(first, ast.Attribute) and ast.unparse(first.value) == "errors"):
+                continue
+            entry = getattr(errors, first.attr)
+            given = {k.arg for k in call.keywords}
+            if isinstance(entry, ErrorCode) and None not in given:
+                missing = entry.placeholders() - given - {"file", "row", "column"}
+                unfilled += [f"{path.relative_to(PACKAGE)}:{call.lineno}: {entry.code} needs {sorted(missing)}"] * bool(
+                    missing
+                )
+    assert not unfilled, unfilled
 
 
 HELPER_MODULE = """

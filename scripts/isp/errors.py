@@ -158,7 +158,7 @@ def issue_tracker() -> str:
     except importlib.metadata.PackageNotFoundError:
         urls = []
     for entry in urls:
-        label, _, url = entry.partition(",")
+        label, _, url = str(entry).partition(",")
         if label.strip().lower() in ("issues", "bug tracker", "tracker"):
             return url.strip()
     return "the issue tracker of the repository isp came from"
