@@ -211,6 +211,8 @@ def uses(root: Path) -> list[Use]:
         arg = _argument(call, found[target]) if target in found else None
         if arg is not None:
             result += _codes(arg, func, module, modules, f"{module.path.relative_to(root.parent)}:{call.lineno}")
+    for module in modules.values():
+        result += _compared(module, root)
     for (name, function), sink in found.items():
         module = modules[name]
         for func in (n for n in ast.walk(module.tree) if isinstance(n, Func) and n.name == function):
@@ -220,6 +222,19 @@ def uses(root: Path) -> list[Use]:
                 if param.arg == sink.keyword:
                     result += _codes(default, None, module, modules, f"{module.path.name}:{func.lineno}")
     return result
+
+
+def _compared(module: Module, root: Path) -> Iterator[Use]:
+    """Codes a module tests a problem against: ``p.rule == "code"``, ``p.rule in ("a", "b")``."""
+    for node in (n for n in ast.walk(module.tree) if isinstance(n, ast.Compare)):
+        sides = [node.left, *node.comparators]
+        if any(isinstance(side, ast.Attribute) and side.attr == "rule" for side in sides):
+            where = f"{module.path.relative_to(root.parent)}:{node.lineno}"
+            for side in sides:
+                items = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+                for item in items:
+                    if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                        yield Use(item.value, where)
 
 
 def undeclared(found: list[Use]) -> list[str]:
@@ -293,13 +308,17 @@ def check(file, what):
     for _, rule in TABLE.items():
         yield Problem(file, rule, "a loop over a module dict")
     yield _outer(file)
+
+
+def wanted(problem):
+    return problem.rule in ("empty-file", "{compared}")
 """
 
 
-@pytest.mark.parametrize("kind", ["literal", "constant", "branch", "looped", "default", "suffix"])
+@pytest.mark.parametrize("kind", ["literal", "constant", "branch", "looped", "default", "suffix", "compared"])
 def test_the_scan_finds_an_undeclared_code_however_it_is_passed(tmp_path: Path, kind: str) -> None:
     good = {"literal": "empty-file", "constant": "too-large", "branch": "no-rows", "looped": "formula"}
-    good |= {"default": "not-utf8", "suffix": "removed"}
+    good |= {"default": "not-utf8", "suffix": "removed", "compared": "no-sheet"}
     package = tmp_path / "isp"
     (package / "errors.py").parent.mkdir()
     (package / "errors.py").write_text("class Problem:\n    file: str\n    rule: str\n")

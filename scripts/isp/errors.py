@@ -594,7 +594,7 @@ MONTH = _declare(
     "month",
     "Wrong month",
     "{detail}",
-    "name the file for the month the figures describe",
+    "name the file for the month the figures describe, and give every row that month",
     "ci",
 )
 SIGNATURE = _declare(
