@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from isp import errors
 from isp.cli.options import JsonOption
-from isp.cli.output import console, emit_json, table
+from isp.cli.output import console, emit_json
 
 
 def _show(entry: errors.ErrorCode) -> None:
@@ -17,6 +18,16 @@ def _show(entry: errors.ErrorCode) -> None:
     console.print(f"  message:   {escape(entry.message)}", soft_wrap=True)
     console.print(f"  fix:       {escape(entry.fix or '-')}", soft_wrap=True)
     console.print(f"  severity:  {entry.severity}   exit code: {entry.exit_code}   concern: {entry.concern}")
+
+
+def _list(entries: list[errors.ErrorCode]) -> None:
+    grid = Table(title=f"{len(entries)} rule codes (`isp errors CODE` for one in full)", title_justify="left")
+    grid.add_column("code", no_wrap=True)  # copied into `isp errors CODE`: never broken over lines
+    grid.add_column("title")
+    grid.add_column("fix")
+    for entry in entries:
+        grid.add_row(entry.code, escape(entry.title), escape(entry.fix))
+    console.print(grid)
 
 
 def errors_command(
@@ -40,7 +51,7 @@ def errors_command(
     elif code:
         _show(entries[0])
     else:
-        table(f"{len(entries)} rule codes", ["code", "title", "fix"], [(e.code, e.title, e.fix) for e in entries])
+        _list(entries)
 
 
 def register(app: typer.Typer) -> None:
