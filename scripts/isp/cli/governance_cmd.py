@@ -38,7 +38,9 @@ def open_(
     description: Annotated[str, typer.Option(prompt="What happened (in words, no figures)", help="What happened.")],
     reported: DateOption = None,
     agency: Annotated[str | None, typer.Option(help="The agency concerned, if one is.")] = None,
-    breach_id: Annotated[str | None, typer.Option("--id", help="Breach id (default BR-<year>-<NNN>).")] = None,
+    breach_id: Annotated[
+        str | None, typer.Option("--id", help="Breach id (default BR-YYYY-NNN: this year, the next number).")
+    ] = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Record a breach of the protocol. Until every signatory agrees it is resolved, nothing is

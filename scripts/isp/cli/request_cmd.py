@@ -51,7 +51,9 @@ def new(
     indicators: Annotated[str, _prompted("Which indicators or groups, comma-separated, or `all`")],
     geography: Annotated[str, _prompted("Which geography: national, sites, governorates or site codes")],
     request_type: Annotated[str, typer.Option("--type", help="external, media, government or onward.")] = "external",
-    request_id: Annotated[str | None, typer.Option("--id", help="The request id (default REQ-<year>-<NNN>).")] = None,
+    request_id: Annotated[
+        str | None, typer.Option("--id", help="The request id (default REQ-YYYY-NNN: this year, the next number).")
+    ] = None,
     received: DateOption = None,
     issued: DateOption = None,
     recipient: Annotated[str | None, typer.Option(help="Government requests: MOSD, NCFA or FPD.")] = None,

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from isp import errors
 from isp.consolidate import outputs
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.protocol import loading
@@ -139,7 +140,7 @@ def mapping_problems(mapping: Mapping, isp: Isp) -> list[Problem]:
 
 
 def _problem(column: str, message: str, fix: str | None = None) -> Problem:
-    return Problem(MAPPING, "activityinfo-mapping", message, column=column, fix=fix)
+    return Problem.of(errors.ACTIVITYINFO_MAPPING, MAPPING, column=column, fix=fix, detail=message)
 
 
 # --- the data points ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from isp import errors
 from isp.errors import Problem, ValidationFailed
 from isp.protocol.models import Isp
 from isp.sheets.read import Cell, RawTable
@@ -130,10 +131,11 @@ def load_mapping(path: Path) -> MappingFile:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
         return MappingFile.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([Problem(rel, "yaml-syntax", f"not valid YAML: {type(exc).__name__}")]) from None
+        raise ValidationFailed([Problem.of(errors.YAML_SYNTAX, rel, why=f": {type(exc).__name__}")]) from None
     except ValidationError as exc:
+        fix = "see protocol/imports/README.md"
         problems = [
-            Problem(rel, "schema", f"{'.'.join(map(str, e['loc']))}: {e['msg']}", fix="see protocol/imports/README.md")
+            Problem.of(errors.SCHEMA, rel, field=".".join(map(str, e["loc"])), detail=e["msg"], fix=fix)
             for e in exc.errors()
         ]
         raise ValidationFailed(problems) from None
@@ -152,14 +154,25 @@ def mapping_problems(isp: Isp, root: Path) -> list[Problem]:
             continue
         for header, code in mapping.indicator_columns.items():
             if code not in isp.indicators:
+                value = f"indicator_columns.{header}: '{code}'"
                 problems.append(
-                    Problem(rel, "unknown-code", f"indicator_columns.{header}: '{code}' is not an indicator")
+                    Problem.of(
+                        errors.UNKNOWN_CODE, rel, value=value, what="indicator", codes_file=codes_file("indicator")
+                    )
                 )
         for target, table in mapping.values.items():
             for source, code in table.items():
                 if target in codes and code not in codes[target]:
-                    problems.append(Problem(rel, "unknown-code", f"values.{target}.{source}: '{code}' is not a code"))
+                    value, what = f"values.{target}.{source}: '{code}'", target.replace("_", " ")
+                    problems.append(
+                        Problem.of(errors.UNKNOWN_CODE, rel, value=value, what=what, codes_file=codes_file(target))
+                    )
     return problems
+
+
+def codes_file(target: str) -> str:
+    """The protocol file that lists the codes of ``target``."""
+    return "protocol/" + {"site": "sites.yaml", "agency": "agencies.yaml"}.get(target, "indicators.yaml")
 
 
 @lru_cache(maxsize=8)
