@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from isp.errors import IspError, Problem
@@ -201,6 +202,11 @@ def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) 
     doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
     yield doc
     write_text_atomic(path, dump(doc, width=width, indent=indent))
+
+
+def quoted(text: str) -> str:
+    """``text`` written in double quotes by :func:`dump` (a month like "2015-01" stays a string)."""
+    return DoubleQuotedScalarString(text)
 
 
 def dump_data(data: Any, *, width: int | None = None) -> str:

@@ -19,15 +19,14 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from ruamel.yaml import YAML
 
+from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance.request_rules import ELEMENTS as ELEMENTS
@@ -60,7 +59,6 @@ from isp.protocol import workdays
 from isp.protocol.models import Isp
 
 REQUESTS_DIR = "requests"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
 RELEASE_RECORD_DAYS = 7  # a release recorded by a pull request is dated at most this many days back
@@ -129,29 +127,18 @@ def path_of(request_id: str) -> str:
     return f"{REQUESTS_DIR}/{request_id}.yaml"
 
 
-def _schema_problems(rel: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(rel, "schema", f"{where}: {message}", column=where))
-    return problems
-
-
 def parse(data: bytes | str, rel: str) -> Request:
     """A request from YAML text; :class:`ValidationFailed` lists every schema problem."""
     try:
-        raw = yaml.load(data, Loader=YAML_LOADER) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = None if mark is None else mark.line + 1
-        raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML", row=row)]) from None
+        raw = yamlfiles.load(data, rel) or {}
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem]) from None
     if not isinstance(raw, dict):
         raise ValidationFailed([Problem(rel, "schema", "a request is a mapping of fields")])
     try:
         return Request.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed(_schema_problems(rel, exc), f"{rel}: not a valid request") from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, rel), f"{rel}: not a valid request") from None
 
 
 def load(root: Path, request_id: str) -> Request:
@@ -183,26 +170,19 @@ def all_requests(root: Path) -> list[Request]:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _yaml() -> YAML:
-    handler = YAML()
-    handler.preserve_quotes = True
-    handler.width = 100
-    handler.indent(mapping=2, sequence=4, offset=2)
-    return handler
-
-
-def _dump(handler: YAML, doc: Any) -> str:
-    buffer = StringIO()
-    handler.dump(doc, buffer)
-    return buffer.getvalue()
-
-
 def next_id(root: Path, day: date) -> str:
     """``REQ-<year>-<NNN>``, one more than the highest number used that year."""
     numbers = [
         int(m.group(2)) for i in request_ids(root) if (m := GENERATED_ID.match(i)) and m.group(1) == str(day.year)
     ]
     return f"REQ-{day.year}-{max(numbers, default=0) + 1:03d}"
+
+
+WIDTH, INDENT = 100, (2, 4, 2)  # how request files are laid out when the tool writes them
+
+
+def _edit(root: Path, request: Request) -> AbstractContextManager[Any]:
+    return yamlfiles.edit(root / request.path, width=WIDTH, indent=INDENT)
 
 
 HEADER = (
@@ -220,7 +200,7 @@ def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -
     try:
         request = Request.model_validate(values)
     except ValidationError as exc:
-        raise ValidationFailed(_schema_problems(path_of(str(values["id"])), exc)) from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, path_of(str(values["id"])))) from None
     if not ID_PATTERN.match(request.id):
         raise UsageError(f"'{request.id}' is not a usable request id: letters, digits, '.', '_' or '-'")
     if (root / request.path).exists():
@@ -230,7 +210,7 @@ def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -
     if problems:
         raise ValidationFailed(problems, f"{request.path}: not written")
     doc = request.model_dump(mode="python", exclude_none=True, exclude={"releases"})
-    write_text_atomic(root / request.path, HEADER + _dump(_yaml(), doc))
+    write_text_atomic(root / request.path, HEADER + yamlfiles.dump(doc, width=WIDTH, indent=INDENT))
     return request
 
 
@@ -244,18 +224,12 @@ def readable_requests(root: Path) -> list[Request]:
     return found
 
 
-def _edit(root: Path, request_id: str) -> tuple[YAML, Any, Request]:
-    request = load(root, request_id)
-    handler = _yaml()
-    return handler, handler.load((root / request.path).read_text(encoding="utf-8")), request
-
-
 def decide(
     root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
 ) -> Decision:
     """Record ``agency``'s decision in the file (it counts once committed and signed)."""
     isp = isp or protocol.load(root)
-    handler, doc, request = _edit(root, request_id)
+    request = load(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
         raise IspError(f"{agency} is not a data-gathering agency: only {', '.join(isp.data_gathering())} decide")
@@ -266,10 +240,10 @@ def decide(
             f"{request.path}: a decision cannot be dated {day}, before the request was issued ({request.issued})"
         )
     decision = Decision(decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None)
-    if doc.get("decisions") is None:
-        doc["decisions"] = {}
-    doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
-    write_text_atomic(root / request.path, _dump(handler, doc))
+    with _edit(root, request) as doc:
+        if doc.get("decisions") is None:
+            doc["decisions"] = {}
+        doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
     return decision
 
 
@@ -287,7 +261,7 @@ def record_release(
     """Append a release (its id, date, recipient and the sha256 of each file) to the request.
 
     Called by ``isp release`` after :func:`isp.governance.membership.release_blockers` came back empty."""
-    handler, doc, request = _edit(root, request_id)
+    request = load(root, request_id)
     if any(r.id == release_id for r in request.releases):
         raise IspError(f"{request.path}: release {release_id} is already recorded")
     release = Release(
@@ -298,10 +272,10 @@ def record_release(
         profile=profile,
         suppressed_cells=suppressed_cells,
     )
-    if doc.get("releases") is None:
-        doc["releases"] = []
-    doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
-    write_text_atomic(root / request.path, _dump(handler, doc))
+    with _edit(root, request) as doc:
+        if doc.get("releases") is None:
+            doc["releases"] = []
+        doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
     return release
 
 

@@ -24,13 +24,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from isp import yamlfiles
 from isp.errors import IspError, Problem
 from isp.history import provenance
 
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -97,12 +95,14 @@ def _parents(root: Path, shas: list[str]) -> dict[str, list[str]]:
     return {parts[0]: parts[1:] for line in out.splitlines() if (parts := line.split())}
 
 
-def mapping_of(data: bytes | None) -> dict[str, Any]:
+def mapping_of(data: bytes | None, source: str = "<yaml>") -> dict[str, Any]:
+    """The mapping in ``data``; {} when absent, unreadable or over a limit of :mod:`isp.yamlfiles`
+    (the checks that judge the file report those)."""
     if data is None:
         return {}
     try:
-        loaded = yaml.load(data, Loader=_LOADER)
-    except yaml.YAMLError:
+        loaded = yamlfiles.load(data, source)
+    except yamlfiles.YamlError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
 
