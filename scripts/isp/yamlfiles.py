@@ -206,7 +206,8 @@ def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) 
 
 def quoted(text: str) -> str:
     """``text`` written in double quotes by :func:`dump` (a month like "2015-01" stays a string)."""
-    return DoubleQuotedScalarString(text)
+    marked: str = DoubleQuotedScalarString(text)
+    return marked
 
 
 def dump_data(data: Any, *, width: int | None = None) -> str:

@@ -25,7 +25,7 @@ from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance import request_files
-from isp.history import attribution, provenance
+from isp.history import attribution, git, provenance
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 from isp.protocol.models import Isp
@@ -236,7 +236,7 @@ def breach_clocks(isp: Isp, breach: Breach, closed_on: date | None, today: date)
 
 
 def _agreements_counted(root: Path, breach: Breach, rev: str) -> tuple[dict[str, date], dict[str, str]]:
-    if not attribution.is_repo(root):
+    if not git.has_commits(root):
         return {}, {a: "not in a git repository: the agreement cannot be verified" for a in breach.agreements}
     signed = attribution.signed_entries(root, breach.path, "agreements", "agreement", rev)
     committed = attribution.entries_of(attribution.yaml_at(root, rev, breach.path), "agreements")
@@ -277,7 +277,7 @@ def breach_statuses(root: Path, today: date | None = None, isp: Isp | None = Non
     """Every breach in the working tree, judged with the agreements committed and signed at HEAD."""
     isp = isp or protocol.load(root)
     today = today or workdays.today()
-    if attribution.is_repo(root):
+    if git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR)
     result = []
     for breach in all_breaches(root):
@@ -292,7 +292,7 @@ def open_breaches(root: Path, today: date | None = None) -> list[BreachStatus]:
 
 def _breaches_at(root: Path, rev: str) -> list[Breach]:
     paths = attribution.list_tree(root, rev, BREACHES_DIR)
-    blobs = attribution.read_many(root, [f"{rev}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{rev}:{p}" for p in paths])
     found = []
     for path in paths:
         try:
@@ -307,7 +307,7 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[reque
     (an uncommitted breach counts as open), else as committed at ``rev``."""
     far = date.max
     breaches = all_breaches(root) if rev is None else _breaches_at(root, rev)
-    if any(b.agreements for b in breaches) and attribution.is_repo(root):
+    if any(b.agreements for b in breaches) and git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR, rev or "HEAD")
     result: list[request_files.Interval] = []
     for breach in breaches:
@@ -364,7 +364,7 @@ def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> lis
     attribution.prefetch(root, BREACHES_DIR, head, base)
     for path in attribution.list_tree(root, head, BREACHES_DIR):
         try:
-            breach = _parse_breach(attribution.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)
+            breach = _parse_breach(git.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)
         except ValidationFailed as exc:
             problems += exc.problems
             continue

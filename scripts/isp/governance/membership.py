@@ -53,7 +53,7 @@ from isp.governance.breaches import load_breach as load_breach
 from isp.governance.breaches import open_breach as open_breach
 from isp.governance.breaches import open_breaches as open_breaches
 from isp.governance.breaches import update_breach as update_breach
-from isp.history import attribution, provenance
+from isp.history import attribution, git, provenance
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 from isp.protocol.models import Isp
@@ -225,9 +225,9 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
     except IspError as exc:
         return [str(exc)]
     blockers = []
-    if not attribution.is_repo(root):
+    if not git.has_commits(root):
         return [f"{root}: not a git repository; decisions cannot be verified"]
-    committed = attribution.read_many(root, [f"HEAD:{request.path}"]).get(f"HEAD:{request.path}")
+    committed = git.read_many(root, [f"HEAD:{request.path}"]).get(f"HEAD:{request.path}")
     if committed != (root / request.path).read_bytes():
         blockers.append(f"{request.path} has changes that are not committed: commit them (signed) first")
     head = provenance.resolve(root, "HEAD")
@@ -267,7 +267,7 @@ def _agencies_at(root: Path, rev: str) -> dict[str, Any]:
 
 def _membership_files(root: Path, rev: str) -> list[tuple[str, MembershipChange]]:
     paths = attribution.list_tree(root, rev, MEMBERSHIP_DIR)
-    blobs = attribution.read_many(root, [f"{rev}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{rev}:{p}" for p in paths])
     found = []
     for path in paths:
         try:

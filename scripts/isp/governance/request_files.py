@@ -17,7 +17,6 @@ history of decisions (``isp.history.attribution``, shared with breach agreements
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import date, timedelta
@@ -38,16 +37,14 @@ from isp.governance.request_status import RequestStatus as RequestStatus
 from isp.governance.request_status import first_lapse as first_lapse
 from isp.governance.request_status import merge_intervals as merge_intervals
 from isp.governance.request_status import timeline as timeline
-from isp.history import provenance
+from isp.history import git, provenance
 from isp.history.attribution import (
     Attribution,
     Revision,
     entries_of,
-    is_repo,
     list_tree,
     mapping_of,
     prefetch,
-    read_many,
     resolve,
     revisions,
     signed_entries,
@@ -281,23 +278,19 @@ def record_release(
 
 def commit_file(root: Path, rel: str, message: str) -> str:
     """Commit ``rel`` alone with the user's own git identity, signed (``git commit -S``)."""
-    add = subprocess.run(["git", "add", "--", rel], cwd=root, capture_output=True, text=True)
-    done = add.returncode == 0 and subprocess.run(
-        ["git", "commit", "-q", "-S", "-m", message, "--", rel], cwd=root, capture_output=True, text=True
-    )
-    if not done or done.returncode != 0:
-        detail = ((done and done.stderr) or add.stderr or "").strip().splitlines()
+    try:
+        return git.commit(root, message, rel, sign=True)
+    except git.GitError as exc:
         raise IspError(
-            f"{rel}: written, but `git commit -S` failed ({detail[-1] if detail else 'no detail'}); "
+            f"{rel}: written, but `git commit -S` failed ({exc.reason}); "
             "set up SSH signing (git config gpg.format ssh; user.signingkey) and commit it signed"
-        )
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+        ) from None
 
 
 def counted_decisions(root: Path, request: Request, head: str = "HEAD") -> tuple[dict[str, Decision], dict[str, str]]:
     """The decisions that count (committed at ``head``, attributed to a signed commit of their
     agency, and the same in the working tree), and a note for each one that does not."""
-    if not is_repo(root):
+    if not git.has_commits(root):
         return {}, {a: "not in a git repository: the decision cannot be verified" for a in request.decisions}
     head = resolve(root, head)
     return _counted(root, request, head, yaml_at(root, head, request.path))
@@ -359,11 +352,11 @@ def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) 
     today = today or workdays.today()
     breaches = membership.breach_intervals(root, isp)
     found = [load(root, r) for r in request_ids(root)]
-    if not is_repo(root):
+    if not git.has_commits(root):
         return [status(root, r.id, today, isp, breaches) for r in found]
     head = resolve(root, "HEAD")
     prefetch(root, REQUESTS_DIR, head)
-    blobs = read_many(root, [f"{head}:{r.path}" for r in found])
+    blobs = git.read_many(root, [f"{head}:{r.path}" for r in found])
     result = []
     for request in found:
         counted, notes = _counted(root, request, head, mapping_of(blobs[f"{head}:{request.path}"]))
@@ -376,7 +369,7 @@ def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) 
 
 def _tree_requests(root: Path, head: str) -> dict[str, bytes]:
     paths = list_tree(root, head, REQUESTS_DIR)
-    blobs = read_many(root, [f"{head}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{head}:{p}" for p in paths])
     return {p: data for p in paths if (data := blobs[f"{head}:{p}"]) is not None}
 
 
