@@ -129,3 +129,14 @@ def test_schema_problems_put_the_field_path_in_the_column() -> None:
         Outer.model_validate({"agencies": {"UNICEF": {}}})
     (problem,) = yamlfiles.schema_problems(caught.value, "protocol/agencies.yaml")
     assert (problem.file, problem.rule, problem.column) == ("protocol/agencies.yaml", "schema", "agencies.UNICEF.email")
+
+
+@pytest.mark.parametrize("writer", [yamlfiles.dump, yamlfiles.dump_data])
+def test_writers_never_emit_an_alias_the_reader_would_refuse(writer: object) -> None:
+    shared = ["concern_child_labour", "concern_early_marriage"]
+    text = writer({"data": {"indicators": shared}, "summary": {"indicators": shared}})  # type: ignore[operator]
+    assert "&" not in text and "*" not in text
+    assert yamlfiles.load(text, "requests/R.yaml") == {
+        "data": {"indicators": shared},
+        "summary": {"indicators": shared},
+    }

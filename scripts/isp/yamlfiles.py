@@ -38,6 +38,13 @@ Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper writing a value shared by two keys out twice, never as an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 class YamlError(IspError):
     """A YAML file that cannot be read safely; one line naming the file, the line and the rule."""
 
@@ -182,6 +189,7 @@ def round_trip(width: int | None = None, indent: Indent | None = None) -> YAML:
     """ruamel's round-trip handler: comments, key order and quotes kept as written."""
     handler = YAML()
     handler.preserve_quotes = True
+    handler.representer.ignore_aliases = lambda data: True  # never written: the reader refuses them
     handler.width = width
     if indent is not None:
         handler.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
@@ -212,7 +220,7 @@ def quoted(text: str) -> str:
 
 def dump_data(data: Any, *, width: int | None = None) -> str:
     """Plain data as block YAML in key order: for generated files that carry no comments."""
-    return yaml.safe_dump(data, sort_keys=False, width=width)
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=width)
 
 
 # --- schema problems -------------------------------------------------------------------------

@@ -57,11 +57,11 @@ _MARK = "\x01"  # starts each commit's header in `git log -z` output
 class GitError(IspError):
     """A git command failed. The message names the command and git's reason, never its output."""
 
-    def __init__(self, command: str, root: Path, reason: str, stderr: str = "") -> None:
+    def __init__(self, command: str, root: Path, reason: str, stderr: str = "", message: str | None = None) -> None:
         self.command = command
         self.reason = reason
         self.stderr = stderr  # for callers that tell failures apart; never shown
-        super().__init__(f"`{command}` failed in {root}: {reason}")
+        super().__init__(message or f"`{command}` failed in {root}: {reason}")
 
 
 class TreeEntry(NamedTuple):
@@ -84,7 +84,9 @@ class LogEntry(NamedTuple):
 # --- the wrapper -----------------------------------------------------------------------------
 
 
-def environment(extra: Mapping[str, str] | None = None, *, isolated: bool = False) -> dict[str, str]:
+def environment(
+    extra: Mapping[str, str] | None = None, *, isolated: bool = False, literal: bool = True
+) -> dict[str, str]:
     """The inherited environment without the ``GIT_*`` variables that could redirect git; with
     ``isolated``, without any ``GIT_*`` variable (the demo's own identities and dates only)."""
     env = {
@@ -94,7 +96,8 @@ def environment(extra: Mapping[str, str] | None = None, *, isolated: bool = Fals
     }
     if isolated:
         env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["GIT_LITERAL_PATHSPECS"] = "1"
+    if literal:
+        env["GIT_LITERAL_PATHSPECS"] = "1"
     return env | dict(extra or {})
 
 
@@ -123,15 +126,17 @@ def run(
     config: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     isolated: bool = False,
+    literal: bool = True,
 ) -> bytes:
     """Run ``git args`` in ``root`` and return its standard output; :class:`GitError` on failure.
-    ``config`` becomes ``-c key=value`` options; ``env`` is added to the scrubbed environment."""
+    ``config`` becomes ``-c key=value`` options; ``env`` is added to the scrubbed environment.
+    ``literal=False`` only for commands that refuse pathspec magic outright (``check-ignore``)."""
     options = [item for key, value in (config or {}).items() for item in ("-c", f"{key}={value}")]
-    argv = ["git", *GLOBAL_OPTIONS, *options, *args]
+    globals_ = GLOBAL_OPTIONS if literal else tuple(o for o in GLOBAL_OPTIONS if o != "--literal-pathspecs")
+    argv = ["git", *globals_, *options, *args]
+    scrubbed = environment(env, isolated=isolated, literal=literal)
     try:
-        proc = subprocess.run(
-            argv, cwd=root, input=input, capture_output=True, env=environment(env, isolated=isolated), check=False
-        )
+        proc = subprocess.run(argv, cwd=root, input=input, capture_output=True, env=scrubbed, check=False)
     except FileNotFoundError:
         reason = "no such folder" if not Path(root).is_dir() else "git is not installed"
         raise GitError(command_name(args), root, reason) from None
@@ -152,10 +157,10 @@ def text(
     return decode(run(root, *args, config=config, env=env, isolated=isolated))
 
 
-def succeeds(root: Path, *args: str) -> bool:
+def succeeds(root: Path, *args: str, literal: bool = True) -> bool:
     """True when ``git args`` exits 0 (a question such as ``check-ignore -q`` or ``rev-parse -q``)."""
     try:
-        run(root, *args)
+        run(root, *args, literal=literal)
     except GitError:
         return False
     return True
@@ -187,7 +192,7 @@ def resolve(root: Path, rev: str) -> str:
     except GitError as exc:
         if "not a git repository" in exc.stderr:
             raise
-        raise GitError("git rev-parse", root, f"{rev}: no such commit") from None
+        raise GitError("git rev-parse", root, "no such commit", message=f"{rev}: no such commit in {root}") from None
 
 
 def batch(root: Path, specs: list[str]) -> dict[str, tuple[str, bytes] | None]:
@@ -324,5 +329,7 @@ def branches(root: Path) -> set[str]:
 
 
 def is_ignored(root: Path, path: str, *, no_index: bool = False) -> bool:
-    """True when git would ignore ``path``."""
-    return succeeds(root, "check-ignore", "-q", *(["--no-index"] if no_index else []), "--", path)
+    """True when git would ignore ``path``. ``check-ignore`` takes no ``--literal-pathspecs``: it
+    refuses pathspec magic itself, and a refusal reads as "not ignored" (the safe answer)."""
+    args = ["check-ignore", "-q", *(["--no-index"] if no_index else []), "--", path]
+    return succeeds(root, *args, literal=False)
