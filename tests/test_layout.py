@@ -20,7 +20,7 @@ from tests.conftest import REPO_ROOT
 PACKAGE = REPO_ROOT / "scripts" / "isp"
 README = REPO_ROOT / "README.md"
 # The root modules, lowest first; each imports nothing of isp but the root modules before it.
-ROOT_MODULES = ("errors", "yamlfiles", "fsutil")
+ROOT_MODULES = ("errors", "fsutil", "yamlfiles")
 PACKAGES = (
     "protocol",
     "history",
@@ -254,8 +254,8 @@ def test_an_upward_import_is_found(tmp_path: Path) -> None:
         tmp_path,
         {
             "errors.py": "",
-            "fsutil.py": "from isp.errors import E\n",
-            "yamlfiles.py": "from isp import fsutil\n",
+            "fsutil.py": "from isp import yamlfiles\n",
+            "yamlfiles.py": "from isp.errors import E\n",
             "governance/__init__.py": "",
             "governance/breaches.py": "from isp.errors import E\nfrom isp.protocol import models\n",
             "governance/status.py": "def f():\n    from isp.release import build\n",
@@ -266,8 +266,8 @@ def test_an_upward_import_is_found(tmp_path: Path) -> None:
         },
     )
     assert [str(e) for e in upward(root)] == [
+        "isp.fsutil -> isp.yamlfiles (line 1)",
         "isp.governance.status -> isp.release.build (line 2)",
-        "isp.yamlfiles -> isp.fsutil (line 1)",
     ]
 
 

@@ -705,6 +705,34 @@ YAML_SYNTAX = _declare(
     "correct the YAML at that line (a stray tab, colon or quote?)",
     "protocol",
 )
+YAML_TOO_LARGE = _declare(
+    "yaml-too-large",
+    "YAML file too large",
+    "{size} bytes, more than the {limit} a YAML file of the protocol may have",
+    "a protocol, request or breach file is a few kilobytes: split the file or remove what does not belong",
+    "protocol",
+)
+YAML_TOO_DEEP = _declare(
+    "yaml-too-deep",
+    "YAML nested too deeply",
+    "nested deeper than {limit} levels",
+    "flatten the structure: no file of the protocol needs that depth",
+    "protocol",
+)
+YAML_ALIAS = _declare(
+    "yaml-alias",
+    "YAML anchor or alias",
+    "{detail}",
+    "write the values out in full: anchors and aliases (&name, *name) are refused in files from a branch",
+    "protocol",
+)
+YAML_DUPLICATE_KEY = _declare(
+    "yaml-duplicate-key",
+    "Key repeated in a YAML mapping",
+    "{detail}",
+    "keep one entry per key: a repeated key lets a reviewer read one value while the tool reads another",
+    "protocol",
+)
 SCHEMA = _declare(
     "schema",
     "Field breaks the schema",

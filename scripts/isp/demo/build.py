@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from isp import yamlfiles
 from isp.crypto import keys
 from isp.demo import stages
 from isp.demo.canaries import save as save_canaries
@@ -43,7 +44,7 @@ from isp.demo.story import MIN_MONTHS, Story, plan
 from isp.errors import IspError, UsageError
 from isp.fsutil import write_atomic
 from isp.protocol import loading, workdays
-from isp.protocol.models import Isp
+from isp.protocol.models import Isp, Validity
 from isp.protocol.skeleton import init_repository
 from isp.site import serve as site_serve
 
@@ -115,16 +116,15 @@ def _ignore_demo_files(root: Path) -> None:
 
 def _keep_in_force(root: Path, today: date) -> None:
     """Add yearly renewals to protocol.yaml until ``today`` is in force (a demo is always current)."""
-    from ruamel.yaml import YAML
-
     isp = loading.load(root)
     validity = isp.protocol.validity
     if validity.in_force(today) and validity.review_date >= today:
         return
-    yaml_rt = YAML()
-    yaml_rt.preserve_quotes = True
-    path = root / "protocol" / "protocol.yaml"
-    doc = yaml_rt.load(path)
+    with yamlfiles.edit(root / "protocol" / "protocol.yaml") as doc:
+        _renew(doc, validity, today)
+
+
+def _renew(doc: Any, validity: Validity, today: date) -> None:
     periods = doc["validity"]["periods"]
     last = validity.periods[-1]
     while not validity.in_force(today) or last.end < today:
@@ -138,7 +138,6 @@ def _keep_in_force(root: Path, today: date) -> None:
             review_date=last.end - timedelta(days=30),
         )
     doc["validity"]["review_date"] = validity.review_date
-    yaml_rt.dump(doc, path)
 
 
 def _make_keys(root: Path, key_dir: Path, isp: Isp) -> tuple[str, tuple[dict[str, str], dict[str, Path]]]:

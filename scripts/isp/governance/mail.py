@@ -19,9 +19,9 @@ from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from isp import yamlfiles
 from isp.errors import IspError
 from isp.governance.notices import Notice
 
@@ -43,7 +43,7 @@ class Part:
 
 @functools.cache
 def _wording() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((TEMPLATES / "messages.yaml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = yamlfiles.load_file(TEMPLATES / "messages.yaml")
     return data
 
 

@@ -11,13 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from isp.history.attribution import yaml_at
 
 REQUESTS_DIR = "requests"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 RequestType = Literal["external", "media", "government", "onward"]
 REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
 

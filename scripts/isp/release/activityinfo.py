@@ -30,10 +30,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from isp import errors
+from isp import errors, yamlfiles
 from isp.consolidate import outputs
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.protocol import loading
@@ -101,15 +100,11 @@ def load_mapping(root: Path, isp: Isp) -> Mapping:
     if not path.is_file():
         raise IspError(f"{MAPPING} is missing: describe the ActivityInfo form there (database, form, field codes)")
     try:
-        mapping = Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except yaml.YAMLError as exc:
-        raise IspError(f"{MAPPING}: not valid YAML ({type(exc).__name__})") from None
+        mapping = Mapping.model_validate(yamlfiles.load_file(path, root=root) or {})
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem], f"{MAPPING}: not usable") from None
     except ValidationError as exc:
-        problems = [
-            Problem(MAPPING, "schema", f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}")
-            for e in exc.errors()
-        ]
-        raise ValidationFailed(problems, f"{MAPPING}: not usable") from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, MAPPING), f"{MAPPING}: not usable") from None
     problems = mapping_problems(mapping, isp)
     if problems:
         raise ValidationFailed(problems, f"{MAPPING}: not usable")

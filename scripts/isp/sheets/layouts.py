@@ -19,10 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from isp import errors
+from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.protocol.models import Isp
 from isp.sheets.read import Cell, RawTable
@@ -128,17 +127,11 @@ def _layout(mapping: MappingFile, stem: str) -> Layout:
 def load_mapping(path: Path) -> MappingFile:
     rel = f"{IMPORTS_DIR}/{path.name}"
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
-        return MappingFile.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([Problem.of(errors.YAML_SYNTAX, rel, why=f": {type(exc).__name__}")]) from None
+        return MappingFile.model_validate(yamlfiles.load(path.read_bytes(), rel))
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem]) from None
     except ValidationError as exc:
-        fix = "see protocol/imports/README.md"
-        problems = [
-            Problem.of(errors.SCHEMA, rel, field=".".join(map(str, e["loc"])), detail=e["msg"], fix=fix)
-            for e in exc.errors()
-        ]
-        raise ValidationFailed(problems) from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, rel, fix="see protocol/imports/README.md")) from None
 
 
 def mapping_problems(isp: Isp, root: Path) -> list[Problem]:

@@ -1,0 +1,260 @@
+"""The one YAML reader and writer: bounded safe loads, comment-preserving edits, schema problems.
+
+Reading (:func:`load`, :func:`load_file`) uses PyYAML's safe loader, on libyaml when it is
+installed (several times faster), and treats every document as hostile, because files come from
+members' branches: a document over ``max_bytes``, nesting deeper than ``max_depth``, any alias
+(an anchor bomb expands a few lines into billions of nodes) and a repeated mapping key (PyYAML
+silently keeps the last, so a reviewer reads one value and the code another) are refused with
+one :class:`YamlError` line naming the file and the rule. No project file needs aliases; callers
+that must accept them pass ``allow_aliases`` and still get a bound on the expanded size.
+
+Writing goes through ruamel.yaml's round-trip mode (:func:`edit`, :func:`dump`), which keeps the
+comments, order and quoting a member wrote; :func:`dump_data` writes plain generated files.
+:func:`schema_problems` is the one conversion of pydantic errors into :class:`Problem` records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from isp.errors import IspError, Problem
+from isp.fsutil import write_text_atomic
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every alias were copied out
+Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper writing a value shared by two keys out twice, never as an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+class YamlError(IspError):
+    """A YAML file that cannot be read safely; one line naming the file, the line and the rule."""
+
+    def __init__(self, source: str, rule: str, message: str, row: int | None = None, fix: str | None = None) -> None:
+        self.problem = Problem(source, rule, message, row=row, fix=fix)
+        super().__init__(str(self.problem))
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is untyped
+    """The safe loader, refusing a mapping that repeats a key."""
+
+    source = "<yaml>"
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """A mapping with fewer keys than pairs had a repeated key: only then are the keys
+        compared one by one (merge keys, ``<<``, may legitimately repeat what they merge)."""
+        pairs = len(node.value)
+        merged = any(key.tag == _MERGE for key, _ in node.value)
+        if merged:
+            self._refuse_duplicates(node)
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
+        if not merged and len(mapping) < pairs:
+            self._refuse_duplicates(node)
+        return mapping
+
+    def _refuse_duplicates(self, node: MappingNode) -> None:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
+                raise YamlError(
+                    self.source,
+                    "yaml-duplicate-key",
+                    f"the key '{_short(key)}' appears twice (lines {seen[key]} and {line}); YAML keeps only "
+                    "the last, so a reader and the code would disagree",
+                    row=line,
+                    fix="keep one of them",
+                )
+            seen[key] = line
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _short(key: object) -> str:
+    text = str(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _children(node: Node, scalars: bool) -> list[Node]:
+    if type(node) is MappingNode:
+        return [part for pair in node.value for part in pair if scalars or type(part) is not ScalarNode]
+    if type(node) is SequenceNode:
+        return [item for item in node.value if scalars or type(item) is not ScalarNode]
+    return []
+
+
+def _check_graph(root: Node, source: str, max_depth: int, aliases: str) -> None:
+    """Walk the composed nodes level by level, as if every alias were copied out: refuse nesting
+    over ``max_depth``; with ``aliases`` "refuse", a node reached twice; with "count", more than
+    MAX_EXPANDED_NODES nodes in all; with "none" (no ``&`` in the text) only depth is checked."""
+    level, depth, seen, visits = [root], 1, set(), 1
+    while level:
+        if depth > max_depth:
+            raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels", row=_row(level[0]))
+        following: list[Node] = []
+        for node in level:
+            if aliases == "refuse":
+                if id(node) in seen:
+                    raise YamlError(
+                        source,
+                        "yaml-alias",
+                        "uses an anchor and alias (&name, *name)",
+                        row=_row(node),
+                        fix="write the values out",
+                    )
+                seen.add(id(node))
+            children = _children(node, scalars=aliases != "none")
+            visits += len(children)
+            if visits > MAX_EXPANDED_NODES:
+                raise YamlError(source, "yaml-alias", f"aliases expand to more than {MAX_EXPANDED_NODES} values")
+            following += children
+        level, depth = following, depth + 1
+
+
+def _row(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _too_large(size: int, source: str, max_bytes: int) -> YamlError:
+    return YamlError(
+        source, "yaml-too-large", f"{size} bytes, more than the {max_bytes} a YAML file of the protocol may have"
+    )
+
+
+def _size(data: bytes | str) -> int:
+    return len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+
+
+def load(
+    data: bytes | str,
+    source: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    allow_aliases: bool = False,
+) -> Any:
+    """The document in ``data`` as plain Python (None when empty); :class:`YamlError` when it is
+    not valid YAML or breaks a limit. ``source`` names the file in the error."""
+    if _size(data) > max_bytes:
+        raise _too_large(_size(data), source, max_bytes)
+    loader = _Loader(data)
+    loader.source = source
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        anchors = ("&" in data) if isinstance(data, str) else (b"&" in data)
+        _check_graph(node, source, max_depth, "count" if allow_aliases else "refuse" if anchors else "none")
+        return loader.construct_document(node)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = None if mark is None else mark.line + 1
+        raise YamlError(source, "yaml-syntax", f"not valid YAML: {type(exc).__name__}", row=row) from None
+    except RecursionError:  # the pure-Python composer, without libyaml's own nesting bound
+        raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels") from None
+    finally:
+        loader.dispose()
+
+
+def relative(path: Path, root: Path | None) -> str:
+    """``path`` as shown in messages: relative to ``root`` when under it."""
+    if root is not None and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return str(path)
+
+
+def load_file(
+    path: Path,
+    *,
+    root: Path | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    allow_aliases: bool = False,
+) -> Any:
+    """:func:`load` of a file, its size checked before it is read."""
+    source = relative(path, root)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise YamlError(source, "missing-file", "the file is missing") from None
+    if size > max_bytes:
+        raise _too_large(size, source, max_bytes)
+    return load(path.read_bytes(), source, max_bytes=max_bytes, max_depth=max_depth, allow_aliases=allow_aliases)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def round_trip(width: int | None = None, indent: Indent | None = None) -> YAML:
+    """ruamel's round-trip handler: comments, key order and quotes kept as written."""
+    handler = YAML()
+    handler.preserve_quotes = True
+    handler.representer.ignore_aliases = lambda data: True  # never written: the reader refuses them
+    handler.width = width
+    if indent is not None:
+        handler.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+    return handler
+
+
+def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) -> str:
+    """``doc`` (a ruamel document or plain data) as YAML text, in round-trip style."""
+    buffer = StringIO()
+    round_trip(width, indent).dump(doc, buffer)
+    return buffer.getvalue()
+
+
+@contextmanager
+def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[Any]:
+    """Yield the round-trip document of ``path``; write it back atomically when the block ends
+    without an exception (an exception leaves the file untouched)."""
+    doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
+    yield doc
+    write_text_atomic(path, dump(doc, width=width, indent=indent))
+
+
+def quoted(text: str) -> str:
+    """``text`` written in double quotes by :func:`dump` (a month like "2015-01" stays a string)."""
+    marked: str = DoubleQuotedScalarString(text)
+    return marked
+
+
+def dump_data(data: Any, *, width: int | None = None) -> str:
+    """Plain data as block YAML in key order: for generated files that carry no comments."""
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=width)
+
+
+# --- schema problems -------------------------------------------------------------------------
+
+
+def schema_problems(error: ValidationError, source: str, *, fix: str | None = None) -> list[Problem]:
+    """One :class:`Problem` per pydantic error, the dotted field path as its column."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(source, "schema", message, column=where, fix=fix))
+    return problems
