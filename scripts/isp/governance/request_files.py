@@ -93,6 +93,7 @@ class Decision(_Model):
     decision: Literal["approve", "deny"]
     date: date
     reason: str | None = None
+    profile: str | None = None  # an approval's condition: at least this disclosure profile (protocol.yaml)
 
 
 class Release(_Model):
@@ -251,10 +252,24 @@ def _edit(root: Path, request_id: str) -> tuple[YAML, Any, Request]:
 
 
 def decide(
-    root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
+    root: Path,
+    request_id: str,
+    agency: str,
+    approve: bool,
+    reason: str | None,
+    day: date,
+    isp: Isp | None = None,
+    profile: str | None = None,
 ) -> Decision:
-    """Record ``agency``'s decision in the file (it counts once committed and signed)."""
+    """Record ``agency``'s decision in the file (it counts once committed and signed).
+
+    ``profile``: an approval's condition, the disclosure profile the release must use at least
+    (the release uses the strictest any approver named)."""
     isp = isp or protocol.load(root)
+    if profile is not None:
+        if not approve:
+            raise UsageError("--profile is a condition of an approval: give it with --approve")
+        isp.protocol.disclosure.strictest([profile])
     handler, doc, request = _edit(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
@@ -265,7 +280,9 @@ def decide(
         raise IspError(
             f"{request.path}: a decision cannot be dated {day}, before the request was issued ({request.issued})"
         )
-    decision = Decision(decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None)
+    decision = Decision(
+        decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None, profile=profile
+    )
     if doc.get("decisions") is None:
         doc["decisions"] = {}
     doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
@@ -303,6 +320,14 @@ def record_release(
     doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
     write_text_atomic(root / request.path, _dump(handler, doc))
     return release
+
+
+def required_profile(root: Path, isp: Isp, request: Request, default: str = "external") -> str:
+    """The disclosure profile a release of ``request`` uses: the strictest of ``default`` and every
+    profile named by an approval that counts (signed and committed)."""
+    counted, _ = counted_decisions(root, request)
+    named = [d.profile for d in counted.values() if d.decision == "approve"]
+    return isp.protocol.disclosure.strictest(named, default)
 
 
 def commit_file(root: Path, rel: str, message: str) -> str:

@@ -1,0 +1,292 @@
+"""Small-count rounding (after Statistics Norway's SmallCountRounding, Langsrud and Heldal 2018).
+
+The inner cells are the variables of :mod:`isp.disclosure.model` (the finest cells of all the
+tables of a release, and the "rest" of an indicator group). Every inner cell of 1 to ``b - 1``
+children (``b`` = ``profile.round_base``) is rounded to 0 or ``b``; the others keep their
+value, zeros stay zeros. Every published cell is then the sum of its rounded inner cells
+(``y = A r``), so each table is additive and each link between tables holds. Which small cells
+go up is chosen by one integer program per independent block (scipy ``milp``): minimise the
+total absolute change of the published cells. A block that does not finish within its time
+limit keeps the best solution found; with none, a greedy choice (the largest small cells go up,
+as many as keep the block's sum closest). Any choice is additive: the optimisation only
+decides how close the totals stay.
+
+Why a small cell stays protected: an attacker who knows the rule and every published figure
+cannot tell an inner cell published 0 from any true value 0..b-1, nor one published ``b`` from
+1..b: each such value gives the same published tables (:func:`witness_ranges` checks it,
+relations included). Cells of ``b`` or more are published exactly, as the profile allows.
+
+``controlled`` rounds *every* inner cell to a neighbouring multiple of the base (for
+percent-only numerators whose counts may not be worked back out of their percentages).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
+
+from isp.disclosure.model import Model, build
+from isp.disclosure.tables import Labels, PublishedTable, Relation, Table
+from isp.errors import IspError
+from isp.protocol.models import DisclosureProfile
+
+TIME_LIMIT = 5.0  # seconds per block; the greedy choice takes over beyond
+
+
+@dataclass(frozen=True, eq=False)
+class Rounded:
+    """A rounded release: its tables, and per inner cell the true and the rounded value."""
+
+    tables: tuple[PublishedTable, ...]
+    model: Model
+    inner: np.ndarray  # rounded value per variable
+    rounded: np.ndarray  # per variable: a small cell that was rounded
+    base: int
+    seconds: float
+    greedy_blocks: int
+
+    def table(self, name: str) -> PublishedTable:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise IspError(f"no table named {name}")
+
+    @property
+    def published(self) -> np.ndarray:
+        """Rounded value of every model cell."""
+        return np.asarray(self.model.A @ self.inner)
+
+
+def _blocks(A: sp.csr_matrix, candidates: np.ndarray) -> tuple[int, np.ndarray]:
+    """Candidates that share a published cell are in one block (independent integer programs)."""
+    sub = A[:, candidates].tocsc()
+    link = (sub.T @ sub).tocsr()
+    return connected_components(link, directed=False)
+
+
+def _greedy(z: np.ndarray, base: int) -> np.ndarray:
+    """Up-or-down choice keeping the block's sum closest: the largest values go up first."""
+    ups = int(np.floor(z.sum() / base + 0.5))
+    order = np.lexsort((np.arange(len(z)), -z))
+    u = np.zeros(len(z))
+    u[order[:ups]] = 1.0
+    return u
+
+
+def _solve_block(
+    A: sp.csr_matrix, R: sp.csr_matrix, gap: np.ndarray, base: int, time_limit: float
+) -> tuple[np.ndarray, bool]:
+    """Binary u (1 = up) minimising sum |A (base u - gap)| over the cells touched, R-consistent.
+
+    ``gap`` is what rounding down removes from each candidate (its value above the lower multiple).
+    Returns (u, solved by the integer program)."""
+    touched = np.unique(A.nonzero()[0])
+    M = A[touched]
+    n, m = len(gap), len(touched)
+    shift = np.asarray(M @ gap).ravel()
+    # variables: u (n binaries), t (m deviations); t >= +-(base M u - shift)
+    I_m = sp.identity(m, format="csr")
+    rows = [
+        sp.hstack([-base * M, I_m]),
+        sp.hstack([base * M, I_m]),
+    ]
+    lower = [-shift, shift]
+    upper = [np.full(m, np.inf), np.full(m, np.inf)]
+    if R.shape[0]:
+        keep = np.unique(R.nonzero()[0])
+        Rb = R[keep]
+        rows.append(sp.hstack([base * Rb, sp.csr_matrix((len(keep), m))]))
+        target = np.asarray(Rb @ gap).ravel()
+        lower.append(target)
+        upper.append(target)
+    constraints = LinearConstraint(sp.vstack(rows).tocsr(), np.concatenate(lower), np.concatenate(upper))
+    c = np.concatenate([np.zeros(n), np.ones(m)])
+    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    bounds = Bounds(np.zeros(n + m), np.concatenate([np.ones(n), np.full(m, np.inf)]))
+    res = milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=bounds,
+        options={"time_limit": time_limit, "mip_rel_gap": 1e-3},
+    )
+    if res.x is None:
+        if R.shape[0]:
+            raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
+        return _greedy(gap, base), False
+    return np.round(res.x[:n]), True
+
+
+def _round(
+    model: Model,
+    candidates: np.ndarray,
+    floor: np.ndarray,
+    base: int,
+    fixed: Mapping[int, float],
+    time_limit: float,
+) -> tuple[np.ndarray, int]:
+    """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth elsewhere."""
+    assert model.truth is not None
+    z = model.truth
+    r = z.copy()
+    for j, value in fixed.items():
+        r[j] = value
+    free = np.array([j for j in np.flatnonzero(candidates) if j not in fixed], int)
+    if len(free) == 0:
+        return r, 0
+    r[free] = floor[free]
+    count, block = _blocks(model.A, free)
+    greedy = 0
+    for b in range(count):
+        members = free[block == b]
+        gap = z[members] - floor[members]
+        # what the rest of the table already changed (fixed cells) is part of each cell's deviation
+        A = model.A[:, members].tocsr()
+        Rb = model.R[:, members].tocsr() if model.R.shape[0] else model.R
+        u, solved = _solve_block(A, Rb, gap, base, time_limit)
+        greedy += not solved
+        r[members] = floor[members] + base * u
+    return r, greedy
+
+
+def small_count_round(
+    tables: Sequence[Table],
+    profile: DisclosureProfile,
+    *,
+    relations: Sequence[Relation] = (),
+    prior: Mapping[tuple[str, ...], int] | None = None,
+    time_limit: float = TIME_LIMIT,
+) -> Rounded:
+    """Round the small inner cells of ``tables`` (one release) to 0 or the base, keeping them additive.
+
+    ``prior``: rounded values of inner cells from an earlier release of the same cells
+    (:func:`inner_values`), kept where the cell is still small, so that two releases never
+    give two different roundings of one small count (SmallCountRounding's ``preRounded``)."""
+    started = time.perf_counter()
+    model = build(tables, relations)
+    if model.truth is None:
+        raise IspError("small-count rounding needs the true figures (tables built from frames)")
+    base = profile.round_base
+    z = model.truth
+    small = (z >= 1) & (z < base)
+    fixed = _fixed(model, small, prior or {}, base)
+    r, greedy = _round(model, small, np.zeros_like(z), base, fixed, time_limit)
+    return _finish(tables, model, r, small, base, time.perf_counter() - started, greedy)
+
+
+def controlled(
+    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), time_limit: float = TIME_LIMIT
+) -> Rounded:
+    """Every inner cell to the multiple of ``base`` below or above it (multiples stay), additive."""
+    started = time.perf_counter()
+    model = build(tables, relations)
+    if model.truth is None:
+        raise IspError("rounding needs the true figures (tables built from frames)")
+    z = model.truth
+    floor = np.floor(z / base) * base
+    r, greedy = _round(model, z != floor, floor, base, {}, time_limit)
+    return _finish(tables, model, r, z != floor, base, time.perf_counter() - started, greedy)
+
+
+def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int], base: int) -> dict[int, float]:
+    if not prior:
+        return {}
+    keys = variable_keys(model)
+    out: dict[int, float] = {}
+    for j, key in enumerate(keys):
+        value = prior.get(key)
+        if key is not None and value is not None and small[j] and value in (0, base):
+            out[j] = float(value)
+    return out
+
+
+def _finish(
+    tables: Sequence[Table],
+    model: Model,
+    r: np.ndarray,
+    rounded: np.ndarray,
+    base: int,
+    seconds: float,
+    greedy: int,
+) -> Rounded:
+    y = np.asarray(model.A @ r)
+    published = []
+    for i, table in enumerate(tables):
+        shown: dict[Labels, int | None] = {
+            labels: int(round(y[cell])) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
+        }
+        published.append(PublishedTable(table, shown))
+    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy)
+
+
+def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
+    """A stable key per variable: its leaf's coordinates (``None`` for a relation's rest)."""
+    if model.kept is None:
+        raise IspError("the model does not record its leaves")
+    dims = list(model.tables[0].dims)
+    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
+    universe = frame.drop_duplicates(dims)[dims].astype(str).to_numpy()
+    keys: list[tuple[str, ...] | None] = [tuple(universe[int(leaf)]) for leaf in model.kept]
+    return keys + [None] * (model.n_vars - len(keys))
+
+
+def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
+    """The rounded small inner cells of a release, by leaf (``prior`` of the next release)."""
+    keys = variable_keys(result.model)
+    return {
+        key: int(result.inner[j]) for j, key in enumerate(keys) if key is not None and bool(result.rounded[j])
+    }
+
+
+@dataclass(frozen=True)
+class RangeFailure:
+    """A rounded inner cell whose range an attacker could narrow (named by labels, never a value)."""
+
+    cell: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.cell}: {self.reason}"
+
+
+def witness_ranges(result: Rounded) -> list[RangeFailure]:
+    """Check that every rounded inner cell could be anything in 0..b-1 (published 0) or 1..b
+    (published b) with every published figure unchanged.
+
+    Changing one small inner cell within that range leaves its rounding valid and every published
+    cell unchanged; it changes nothing else, unless a relation row (``R z = 0``) ties it to other
+    cells: those are failures (the release is refused rather than trusting the range)."""
+    model, base = result.model, result.base
+    failures: list[RangeFailure] = []
+    if not np.allclose(model.A @ result.inner, result.published):
+        failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
+    tied = np.zeros(model.n_vars, bool)
+    if model.R.shape[0]:
+        tied[np.unique(model.R.nonzero()[1])] = True
+    names = _inner_names(model)
+    assert model.truth is not None
+    small = (model.truth >= 1) & (model.truth < base)
+    for j in np.flatnonzero(small):
+        if result.inner[j] not in (0, base):
+            failures.append(RangeFailure(names[j], "a small count was published unrounded"))
+        elif tied[j]:
+            failures.append(RangeFailure(names[j], "an indicator group's sum ties this small count to others"))
+    return failures
+
+
+def _inner_names(model: Model) -> list[str]:
+    """A readable name per variable: the first published cell made of it alone, else its key."""
+    keys = variable_keys(model)
+    names = [", ".join(k) if k else "the rest of an indicator group" for k in keys]
+    sizes = np.diff(model.A.indptr)
+    for cell in np.flatnonzero(sizes == 1):
+        j = int(model.A.indices[model.A.indptr[cell]])
+        names[j] = model.names[cell]
+    return names
