@@ -251,7 +251,9 @@ def test_the_release_is_recorded_in_the_request(package) -> None:
     on_disk = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
     assert recorded.files == on_disk
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] > 0
+    # the default profile rounds small counts (issue 11): nothing is suppressed, the method is stated
+    assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] == 0
+    assert meta["disclosure_method"] == "small-count rounding, base 5"
     assert (recorded.profile, recorded.suppressed_cells) == ("external", report["suppressed_cells"])
     ciphertext = repo.root / "aggregates" / "quarterly" / "2026-Q1.csv"
     assert meta["inputs"] == [
@@ -292,48 +294,38 @@ def _truth(repo: fx.ReleaseRepo) -> pd.DataFrame:
 
 
 def test_the_published_tables_pass_an_independent_disclosure_audit(package) -> None:
-    from isp import disclosure
-    from isp.disclosure import PercentTable, PublishedTable, Relation, Table
-
+    """Under the default profile (small-count rounding, base 5): every count is shown, every total
+    is the sum of its published parts, and every cell of 1 to 4 children is published 0 or 5."""
     repo, out, report = package
-    profile = protocol.load(repo.root).protocol.disclosure.profiles["external"]
-    truth = _truth(repo)
-    leaves = truth.groupby(KEYS, as_index=False)["count"].sum()
+    truth = _truth(repo).groupby(KEYS, as_index=False)["count"].sum()
     published = pd.read_csv(out / f"{report['release_id']}.csv", comment="#", dtype=str, keep_default_na=False)
-    shown = {
-        (r.site, r.indicator, r.sex, r.age_group, r.nationality): (int(r.value) if r.value else None)
-        for r in published.itertuples()
-        if r.measure == "count"
-    }
-    percent = {
-        (r.site, r.sex, r.age_group, r.nationality): (int(r.value) if r.value else None)
-        for r in published.itertuples()
-        if r.measure == "percent"
-    }
-    cats = {"site": ("JO11", "REST"), "sex": ("F", "M"), "age_group": ("0-5", "6-11", "12-17")}
-    cats |= {"nationality": ("SYR", "JOR", "IRQ", "OTH")}
-    counts = leaves[leaves["indicator"] != "concern_early_marriage"]
-    cats["indicator"] = ("new_cases", "active_cases", "concern_child_labour", "concern_other")
-    tables, percents = [], []
-    for cols in (("sex", "age_group"), ("nationality",)):
-        pad = {d: "ALL" for d in ("sex", "age_group", "nationality") if d not in cols}
+    counts = published[published["measure"] == "count"]
+    assert (counts["value"] != "").all(), "no count is blank under rounding"
+    shown = {tuple(r[k] for k in KEYS): int(r["value"]) for _, r in counts.iterrows()}
+    dims = ("sex", "age_group", "nationality")
+    for key, value in shown.items():
+        site, indicator, *rest = key
+        for i, dim in enumerate(dims):
+            if rest[i] != "ALL":
+                continue
+            parts = [v for k, v in shown.items() if k[:2] == key[:2] and _same_but(k[2:], tuple(rest), i)]
+            if parts:
+                assert sum(parts) == value, f"{key} is not the sum of its parts by {dim}"
+        true = _true_value(truth, key)
+        if 1 <= true <= 4:
+            assert value % 5 == 0, f"{key}: a small count is published unrounded"
 
-        def make(frame, rows, where=None, cols=cols):
-            return Table.from_frame(
-                frame, rows, cols, where=where, margins=("site", *cols), categories=cats, total_label="ALL"
-            )
 
-        table = make(counts, ("site", "indicator"))
-        values = {lab: shown[(*lab[:2], *_pad(lab[2:], cols, pad))] for lab in table.values()}
-        tables.append(PublishedTable(table, values))
-        num = make(leaves, ("site",), {"indicator": "concern_early_marriage"})
-        den = make(leaves, ("site",), {"indicator": "new_cases"})
-        pct = {lab: percent[(lab[0], *_pad(lab[1:], cols, pad))] for lab in num.values()}
-        percents.append(PercentTable(num, den, pct, frozenset(_primary(num, truth, profile))))
-    relation = Relation("indicator", "new_cases", ("concern_child_labour", "concern_other"))
-    audit = disclosure.audit(tables, profile, contributions=truth, percentages=percents, relations=[relation])
-    assert audit.ok, audit.lines(values=False)[:5]
-    assert sum(v is None for t in tables for v in t.shown.values()) > 0
+def _same_but(labels: tuple[str, ...], total: tuple[str, ...], i: int) -> bool:
+    return labels[i] != "ALL" and all(a == b for j, (a, b) in enumerate(zip(labels, total, strict=True)) if j != i)
+
+
+def _true_value(leaves: pd.DataFrame, key: tuple[str, ...]) -> int:
+    mask = pd.Series(True, index=leaves.index)
+    for name, label in zip(KEYS, key, strict=True):
+        if label != "ALL":
+            mask &= leaves[name] == label
+    return int(leaves.loc[mask, "count"].sum())
 
 
 def _pad(labels: tuple[str, ...], cols: tuple[str, ...], pad: dict[str, str]) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def case():
 
 def test_naive_percentages_fail_the_audit(case) -> None:
     isp_, spec, figures = case
-    profile = isp_.protocol.disclosure.profiles["external"]
+    profile = isp_.protocol.disclosure.profiles["strict"]
     made = tables(isp_, spec, figures)
     protected = disclosure.protect(made.protected, profile, figures.contributions, relations=relations(isp_, spec))
     published = {p.name: p for p in protected.tables}
@@ -73,7 +73,7 @@ def test_naive_percentages_fail_the_audit(case) -> None:
 
 def test_the_release_withholds_them_until_the_audit_passes(case) -> None:
     isp_, spec, figures = case
-    rows = protect_period(isp_, spec, figures, "external")
+    rows = protect_period(isp_, spec, figures, "strict")
     percent = rows[rows["measure"] == "percent"].set_index(["sex", "age_group", "nationality"])["value"]
     assert percent[("F", "ALL", "ALL")] is None and percent[("M", "ALL", "ALL")] is None
     assert percent[("ALL", "ALL", "SYR")] == 6, "what exposes nothing stays: 33 of 600 Syrian new cases"

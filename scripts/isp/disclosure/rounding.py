@@ -240,9 +240,7 @@ def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
 def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
     """The rounded small inner cells of a release, by leaf (``prior`` of the next release)."""
     keys = variable_keys(result.model)
-    return {
-        key: int(result.inner[j]) for j, key in enumerate(keys) if key is not None and bool(result.rounded[j])
-    }
+    return {key: int(result.inner[j]) for j, key in enumerate(keys) if key is not None and bool(result.rounded[j])}
 
 
 @dataclass(frozen=True)
@@ -290,3 +288,43 @@ def _inner_names(model: Model) -> list[str]:
         j = int(model.A.indices[model.A.indptr[cell]])
         names[j] = model.names[cell]
     return names
+
+
+def numerator_ranges(
+    rounded: Rounded, denominators: Sequence[PublishedTable], dim: str = "indicator"
+) -> dict[str, dict[Labels, float]]:
+    """Per numerator table and cell, the width of the range an attacker is left with.
+
+    The attacker is granted more than a percentage gives: every rounded numerator inner cell
+    ``r`` (a multiple of the base ``b``, from the true count below or above it), so the true
+    count is in ``[r - b + 1, r + b - 1]``, at least 0, and at most the true denominator of the
+    same finest cell (granted too). A published cell's range is the sum of its inner ranges."""
+    model, base = rounded.model, rounded.base
+    lo = np.maximum(rounded.inner - base + 1, 0)
+    hi = rounded.inner + base - 1
+    cap = _denominator_caps(model, denominators, dim)
+    hi = np.minimum(hi, cap)
+    lo = np.minimum(lo, hi)
+    width = np.asarray(model.A @ (hi - lo))
+    out: dict[str, dict[Labels, float]] = {}
+    for i, table in enumerate(model.tables):
+        out[table.name] = {
+            labels: float(width[cell]) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
+        }
+    return out
+
+
+def _denominator_caps(model: Model, denominators: Sequence[PublishedTable], dim: str) -> np.ndarray:
+    """True denominator of each numerator inner cell (same coordinates but ``dim``); inf if unknown."""
+    dims = [d for d in model.tables[0].dims if d != dim]
+    frame = pd.concat([d.table.leaves for d in denominators], ignore_index=True)
+    values = frame.astype({d: str for d in dims}).groupby(dims)["count"].first().to_dict()
+    keys = variable_keys(model)
+    position = [model.tables[0].dims.index(d) for d in dims]
+    caps = np.full(model.n_vars, np.inf)
+    for j, key in enumerate(keys):
+        if key is not None:
+            found = values.get(tuple(key[p] for p in position) if len(position) > 1 else key[position[0]])
+            if found is not None:
+                caps[j] = float(found)
+    return caps

@@ -108,6 +108,12 @@ def method_note(profile: DisclosureProfile) -> str:
     )
 
 
+def method_short(profile: DisclosureProfile) -> str:
+    if profile.method == "rounding":
+        return f"small-count rounding, base {profile.round_base}"
+    return "cell suppression" + (f" with a {profile.dominance_p:g}% dominance rule" if profile.dominance_p else "")
+
+
 def method_note_ar(profile: DisclosureProfile) -> str:
     """The same paragraph in Arabic (bilingual releases)."""
     if profile.method == "rounding":
@@ -178,6 +184,8 @@ def build_package(
         audience=options.audience,
         inputs=tuple(f.source for f in figures),
         source_commit=_head(root),
+        method=method_note(isp.protocol.disclosure.profiles[profile]),
+        method_short=method_short(isp.protocol.disclosure.profiles[profile]),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)

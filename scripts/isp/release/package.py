@@ -40,6 +40,8 @@ class ReleaseMeta:
     audience: str = ""
     inputs: tuple[tuple[str, str], ...] = ()  # (aggregate path, sha256 of its ciphertext)
     source_commit: str = ""
+    method: str = ""  # how the figures were protected, one plain paragraph (every file states it)
+    method_short: str = ""  # e.g. "small-count rounding, base 5"
 
 
 @dataclass(frozen=True)
