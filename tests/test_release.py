@@ -304,7 +304,7 @@ def test_the_published_tables_pass_an_independent_disclosure_audit(package) -> N
     shown = {tuple(r[k] for k in KEYS): int(r["value"]) for _, r in counts.iterrows()}
     dims = ("sex", "age_group", "nationality")
     for key, value in shown.items():
-        site, indicator, *rest = key
+        rest = key[2:]
         for i, dim in enumerate(dims):
             if rest[i] != "ALL":
                 continue

@@ -220,7 +220,7 @@ def _finish(
     published = []
     for i, table in enumerate(tables):
         shown: dict[Labels, int | None] = {
-            labels: int(round(y[cell])) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
+            labels: int(np.rint(y[cell])) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
         }
         published.append(PublishedTable(table, shown))
     return Rounded(tuple(published), model, r, rounded, base, seconds, greedy)

@@ -7,9 +7,9 @@ Errors name the file and the field, one line each, never a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import yaml
