@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from isp.disclosure.model import Model, build
@@ -38,6 +38,7 @@ from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile
 
 TIME_LIMIT = 5.0  # seconds per block; the greedy choice takes over beyond
+ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +52,7 @@ class Rounded:
     base: int
     seconds: float
     greedy_blocks: int
+    adjusted: np.ndarray  # per variable: moved (by at most ADJUST bases) to keep two indicator groups' sums equal
 
     def table(self, name: str) -> PublishedTable:
         for table in self.tables:
@@ -64,10 +66,24 @@ class Rounded:
         return np.asarray(self.model.A @ self.inner)
 
 
-def _blocks(A: sp.csr_matrix, candidates: np.ndarray) -> tuple[int, np.ndarray]:
-    """Candidates that share a published cell are in one block (independent integer programs)."""
-    sub = A[:, candidates].tocsc()
-    link = (sub.T @ sub).tocsr()
+def _binding(model: Model) -> sp.csr_matrix:
+    """The relation rows the rounding must keep: those with no unpublished variable to absorb them.
+
+    A row with a variable no published cell contains (the unpublished rest of an indicator group,
+    e.g. the concerns never released) holds in the truth and says nothing the published figures
+    must match: that rest takes up the difference. Other rows must hold for the rounded values."""
+    if not model.R.shape[0]:
+        return model.R
+    unpublished = np.asarray(model.A.getnnz(axis=0)) == 0
+    R = model.R.tocsr()
+    free = np.asarray(R[:, unpublished].getnnz(axis=1)) > 0
+    return R[np.flatnonzero(~free)]
+
+
+def _blocks(A: sp.csr_matrix, R: sp.csr_matrix, candidates: np.ndarray) -> tuple[int, np.ndarray]:
+    """Candidates that share a published cell or a kept relation are in one block."""
+    sub = sp.vstack([A[:, candidates], R[:, candidates]]).tocsc()
+    link = (abs(sub).T @ abs(sub)).tocsr()
     return connected_components(link, directed=False)
 
 
@@ -81,35 +97,35 @@ def _greedy(z: np.ndarray, base: int) -> np.ndarray:
 
 
 def _solve_block(
-    A: sp.csr_matrix, R: sp.csr_matrix, gap: np.ndarray, base: int, time_limit: float
+    A: sp.csr_matrix, R: sp.csr_matrix, gap: np.ndarray, n: int, truth: np.ndarray, base: int, time_limit: float
 ) -> tuple[np.ndarray, bool]:
-    """Binary u (1 = up) minimising sum |A (base u - gap)| over the cells touched, R-consistent.
+    """Up-or-down choice ``u`` for the block's ``n`` candidates, and the adjustment ``s`` of its
+    other variables (relation rows only), minimising the total absolute change of the published
+    cells touched plus twice the adjustments, keeping ``R r = 0``.
 
-    ``gap`` is what rounding down removes from each candidate (its value above the lower multiple).
-    Returns (u, solved by the integer program)."""
+    Columns of ``A`` and ``R``: the candidates, then the adjustable variables (true values
+    ``truth``, at least 0 after adjustment, by at most ``ADJUST * base``). ``gap``: what rounding
+    a candidate down removes. Returns (``base * u - gap`` then ``s``: the change of every
+    column, solved by the integer program)."""
     touched = np.unique(A.nonzero()[0])
     M = A[touched]
-    n, m = len(gap), len(touched)
-    shift = np.asarray(M @ gap).ravel()
-    # variables: u (n binaries), t (m deviations); t >= +-(base M u - shift)
+    k, m = A.shape[1] - n, len(touched)
+    shift = np.asarray(M[:, :n] @ gap).ravel()
+    # columns: u (n binaries), s+ and s- (k integers), t (m deviations); t >= +-(M [base u; s] - shift)
+    Mu, Ms = base * M[:, :n], M[:, n:]
     I_m = sp.identity(m, format="csr")
-    rows = [
-        sp.hstack([-base * M, I_m]),
-        sp.hstack([base * M, I_m]),
-    ]
-    lower = [-shift, shift]
-    upper = [np.full(m, np.inf), np.full(m, np.inf)]
+    rows = [sp.hstack([-Mu, -Ms, Ms, I_m]), sp.hstack([Mu, Ms, -Ms, I_m])]
+    lower, upper = [-shift, shift], [np.full(m, np.inf), np.full(m, np.inf)]
     if R.shape[0]:
-        keep = np.unique(R.nonzero()[0])
-        Rb = R[keep]
-        rows.append(sp.hstack([base * Rb, sp.csr_matrix((len(keep), m))]))
-        target = np.asarray(Rb @ gap).ravel()
+        target = np.asarray(R[:, :n] @ gap).ravel()
+        rows.append(sp.hstack([base * R[:, :n], R[:, n:], -R[:, n:], sp.csr_matrix((R.shape[0], m))]))
         lower.append(target)
         upper.append(target)
     constraints = LinearConstraint(sp.vstack(rows).tocsr(), np.concatenate(lower), np.concatenate(upper))
-    c = np.concatenate([np.zeros(n), np.ones(m)])
-    integrality = np.concatenate([np.ones(n), np.zeros(m)])
-    bounds = Bounds(np.zeros(n + m), np.concatenate([np.ones(n), np.full(m, np.inf)]))
+    c = np.concatenate([np.zeros(n), np.full(2 * k, 2.0), np.ones(m)])
+    integrality = np.concatenate([np.ones(n + 2 * k), np.zeros(m)])
+    down = np.minimum(truth - base, ADJUST * base)  # never below the base: it must not look small
+    bounds = Bounds(np.zeros(n + 2 * k + m), np.concatenate([np.ones(n), np.full(k, ADJUST * base), down, np.full(m, np.inf)]))
     res = milp(
         c,
         constraints=constraints,
@@ -120,8 +136,9 @@ def _solve_block(
     if res.x is None:
         if R.shape[0]:
             raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
-        return _greedy(gap, base), False
-    return np.round(res.x[:n]), True
+        return base * _greedy(gap, base) - gap, False
+    x = np.round(res.x)
+    return np.concatenate([base * x[:n] - gap, x[n : n + k] - x[n + k : n + 2 * k]]), True
 
 
 def _round(
@@ -131,29 +148,41 @@ def _round(
     base: int,
     fixed: Mapping[int, float],
     time_limit: float,
-) -> tuple[np.ndarray, int]:
-    """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth elsewhere."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth
+    elsewhere, but for the adjusted variables of relation rows (returned as a mask)."""
     assert model.truth is not None
     z = model.truth
     r = z.copy()
     for j, value in fixed.items():
         r[j] = value
     free = np.array([j for j in np.flatnonzero(candidates) if j not in fixed], int)
+    R = _binding(model)
+    adjustable = np.zeros(model.n_vars, bool)
+    if R.shape[0]:
+        adjustable[np.unique(R.nonzero()[1])] = True
+        adjustable &= z >= base
+        adjustable[free] = False
+        adjustable[list(fixed)] = False
     if len(free) == 0:
-        return r, 0
-    r[free] = floor[free]
-    count, block = _blocks(model.A, free)
+        return r, adjustable, 0
+    if R.shape[0] and fixed:
+        raise IspError("an earlier release's rounding cannot be kept where indicator groups tie cells together")
+    both = np.concatenate([free, np.flatnonzero(adjustable)])
+    count, block = _blocks(model.A, R, both)
     greedy = 0
     for b in range(count):
-        members = free[block == b]
-        gap = z[members] - floor[members]
-        # what the rest of the table already changed (fixed cells) is part of each cell's deviation
-        A = model.A[:, members].tocsr()
-        Rb = model.R[:, members].tocsr() if model.R.shape[0] else model.R
-        u, solved = _solve_block(A, Rb, gap, base, time_limit)
+        members = both[block == b]
+        cand = members[np.isin(members, free)]
+        adj = members[~np.isin(members, free)]
+        cols = np.concatenate([cand, adj])
+        rows = np.unique(R[:, cols].nonzero()[0]) if R.shape[0] else np.zeros(0, int)
+        change, solved = _solve_block(
+            model.A[:, cols].tocsr(), R[rows][:, cols].tocsr(), z[cand] - floor[cand], len(cand), z[adj], base, time_limit
+        )
         greedy += not solved
-        r[members] = floor[members] + base * u
-    return r, greedy
+        r[cols] = z[cols] + change
+    return r, adjustable, greedy
 
 
 def small_count_round(
@@ -177,8 +206,8 @@ def small_count_round(
     z = model.truth
     small = (z >= 1) & (z < base)
     fixed = _fixed(model, small, prior or {}, base)
-    r, greedy = _round(model, small, np.zeros_like(z), base, fixed, time_limit)
-    return _finish(tables, model, r, small, base, time.perf_counter() - started, greedy)
+    r, adjusted, greedy = _round(model, small, np.zeros_like(z), base, fixed, time_limit)
+    return _finish(tables, model, r, small, adjusted, base, time.perf_counter() - started, greedy)
 
 
 def controlled(
@@ -191,8 +220,8 @@ def controlled(
         raise IspError("rounding needs the true figures (tables built from frames)")
     z = model.truth
     floor = np.floor(z / base) * base
-    r, greedy = _round(model, z != floor, floor, base, {}, time_limit)
-    return _finish(tables, model, r, z != floor, base, time.perf_counter() - started, greedy)
+    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, time_limit)
+    return _finish(tables, model, r, z != floor, adjusted, base, time.perf_counter() - started, greedy)
 
 
 def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int], base: int) -> dict[int, float]:
@@ -212,6 +241,7 @@ def _finish(
     model: Model,
     r: np.ndarray,
     rounded: np.ndarray,
+    adjusted: np.ndarray,
     base: int,
     seconds: float,
     greedy: int,
@@ -223,7 +253,7 @@ def _finish(
             labels: int(np.rint(y[cell])) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
         }
         published.append(PublishedTable(table, shown))
-    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy)
+    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted)
 
 
 def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
@@ -259,24 +289,84 @@ def witness_ranges(result: Rounded) -> list[RangeFailure]:
     (published b) with every published figure unchanged.
 
     Changing one small inner cell within that range leaves its rounding valid and every published
-    cell unchanged; it changes nothing else, unless a relation row (``R z = 0``) ties it to other
-    cells: those are failures (the release is refused rather than trusting the range)."""
+    cell unchanged. A relation row (``R z = 0``) may tie it to other cells: then its range is
+    solved against the boxes an attacker knows (:func:`attacker_box`) and every relation."""
     model, base = result.model, result.base
     failures: list[RangeFailure] = []
     if not np.allclose(model.A @ result.inner, result.published):
         failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
-    tied = np.zeros(model.n_vars, bool)
-    if model.R.shape[0]:
-        tied[np.unique(model.R.nonzero()[1])] = True
     names = _inner_names(model)
     assert model.truth is not None
     small = (model.truth >= 1) & (model.truth < base)
     for j in np.flatnonzero(small):
         if result.inner[j] not in (0, base):
             failures.append(RangeFailure(names[j], "a small count was published unrounded"))
-        elif tied[j]:
-            failures.append(RangeFailure(names[j], "an indicator group's sum ties this small count to others"))
+    for j, lo, hi in _tied_ranges(result, small):
+        want_lo, want_hi = (0, base - 1) if result.inner[j] == 0 else (1, base)
+        if lo > want_lo + 1e-6 or hi < want_hi - 1e-6:
+            failures.append(RangeFailure(names[j], "an indicator group's sum narrows this small count"))
     return failures
+
+
+def attacker_box(result: Rounded, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the rule tells an attacker about each variable from its rounded value: a small one is
+    in 0..b-1 (published 0) or 1..b (published b); an unpublished one is at least 0; one moved
+    to keep two groups' sums equal is within ``ADJUST`` bases of its published value and at
+    least the base; any other is exact (granted to the attacker even where only sums of it are
+    published)."""
+    base = result.base
+    assert result.model.truth is not None
+    lo = result.inner.astype(float).copy()
+    hi = lo.copy()
+    lo[small] = np.where(result.inner[small] == 0, 0, 1)
+    hi[small] = np.where(result.inner[small] == 0, base - 1, base)
+    unpublished = np.asarray(result.model.A.getnnz(axis=0)) == 0
+    lo[unpublished], hi[unpublished] = 0, np.inf
+    moved = result.adjusted
+    lo[moved] = np.maximum(base, result.inner[moved] - ADJUST * base)
+    hi[moved] = result.inner[moved] + ADJUST * base
+    return lo, hi
+
+
+def _tied_ranges(result: Rounded, small: np.ndarray) -> list[tuple[int, float, float]]:
+    """For every small variable in a relation row: its smallest and largest value consistent with
+    the boxes of :func:`attacker_box` and every relation (a linear programme per side, over the
+    variables the relations connect to it)."""
+    R = result.model.R.tocsr()
+    if not R.shape[0]:
+        return []
+    lo, hi = attacker_box(result, small)
+    tied = np.zeros(result.model.n_vars, bool)
+    tied[np.unique(R.nonzero()[1])] = True
+    count, comp = connected_components((abs(R).T @ abs(R)).tocsr(), directed=False)
+    out = []
+    for j in np.flatnonzero(small & tied):
+        cols = np.flatnonzero(comp == comp[j])
+        rows = np.unique(R[:, cols].nonzero()[0])
+        sub = R[rows][:, cols]
+        position = int(np.searchsorted(cols, j))
+        if len(rows) == 1:
+            out.append((int(j), *_one_row(sub.toarray().ravel(), lo[cols], hi[cols], position)))
+            continue
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(cols))
+            c[position] = sign
+            res = linprog(c, A_eq=sub, b_eq=np.zeros(len(rows)), bounds=list(zip(lo[cols], hi[cols], strict=True)))
+            ends.append(sign * res.fun if res.status == 0 else (-np.inf if sign > 0 else np.inf))
+        out.append((int(j), float(np.ceil(ends[0] - 1e-9)), float(np.floor(ends[1] + 1e-9))))
+    return out
+
+
+def _one_row(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, j: int) -> tuple[float, float]:
+    """Range of ``z_j`` given ``c @ z = 0`` and the box (interval arithmetic is exact for one row)."""
+    others = np.arange(len(c)) != j
+    terms_lo = np.where(c[others] > 0, c[others] * lo[others], c[others] * hi[others])
+    terms_hi = np.where(c[others] > 0, c[others] * hi[others], c[others] * lo[others])
+    with np.errstate(invalid="ignore"):
+        rest_lo, rest_hi = np.nansum(terms_lo), np.nansum(terms_hi)  # sum of c_k z_k over k != j
+    a, b = sorted((-rest_hi / c[j], -rest_lo / c[j]))
+    return float(max(lo[j], np.ceil(a - 1e-9))), float(min(hi[j], np.floor(b + 1e-9)))
 
 
 def _inner_names(model: Model) -> list[str]:
