@@ -129,9 +129,10 @@ def run(shape: str, queue: multiprocessing.Queue, profile: str = "external") -> 
     queue.put(
         {
             "profile": profile,
-            **utility(counts[["period", "site", "indicator", "sex", "age_group", "nationality", "value"]], truth[
-                ["period", "site", "indicator", "sex", "age_group", "nationality", "value"]
-            ]),
+            **utility(
+                counts[["period", "site", "indicator", "sex", "age_group", "nationality", "value"]],
+                truth[["period", "site", "indicator", "sex", "age_group", "nationality", "value"]],
+            ),
             "cells": len(counts),
             "suppressed": protected.suppressed,
             "percentages_shown": int(
