@@ -221,7 +221,7 @@ def rounding_run(isp: Isp, profile: object, args: argparse.Namespace) -> None:
             "month": MONTH,
             "layout": args.layout,
             "tables": len(tables),
-            "distinct_cells": int(len(truth)),
+            "distinct_cells": len(truth),
             "cells_exact": int((published == truth).sum()),
             "cells_changed": int((published != truth).sum()),
             "cells_hidden": 0,

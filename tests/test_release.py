@@ -328,6 +328,77 @@ def _true_value(leaves: pd.DataFrame, key: tuple[str, ...]) -> int:
     return int(leaves.loc[mask, "count"].sum())
 
 
+def test_an_approver_may_require_the_strict_profile(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
+    """One agency approves on condition of the strict profile: the release uses it (cell
+    suppression with the dominance rule), and it still passes the audit it passed before."""
+    agency = protocol.load(fresh.root).data_gathering()[0]
+    rel = request_files.path_of(fx.APPROVED)
+    request_files.decide(fresh.root, fx.APPROVED, agency, True, None, fx.DECIDED, profile="strict")
+    fresh.repo.commit(f"{agency} approves on condition of the strict profile", [rel], f"{agency}:primary")
+    out = tmp_path / "strict"
+    result = isp("release", fx.APPROVED, "-o", out, "--repo", fresh.root, "--json", env=fresh.env())
+    assert result.code == 0, result.output
+    report = json.loads(result.out)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["disclosure_profile"] == "strict" and report["suppressed_cells"] > 0
+    assert meta["disclosure_method"].startswith("cell suppression")
+    _suppression_audit(fresh, out, report, "strict")
+
+
+def test_an_unknown_or_unconditional_profile_is_refused(fresh: fx.ReleaseRepo) -> None:
+    agency = protocol.load(fresh.root).data_gathering()[0]
+    args = ("request", "decide", fx.APPROVED, "--agency", agency, "--repo", fresh.root)
+    wrong = isp(*args, "--approve", "--profile", "lenient")
+    assert wrong.code == 1 and "not an external disclosure profile" in wrong.output
+    denied = isp(*args, "--deny", "--reason", "no", "--profile", "strict")
+    assert denied.code != 0 and "--profile" in denied.output
+
+
+def _suppression_audit(repo: fx.ReleaseRepo, out: Path, report: dict, profile_name: str) -> None:
+    """The independent audit of a suppression release (as before issue 11, with the profile given)."""
+    from isp import disclosure
+    from isp.disclosure import PercentTable, PublishedTable, Relation, Table
+
+    profile = protocol.load(repo.root).protocol.disclosure.profiles[profile_name]
+    truth = _truth(repo)
+    leaves = truth.groupby(KEYS, as_index=False)["count"].sum()
+    published = pd.read_csv(out / f"{report['release_id']}.csv", comment="#", dtype=str, keep_default_na=False)
+    shown = {
+        (r.site, r.indicator, r.sex, r.age_group, r.nationality): (int(r.value) if r.value else None)
+        for r in published.itertuples()
+        if r.measure == "count"
+    }
+    percent = {
+        (r.site, r.sex, r.age_group, r.nationality): (int(r.value) if r.value else None)
+        for r in published.itertuples()
+        if r.measure == "percent"
+    }
+    cats = {"site": ("JO11", "REST"), "sex": ("F", "M"), "age_group": ("0-5", "6-11", "12-17")}
+    cats |= {"nationality": ("SYR", "JOR", "IRQ", "OTH")}
+    counts = leaves[leaves["indicator"] != "concern_early_marriage"]
+    cats["indicator"] = ("new_cases", "active_cases", "concern_child_labour", "concern_other")
+    tables, percents = [], []
+    for cols in (("sex", "age_group"), ("nationality",)):
+        pad = {d: "ALL" for d in ("sex", "age_group", "nationality") if d not in cols}
+
+        def make(frame, rows, where=None, cols=cols):
+            return Table.from_frame(
+                frame, rows, cols, where=where, margins=("site", *cols), categories=cats, total_label="ALL"
+            )
+
+        table = make(counts, ("site", "indicator"))
+        values = {lab: shown[(*lab[:2], *_pad(lab[2:], cols, pad))] for lab in table.values()}
+        tables.append(PublishedTable(table, values))
+        num = make(leaves, ("site",), {"indicator": "concern_early_marriage"})
+        den = make(leaves, ("site",), {"indicator": "new_cases"})
+        pct = {lab: percent[(lab[0], *_pad(lab[1:], cols, pad))] for lab in num.values()}
+        percents.append(PercentTable(num, den, pct, frozenset(_primary(num, truth, profile))))
+    relation = Relation("indicator", "new_cases", ("concern_child_labour", "concern_other"))
+    audit = disclosure.audit(tables, profile, contributions=truth, percentages=percents, relations=[relation])
+    assert audit.ok, audit.lines(values=False)[:5]
+    assert sum(v is None for t in tables for v in t.shown.values()) > 0
+
+
 def _pad(labels: tuple[str, ...], cols: tuple[str, ...], pad: dict[str, str]) -> tuple[str, ...]:
     """Labels of one table's columns, placed among (sex, age_group, nationality)."""
     given = dict(zip(cols, labels, strict=True))
