@@ -216,7 +216,7 @@ def rounding_run(isp: Isp, profile: object, args: argparse.Namespace) -> None:
             "cpus": os.cpu_count(),
             "load_average_1m_before": round(load_before, 2),
             "load_average_1m_after": round(os.getloadavg()[0], 2),
-        },  # fmt: skip
+        },
         "release": {
             "month": MONTH,
             "layout": args.layout,

@@ -425,7 +425,7 @@ def _tied_ranges(result: Rounded, small: np.ndarray) -> list[tuple[int, float, f
     lo, hi = attacker_box(result, small)
     tied = np.zeros(result.model.n_vars, bool)
     tied[np.unique(R.nonzero()[1])] = True
-    count, comp = connected_components((abs(R).T @ abs(R)).tocsr(), directed=False)
+    _, comp = connected_components((abs(R).T @ abs(R)).tocsr(), directed=False)
     out = []
     for j in np.flatnonzero(small & tied):
         cols = np.flatnonzero(comp == comp[j])
