@@ -7,7 +7,9 @@ once per module and copied for each test that changes it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import html
 import json
 import re
@@ -231,6 +233,20 @@ def test_every_disclaimer_release_id_and_recipient_in_every_human_readable_file(
     for sheet in book:
         head = " ".join(str(c) for row in sheet.iter_rows(max_row=8, values_only=True) for c in row if c)
         assert report["release_id"] in head and recipient in head, sheet.title
+
+
+def test_every_file_states_the_method_and_its_base(package) -> None:
+    """Rounded figures are explained in every file a person reads (issue 11); no "hidden" mark."""
+    _, out, report = package
+    rid = report["release_id"]
+    for name in (f"{rid}.csv", f"{rid}.xlsx", f"{rid}.html", "README.txt"):
+        text = _readable(out / name)
+        assert "Small-count rounding, base 5" in text and "rounded to 0 or 5" in text, name
+        assert "marks a cell hidden" not in text, name
+    hxl = list(csv.reader(io.StringIO((out / f"{rid}-hxl.csv").read_text(encoding="utf-8"))))
+    assert hxl[1][-1] == "#meta+method"
+    assert all(row[-1] == "small-count rounding, base 5" for row in hxl[2:])
+    assert json.loads((out / "metadata.json").read_text())["disclosure_method"] == "small-count rounding, base 5"
 
 
 def test_hxl_file(package) -> None:
