@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import html
+import io
 import json
 import re
 import zipfile

@@ -100,9 +100,10 @@ def _profile(repo: Path, name: str) -> DisclosureProfile:
     if name not in profiles:
         raise IspError(f"unknown disclosure profile '{name}': protocol.yaml has {', '.join(profiles)}")
     if profiles[name].method != "suppression":
+        usable = ", ".join(k for k, p in profiles.items() if p.method == "suppression")
         raise IspError(
             f"disclosure profile '{name}' rounds small counts; these commands audit and protect suppressed "
-            f"tables: use a suppression profile ({', '.join(k for k, p in profiles.items() if p.method == 'suppression')})"
+            f"tables: use a suppression profile ({usable})"
         )
     return profiles[name]
 
