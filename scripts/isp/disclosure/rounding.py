@@ -37,9 +37,13 @@ from isp.disclosure.tables import Labels, PublishedTable, Relation, Table
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile
 
-TIME_LIMIT = 8.0  # seconds for all blocks of one rounding, shared by size (measured: benchmarks/README.md)
-MIN_BLOCK_TIME = 0.3
+TIME_LIMIT = 12.0  # seconds for all blocks of one rounding, shared by size (then the best found)
+MIN_BLOCK_TIME = 0.5
 GAP = 0.02  # stop a block within 2 % of the best possible total change
+# Branch-and-bound nodes per block: a limit of work, not of time. A block that stops on it gives
+# the same rounding on any machine; one that stops on its time limit (large blocks on a loaded
+# machine) may not, which is why an earlier release's rounding is passed as ``prior``.
+NODE_LIMIT = 500
 MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
 ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
 
@@ -171,7 +175,7 @@ def _solve_block(
         constraints=constraints,
         integrality=integrality,
         bounds=bounds,
-        options={"time_limit": time_limit, "mip_rel_gap": GAP},
+        options={"time_limit": time_limit, "mip_rel_gap": GAP, "node_limit": NODE_LIMIT},
     )
     if res.x is None:
         if R.shape[0] or (Q is not None and Q.shape[0]):
