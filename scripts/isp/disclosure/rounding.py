@@ -472,19 +472,20 @@ def _inner_names(model: Model) -> list[str]:
 
 
 def numerator_ranges(
-    rounded: Rounded, denominators: Sequence[PublishedTable], dim: str = "indicator"
+    rounded: Rounded, containers: Sequence[pd.DataFrame], dim: str = "indicator"
 ) -> dict[str, dict[Labels, float]]:
     """Per numerator table and cell, the width of the range an attacker is left with.
 
     The attacker is granted more than a percentage gives: every rounded numerator inner cell
     ``r`` (a multiple of the base ``b``, from the true count below or above it), so the true
-    count is in ``[r - b + 1, r + b - 1]``, at least 0, and at most the true denominator of the
-    same finest cell (granted too). A published cell's range is the sum of its inner ranges."""
+    count is in ``[r - b + 1, r + b - 1]``, at least 0, and at most the true value of every
+    published count that contains it at the same coordinates (``containers``: leaves of the
+    denominator, of a residual category that folds it in; granted too). A published cell's range is the sum of
+    its inner ranges."""
     model, base = rounded.model, rounded.base
     lo = np.maximum(rounded.inner - base + 1, 0)
     hi = rounded.inner + base - 1
-    cap = _denominator_caps(model, denominators, dim)
-    hi = np.minimum(hi, cap)
+    hi = np.minimum(hi, _caps(model, containers, dim))
     lo = np.minimum(lo, hi)
     width = np.asarray(model.A @ (hi - lo))
     out: dict[str, dict[Labels, float]] = {}
@@ -495,17 +496,20 @@ def numerator_ranges(
     return out
 
 
-def _denominator_caps(model: Model, denominators: Sequence[PublishedTable], dim: str) -> np.ndarray:
-    """True denominator of each numerator inner cell (same coordinates but ``dim``); inf if unknown."""
+def _caps(model: Model, containers: Sequence[pd.DataFrame], dim: str) -> np.ndarray:
+    """Smallest true value, over ``containers``, at each numerator inner cell's coordinates but
+    ``dim``; inf where none has the cell."""
     dims = [d for d in model.tables[0].dims if d != dim]
-    frame = pd.concat([d.table.leaves for d in denominators], ignore_index=True)
-    values = frame.astype({d: str for d in dims}).groupby(dims)["count"].first().to_dict()
-    keys = variable_keys(model)
-    position = [model.tables[0].dims.index(d) for d in dims]
     caps = np.full(model.n_vars, np.inf)
-    for j, key in enumerate(keys):
+    if not containers:
+        return caps
+    frame = pd.concat(list(containers), ignore_index=True).astype({d: str for d in dims})
+    values = frame.groupby(dims)["count"].min().to_dict()
+    position = [model.tables[0].dims.index(d) for d in dims]
+    for j, key in enumerate(variable_keys(model)):
         if key is not None:
-            found = values.get(tuple(key[p] for p in position) if len(position) > 1 else key[position[0]])
+            lookup = tuple(key[p] for p in position) if len(position) > 1 else key[position[0]]
+            found = values.get(lookup)
             if found is not None:
                 caps[j] = float(found)
     return caps

@@ -332,7 +332,7 @@ def rounded_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile:
         raise _refuse_ranges(failures, label)
     counts = [result.table(t.name) for t in made.counts]
     percents = [
-        (code, rounded_percentages(nums, [result.table(d.name) for d in dens], profile))
+        (code, rounded_percentages(nums, [result.table(d.name) for d in dens], profile, _containers(spec, made, code)))
         for code, nums, dens in _by_code(made)
     ]
     rows = [_count_rows(counts, label)]
@@ -350,16 +350,31 @@ def _by_code(made: PeriodTables) -> list[tuple[str, list[Table], list[Table]]]:
     return [(code, nums, dens) for code, (nums, dens) in out.items()]
 
 
+def _containers(spec: ReleaseSpec, made: PeriodTables, code: str) -> list[pd.DataFrame]:
+    """Leaves of the published counts that contain percent-only ``code`` besides its denominator:
+    a residual category that folds it in."""
+    leaves = made.counts[0].leaves if made.counts else pd.DataFrame()
+    return [
+        leaves[leaves["indicator"] == residual.code]
+        for residual in spec.indicators.residuals
+        if code in residual.folded and not leaves.empty
+    ]
+
+
 def rounded_percentages(
-    numerators: list[Table], denominators: list[PublishedTable], profile: DisclosureProfile
+    numerators: list[Table],
+    denominators: list[PublishedTable],
+    profile: DisclosureProfile,
+    containers: list[pd.DataFrame] | None = None,
 ) -> list[PercentTable]:
     """Percent-only figures under rounding: every numerator cell rounded to a multiple of the base
     (controlled, additive), the percentage of the rounded denominator, then the audit: a percentage
     stays only where the numerator's range (what the rounded count, the percentage and the true
-    denominator allow) spans at least the protection width."""
+    denominator, and any residual category that contains it, allow) spans at least the
+    protection width."""
     base = profile.round_base
     rounded = rounding.controlled(numerators, base)
-    ranges = rounding.numerator_ranges(rounded, denominators)
+    ranges = rounding.numerator_ranges(rounded, [d.table.leaves for d in denominators] + list(containers or []))
     out = []
     for num, den in zip(rounded.tables, denominators, strict=True):
         capped = {lab: min(int(v or 0), int(den.shown[lab] or 0)) for lab, v in num.shown.items()}
