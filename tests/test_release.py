@@ -246,7 +246,9 @@ def test_every_file_states_the_method_and_its_base(package) -> None:
     hxl = list(csv.reader(io.StringIO((out / f"{rid}-hxl.csv").read_text(encoding="utf-8"))))
     assert hxl[1][-1] == "#meta+method"
     assert all(row[-1] == "small-count rounding, base 5" for row in hxl[2:])
-    assert json.loads((out / "metadata.json").read_text())["disclosure_method"] == "small-count rounding, base 5"
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["disclosure_method"] == "small-count rounding, base 5"
+    assert "تقريب" in meta["disclosure_method_note_ar"] and "5" in meta["disclosure_method_note_ar"]
 
 
 def test_hxl_file(package) -> None:

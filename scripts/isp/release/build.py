@@ -186,6 +186,7 @@ def build_package(
         source_commit=_head(root),
         method=method_note(isp.protocol.disclosure.profiles[profile]),
         method_short=method_short(isp.protocol.disclosure.profiles[profile]),
+        method_ar=method_note_ar(isp.protocol.disclosure.profiles[profile]),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)

@@ -42,6 +42,7 @@ class ReleaseMeta:
     source_commit: str = ""
     method: str = ""  # how the figures were protected, one plain paragraph (every file states it)
     method_short: str = ""  # e.g. "small-count rounding, base 5"
+    method_ar: str = ""  # the paragraph in Arabic (metadata; every file once releases are bilingual)
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,8 @@ def to_metadata(package: Package, files: dict[str, bytes]) -> bytes:
         "generated": meta.generated.isoformat(),
         "disclosure_profile": meta.profile,
         "disclosure_method": meta.method_short,
+        "disclosure_method_note": meta.method,
+        "disclosure_method_note_ar": meta.method_ar,
         "periods": [{"label": p.label, "first_month": p.first, "last_month": p.last} for p in meta.periods],
         "suppressed_cells": package.suppressed,
         "source_commit": meta.source_commit,
