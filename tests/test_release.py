@@ -286,6 +286,26 @@ def test_a_second_release_waits_for_the_record_to_be_committed(package, tmp_path
     assert "not committed" in line
 
 
+def test_a_second_release_keeps_the_first_ones_rounding(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
+    """The first release records the commit its figures came from; the second rebuilds the first
+    one's rounding from the aggregates at that commit (decrypted in memory) and keeps it, so the
+    recipient holding both gets the same figures twice and learns nothing from the pair."""
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"release-{n}"
+        result = isp("release", fx.APPROVED, "-o", out, "--repo", fresh.root, "--json", env=fresh.env())
+        assert result.code == 0, result.output
+        fresh.repo.commit(f"Record release {n}", [request_files.path_of(fx.APPROVED)], "UNHCR:primary")
+        outs.append(json.loads(result.out)["release_id"])
+    first, second = request_files.load(fresh.root, fx.APPROVED).releases
+    assert first.source_commit and second.source_commit and first.profile == second.profile == "external"
+    tables = [
+        pd.read_csv(tmp_path / f"release-{n}" / f"{rid}.csv", comment="#", dtype=str, keep_default_na=False)
+        for n, rid in zip((1, 2), outs, strict=True)
+    ]
+    assert tables[0][["period", *KEYS, "measure", "value"]].equals(tables[1][["period", *KEYS, "measure", "value"]])
+
+
 # --- the independent audit ----------------------------------------------------------------------
 
 KEYS = ["site", "indicator", "sex", "age_group", "nationality"]

@@ -135,6 +135,7 @@ def _solve_block(
     time_limit: float,
     Q: sp.csr_matrix | None = None,
     q0: np.ndarray | None = None,
+    forced: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Up-or-down choice ``u`` for the block's ``n`` candidates, and the adjustment ``s`` of its
     other variables (relation rows only), minimising the total absolute change of the published
@@ -143,7 +144,8 @@ def _solve_block(
     Columns of ``A`` and ``R``: the candidates, then the adjustable variables (true values
     ``truth``, at least 0 after adjustment, by at most ``ADJUST * base``). ``gap``: what rounding
     a candidate down removes. ``Q`` (columns as ``A``), ``q0``: rows whose value, ``q0`` before
-    any change, must stay at least 0 (:func:`_implied`). Returns (``base * u - gap`` then ``s``: the change of every
+    any change, must stay at least 0 (:func:`_implied`). ``forced``: per candidate, its choice
+    (0 or 1) when an earlier release made it, NaN otherwise. Returns (``base * u - gap`` then ``s``: the change of every
     column, solved by the integer program)."""
     touched = np.unique(A.nonzero()[0])
     M = A[touched]
@@ -167,8 +169,13 @@ def _solve_block(
     c = np.concatenate([np.zeros(n), np.full(2 * k, 2.0), np.ones(m)])
     integrality = np.concatenate([np.ones(n + 2 * k), np.zeros(m)])
     down = np.minimum(truth - base, ADJUST * base)  # never below the base: it must not look small
+    u_lo, u_hi = np.zeros(n), np.ones(n)
+    if forced is not None:
+        known = ~np.isnan(forced)
+        u_lo[known] = u_hi[known] = forced[known]
     bounds = Bounds(
-        np.zeros(n + 2 * k + m), np.concatenate([np.ones(n), np.full(k, ADJUST * base), down, np.full(m, np.inf)])
+        np.concatenate([u_lo, np.zeros(2 * k + m)]),
+        np.concatenate([u_hi, np.full(k, ADJUST * base), down, np.full(m, np.inf)]),
     )
     res = milp(
         c,
@@ -180,7 +187,10 @@ def _solve_block(
     if res.x is None:
         if R.shape[0] or (Q is not None and Q.shape[0]):
             raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
-        return base * _greedy(gap, base) - gap, False
+        u = _greedy(gap, base)
+        if forced is not None:
+            u = np.where(np.isnan(forced), u, forced)
+        return base * u - gap, False
     x = np.round(res.x)
     return np.concatenate([base * x[:n] - gap, x[n : n + k] - x[n + k : n + 2 * k]]), True
 
@@ -198,20 +208,18 @@ def _round(
     assert model.truth is not None
     z = model.truth
     r = z.copy()
+    free = np.flatnonzero(candidates | np.isin(np.arange(len(z)), list(fixed)))
+    choice = np.full(len(z), np.nan)  # an earlier release's choice, as u (0 down, 1 up)
     for j, value in fixed.items():
-        r[j] = value
-    free = np.array([j for j in np.flatnonzero(candidates) if j not in fixed], int)
+        choice[j] = (value - floor[j]) / base
     R = _binding(model)
     adjustable = np.zeros(model.n_vars, bool)
     if R.shape[0]:
         adjustable[np.unique(R.nonzero()[1])] = True
         adjustable &= z >= base
         adjustable[free] = False
-        adjustable[list(fixed)] = False
     if len(free) == 0:
         return r, adjustable, 0
-    if R.shape[0] and fixed:
-        raise IspError("an earlier release's rounding cannot be kept where indicator groups tie cells together")
     both = np.concatenate([free, np.flatnonzero(adjustable)])
     Q = _implied(model)
     q0 = np.asarray(Q @ z).ravel()
@@ -235,6 +243,7 @@ def _round(
             max(MIN_BLOCK_TIME, time_limit * sizes[b] / sizes.sum()),
             Q[qrows][:, cols].tocsr(),
             q0[qrows],
+            choice[cand],
         )
         greedy += not solved
         r[cols] = z[cols] + change

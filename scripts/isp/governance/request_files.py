@@ -103,6 +103,7 @@ class Release(_Model):
     files: dict[str, str] = {}  # file name -> sha256
     profile: str | None = None  # the disclosure profile applied (protocol.yaml)
     suppressed_cells: int | None = None  # how many published cells disclosure control withheld
+    source_commit: str | None = None  # the commit whose aggregates it was made from (its rounding is rebuilt from them)
 
 
 class Request(_Model):
@@ -300,6 +301,7 @@ def record_release(
     files: Mapping[str, str] | None = None,
     profile: str | None = None,
     suppressed_cells: int | None = None,
+    source_commit: str | None = None,
 ) -> Release:
     """Append a release (its id, date, recipient and the sha256 of each file) to the request.
 
@@ -314,6 +316,7 @@ def record_release(
         files=dict(files or {}),
         profile=profile,
         suppressed_cells=suppressed_cells,
+        source_commit=source_commit or None,
     )
     if doc.get("releases") is None:
         doc["releases"] = []

@@ -169,7 +169,8 @@ def build_package(
 
     profile = request_files.required_profile(root, isp, request, PROFILE)
     figures = release_sources.period_figures(root, isp, spec, jobs)
-    protected = release_protect.protect(isp, spec, figures, profile)
+    prior = earlier_rounding(root, isp, spec, request, profile)
+    protected = release_protect.protect(isp, spec, figures, profile, prior=prior)
     meta = ReleaseMeta(
         release_id=next_release_id(request),
         request_id=request.id,
@@ -190,6 +191,25 @@ def build_package(
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
+
+
+def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, profile: str) -> dict:
+    """The rounding of every small cell in the earlier releases of this request, rebuilt from the
+    aggregates at the commit each was made from (in memory), so that this release rounds a
+    still-small cell the same way: an attacker holding both learns nothing from the pair."""
+    from isp.release import protect as release_protect
+    from isp.release import sources as release_sources
+
+    if isp.protocol.disclosure.profiles[profile].method != "rounding":
+        return {}
+    prior: dict = {}
+    for earlier in request.releases:
+        used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
+        if not earlier.source_commit or used is None or used.method != "rounding":
+            continue
+        figures = release_sources.figures_at(root, isp, spec, earlier.source_commit)
+        prior = release_protect.inner_rounding(isp, spec, figures, used, prior)
+    return prior
 
 
 def _head(root: Path) -> str:
@@ -241,6 +261,7 @@ def release(
         files={f.name: f.sha256 for f in written},
         profile=package.meta.profile,
         suppressed_cells=package.suppressed,
+        source_commit=package.meta.source_commit,
     )
     return ReleaseResult(
         package.meta.release_id, request_id, dest, written, package.suppressed, package.meta.recipient, request.path

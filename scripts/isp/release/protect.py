@@ -287,11 +287,13 @@ def audited_percentages(
         percents = fewer
 
 
-def protect_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str) -> pd.DataFrame:
+def protect_period(
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: dict | None = None
+) -> pd.DataFrame:
     """The published rows of one period, after protection, percentages and a passing audit."""
     profile = isp.protocol.disclosure.profiles[profile_name]
     if profile.method == "rounding":
-        return rounded_period(isp, spec, figures, profile)
+        return rounded_period(isp, spec, figures, profile, prior)
     made = tables(isp, spec, figures)
     rels = relations(isp, spec)
     protected = disclosure.protect(made.protected, profile, figures.contributions, relations=rels)
@@ -320,12 +322,28 @@ def _refuse_ranges(failures: list[rounding.RangeFailure], period: str) -> IspErr
     )
 
 
-def rounded_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile) -> pd.DataFrame:
+def inner_rounding(
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile: DisclosureProfile, prior: dict
+) -> dict:
+    """The rounded small cells of a release of ``spec`` made from ``figures`` (``prior``: of the
+    releases before it), to keep in the next one."""
+    out = dict(prior)
+    for period in figures:
+        made = tables(isp, spec, period)
+        result = rounding.small_count_round(made.protected, profile, relations=relations(isp, spec), prior=prior)
+        out.update(rounding.inner_values(result))
+    return out
+
+
+def rounded_period(
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile, prior: dict | None = None
+) -> pd.DataFrame:
     """One period under small-count rounding: the counts rounded together (additive across
-    tables), the audit of every small cell's range, and percentages from rounded counts."""
+    tables), the audit of every small cell's range, and percentages from rounded counts.
+    ``prior``: the rounding of earlier releases of the same cells, kept where still small."""
     made = tables(isp, spec, figures)
     rels = relations(isp, spec)
-    result = rounding.small_count_round(made.protected, profile, relations=rels)
+    result = rounding.small_count_round(made.protected, profile, relations=rels, prior=prior)
     label = figures.period.label
     failures = rounding.witness_ranges(result)
     if failures:
@@ -385,11 +403,14 @@ def rounded_percentages(
     return out
 
 
-def protect(isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str) -> Protected:
-    """Every period protected and audited; the release's published table and its suppressed cells."""
+def protect(
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str, prior: dict | None = None
+) -> Protected:
+    """Every period protected and audited; the release's published table and its suppressed cells.
+    ``prior``: the rounding of earlier releases (:func:`inner_rounding`), kept where still small."""
     if not figures:
         raise IspError(f"{spec.source}: no period to release")
-    frame = pd.concat([protect_period(isp, spec, f, profile_name) for f in figures], ignore_index=True)
+    frame = pd.concat([protect_period(isp, spec, f, profile_name, prior) for f in figures], ignore_index=True)
     frame = _order(frame, isp, spec)
     suppressed = int(((frame["measure"] == "count") & (frame["note"] == NOTE_SUPPRESSED)).sum())
     return Protected(frame, suppressed)
