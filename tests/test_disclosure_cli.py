@@ -39,11 +39,17 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_audit_reports_each_violation_on_one_line_and_exits_1(repo: Path, tmp_path: Path) -> None:
     table = _write(tmp_path, "leaky.csv", LEAKY)
-    result = isp("disclosure", "audit", table, "--profile", "external", "--repo", repo)
+    result = isp("disclosure", "audit", table, "--profile", "exact", "--repo", repo)
     assert result.code == 1, result.err
     lines = [line for line in result.err.splitlines() if "leaky.csv:" in line and "needed" in line]
     assert any("site=JO11, sex=M" in line and "[5, 5]" in line and "hi - lo >= 5" in line for line in lines)
     assert "Traceback" not in result.err
+
+
+def test_a_rounding_profile_is_refused_by_the_suppression_commands(repo: Path, tmp_path: Path) -> None:
+    table = _write(tmp_path, "leaky.csv", LEAKY)
+    result = isp("disclosure", "audit", table, "--profile", "external", "--repo", repo)
+    assert result.code == 1 and "rounds small counts" in result.err and "Traceback" not in result.err
 
 
 def test_audit_json_lists_the_intervals(repo: Path, tmp_path: Path) -> None:

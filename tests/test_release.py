@@ -7,8 +7,10 @@ once per module and copied for each test that changes it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import html
+import io
 import json
 import re
 import zipfile
@@ -233,6 +235,22 @@ def test_every_disclaimer_release_id_and_recipient_in_every_human_readable_file(
         assert report["release_id"] in head and recipient in head, sheet.title
 
 
+def test_every_file_states_the_method_and_its_base(package) -> None:
+    """Rounded figures are explained in every file a person reads (issue 11); no "hidden" mark."""
+    _, out, report = package
+    rid = report["release_id"]
+    for name in (f"{rid}.csv", f"{rid}.xlsx", f"{rid}.html", "README.txt"):
+        text = _readable(out / name)
+        assert "Small-count rounding, base 5" in text and "rounded to 0 or 5" in text, name
+        assert "marks a cell hidden" not in text, name
+    hxl = list(csv.reader(io.StringIO((out / f"{rid}-hxl.csv").read_text(encoding="utf-8"))))
+    assert hxl[1][-1] == "#meta+method"
+    assert all(row[-1] == "small-count rounding, base 5" for row in hxl[2:])
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["disclosure_method"] == "small-count rounding, base 5"
+    assert "تقريب" in meta["disclosure_method_note_ar"] and "5" in meta["disclosure_method_note_ar"]
+
+
 def test_hxl_file(package) -> None:
     _, out, report = package
     lines = (out / f"{report['release_id']}-hxl.csv").read_text(encoding="utf-8").splitlines()
@@ -251,7 +269,9 @@ def test_the_release_is_recorded_in_the_request(package) -> None:
     on_disk = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
     assert recorded.files == on_disk
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] > 0
+    # the default profile rounds small counts (issue 11): nothing is suppressed, the method is stated
+    assert meta["disclosure_profile"] == "external" and meta["suppressed_cells"] == report["suppressed_cells"] == 0
+    assert meta["disclosure_method"] == "small-count rounding, base 5"
     assert (recorded.profile, recorded.suppressed_cells) == ("external", report["suppressed_cells"])
     ciphertext = repo.root / "aggregates" / "quarterly" / "2026-Q1.csv"
     assert meta["inputs"] == [
@@ -264,6 +284,26 @@ def test_a_second_release_waits_for_the_record_to_be_committed(package, tmp_path
     repo, _, _ = package
     line = _refused(repo, tmp_path, fx.APPROVED)
     assert "not committed" in line
+
+
+def test_a_second_release_keeps_the_first_ones_rounding(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
+    """The first release records the commit its figures came from; the second rebuilds the first
+    one's rounding from the aggregates at that commit (decrypted in memory) and keeps it, so the
+    recipient holding both gets the same figures twice and learns nothing from the pair."""
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"release-{n}"
+        result = isp("release", fx.APPROVED, "-o", out, "--repo", fresh.root, "--json", env=fresh.env())
+        assert result.code == 0, result.output
+        fresh.repo.commit(f"Record release {n}", [request_models.path_of(fx.APPROVED)], "UNHCR:primary")
+        outs.append(json.loads(result.out)["release_id"])
+    first, second = request_files.load(fresh.root, fx.APPROVED).releases
+    assert first.source_commit and second.source_commit and first.profile == second.profile == "external"
+    tables = [
+        pd.read_csv(tmp_path / f"release-{n}" / f"{rid}.csv", comment="#", dtype=str, keep_default_na=False)
+        for n, rid in zip((1, 2), outs, strict=True)
+    ]
+    assert tables[0][["period", *KEYS, "measure", "value"]].equals(tables[1][["period", *KEYS, "measure", "value"]])
 
 
 # --- the independent audit ----------------------------------------------------------------------
@@ -292,11 +332,72 @@ def _truth(repo: fx.ReleaseRepo) -> pd.DataFrame:
 
 
 def test_the_published_tables_pass_an_independent_disclosure_audit(package) -> None:
+    """Under the default profile (small-count rounding, base 5): every count is shown, every total
+    is the sum of its published parts, and every cell of 1 to 4 children is published 0 or 5."""
+    repo, out, report = package
+    truth = _truth(repo).groupby(KEYS, as_index=False)["count"].sum()
+    published = pd.read_csv(out / f"{report['release_id']}.csv", comment="#", dtype=str, keep_default_na=False)
+    counts = published[published["measure"] == "count"]
+    assert (counts["value"] != "").all(), "no count is blank under rounding"
+    shown = {tuple(r[k] for k in KEYS): int(r["value"]) for _, r in counts.iterrows()}
+    dims = ("sex", "age_group", "nationality")
+    for key, value in shown.items():
+        rest = key[2:]
+        for i, dim in enumerate(dims):
+            if rest[i] != "ALL":
+                continue
+            parts = [v for k, v in shown.items() if k[:2] == key[:2] and _same_but(k[2:], tuple(rest), i)]
+            if parts:
+                assert sum(parts) == value, f"{key} is not the sum of its parts by {dim}"
+        true = _true_value(truth, key)
+        if 1 <= true <= 4:
+            assert value % 5 == 0, f"{key}: a small count is published unrounded"
+
+
+def _same_but(labels: tuple[str, ...], total: tuple[str, ...], i: int) -> bool:
+    return labels[i] != "ALL" and all(a == b for j, (a, b) in enumerate(zip(labels, total, strict=True)) if j != i)
+
+
+def _true_value(leaves: pd.DataFrame, key: tuple[str, ...]) -> int:
+    mask = pd.Series(True, index=leaves.index)
+    for name, label in zip(KEYS, key, strict=True):
+        if label != "ALL":
+            mask &= leaves[name] == label
+    return int(leaves.loc[mask, "count"].sum())
+
+
+def test_an_approver_may_require_the_strict_profile(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
+    """One agency approves on condition of the strict profile: the release uses it (cell
+    suppression with the dominance rule), and it still passes the audit it passed before."""
+    agency = loading.load(fresh.root).data_gathering()[0]
+    rel = request_models.path_of(fx.APPROVED)
+    request_files.decide(fresh.root, fx.APPROVED, agency, True, None, fx.DECIDED, profile="strict")
+    fresh.repo.commit(f"{agency} approves on condition of the strict profile", [rel], f"{agency}:primary")
+    out = tmp_path / "strict"
+    result = isp("release", fx.APPROVED, "-o", out, "--repo", fresh.root, "--json", env=fresh.env())
+    assert result.code == 0, result.output
+    report = json.loads(result.out)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["disclosure_profile"] == "strict" and report["suppressed_cells"] > 0
+    assert meta["disclosure_method"].startswith("cell suppression")
+    _suppression_audit(fresh, out, report, "strict")
+
+
+def test_an_unknown_or_unconditional_profile_is_refused(fresh: fx.ReleaseRepo) -> None:
+    agency = loading.load(fresh.root).data_gathering()[0]
+    args = ("request", "decide", fx.APPROVED, "--agency", agency, "--repo", fresh.root)
+    wrong = isp(*args, "--approve", "--profile", "lenient")
+    assert wrong.code == 1 and "not an external disclosure profile" in wrong.output
+    denied = isp(*args, "--deny", "--reason", "no", "--profile", "strict")
+    assert denied.code != 0 and "--profile" in denied.output
+
+
+def _suppression_audit(repo: fx.ReleaseRepo, out: Path, report: dict, profile_name: str) -> None:
+    """The independent audit of a suppression release (as before issue 11, with the profile given)."""
     from isp import disclosure
     from isp.disclosure import PercentTable, PublishedTable, Relation, Table
 
-    repo, out, report = package
-    profile = loading.load(repo.root).protocol.disclosure.profiles["external"]
+    profile = loading.load(repo.root).protocol.disclosure.profiles[profile_name]
     truth = _truth(repo)
     leaves = truth.groupby(KEYS, as_index=False)["count"].sum()
     published = pd.read_csv(out / f"{report['release_id']}.csv", comment="#", dtype=str, keep_default_na=False)

@@ -247,3 +247,15 @@ def test_breach_records_are_checked_with_the_requests(isp_repo: IspRepo) -> None
     assert found == {"agreement-by-other-agency", "breach-figures", "record-not-by-coordinator"}
     result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
     assert result.code == 1 and "[agreement-by-other-agency]" in result.err
+
+
+def test_a_decision_may_only_name_an_external_profile_as_an_approvals_condition(isp_repo: IspRepo) -> None:
+    new(isp_repo)
+    cases = {"IRC": {"decision": "approve", "date": date(2026, 3, 3), "profile": "strict"}}
+    _edit(isp_repo, lambda d: d["decisions"].update(cases))
+    isp_repo.commit("IRC approves on condition of the strict profile", signer="IRC:primary")
+    assert rules(_check(isp_repo, None)) == set()
+    wrong = {"decision": "approve", "date": date(2026, 3, 3), "profile": "internal"}
+    _edit(isp_repo, lambda d: d["decisions"].update(JRF=wrong))
+    isp_repo.commit("JRF approves with the internal profile", signer="JRF:primary")
+    assert rules(_check(isp_repo, None)) == {"unknown-profile"}

@@ -821,6 +821,13 @@ PROTOCOL_REVIEW = _declare(
 
 # --- requests ----------------------------------------------------------------------------------
 
+UNKNOWN_PROFILE = _declare(
+    "unknown-profile",
+    "Profile an approval cannot set",
+    "{where}: `{profile}` is not a condition an approval can set",
+    "approve with one of the profiles in protocol.yaml's disclosure.strictness, or leave `profile:` out",
+    "requests",
+)
 ID = _declare(
     "id",
     "Id differs from the file name",

@@ -16,7 +16,9 @@ from isp.protocol.models import DisclosureProfile
 app = typer.Typer(help="Disclosure control: audit or protect a published table (cross-tab CSV).", no_args_is_help=True)
 
 TableArg = Annotated[Path, typer.Argument(help="A cross-tab CSV (format: see `isp disclosure audit --help`).")]
-ProfileOption = Annotated[str, typer.Option("--profile", help="Disclosure profile from protocol.yaml.")]
+ProfileOption = Annotated[
+    str, typer.Option("--profile", help="Suppression profile from protocol.yaml (exact, strict).")
+]
 
 FORMAT = """
 The table is a cross-tab CSV: the first header cell names the row dimension (optionally
@@ -35,7 +37,7 @@ Total,30,25,55
 @app.command()
 def audit(
     file: TableArg,
-    profile: ProfileOption = "external",
+    profile: ProfileOption = "exact",
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
 ) -> None:
@@ -70,7 +72,7 @@ def audit(
 def protect(
     file: TableArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the protected table (CSV).")],
-    profile: ProfileOption = "external",
+    profile: ProfileOption = "exact",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
@@ -97,6 +99,12 @@ def _profile(repo: Path, name: str) -> DisclosureProfile:
     profiles = loading.load(repo).protocol.disclosure.profiles
     if name not in profiles:
         raise IspError(f"unknown disclosure profile '{name}': protocol.yaml has {', '.join(profiles)}")
+    if profiles[name].method != "suppression":
+        usable = ", ".join(k for k, p in profiles.items() if p.method == "suppression")
+        raise IspError(
+            f"disclosure profile '{name}' rounds small counts; these commands audit and protect suppressed "
+            f"tables: use a suppression profile ({usable})"
+        )
     return profiles[name]
 
 

@@ -103,6 +103,10 @@ def decide(
     day: Annotated[
         str | None, typer.Option("--date", help="Date of the decision, YYYY-MM-DD (default: today).")
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Approve on condition that the release uses at least this disclosure profile (e.g. strict)."),
+    ] = None,
     commit: Annotated[bool, typer.Option("--commit", help="Commit it, signed with your git (SSH key).")] = False,
     repo: RepoOption = Path("."),
 ) -> None:
@@ -110,12 +114,15 @@ def decide(
     signed by one of your agency's focal points.
 
     Example: `isp request decide REQ-2026-003 --agency IRC --approve --commit`;
+    `isp request decide REQ-2026-003 --agency UNICEF --approve --profile strict` (the release then
+    uses that profile or a stricter one);
     `isp request decide REQ-2026-003 --agency JRF --deny --reason "Camp-level cells too small"`
     """
     if approve == deny:
         raise UsageError("give exactly one of --approve or --deny")
-    decision = request_files.decide(repo, request_id, agency, approve, reason, _date(day, "date"))
-    ok(f"{request_id}: {agency} {'approves' if approve else 'denies'} (dated {decision.date})")
+    decision = request_files.decide(repo, request_id, agency, approve, reason, _date(day, "date"), profile=profile)
+    condition = f", on condition of the {decision.profile} profile" if decision.profile else ""
+    ok(f"{request_id}: {agency} {'approves' if approve else 'denies'} (dated {decision.date}){condition}")
     rel = request_models.path_of(request_id)
     if commit:
         sha = request_files.commit_file(repo, rel, f"{request_id}: {agency} {'approves' if approve else 'denies'}")

@@ -1,5 +1,5 @@
-"""Disclosure control for what leaves the group (contract D): suppression and the attacker's audit.
-Primary and secondary suppression, the audit of every attacker, and percent-only indicators.
+"""Disclosure control for what leaves the group (contract D): rounding, suppression and the audit.
+Small-count rounding (the default), primary and secondary suppression, the attacker's audit, percent-only indicators.
 
 Public API
 ==========
@@ -63,6 +63,19 @@ Audit
 ``width``), ``lo``, ``hi``, ``needed``; ``str(v)`` leaves the interval out (it may reveal a
 figure), ``v.line(values=True)`` keeps it (fine for a table that is already public).
 
+Small-count rounding (the default external method)
+--------------------------------------------------
+``small_count_round(tables, profile, *, relations=(), prior=None) -> Rounded``
+    Every finest cell (model variable) of 1 to ``profile.round_base - 1`` becomes 0 or the base;
+    every published cell is the sum of its rounded parts (tables stay additive and linked).
+    ``prior``: ``inner_values(earlier)``, the rounding of an earlier release kept where the cell
+    is still small. ``Rounded``: ``.tables`` (``PublishedTable``, nothing ``None``),
+    ``.published``/``.inner`` (per model cell / variable), ``.table(name)``.
+``witness_ranges(rounded) -> list[RangeFailure]``: the audit (every small cell's range stays
+    0..b-1 or 1..b, relations included); ``controlled(tables, base)`` rounds every cell to a
+    neighbouring multiple (percent-only numerators); ``numerator_ranges`` audits them.
+    Module :mod:`isp.disclosure.rounding`.
+
 Percent-only indicators
 -----------------------
 ``percentages(numerator, denominator, profile, *, extremes_below=200) -> PercentTable``
@@ -102,6 +115,7 @@ from isp.disclosure.audit import PUBLIC, AuditReport, Violation, audit
 from isp.disclosure.crosstab import read_crosstab, to_crosstab
 from isp.disclosure.percent import PercentTable, percentages, whole_percent
 from isp.disclosure.primary import dominance_unsafe, p_percent_unsafe, threshold_unsafe
+from isp.disclosure.rounding import Rounded, small_count_round, witness_ranges
 from isp.disclosure.secondary import Protected, protect
 from isp.disclosure.tables import TOTAL, PublishedTable, Relation, Table, relations_from_protocol
 
@@ -113,6 +127,7 @@ __all__ = [
     "Protected",
     "PublishedTable",
     "Relation",
+    "Rounded",
     "Table",
     "Violation",
     "audit",
@@ -122,7 +137,9 @@ __all__ = [
     "protect",
     "read_crosstab",
     "relations_from_protocol",
+    "small_count_round",
     "threshold_unsafe",
     "to_crosstab",
     "whole_percent",
+    "witness_ranges",
 ]

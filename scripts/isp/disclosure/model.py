@@ -37,6 +37,7 @@ class Model:
     level: np.ndarray  # per cell: fewest margins/subtotals among its labels in any table
     names: list[str]  # per cell: its name in the first table that shows it
     lines: list[tuple[int, list[int]]]  # (total cell, part cells)
+    kept: np.ndarray | None = None  # per variable before the rests: its leaf (position in the universe)
 
     @property
     def n_cells(self) -> int:
@@ -93,6 +94,7 @@ def build(
         level,
         names,
         lines,
+        sub.kept,
     )
 
 

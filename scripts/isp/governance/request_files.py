@@ -160,10 +160,24 @@ def readable_requests(root: Path) -> list[Request]:
 
 
 def decide(
-    root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
+    root: Path,
+    request_id: str,
+    agency: str,
+    approve: bool,
+    reason: str | None,
+    day: date,
+    isp: Isp | None = None,
+    profile: str | None = None,
 ) -> Decision:
-    """Record ``agency``'s decision in the file (it counts once committed and signed)."""
+    """Record ``agency``'s decision in the file (it counts once committed and signed).
+
+    ``profile``: an approval's condition, the disclosure profile the release must use at least
+    (the release uses the strictest any approver named)."""
     isp = isp or loading.load(root)
+    if profile is not None:
+        if not approve:
+            raise UsageError("--profile is a condition of an approval: give it with --approve")
+        isp.protocol.disclosure.strictest([profile])
     request = load(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
@@ -174,7 +188,9 @@ def decide(
         raise IspError(
             f"{request.path}: a decision cannot be dated {day}, before the request was issued ({request.issued})"
         )
-    decision = Decision(decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None)
+    decision = Decision(
+        decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None, profile=profile
+    )
     with _edit(root, request) as doc:
         if doc.get("decisions") is None:
             doc["decisions"] = {}
@@ -192,6 +208,7 @@ def record_release(
     files: Mapping[str, str] | None = None,
     profile: str | None = None,
     suppressed_cells: int | None = None,
+    source_commit: str | None = None,
 ) -> Release:
     """Append a release (its id, date, recipient and the sha256 of each file) to the request.
 
@@ -206,12 +223,21 @@ def record_release(
         files=dict(files or {}),
         profile=profile,
         suppressed_cells=suppressed_cells,
+        source_commit=source_commit or None,
     )
     with _edit(root, request) as doc:
         if doc.get("releases") is None:
             doc["releases"] = []
         doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
     return release
+
+
+def required_profile(root: Path, isp: Isp, request: Request, default: str = "external") -> str:
+    """The disclosure profile a release of ``request`` uses: the strictest of ``default`` and every
+    profile named by an approval that counts (signed and committed)."""
+    counted, _ = counted_decisions(root, request)
+    named = [d.profile for d in counted.values() if d.decision == "approve"]
+    return isp.protocol.disclosure.strictest(named, default)
 
 
 def commit_file(root: Path, rel: str, message: str) -> str:

@@ -42,6 +42,7 @@ class Decision(_Model):
     decision: Literal["approve", "deny"]
     date: date
     reason: str | None = None
+    profile: str | None = None  # an approval's condition: at least this disclosure profile (protocol.yaml)
 
 
 class Release(_Model):
@@ -51,6 +52,7 @@ class Release(_Model):
     files: dict[str, str] = {}  # file name -> sha256
     profile: str | None = None  # the disclosure profile applied (protocol.yaml)
     suppressed_cells: int | None = None  # how many published cells disclosure control withheld
+    source_commit: str | None = None  # the commit whose aggregates it was made from (its rounding is rebuilt from them)
 
 
 class Request(_Model):

@@ -203,6 +203,7 @@ def _decision_rules(isp: Isp, request: Request) -> Iterable[Problem]:
                 column=where,
                 fix=f"{agency} adds `reason:` in a signed commit",
             )
+        yield from _profile_rule(isp, request, agency, decision)
         if decision.date < request.issued:
             rule = "media-pre-approved" if request.type == "media" else "decision-before-issued"
             yield Problem(
@@ -212,6 +213,22 @@ def _decision_rules(isp: Isp, request: Request) -> Iterable[Problem]:
                 f"({request.issued}); nothing is approved in advance",
                 column=where,
             )
+
+
+def _profile_rule(isp: Isp, request: Request, agency: str, decision: Any) -> Iterable[Problem]:
+    """A profile named by a decision is an approval's condition: an external profile of protocol.yaml."""
+    if decision.profile is None:
+        return
+    where = f"decisions.{agency}.profile"
+    allowed = isp.protocol.disclosure.strictness
+    if decision.decision != "approve" or decision.profile not in allowed:
+        yield Problem(
+            request.path,
+            "unknown-profile",
+            f"{where}: `{decision.profile}` is not a condition an approval can set",
+            column=where,
+            fix=f"approve with one of {', '.join(allowed)}, or leave `profile:` out",
+        )
 
 
 def content_problems(isp: Isp, request: Request, others: Mapping[str, Request]) -> list[Problem]:

@@ -7,6 +7,7 @@ reads its rules from; :mod:`isp.protocol.checks` holds the rules that span files
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -133,6 +134,14 @@ class Sharing(Model):
 
 
 class DisclosureProfile(Model):
+    """One way of protecting an external release (design section 8).
+
+    ``method``: ``suppression`` hides the cells the rules flag and enough others; ``rounding``
+    (small-count rounding) turns every finest cell of 1 to ``round_base - 1`` into 0 or
+    ``round_base`` and publishes every total as the sum of its rounded parts."""
+
+    method: Literal["suppression", "rounding"] = "suppression"
+    round_base: int = Field(default=5, ge=2)
     threshold: int = Field(ge=0)
     site_threshold: int = Field(ge=0)
     dominance_p: float = Field(ge=0, le=100)
@@ -143,6 +152,7 @@ class DisclosureProfile(Model):
 
 class Disclosure(Model):
     profiles: dict[str, DisclosureProfile]
+    strictness: list[str] = ["external"]  # external profiles, least to most strict
 
     @field_validator("profiles")
     @classmethod
@@ -150,6 +160,30 @@ class Disclosure(Model):
         if "external" not in value:
             raise ValueError("an `external` profile is required")
         return value
+
+    @model_validator(mode="after")
+    def _strictness_names_profiles(self) -> Disclosure:
+        unknown = [name for name in self.strictness if name not in self.profiles]
+        if unknown:
+            raise ValueError(f"`strictness` names no profile {', '.join(unknown)}")
+        if "external" not in self.strictness or len(set(self.strictness)) != len(self.strictness):
+            raise ValueError("`strictness` must list `external` and each profile once")
+        return self
+
+    def strictest(self, named: Iterable[str | None], default: str = "external") -> str:
+        """The strictest of ``default`` and every profile ``named`` (by the order of ``strictness``)."""
+        chosen = default
+        for name in named:
+            if name is None:
+                continue
+            if name not in self.strictness:
+                raise IspError(
+                    f"protocol.yaml: `{name}` is not an external disclosure profile "
+                    f"(use one of {', '.join(self.strictness)})"
+                )
+            if self.strictness.index(name) > self.strictness.index(chosen):
+                chosen = name
+        return chosen
 
 
 class Protocol(Model):

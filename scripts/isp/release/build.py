@@ -7,7 +7,8 @@ In order, and nothing is decrypted or written before the first two pass:
 2. the destination: outside the repository's tracked folders, new or empty;
 3. the figures: the request's periods from the consolidated aggregates, and each agency's
    contribution from its submissions (both decrypted in memory, :mod:`isp.release.sources`);
-4. disclosure control with the ``external`` profile, then its audit
+4. disclosure control with the ``external`` profile, or the strictest profile an approving agency
+   named as its condition (``isp request decide --approve --profile``), then its audit
    (:mod:`isp.release.protect`): the release is refused if the audit finds any weakness;
 5. the files (:mod:`isp.release.writers`, :mod:`isp.release.html`), written all at once;
 6. the release recorded in ``requests/<ID>.yaml`` (``releases:``), for the coordinator to commit.
@@ -25,7 +26,7 @@ from typing import Any
 
 from isp.errors import IspError
 from isp.protocol import loading, workdays
-from isp.protocol.models import Isp
+from isp.protocol.models import DisclosureProfile, Isp
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
 from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
@@ -88,15 +89,55 @@ def next_release_id(request: Any) -> str:
     return f"REL-{request.id}-{len(request.releases) + 1}"
 
 
-def notes(isp: Isp, spec: ReleaseSpec) -> tuple[str, ...]:
+def method_note(profile: DisclosureProfile) -> str:
+    """One plain paragraph on how the figures were protected (every file of the release states it)."""
+    if profile.method == "rounding":
+        base = profile.round_base
+        return (
+            f"Small-count rounding, base {base}: the counts of 1 to {base - 1} children in the finest "
+            f"breakdown were rounded to 0 or {base}, so no small count can point to a child; every total "
+            "is the sum of its rounded parts, so totals may differ slightly from the true figures."
+        )
+    rules = f"counts below {profile.threshold} ({profile.site_threshold} for a site)"
+    if profile.dominance_p > 0:
+        rules += " and cells one agency nearly makes up"
+    return (
+        f"Cell suppression: {rules} are hidden, with the extra cells needed so that none can be "
+        "worked out; every figure shown is exact."
+    )
+
+
+def method_short(profile: DisclosureProfile) -> str:
+    if profile.method == "rounding":
+        return f"small-count rounding, base {profile.round_base}"
+    return "cell suppression" + (f" with a {profile.dominance_p:g}% dominance rule" if profile.dominance_p else "")
+
+
+def method_note_ar(profile: DisclosureProfile) -> str:
+    """The same paragraph in Arabic (bilingual releases)."""
+    if profile.method == "rounding":
+        base = profile.round_base
+        return (
+            f"تقريب الأعداد الصغيرة، بأساس {base}: قُرّبت الأعداد من 1 إلى {base - 1} طفلاً في أدق "
+            f"تصنيف إلى 0 أو {base} حتى لا يدل عدد صغير على طفل؛ وكل مجموع هو حاصل جمع أجزائه المقرّبة."
+        )
+    return "حجب الخلايا: أُخفيت الأعداد الصغيرة وما يلزم معها حتى لا يمكن استنتاجها؛ وكل رقم ظاهر دقيق."
+
+
+def notes(isp: Isp, spec: ReleaseSpec, profile_name: str = PROFILE) -> tuple[str, ...]:
     """Plain-language notes on what the protocol changed in this release (never a figure)."""
     plan, sharing = spec.indicators, isp.protocol.sharing
-    profile = isp.protocol.disclosure.profiles[PROFILE]
+    profile = isp.protocol.disclosure.profiles[profile_name]
     out = [f"Withheld by the protocol: {isp.tags.get(tag, tag)}" for tag in sharing.never_external_tags]
     for numerator, denominator in plan.percents:
+        computed = (
+            f"computed from counts rounded to a multiple of {profile.round_base}"
+            if profile.method == "rounding"
+            else "computed from protected counts"
+        )
         out.append(
             f"{isp.indicators[numerator].name_en} is given only as a percentage of "
-            f"{isp.indicators[denominator].name_en.lower()}, computed from protected counts and not shown "
+            f"{isp.indicators[denominator].name_en.lower()}, {computed} and not shown "
             f"below {profile.min_denominator} {isp.indicators[denominator].name_en.lower()}."
         )
     for residual in plan.residuals:
@@ -110,10 +151,7 @@ def notes(isp: Isp, spec: ReleaseSpec) -> tuple[str, ...]:
     stocks = [ind.name_en for code, ind in isp.indicators.items() if code in plan.counts and ind.aggregation == "stock"]
     if stocks:
         out.append(f"{', '.join(stocks)}: the caseload at the end of each period; other figures are period totals.")
-    out.append(
-        f"Disclosure control: counts below {profile.threshold} ({profile.site_threshold} for a site) and cells "
-        "one agency nearly makes up are hidden, with the extra cells needed so that none can be worked out."
-    )
+    out.append(f"Disclosure control: {method_note(profile)}")
     return tuple(out)
 
 
@@ -126,25 +164,51 @@ def build_package(
 
     if not spec.indicators.counts and not spec.indicators.percents:
         raise IspError(f"{spec.source}: nothing the protocol allows to leave the group was asked for")
+    from isp.governance import request_files
+
+    profile = request_files.required_profile(root, isp, request, PROFILE)
     figures = release_sources.period_figures(root, isp, spec, jobs)
-    protected = release_protect.protect(isp, spec, figures, PROFILE)
+    prior = earlier_rounding(root, isp, spec, request, profile)
+    protected = release_protect.protect(isp, spec, figures, profile, prior=prior)
     meta = ReleaseMeta(
         release_id=next_release_id(request),
         request_id=request.id,
         recipient=options.recipient or recipient_of(request),
         title=options.title,
         generated=today,
-        profile=PROFILE,
+        profile=profile,
         disclaimers=tuple(isp.protocol.sharing.disclaimers),
         periods=spec.periods,
         kind=options.kind,
-        notes=notes(isp, spec),
+        notes=notes(isp, spec, profile),
         audience=options.audience,
         inputs=tuple(f.source for f in figures),
         source_commit=_head(root),
+        method=method_note(isp.protocol.disclosure.profiles[profile]),
+        method_short=method_short(isp.protocol.disclosure.profiles[profile]),
+        method_ar=method_note_ar(isp.protocol.disclosure.profiles[profile]),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
+
+
+def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, profile: str) -> dict:
+    """The rounding of every small cell in the earlier releases of this request, rebuilt from the
+    aggregates at the commit each was made from (in memory), so that this release rounds a
+    still-small cell the same way: an attacker holding both learns nothing from the pair."""
+    from isp.release import protect as release_protect
+    from isp.release import sources as release_sources
+
+    if isp.protocol.disclosure.profiles[profile].method != "rounding":
+        return {}
+    prior: dict = {}
+    for earlier in request.releases:
+        used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
+        if not earlier.source_commit or used is None or used.method != "rounding":
+            continue
+        figures = release_sources.figures_at(root, isp, spec, earlier.source_commit)
+        prior = release_protect.inner_rounding(isp, spec, figures, used, prior)
+    return prior
 
 
 def _head(root: Path) -> str:
@@ -196,6 +260,7 @@ def release(
         files={f.name: f.sha256 for f in written},
         profile=package.meta.profile,
         suppressed_cells=package.suppressed,
+        source_commit=package.meta.source_commit,
     )
     return ReleaseResult(
         package.meta.release_id, request_id, dest, written, package.suppressed, package.meta.recipient, request.path

@@ -100,6 +100,8 @@ def render(package: Package, repo_root: Path, template: str = EXTERNAL_TEMPLATE)
         columns=columns(package),
         sections=sections(package),
         suppressed=package.suppressed,
+        rounded=package.meta.method_short.startswith("small-count rounding"),
+        empty=int(package.table["value"].isna().sum()),
         mark=SUPPRESSED_MARK,
     )
     return html.encode("utf-8")

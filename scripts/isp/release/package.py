@@ -40,6 +40,9 @@ class ReleaseMeta:
     audience: str = ""
     inputs: tuple[tuple[str, str], ...] = ()  # (aggregate path, sha256 of its ciphertext)
     source_commit: str = ""
+    method: str = ""  # how the figures were protected, one plain paragraph (every file states it)
+    method_short: str = ""  # e.g. "small-count rounding, base 5"
+    method_ar: str = ""  # the paragraph in Arabic (metadata; every file once releases are bilingual)
 
 
 @dataclass(frozen=True)

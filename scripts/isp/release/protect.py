@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from isp import disclosure
-from isp.disclosure import PercentTable, PublishedTable, Relation, Table, dominance_unsafe, threshold_unsafe
+from isp.disclosure import PercentTable, PublishedTable, Relation, Table, dominance_unsafe, rounding, threshold_unsafe
 from isp.disclosure.tables import Labels
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile, Isp
@@ -287,9 +287,13 @@ def audited_percentages(
         percents = fewer
 
 
-def protect_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str) -> pd.DataFrame:
+def protect_period(
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: dict | None = None
+) -> pd.DataFrame:
     """The published rows of one period, after protection, percentages and a passing audit."""
     profile = isp.protocol.disclosure.profiles[profile_name]
+    if profile.method == "rounding":
+        return rounded_period(isp, spec, figures, profile, prior)
     made = tables(isp, spec, figures)
     rels = relations(isp, spec)
     protected = disclosure.protect(made.protected, profile, figures.contributions, relations=rels)
@@ -309,11 +313,104 @@ def protect_period(isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_
     return pd.concat([_count_rows(counts, label), _percent_rows(final, label)], ignore_index=True)
 
 
-def protect(isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str) -> Protected:
-    """Every period protected and audited; the release's published table and its suppressed cells."""
+def _refuse_ranges(failures: list[rounding.RangeFailure], period: str) -> IspError:
+    listed = "; ".join(str(f) for f in failures[:10])
+    more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
+    return IspError(
+        f"release refused: the rounding audit of {period} found {len(failures)} cell(s) an attacker "
+        f"could narrow: {listed}{more} (nothing was written)"
+    )
+
+
+def inner_rounding(
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile: DisclosureProfile, prior: dict
+) -> dict:
+    """The rounded small cells of a release of ``spec`` made from ``figures`` (``prior``: of the
+    releases before it), to keep in the next one."""
+    out = dict(prior)
+    for period in figures:
+        made = tables(isp, spec, period)
+        result = rounding.small_count_round(made.protected, profile, relations=relations(isp, spec), prior=prior)
+        out.update(rounding.inner_values(result))
+    return out
+
+
+def rounded_period(
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile, prior: dict | None = None
+) -> pd.DataFrame:
+    """One period under small-count rounding: the counts rounded together (additive across
+    tables), the audit of every small cell's range, and percentages from rounded counts.
+    ``prior``: the rounding of earlier releases of the same cells, kept where still small."""
+    made = tables(isp, spec, figures)
+    rels = relations(isp, spec)
+    result = rounding.small_count_round(made.protected, profile, relations=rels, prior=prior)
+    label = figures.period.label
+    failures = rounding.witness_ranges(result)
+    if failures:
+        raise _refuse_ranges(failures, label)
+    counts = [result.table(t.name) for t in made.counts]
+    percents = [
+        (code, rounded_percentages(nums, [result.table(d.name) for d in dens], profile, _containers(spec, made, code)))
+        for code, nums, dens in _by_code(made)
+    ]
+    rows = [_count_rows(counts, label)]
+    rows += [_percent_rows([(code, p) for p in tables_], label) for code, tables_ in percents]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _by_code(made: PeriodTables) -> list[tuple[str, list[Table], list[Table]]]:
+    """Per percent-only numerator: its tables and their denominators (one family each)."""
+    out: dict[str, tuple[list[Table], list[Table]]] = {}
+    for code, num, den in made.percents:
+        nums, dens = out.setdefault(code, ([], []))
+        nums.append(num)
+        dens.append(den)
+    return [(code, nums, dens) for code, (nums, dens) in out.items()]
+
+
+def _containers(spec: ReleaseSpec, made: PeriodTables, code: str) -> list[pd.DataFrame]:
+    """Leaves of the published counts that contain percent-only ``code`` besides its denominator:
+    a residual category that folds it in."""
+    leaves = made.counts[0].leaves if made.counts else pd.DataFrame()
+    return [
+        leaves[leaves["indicator"] == residual.code]
+        for residual in spec.indicators.residuals
+        if code in residual.folded and not leaves.empty
+    ]
+
+
+def rounded_percentages(
+    numerators: list[Table],
+    denominators: list[PublishedTable],
+    profile: DisclosureProfile,
+    containers: list[pd.DataFrame] | None = None,
+) -> list[PercentTable]:
+    """Percent-only figures under rounding: every numerator cell rounded to a multiple of the base
+    (controlled, additive), the percentage of the rounded denominator, then the audit: a percentage
+    stays only where the numerator's range (what the rounded count, the percentage and the true
+    denominator, and any residual category that contains it, allow) spans at least the
+    protection width."""
+    base = profile.round_base
+    rounded = rounding.controlled(numerators, base)
+    ranges = rounding.numerator_ranges(rounded, [d.table.leaves for d in denominators] + list(containers or []))
+    out = []
+    for num, den in zip(rounded.tables, denominators, strict=True):
+        capped = {lab: min(int(v or 0), int(den.shown[lab] or 0)) for lab, v in num.shown.items()}
+        table = disclosure.percentages(PublishedTable(num.table, capped), den, profile)
+        width = ranges[num.name]
+        kept = {lab: (p if width[lab] >= profile.protection_width else None) for lab, p in table.percent.items()}
+        out.append(replace(table, percent=kept))
+    return out
+
+
+def protect(
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str, prior: dict | None = None
+) -> Protected:
+    """Every period protected and audited; the release's published table and its suppressed cells.
+    ``prior``: the rounding of earlier releases (:func:`inner_rounding`), kept where still small."""
     if not figures:
         raise IspError(f"{spec.source}: no period to release")
-    frame = pd.concat([protect_period(isp, spec, f, profile_name) for f in figures], ignore_index=True)
+    frame = pd.concat([protect_period(isp, spec, f, profile_name, prior) for f in figures], ignore_index=True)
     frame = _order(frame, isp, spec)
     suppressed = int(((frame["measure"] == "count") & (frame["note"] == NOTE_SUPPRESSED)).sum())
     return Protected(frame, suppressed)

@@ -98,6 +98,32 @@ def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = N
     return figures
 
 
+def figures_at(root: Path, isp: Isp, spec: ReleaseSpec, commit: str) -> list[PeriodFigures]:
+    """The published counts and numerators of ``spec`` from the aggregates at ``commit`` (an
+    earlier release's), decrypted in memory; no contributions (rounding does not use them)."""
+    from isp.consolidate import codec
+    from isp.consolidate.outputs import read_table
+    from isp.history import provenance
+
+    plan, geo = spec.indicators, spec.geography
+    numerator_codes = tuple(n for n, _ in plan.percents)
+    out = []
+    for period in spec.periods:
+        rel = aggregate_path(period)
+        envelope = provenance.file_at(root, commit, rel)
+        if envelope is None:
+            raise IspError(f"{rel} is not in commit {commit[:10]}, which an earlier release was made from")
+        frame = read_table(codec.unpack(sops.decrypt_bytes(envelope, rel), rel))
+        frame = frame[frame["indicator"].notna()]
+        none = pd.DataFrame(columns=[*LEAF, "count", "agency"])
+        out.append(
+            PeriodFigures(
+                period, leaves(frame, plan, geo, plan.counts), leaves(frame, plan, geo, numerator_codes), none
+            )
+        )
+    return out
+
+
 def _check_consistent(period: Period, cells: pd.DataFrame, shares: pd.DataFrame) -> None:
     """The aggregate must be the sum of the agencies' contributions (else it is out of date)."""
     summed = shares.groupby(LEAF, as_index=False)["count"].sum()

@@ -63,6 +63,7 @@ HXL_TAGS: dict[str, str] = {
     "count": "#indicator+num",
     "percent": "#indicator+pct",
     "note": "#meta+note",
+    "method": "#meta+method",
 }
 HXL_DESCRIPTIONS: dict[str, str] = {
     "release_id": "release identifier, to cite",
@@ -82,6 +83,7 @@ HXL_DESCRIPTIONS: dict[str, str] = {
     "count": "number of children (empty when suppressed)",
     "percent": "percentage of the indicator's denominator (empty when not shown)",
     "note": "why a value is empty",
+    "method": "how the figures were protected (small-count rounding and its base, or cell suppression)",
 }
 
 
@@ -103,6 +105,7 @@ def header_lines(package: Package) -> list[str]:
         f"{meta.title}",
         f"Release {meta.release_id}, prepared for {meta.recipient}",
         f"Request {meta.request_id}; generated {meta.generated.isoformat()}; disclosure profile {meta.profile}",
+        *([f"Method: {meta.method}"] if meta.method else []),
         *(f"Disclaimer: {text}" for text in meta.disclaimers),
     ]
 
@@ -155,6 +158,7 @@ def to_hxl(package: Package) -> bytes:
             "count": value if rec.measure == "count" else "",
             "percent": value if rec.measure == "percent" else "",
             "note": rec.note,
+            "method": meta.method_short,
         }
         lines.append([str(row[k]) for k in keys])
     return _csv_bytes(lines)
@@ -249,6 +253,9 @@ def to_metadata(package: Package, files: dict[str, bytes]) -> bytes:
         "recipient": meta.recipient,
         "generated": meta.generated.isoformat(),
         "disclosure_profile": meta.profile,
+        "disclosure_method": meta.method_short,
+        "disclosure_method_note": meta.method,
+        "disclosure_method_note_ar": meta.method_ar,
         "periods": [{"label": p.label, "first_month": p.first, "last_month": p.last} for p in meta.periods],
         "suppressed_cells": package.suppressed,
         "source_commit": meta.source_commit,

@@ -1,0 +1,524 @@
+"""Small-count rounding (after Statistics Norway's SmallCountRounding, Langsrud and Heldal 2018).
+
+The inner cells are the variables of :mod:`isp.disclosure.model` (the finest cells of all the
+tables of a release, and the "rest" of an indicator group). Every inner cell of 1 to ``b - 1``
+children (``b`` = ``profile.round_base``) is rounded to 0 or ``b``; the others keep their
+value, zeros stay zeros. Every published cell is then the sum of its rounded inner cells
+(``y = A r``), so each table is additive and each link between tables holds. Which small cells
+go up is chosen by one integer program per independent block (scipy ``milp``): minimise the
+total absolute change of the published cells. A block that does not finish within its time
+limit keeps the best solution found; with none, a greedy choice (the largest small cells go up,
+as many as keep the block's sum closest). Any choice is additive: the optimisation only
+decides how close the totals stay.
+
+Why a small cell stays protected: an attacker who knows the rule and every published figure
+cannot tell an inner cell published 0 from any true value 0..b-1, nor one published ``b`` from
+1..b: each such value gives the same published tables (:func:`witness_ranges` checks it,
+relations included). Cells of ``b`` or more are published exactly, as the profile allows.
+
+``controlled`` rounds *every* inner cell to a neighbouring multiple of the base (for
+percent-only numerators whose counts may not be worked back out of their percentages).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse.csgraph import connected_components
+
+from isp.disclosure.model import Model, build
+from isp.disclosure.tables import Labels, PublishedTable, Relation, Table
+from isp.errors import IspError
+from isp.protocol.models import DisclosureProfile
+
+TIME_LIMIT = 12.0  # seconds for all blocks of one rounding, shared by size (then the best found)
+MIN_BLOCK_TIME = 0.5
+GAP = 0.02  # stop a block within 2 % of the best possible total change
+# Branch-and-bound nodes per block: a limit of work, not of time. A block that stops on it gives
+# the same rounding on any machine; one that stops on its time limit (large blocks on a loaded
+# machine) may not, which is why an earlier release's rounding is passed as ``prior``.
+NODE_LIMIT = 500
+MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
+ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
+
+
+@dataclass(frozen=True, eq=False)
+class Rounded:
+    """A rounded release: its tables, and per inner cell the true and the rounded value."""
+
+    tables: tuple[PublishedTable, ...]
+    model: Model
+    inner: np.ndarray  # rounded value per variable
+    rounded: np.ndarray  # per variable: a small cell that was rounded
+    base: int
+    seconds: float
+    greedy_blocks: int
+    adjusted: np.ndarray  # per variable: moved (by at most ADJUST bases) to keep two indicator groups' sums equal
+    coarse: np.ndarray  # per variable: a larger count rounded to a multiple of the base (relation rows)
+
+    def table(self, name: str) -> PublishedTable:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise IspError(f"no table named {name}")
+
+    @property
+    def published(self) -> np.ndarray:
+        """Rounded value of every model cell."""
+        return np.asarray(self.model.A @ self.inner)
+
+
+def _implied(model: Model) -> sp.csr_matrix:
+    """For every relation row with one unpublished variable (the rest of a group): that rest as
+    a combination of the others (``Q r``), which the rounded values must keep at least 0, or
+    an attacker who knows the rest is at least 0 could narrow the small cells of the row."""
+    if not model.R.shape[0]:
+        return sp.csr_matrix((0, model.n_vars))
+    unpublished = np.asarray(model.A.getnnz(axis=0)) == 0
+    R = model.R.tocsr()
+    out = []
+    for i in range(R.shape[0]):
+        row = R[i]
+        hidden = [k for k in row.indices if unpublished[k]]
+        if len(hidden) != 1:
+            continue
+        c = row[0, hidden[0]]
+        q = (-row / c).tolil()
+        q[0, hidden[0]] = 0
+        out.append(q.tocsr())
+    return sp.vstack(out).tocsr() if out else sp.csr_matrix((0, model.n_vars))
+
+
+def _binding(model: Model) -> sp.csr_matrix:
+    """The relation rows the rounding must keep: those with no unpublished variable to absorb them.
+
+    A row with a variable no published cell contains (the unpublished rest of an indicator group,
+    e.g. the concerns never released) holds in the truth and says nothing the published figures
+    must match: that rest takes up the difference. Other rows must hold for the rounded values."""
+    if not model.R.shape[0]:
+        return model.R
+    unpublished = np.asarray(model.A.getnnz(axis=0)) == 0
+    R = model.R.tocsr()
+    free = np.asarray(R[:, unpublished].getnnz(axis=1)) > 0
+    return R[np.flatnonzero(~free)]
+
+
+def _blocks(A: sp.csr_matrix, R: sp.csr_matrix, candidates: np.ndarray) -> tuple[int, np.ndarray]:
+    """Candidates that share a published cell or a kept relation are in one block."""
+    sub = sp.vstack([A[:, candidates], R[:, candidates]]).tocsc()
+    link = (abs(sub).T @ abs(sub)).tocsr()
+    return connected_components(link, directed=False)
+
+
+def _greedy(z: np.ndarray, base: int) -> np.ndarray:
+    """Up-or-down choice keeping the block's sum closest: the largest values go up first."""
+    ups = int(np.floor(z.sum() / base + 0.5))
+    order = np.lexsort((np.arange(len(z)), -z))
+    u = np.zeros(len(z))
+    u[order[:ups]] = 1.0
+    return u
+
+
+def _solve_block(
+    A: sp.csr_matrix,
+    R: sp.csr_matrix,
+    gap: np.ndarray,
+    n: int,
+    truth: np.ndarray,
+    base: int,
+    time_limit: float,
+    Q: sp.csr_matrix | None = None,
+    q0: np.ndarray | None = None,
+    forced: np.ndarray | None = None,
+) -> tuple[np.ndarray, bool]:
+    """Up-or-down choice ``u`` for the block's ``n`` candidates, and the adjustment ``s`` of its
+    other variables (relation rows only), minimising the total absolute change of the published
+    cells touched plus twice the adjustments, keeping ``R r = 0``.
+
+    Columns of ``A`` and ``R``: the candidates, then the adjustable variables (true values
+    ``truth``, at least 0 after adjustment, by at most ``ADJUST * base``). ``gap``: what rounding
+    a candidate down removes. ``Q`` (columns as ``A``), ``q0``: rows whose value, ``q0`` before
+    any change, must stay at least 0 (:func:`_implied`). ``forced``: per candidate, its choice
+    (0 or 1) when an earlier release made it, NaN otherwise. Returns (``base * u - gap`` then ``s``: the change of every
+    column, solved by the integer program)."""
+    touched = np.unique(A.nonzero()[0])
+    M = A[touched]
+    k, m = A.shape[1] - n, len(touched)
+    shift = np.asarray(M[:, :n] @ gap).ravel()
+    # columns: u (n binaries), s+ and s- (k integers), t (m deviations); t >= +-(M [base u; s] - shift)
+    Mu, Ms = base * M[:, :n], M[:, n:]
+    I_m = sp.identity(m, format="csr")
+    rows = [sp.hstack([-Mu, -Ms, Ms, I_m]), sp.hstack([Mu, Ms, -Ms, I_m])]
+    lower, upper = [-shift, shift], [np.full(m, np.inf), np.full(m, np.inf)]
+    if R.shape[0]:
+        target = np.asarray(R[:, :n] @ gap).ravel()
+        rows.append(sp.hstack([base * R[:, :n], R[:, n:], -R[:, n:], sp.csr_matrix((R.shape[0], m))]))
+        lower.append(target)
+        upper.append(target)
+    if Q is not None and q0 is not None and Q.shape[0]:
+        rows.append(sp.hstack([base * Q[:, :n], Q[:, n:], -Q[:, n:], sp.csr_matrix((Q.shape[0], m))]))
+        lower.append(np.asarray(Q[:, :n] @ gap).ravel() - q0)
+        upper.append(np.full(Q.shape[0], np.inf))
+    constraints = LinearConstraint(sp.vstack(rows).tocsr(), np.concatenate(lower), np.concatenate(upper))
+    c = np.concatenate([np.zeros(n), np.full(2 * k, 2.0), np.ones(m)])
+    integrality = np.concatenate([np.ones(n + 2 * k), np.zeros(m)])
+    down = np.minimum(truth - base, ADJUST * base)  # never below the base: it must not look small
+    u_lo, u_hi = np.zeros(n), np.ones(n)
+    if forced is not None:
+        known = ~np.isnan(forced)
+        u_lo[known] = u_hi[known] = forced[known]
+    bounds = Bounds(
+        np.concatenate([u_lo, np.zeros(2 * k + m)]),
+        np.concatenate([u_hi, np.full(k, ADJUST * base), down, np.full(m, np.inf)]),
+    )
+    res = milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=bounds,
+        options={"time_limit": time_limit, "mip_rel_gap": GAP, "node_limit": NODE_LIMIT},
+    )
+    if res.x is None:
+        if R.shape[0] or (Q is not None and Q.shape[0]):
+            raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
+        u = _greedy(gap, base)
+        if forced is not None:
+            u = np.where(np.isnan(forced), u, forced)
+        return base * u - gap, False
+    x = np.round(res.x)
+    return np.concatenate([base * x[:n] - gap, x[n : n + k] - x[n + k : n + 2 * k]]), True
+
+
+def _round(
+    model: Model,
+    candidates: np.ndarray,
+    floor: np.ndarray,
+    base: int,
+    fixed: Mapping[int, float],
+    time_limit: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth
+    elsewhere, but for the adjusted variables of relation rows (returned as a mask)."""
+    assert model.truth is not None
+    z = model.truth
+    r = z.copy()
+    free = np.flatnonzero(candidates | np.isin(np.arange(len(z)), list(fixed)))
+    choice = np.full(len(z), np.nan)  # an earlier release's choice, as u (0 down, 1 up)
+    for j, value in fixed.items():
+        choice[j] = (value - floor[j]) / base
+    R = _binding(model)
+    adjustable = np.zeros(model.n_vars, bool)
+    if R.shape[0]:
+        adjustable[np.unique(R.nonzero()[1])] = True
+        adjustable &= z >= base
+        adjustable[free] = False
+    if len(free) == 0:
+        return r, adjustable, 0
+    both = np.concatenate([free, np.flatnonzero(adjustable)])
+    Q = _implied(model)
+    q0 = np.asarray(Q @ z).ravel()
+    count, block = _blocks(model.A, sp.vstack([R, Q]).tocsr(), both)
+    sizes = np.bincount(block, minlength=count)
+    greedy = 0
+    for b in range(count):
+        members = both[block == b]
+        cand = members[np.isin(members, free)]
+        adj = members[~np.isin(members, free)]
+        cols = np.concatenate([cand, adj])
+        rows = np.unique(R[:, cols].nonzero()[0]) if R.shape[0] else np.zeros(0, int)
+        qrows = np.unique(Q[:, cols].nonzero()[0]) if Q.shape[0] else np.zeros(0, int)
+        change, solved = _solve_block(
+            model.A[:, cols].tocsr(),
+            R[rows][:, cols].tocsr(),
+            z[cand] - floor[cand],
+            len(cand),
+            z[adj],
+            base,
+            max(MIN_BLOCK_TIME, time_limit * sizes[b] / sizes.sum()),
+            Q[qrows][:, cols].tocsr(),
+            q0[qrows],
+            choice[cand],
+        )
+        greedy += not solved
+        r[cols] = z[cols] + change
+    return r, adjustable, greedy
+
+
+def small_count_round(
+    tables: Sequence[Table],
+    profile: DisclosureProfile,
+    *,
+    relations: Sequence[Relation] = (),
+    prior: Mapping[tuple[str, ...], int] | None = None,
+    time_limit: float = TIME_LIMIT,
+) -> Rounded:
+    """Round the small inner cells of ``tables`` (one release) to 0 or the base, keeping them additive.
+
+    ``prior``: rounded values of inner cells from an earlier release of the same cells
+    (:func:`inner_values`), kept where the cell is still small, so that two releases never
+    give two different roundings of one small count (SmallCountRounding's ``preRounded``)."""
+    started = time.perf_counter()
+    model = build(tables, relations)
+    if model.truth is None:
+        raise IspError("small-count rounding needs the true figures (tables built from frames)")
+    base = profile.round_base
+    z = model.truth
+    published = np.asarray(model.A.getnnz(axis=0)) > 0
+    small = (z >= 1) & (z < base) & published
+    fixed = _fixed(model, small, prior or {}, base)
+    coarse = np.zeros(len(z), bool)
+    for _ in range(MAX_ROUNDS):
+        floor = np.where(coarse, np.floor(z / base) * base, 0.0)
+        candidates = small | (coarse & (z != floor))
+        r, adjusted, greedy = _round(model, candidates, floor, base, fixed, time_limit)
+        result = _finish(tables, model, r, small, adjusted, base, time.perf_counter() - started, greedy, coarse)
+        more = _coarsen(result, small, coarse)
+        if not more.any():
+            return result
+        coarse = coarse | more
+    return result
+
+
+def _coarsen(result: Rounded, small: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Exact cells to round to a multiple of the base next time: those in a relation row that
+    narrows one of its small cells (SmallCountRounding's new cells, found by the audit)."""
+    narrowed = [j for j, lo, hi in _tied_ranges(result, small) if not _wide(result, j, lo, hi)]
+    more = np.zeros(len(coarse), bool)
+    if not narrowed:
+        return more
+    R = result.model.R.tocsr()
+    rows = np.unique(R[:, narrowed].nonzero()[0])
+    cols = np.unique(R[rows].nonzero()[1])
+    published = np.asarray(result.model.A.getnnz(axis=0)) > 0
+    more[cols] = True
+    assert result.model.truth is not None
+    return more & ~small & ~coarse & published & (result.model.truth >= result.base)
+
+
+def _wide(result: Rounded, j: int, lo: float, hi: float) -> bool:
+    want_lo, want_hi = (0, result.base - 1) if result.inner[j] == 0 else (1, result.base)
+    return lo <= want_lo + 1e-6 and hi >= want_hi - 1e-6
+
+
+def controlled(
+    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), time_limit: float = TIME_LIMIT
+) -> Rounded:
+    """Every inner cell to the multiple of ``base`` below or above it (multiples stay), additive."""
+    started = time.perf_counter()
+    model = build(tables, relations)
+    if model.truth is None:
+        raise IspError("rounding needs the true figures (tables built from frames)")
+    z = model.truth
+    floor = np.floor(z / base) * base
+    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, time_limit)
+    return _finish(tables, model, r, z != floor, adjusted, base, time.perf_counter() - started, greedy)
+
+
+def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int], base: int) -> dict[int, float]:
+    if not prior:
+        return {}
+    keys = variable_keys(model)
+    out: dict[int, float] = {}
+    for j, key in enumerate(keys):
+        value = prior.get(key)
+        if key is not None and value is not None and small[j] and value in (0, base):
+            out[j] = float(value)
+    return out
+
+
+def _finish(
+    tables: Sequence[Table],
+    model: Model,
+    r: np.ndarray,
+    rounded: np.ndarray,
+    adjusted: np.ndarray,
+    base: int,
+    seconds: float,
+    greedy: int,
+    coarse: np.ndarray | None = None,
+) -> Rounded:
+    y = np.asarray(model.A @ r)
+    published = []
+    for i, table in enumerate(tables):
+        shown: dict[Labels, int | None] = {
+            labels: int(np.rint(y[cell])) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
+        }
+        published.append(PublishedTable(table, shown))
+    coarse = np.zeros(len(r), bool) if coarse is None else coarse
+    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse)
+
+
+def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
+    """A stable key per variable: its leaf's coordinates (``None`` for a relation's rest)."""
+    if model.kept is None:
+        raise IspError("the model does not record its leaves")
+    dims = list(model.tables[0].dims)
+    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
+    universe = frame.drop_duplicates(dims)[dims].astype(str).to_numpy()
+    keys: list[tuple[str, ...] | None] = [tuple(universe[int(leaf)]) for leaf in model.kept]
+    return keys + [None] * (model.n_vars - len(keys))
+
+
+def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
+    """The rounded small inner cells of a release, by leaf (``prior`` of the next release)."""
+    keys = variable_keys(result.model)
+    return {key: int(result.inner[j]) for j, key in enumerate(keys) if key is not None and bool(result.rounded[j])}
+
+
+@dataclass(frozen=True)
+class RangeFailure:
+    """A rounded inner cell whose range an attacker could narrow (named by labels, never a value)."""
+
+    cell: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.cell}: {self.reason}"
+
+
+def witness_ranges(result: Rounded) -> list[RangeFailure]:
+    """Check that every rounded inner cell could be anything in 0..b-1 (published 0) or 1..b
+    (published b) with every published figure unchanged.
+
+    Changing one small inner cell within that range leaves its rounding valid and every published
+    cell unchanged. A relation row (``R z = 0``) may tie it to other cells: then its range is
+    solved against the boxes an attacker knows (:func:`attacker_box`) and every relation."""
+    model, base = result.model, result.base
+    failures: list[RangeFailure] = []
+    if not np.allclose(model.A @ result.inner, result.published):
+        failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
+    names = _inner_names(model)
+    assert model.truth is not None
+    small = (model.truth >= 1) & (model.truth < base) & (np.asarray(model.A.getnnz(axis=0)) > 0)
+    for j in np.flatnonzero(small):
+        if result.inner[j] not in (0, base):
+            failures.append(RangeFailure(names[j], "a small count was published unrounded"))
+    for j, lo, hi in _tied_ranges(result, small):
+        if not _wide(result, j, lo, hi):
+            failures.append(RangeFailure(names[j], "an indicator group's sum narrows this small count"))
+    return failures
+
+
+def attacker_box(result: Rounded, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the rule tells an attacker about each variable from its rounded value: a small one is
+    in 0..b-1 (published 0) or 1..b (published b); an unpublished one is at least 0; one moved
+    to keep two groups' sums equal is within ``ADJUST`` bases of its published value and at
+    least the base; any other is exact (granted to the attacker even where only sums of it are
+    published)."""
+    base = result.base
+    assert result.model.truth is not None
+    lo = result.inner.astype(float).copy()
+    hi = lo.copy()
+    lo[small] = np.where(result.inner[small] == 0, 0, 1)
+    hi[small] = np.where(result.inner[small] == 0, base - 1, base)
+    unpublished = np.asarray(result.model.A.getnnz(axis=0)) == 0
+    lo[unpublished], hi[unpublished] = 0, np.inf
+    coarse = result.coarse
+    lo[coarse] = np.maximum(base, result.inner[coarse] - base + 1)
+    hi[coarse] = result.inner[coarse] + base - 1
+    moved = result.adjusted
+    lo[moved] = np.maximum(base, result.inner[moved] - ADJUST * base)
+    hi[moved] = result.inner[moved] + ADJUST * base
+    return lo, hi
+
+
+def _tied_ranges(result: Rounded, small: np.ndarray) -> list[tuple[int, float, float]]:
+    """For every small variable in a relation row: its smallest and largest value consistent with
+    the boxes of :func:`attacker_box` and every relation (a linear programme per side, over the
+    variables the relations connect to it)."""
+    R = result.model.R.tocsr()
+    if not R.shape[0]:
+        return []
+    lo, hi = attacker_box(result, small)
+    tied = np.zeros(result.model.n_vars, bool)
+    tied[np.unique(R.nonzero()[1])] = True
+    _, comp = connected_components((abs(R).T @ abs(R)).tocsr(), directed=False)
+    out = []
+    for j in np.flatnonzero(small & tied):
+        cols = np.flatnonzero(comp == comp[j])
+        rows = np.unique(R[:, cols].nonzero()[0])
+        sub = R[rows][:, cols]
+        position = int(np.searchsorted(cols, j))
+        if len(rows) == 1:
+            out.append((int(j), *_one_row(sub.toarray().ravel(), lo[cols], hi[cols], position)))
+            continue
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(cols))
+            c[position] = sign
+            res = linprog(c, A_eq=sub, b_eq=np.zeros(len(rows)), bounds=list(zip(lo[cols], hi[cols], strict=True)))
+            ends.append(sign * res.fun if res.status == 0 else (-np.inf if sign > 0 else np.inf))
+        out.append((int(j), float(np.ceil(ends[0] - 1e-9)), float(np.floor(ends[1] + 1e-9))))
+    return out
+
+
+def _one_row(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, j: int) -> tuple[float, float]:
+    """Range of ``z_j`` given ``c @ z = 0`` and the box (interval arithmetic is exact for one row)."""
+    others = np.arange(len(c)) != j
+    terms_lo = np.where(c[others] > 0, c[others] * lo[others], c[others] * hi[others])
+    terms_hi = np.where(c[others] > 0, c[others] * hi[others], c[others] * lo[others])
+    with np.errstate(invalid="ignore"):
+        rest_lo, rest_hi = np.nansum(terms_lo), np.nansum(terms_hi)  # sum of c_k z_k over k != j
+    a, b = sorted((-rest_hi / c[j], -rest_lo / c[j]))
+    return float(max(lo[j], np.ceil(a - 1e-9))), float(min(hi[j], np.floor(b + 1e-9)))
+
+
+def _inner_names(model: Model) -> list[str]:
+    """A readable name per variable: the first published cell made of it alone, else its key."""
+    keys = variable_keys(model)
+    names = [", ".join(k) if k else "the rest of an indicator group" for k in keys]
+    sizes = np.diff(model.A.indptr)
+    for cell in np.flatnonzero(sizes == 1):
+        j = int(model.A.indices[model.A.indptr[cell]])
+        names[j] = model.names[cell]
+    return names
+
+
+def numerator_ranges(
+    rounded: Rounded, containers: Sequence[pd.DataFrame], dim: str = "indicator"
+) -> dict[str, dict[Labels, float]]:
+    """Per numerator table and cell, the width of the range an attacker is left with.
+
+    The attacker is granted more than a percentage gives: every rounded numerator inner cell
+    ``r`` (a multiple of the base ``b``, from the true count below or above it), so the true
+    count is in ``[r - b + 1, r + b - 1]``, at least 0, and at most the true value of every
+    published count that contains it at the same coordinates (``containers``: leaves of the
+    denominator, of a residual category that folds it in; granted too). A published cell's range is the sum of
+    its inner ranges."""
+    model, base = rounded.model, rounded.base
+    lo = np.maximum(rounded.inner - base + 1, 0)
+    hi = rounded.inner + base - 1
+    hi = np.minimum(hi, _caps(model, containers, dim))
+    lo = np.minimum(lo, hi)
+    width = np.asarray(model.A @ (hi - lo))
+    out: dict[str, dict[Labels, float]] = {}
+    for i, table in enumerate(model.tables):
+        out[table.name] = {
+            labels: float(width[cell]) for labels, cell in zip(model.labels_of[i], model.cells_of[i], strict=True)
+        }
+    return out
+
+
+def _caps(model: Model, containers: Sequence[pd.DataFrame], dim: str) -> np.ndarray:
+    """Smallest true value, over ``containers``, at each numerator inner cell's coordinates but
+    ``dim``; inf where none has the cell."""
+    dims = [d for d in model.tables[0].dims if d != dim]
+    caps = np.full(model.n_vars, np.inf)
+    if not containers:
+        return caps
+    frame = pd.concat(list(containers), ignore_index=True).astype({d: str for d in dims})
+    values = frame.groupby(dims)["count"].min().to_dict()
+    position = [model.tables[0].dims.index(d) for d in dims]
+    for j, key in enumerate(variable_keys(model)):
+        if key is not None:
+            lookup = tuple(key[p] for p in position) if len(position) > 1 else key[position[0]]
+            found = values.get(lookup)
+            if found is not None:
+                caps[j] = float(found)
+    return caps
