@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from isp.governance import membership, request_files
+from isp.protocol import attribution
 from isp.protocol import models as protocol
 from tests import release_fixtures as fx
 from tests.helpers import isp, write_submission
@@ -177,9 +178,15 @@ def test_no_sgbv_indicator_anywhere(package) -> None:
 
 
 def test_no_agency_identity_anywhere(package) -> None:
+    """No agency is named; the one exception is ground rule 10's contact, the coordinators' focal
+    points (their names and e-mails, taken out here before looking)."""
     repo, out, _ = package
     isp_ = protocol.load(repo.root)
-    for name, text in _texts(out).items():
+    contacts = [isp_.agencies[c].focal_points.primary for c in isp_.coordinators()]
+    for name, whole in _texts(out).items():
+        text = " ".join(whole.split())
+        for person in contacts:
+            text = text.replace(person.email, "").replace(person.name, "")
         for code, agency in isp_.agencies.items():
             assert not re.search(rf"\b{re.escape(code)}\b", text), f"{name} names {code}"
             for label in (agency.name, agency.label):
@@ -231,6 +238,28 @@ def test_every_disclaimer_release_id_and_recipient_in_every_human_readable_file(
     for sheet in book:
         head = " ".join(str(c) for row in sheet.iter_rows(max_row=8, values_only=True) for c in row if c)
         assert report["release_id"] in head and recipient in head, sheet.title
+
+
+def test_every_attribution_element_and_the_undertaking_in_every_file(package) -> None:
+    """Ground rule 10 on every file of the release, HXL and metadata included; the contact is the
+    coordinators' focal points of agencies.yaml; the recipient is told not to pass it on."""
+    repo, out, _ = package
+    loaded = protocol.load(repo.root)
+    contacts = [loaded.agencies[c].focal_points.primary.email for c in loaded.coordinators()]
+    assert len(contacts) == 2
+    names = sorted(p.name for p in out.iterdir())
+    assert {n.rsplit(".", 1)[-1] for n in names} >= {"csv", "xlsx", "html", "txt", "json"}
+    for path in out.iterdir():
+        text = _readable(path)
+        if path.suffix == ".json":
+            text = " ".join(" ".join(json.loads(path.read_text())["caveats"]).split())
+        assert attribution.missing_elements([text], loaded) == [], path.name
+        assert all(email in text for email in contacts), path.name
+        assert "may not pass this information on to anyone else" in text, path.name
+        assert "referred to the CPIMS focal points of the coordinating agencies" in text, path.name
+        assert "for HDX" not in text, path.name
+    frame = pd.read_csv(next(out.glob("*-hxl.csv")), skiprows=[1], dtype=str, keep_default_na=False)
+    assert all(attribution.missing_elements([row], loaded) == [] for row in set(frame["attribution"]))
 
 
 def test_hxl_file(package) -> None:

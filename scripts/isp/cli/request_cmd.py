@@ -137,7 +137,8 @@ def _show_one(st: request_files.RequestStatus) -> None:
     ]
     table(
         f"{st.id} ({st.type}, {st.organization}): {st.state} as of {st.today}; issued {st.issued}, "
-        f"follow-up {st.follow_up_on}, escalation {st.escalate_on}, expires {st.expires_on}",
+        f"follow-up {st.follow_up_on}, escalation {st.escalate_on}"
+        + (f", expires {st.expires_on}" if st.expires_on else ""),
         ["agency", "answer", "date", "reason", "contact now", "note"],
         rows,
     )

@@ -70,7 +70,7 @@ INDICATORS_FILE = "protocol/indicators.yaml"
 # section -> (file, top-level key or None for the whole file, keys left free to edit anywhere in
 # it: the disclaimers' wording, the indicators' names in English and Arabic).
 AMENDED_SECTIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "sharing": (PROTOCOL_FILE, "sharing", ("disclaimers",)),
+    "sharing": (PROTOCOL_FILE, "sharing", ("disclaimers", "attribution")),
     "disclosure": (PROTOCOL_FILE, "disclosure", ()),
     "indicators": (INDICATORS_FILE, None, ("name_en", "name_ar")),
 }

@@ -148,7 +148,7 @@ def _request_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator
         for agency in st.agencies:
             if agency.state in ("follow-up-due", "escalation-due") and agency.contact:
                 yield _request_item(st, agency, today)
-        if today <= st.expires_on <= horizon:
+        if st.expires_on is not None and today <= st.expires_on <= horizon:
             yield Item(
                 key=f"request-{st.id}-expiry",
                 kind="request-expiry",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from isp.errors import Problem
+from isp.protocol import attribution
 from isp.protocol.models import Isp
 
 AGENCIES = "protocol/agencies.yaml"
@@ -97,6 +98,16 @@ def _suspensions(isp: Isp) -> Iterator[Problem]:
                 )
 
 
+def _attribution(isp: Isp) -> Iterator[Problem]:
+    for element in attribution.missing_elements(attribution.wording(isp), isp):
+        yield Problem(
+            PROTOCOL,
+            "attribution",
+            f"sharing.attribution: the wording does not say that {element.says} ({element.code})",
+            fix="keep every element of ground rule 10, or remove `attribution` to use the default wording",
+        )
+
+
 def _validity(isp: Isp) -> Iterator[Problem]:
     validity = isp.protocol.validity
     if validity.term_months != validity.periods[0].months:
@@ -112,6 +123,7 @@ RULES: tuple[Callable[[Isp], Iterator[Problem]], ...] = (
     _sharing_tags,
     _suspensions,
     _validity,
+    _attribution,
 )
 
 

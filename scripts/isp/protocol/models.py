@@ -83,13 +83,15 @@ class RequestClocks(Model):
     answer_working_days: int = Field(gt=0)
     follow_up_working_days: int = Field(gt=0)
     escalation_working_days: int = Field(gt=0)
-    expiry_working_days: int = Field(default=20, gt=0)
+    # Not in the signed protocol: a request lapses after this many working days only when the
+    # signatories opt in. Off (None) by default: a request waits for every answer.
+    expiry_working_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> RequestClocks:
         if self.escalation_working_days <= self.follow_up_working_days:
             raise ValueError("escalation_working_days must come after follow_up_working_days")
-        if self.expiry_working_days <= self.escalation_working_days:
+        if self.expiry_working_days is not None and self.expiry_working_days <= self.escalation_working_days:
             raise ValueError("expiry_working_days must come after escalation_working_days")
         return self
 
@@ -124,6 +126,8 @@ class Sharing(Model):
     never_external_tags: list[str]
     percent_only_tags: list[str]
     government_recipients: list[Recipient]
+    # Ground rule 10's attribution in the signatories' own wording; empty: the project's wording.
+    attribution: list[str] = []
     disclaimers: list[str] = Field(min_length=1)
 
 

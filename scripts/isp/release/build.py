@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
+from isp.protocol import attribution, workdays
 from isp.protocol import models as protocol
-from isp.protocol import workdays
 from isp.protocol.models import Isp
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
@@ -136,7 +136,7 @@ def build_package(
         title=options.title,
         generated=today,
         profile=PROFILE,
-        disclaimers=tuple(isp.protocol.sharing.disclaimers),
+        disclaimers=attribution.release_notices(isp),
         periods=spec.periods,
         kind=options.kind,
         notes=notes(isp, spec),
