@@ -91,3 +91,54 @@ def test_a_coordinator_missing_from_the_contact_is_refused(proto: Path) -> None:
     fixed = [SIGNED[0], SIGNED[1].replace("{contacts}", "focal.imc@example.org")]
     edit(proto, "protocol.yaml", lambda d: d["sharing"].update(attribution=fixed))
     assert any("(contact)" in p for p in problems(proto))
+
+
+# --- a denial's reasons, for the requester -----------------------------------------------------
+
+
+def _denied_status():
+    from isp.governance import request_files
+    from tests.requests_fixtures import ISSUED, REQUIRED, fields, shipped_isp
+
+    request = request_files.Request.model_validate(fields())
+    decisions = {a: request_files.Decision(decision="approve", date=ISSUED) for a in REQUIRED}
+    decisions["IRC"] = request_files.Decision(
+        decision="deny",
+        date=ISSUED,
+        reason="IRC (International Rescue Committee): Rana Example <focal.irc@example.org> asks that irc's "
+        "camp figures stay inside the group while the site is reviewed.",
+    )
+    decisions["NHF"] = request_files.Decision(
+        decision="deny", date=ISSUED, reason="The Institute for Family Health sees a risk to children in small sites."
+    )
+    return shipped_isp(), request_files.timeline(shipped_isp(), request, decisions, [], ISSUED)
+
+
+def test_a_denials_reasons_reach_the_requester_without_any_agency_named() -> None:
+    from isp.governance import requester_notice
+
+    isp_, status = _denied_status()
+    assert status.state == "denied"
+    text = requester_notice.notice(isp_, status)
+    assert "camp figures stay inside the group" in text and "risk to children in small sites" in text
+    body = text.split("Questions:")[0]
+    for name in requester_notice.identities(isp_):
+        assert name.lower() not in body.lower(), name
+    reasons = requester_notice.anonymised_reasons(isp_, status)
+    assert reasons == sorted(reasons)  # never in the order the agencies answered
+
+
+def test_the_coordinators_may_keep_the_reasons_back() -> None:
+    from isp.governance import requester_notice
+
+    isp_, status = _denied_status()
+    text = requester_notice.notice(isp_, status, with_reasons=False)
+    assert "camp figures" not in text and "may share the reasons" in text
+
+
+def test_for_requester_needs_a_request_id(tmp_path: Path) -> None:
+    from tests.helpers import isp as run
+
+    shutil.copytree(REPO_ROOT / "protocol", tmp_path / "protocol")
+    result = run("request", "status", "--for-requester", "--repo", tmp_path)
+    assert result.code == 2 and "needs a request id" in result.err

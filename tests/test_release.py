@@ -442,3 +442,12 @@ def test_proposing_the_sectoral_report_writes_a_request_every_agency_must_approv
     fresh.repo.commit("Propose the sectoral report 2025-H2", [request.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, "SECTORAL-2025-H2")
     assert "still waiting for" in line and "silence is never consent" in line
+
+
+def test_a_briefing_note_is_refused_for_a_request_that_is_not_media_for_the_annual_report(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = isp("release", fx.APPROVED, "--briefing-note", "-o", out, "--repo", fresh.root, env=fresh.env())
+    assert result.code == 1 and not out.exists()
+    assert "a briefing note answers a media request" in result.err and "Traceback" not in result.output
