@@ -9,13 +9,14 @@ module's own arithmetic.
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
 from isp.errors import ValidationFailed
-from isp.protocol import attribution
+from isp.protocol import attribution, workdays
 from isp.protocol import models as protocol
 from tests.conftest import REPO_ROOT
 
@@ -142,3 +143,96 @@ def test_for_requester_needs_a_request_id(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "protocol", tmp_path / "protocol")
     result = run("request", "status", "--for-requester", "--repo", tmp_path)
     assert result.code == 2 and "needs a request id" in result.err
+
+
+# --- the sectoral report and the meetings, on years other than the examples ----------------------
+
+# Jordan's public holidays of 2027 and 2028, listed by hand (the Islamic ones as estimated for
+# those years: 1 Muharram 1449 on 6 June 2027, Isra' and Mi'raj 1450 on 14 December 2028).
+HOLIDAYS = {
+    date(2027, 1, 1), date(2027, 1, 5), date(2027, 3, 9), date(2027, 3, 10), date(2027, 3, 11),
+    date(2027, 5, 1), date(2027, 5, 15), date(2027, 5, 16), date(2027, 5, 17), date(2027, 5, 18),
+    date(2027, 5, 25), date(2027, 6, 6), date(2027, 8, 14), date(2027, 12, 25),
+    date(2028, 1, 1), date(2028, 2, 26), date(2028, 2, 27), date(2028, 2, 28), date(2028, 5, 1),
+    date(2028, 5, 4), date(2028, 5, 5), date(2028, 5, 6), date(2028, 5, 7), date(2028, 5, 25),
+    date(2028, 8, 3), date(2028, 12, 14), date(2028, 12, 25),
+}  # fmt: skip
+
+
+def _working(day: date) -> bool:
+    return day.weekday() not in (4, 5) and day not in HOLIDAYS  # Friday and Saturday off
+
+
+def _nth_working_day(year: int, month: int, n: int) -> date:
+    days = [date(year, month, d) for d in range(1, 32) if _valid(year, month, d)]
+    return [d for d in days if _working(d)][n - 1]
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _roll(day: date) -> date:
+    while not _working(day):
+        day = date.fromordinal(day.toordinal() + 1)
+    return day
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "expected"),
+    [(2027, 6, date(2027, 6, 15)), (2027, 12, date(2027, 12, 14)), (2028, 6, date(2028, 6, 14)),
+     (2028, 12, date(2028, 12, 17))],
+)  # fmt: skip
+def test_the_sectoral_report_is_due_on_the_tenth_working_day_of_june_and_december(
+    year: int, month: int, expected: date
+) -> None:
+    cal = workdays.WorkingCalendar(protocol.load(REPO_ROOT))
+    assert _nth_working_day(year, month, 10) == expected == cal.sectoral_due(year, month)
+
+
+def test_each_sectoral_report_covers_the_six_most_recent_consolidated_months() -> None:
+    isp_ = protocol.load(REPO_ROOT)
+    cal = workdays.WorkingCalendar(isp_)
+    assert cal.sectoral_covers(2027, 6) == ("2026-12", "2027-05")
+    assert cal.sectoral_covers(2028, 12) == ("2028-06", "2028-11")
+    # Independently: November 2028's consolidated report is due on the 10th (a Sunday).
+    assert _roll(date(2028, 12, 10)) <= _nth_working_day(2028, 12, 10)
+    items = {(d.kind, d.subject): d for d in workdays.deadlines_between(isp_, "2027-01", "2027-12")}
+    assert items[("sectoral-report", "2027-06")].due == date(2027, 6, 15)
+    assert "2026-12..2027-05" in items[("sectoral-report", "2027-06")].note
+    assert items[("sectoral-report", "2027-12")].due == date(2027, 12, 14)
+    assert not [k for k in items if k[0] == "sectoral-report" and k[1] not in ("2027-06", "2027-12")]
+
+
+def test_what_the_sectoral_report_covers_is_configurable(proto: Path) -> None:
+    edit(proto, "protocol.yaml", lambda d: d["deadlines"]["sectoral_report"].update(covers_months=12))
+    assert workdays.WorkingCalendar(protocol.load(proto)).sectoral_covers(2027, 6) == ("2026-06", "2027-05")
+    # Due on the 3rd working day, May's consolidated report (due the 10th) is not in yet.
+    edit(proto, "protocol.yaml", lambda d: d["deadlines"]["sectoral_report"].update(working_day=3))
+    assert workdays.WorkingCalendar(protocol.load(proto)).sectoral_covers(2027, 6) == ("2026-05", "2027-04")
+    edit(proto, "protocol.yaml", lambda d: d["deadlines"]["sectoral_report"].update(due_months=[13]))
+    assert any("due_months" in p for p in problems(proto))
+
+
+def test_the_meetings_are_in_the_calendar_and_the_ics_file() -> None:
+    from icalendar import Calendar
+
+    isp_ = protocol.load(REPO_ROOT)
+    items = workdays.deadlines_between(isp_, "2028-05", "2028-11")
+    found = {(d.kind, d.subject): d.due for d in items}
+    # May 2028's consolidated report: 10 June is a Saturday -> Sunday 11; five working days
+    # later (12, 13, 14, 15, 18 June) the Task Force meets.
+    assert _roll(date(2028, 6, 10)) == date(2028, 6, 11)
+    assert found[("task-force-meeting", "2028-05")] == date(2028, 6, 18)
+    # The December 2028 sectoral report (17 Dec), then ten working days: 18-21, 24 (25th is
+    # Christmas), 26-28, 31 Dec, 1 Jan 2029 is New Year -> 2 Jan 2029.
+    assert found[("signatories-meeting", "2028-12")] == date(2029, 1, 2)
+    ics = Calendar.from_ical(workdays.to_ics(items, "ISP"))
+    summaries = {str(e.get("summary")) for e in ics.walk("VEVENT")}
+    assert any(s.startswith("Task force meeting") for s in summaries)
+    assert any(s.startswith("Signatories meeting") for s in summaries)
+    assert any(s.startswith("Sectoral report") for s in summaries)

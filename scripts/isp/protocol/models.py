@@ -75,8 +75,22 @@ class Validity(Model):
 
 
 class SectoralReport(Model):
-    half_ending: list[int]
+    """Due by the ``working_day``-th working day of each month in ``due_months`` (June and
+    December in the signed protocol); it covers the ``covers_months`` most recent months whose
+    consolidated report was due by then."""
+
+    due_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(min_length=1)
     working_day: int = Field(gt=0, le=23)
+    covers_months: int = Field(default=6, ge=1, le=12)
+
+
+class MeetingClocks(Model):
+    """The protocol's meetings, each held by this many working days after what it discusses."""
+
+    task_force_working_days: int = Field(default=5, gt=0)  # after the consolidated report is due
+    signatories_working_days: int = Field(default=10, gt=0)  # after the sectoral report is due
+    # Where the signatories present the sectoral findings, nationally and in the field.
+    working_groups: list[str] = ["ISWG", "Protection WG", "CPSWG", "SGBV SWG"]
 
 
 class RequestClocks(Model):
@@ -109,6 +123,7 @@ class Deadlines(Model):
     sectoral_report: SectoralReport
     requests: RequestClocks
     breach: BreachClocks
+    meetings: MeetingClocks = MeetingClocks()
 
     @model_validator(mode="after")
     def _ordered(self) -> Deadlines:

@@ -60,6 +60,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "dl_consolidation": ("Consolidated report due", "موعد التقرير الموحّد"),
     "dl_sectoral-report": ("Sectoral report due", "موعد التقرير القطاعي"),
     "dl_protocol-review": ("Protocol review", "مراجعة البروتوكول"),
+    "dl_task-force-meeting": ("Task Force meeting", "اجتماع فريق العمل"),
+    "dl_signatories-meeting": ("Signatories' meeting", "اجتماع الموقّعين"),
+    "dl_breach-meeting": ("Breach meeting of all focal points", "اجتماع جميع جهات الاتصال بشأن الخرق"),
     "value": ("Count", "العدد"),
     "stock_note": (
         "Stock indicators (active cases) take the last month of a range; flows are summed.",
