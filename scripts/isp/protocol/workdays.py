@@ -131,7 +131,7 @@ def deadlines_for_month(isp: Isp, month: str) -> list[Deadline]:
     the Task Force meeting on it), any sectoral report and signatories' meeting due the month
     after, and the protocol's review."""
     cal = WorkingCalendar(isp)
-    year, mon = parse_month(month)
+    parse_month(month)
     items = [
         Deadline(
             "submission", month, cal.submission_due(month), f"each data-gathering agency's tracking sheet for {month}"
