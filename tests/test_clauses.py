@@ -236,3 +236,55 @@ def test_the_meetings_are_in_the_calendar_and_the_ics_file() -> None:
     assert any(s.startswith("Task force meeting") for s in summaries)
     assert any(s.startswith("Signatories meeting") for s in summaries)
     assert any(s.startswith("Sectoral report") for s in summaries)
+
+
+# --- minutes of the meetings -------------------------------------------------------------------
+
+EVERYONE = [f"focal.{a}@example.org" for a in ("irc", "imc", "jrf", "nhf", "unhcr", "unicef")]
+
+
+def _minutes(**overrides):
+    from isp.governance import meetings
+
+    base = {"id": "BRM-BR-2027-001", "kind": "breach", "subject": "BR-2027-001", "date": date(2027, 3, 4)}
+    base |= {"attended": EVERYONE, "decisions": ["The coordinators write to the recipient on 2027-03-05."]}
+    return meetings.Minutes.model_validate(base | overrides)
+
+
+def _rules(minutes) -> list[str]:
+    from isp.governance import meetings
+
+    return [p.rule for p in meetings.problems(protocol.load(REPO_ROOT), minutes, f"{minutes.path}")]
+
+
+def test_good_minutes_pass() -> None:
+    assert _rules(_minutes()) == []
+
+
+def test_minutes_break_each_rule() -> None:
+    assert _rules(_minutes(decisions=["Agreed to hide the cells of the camps."])) == []
+    assert _rules(_minutes(decisions=["Four cases leaked: 4 of them in Azraq."])) == ["minutes-figures"]
+    assert _rules(_minutes(attended=[*EVERYONE, "stranger@example.org"])) == ["attended"]
+    assert _rules(_minutes(id="BRM-BR-2027-002")) == ["id"]
+    # The breach meeting is of every agency's focal points, not the coordinators and one agency.
+    partial = _minutes(attended=["focal.unhcr@example.org", "focal.imc@example.org", "focal.irc@example.org"])
+    assert _rules(partial) == ["breach-meeting-attendance"]
+    task_force = _minutes(id="TF-2027-02", kind="task-force", subject="2027-02", attended=EVERYONE[:2])
+    assert _rules(task_force) == []
+
+
+def test_bad_minutes_in_the_repository_are_listed_at_once(proto: Path) -> None:
+    from isp.governance import meetings
+
+    folder = proto / "protocol" / "meetings"
+    folder.mkdir()
+    (folder / "TF-2027-02.yaml").write_text("id: TF-2027-02\nkind: task-force\nsubject: 2027-02\n")
+    (folder / "TF-2027-03.yaml").write_text(
+        "id: TF-2027-03\nkind: task-force\nsubject: 2027-03\ndate: 2027-04-20\n"
+        "attended: [focal.irc@example.org]\ndecisions: [We counted 12 new cases.]\n"
+    )
+    with pytest.raises(ValidationFailed) as info:
+        meetings.all_minutes(proto, protocol.load(proto))
+    lines = info.value.lines()
+    assert any("TF-2027-02.yaml" in line and "date" in line for line in lines)
+    assert any("TF-2027-03.yaml" in line and "minutes-figures" in line for line in lines)

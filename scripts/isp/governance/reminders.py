@@ -3,8 +3,10 @@
 Each item has a stable ``key`` (so a scheduler keeps exactly one GitHub issue per item, see
 ``isp.governance.github_issues``), a title, a body in Markdown, a due date, and who is concerned (agencies
 and the focal points to contact). Items cover: missing tracking sheets, consolidation, request
-follow-ups and escalations (and requests about to lapse), breach clocks, and the protocol's review
-and validity. Items due within ``horizon_days`` are listed ahead of time. Nothing here reads a
+follow-ups and escalations (and requests about to lapse, when protocol.yaml opts in), breach clocks
+(the meeting of every agency's focal points among them), the sectoral report (flagged late when not
+released by its day), the Task Force and signatories' meetings without minutes, and the protocol's
+review and validity. Items due within ``horizon_days`` are listed ahead of time. Nothing here reads a
 figure: only file names, git history, dates and the protocol.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.governance import membership, request_files
+from isp.governance import meetings, membership, request_files
 from isp.governance.request_status import working_calendar
 from isp.protocol import models as protocol
 from isp.protocol import workdays
@@ -188,7 +190,8 @@ def _request_item(st: request_files.RequestStatus, agency: request_files.AgencyS
 
 
 CLOCK_TEXT = {
-    "meeting": "the coordinators meet the agency concerned (`isp breach update ID --meeting DATE`)",
+    "meeting": "the CPIMS focal points of every agency meet on it (`isp breach update ID --meeting DATE`; "
+    f"minutes in {meetings.MEETINGS_DIR}/)",
     "senior-management": "unresolved breaches go to senior management (`isp breach update ID --escalated DATE`)",
     "resolution": "every signatory agrees it is resolved (`isp breach resolve ID --agency A`, signed)",
 }
@@ -211,8 +214,69 @@ def _breach_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[
                 "No release is made while it is open.",
                 due=clock.due,
                 overdue=clock.state == "overdue",
-                concerned=tuple(breach.awaiting) if clock.name == "resolution" else codes,
-                contacts=coordinators,
+                concerned=_breach_concerned(isp, clock.name, breach.awaiting, codes),
+                contacts=_everyone(isp) if clock.name == "meeting" else coordinators,
+            )
+
+
+def _breach_concerned(isp: Isp, clock: str, awaiting: list[str], coordinators: tuple[str, ...]) -> tuple[str, ...]:
+    """The meeting brings every agency's focal points together; resolution waits on those who have
+    not agreed; senior management is for the coordinators to arrange."""
+    return {"meeting": tuple(isp.agencies), "resolution": tuple(awaiting)}.get(clock, coordinators)
+
+
+def _everyone(isp: Isp) -> tuple[str, ...]:
+    return tuple(_person(isp, code, "primary") for code in isp.agencies)
+
+
+# --- the sectoral report and the meetings ----------------------------------------------------------
+
+CALENDAR_KINDS = ("sectoral-report", "task-force-meeting", "signatories-meeting")
+MINUTES_KIND = {"task-force-meeting": "task-force", "signatories-meeting": "signatories"}
+
+
+def _sectoral_released(root: Path, due: date) -> date | None:
+    """The day a sectoral report was released around ``due`` (the due month or the month after)."""
+    window = (due.replace(day=1), due + timedelta(days=45))
+    days = [
+        r.date
+        for request in request_files.readable_requests(root)
+        if request.data.report == "sectoral"
+        for r in request.releases
+        if window[0] <= r.date <= window[1]
+    ]
+    return min(days, default=None)
+
+
+def _calendar_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
+    """The sectoral report (late when not released by its day) and the meetings without minutes."""
+    first = add_months(month_of(today), -LOOKBACK_MONTHS - 1)
+    minutes = meetings.held(meetings.all_minutes(root, isp))
+    codes, coordinators = _coordinators(isp)
+    for d in workdays.deadlines_between(isp, first, month_of(today)):
+        if d.kind not in CALENDAR_KINDS or d.due > horizon or today - d.due > timedelta(days=92):
+            continue
+        if d.kind == "sectoral-report":
+            released = _sectoral_released(root, d.due)
+            if released is not None and released <= d.due:
+                continue
+            late = today > d.due
+            title = f"Sectoral report {d.subject} {'late: ' if late else ''}{_when(d.due, today)}"
+            body = f"The coordinators send {d.note} to every data-gathering agency by {d.due}"
+            body += f" (released {released}, after its due date)." if released else "."
+            yield Item(f"sectoral-{d.subject}", "sectoral-report", title, body, d.due, late, codes, coordinators)
+        elif (MINUTES_KIND[d.kind], d.subject) not in minutes:
+            kind = MINUTES_KIND[d.kind]
+            yield Item(
+                f"meeting-{kind}-{d.subject}",
+                d.kind,
+                f"{meetings.TITLES[kind]} on {d.subject} {_when(d.due, today)}",
+                f"{d.note[0].upper()}{d.note[1:]}, by {d.due}. Record the minutes (date, who attended, decisions) "
+                f"in {meetings.MEETINGS_DIR}/{meetings.minutes_id(kind, d.subject)}.yaml.",
+                d.due,
+                today > d.due,
+                tuple(isp.agencies) if kind == "signatories" else codes,
+                _everyone(isp) if kind == "signatories" else coordinators,
             )
 
 
@@ -257,6 +321,7 @@ def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON
         *_consolidation_items(root, isp, today, horizon),
         *_request_items(root, isp, today, horizon),
         *_breach_items(root, isp, today, horizon),
+        *_calendar_items(root, isp, today, horizon),
         *_protocol_items(isp, today, horizon),
     ]
     return sorted(items, key=lambda item: (item.due, item.key))
