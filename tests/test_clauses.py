@@ -277,7 +277,7 @@ def test_bad_minutes_in_the_repository_are_listed_at_once(proto: Path) -> None:
     from isp.governance import meetings
 
     folder = proto / "protocol" / "meetings"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     (folder / "TF-2027-02.yaml").write_text("id: TF-2027-02\nkind: task-force\nsubject: 2027-02\n")
     (folder / "TF-2027-03.yaml").write_text(
         "id: TF-2027-03\nkind: task-force\nsubject: 2027-03\ndate: 2027-04-20\n"
@@ -288,3 +288,38 @@ def test_bad_minutes_in_the_repository_are_listed_at_once(proto: Path) -> None:
     lines = info.value.lines()
     assert any("TF-2027-02.yaml" in line and "date" in line for line in lines)
     assert any("TF-2027-03.yaml" in line and "minutes-figures" in line for line in lines)
+
+
+# --- focal points as the annex has them ----------------------------------------------------------
+
+
+def test_two_to_four_focal_points_per_agency_each_with_a_position() -> None:
+    isp_ = protocol.load(REPO_ROOT)
+    counts = {code: len(a.annex_focal_points()) for code, a in isp_.agencies.items()}
+    assert counts == {"IRC": 2, "IMC": 3, "JRF": 2, "NHF": 2, "UNHCR": 4, "UNICEF": 2}
+    assert all(fp.position for a in isp_.agencies.values() for _, fp in a.annex_focal_points())
+    # The clocks still use primary, secondary and signatory; another focal point is a known person.
+    assert isp_.agency_of_email("fourth.unhcr@example.org") == "UNHCR"
+    assert [role for role, _ in isp_.agencies["IMC"].annex_focal_points()] == [
+        "primary",
+        "secondary",
+        "monitoring and evaluation",
+    ]
+
+
+def test_a_fifth_focal_point_or_a_clock_role_among_the_others_is_refused(proto: Path) -> None:
+    extra = {"name": "Nadia Example", "email": "fifth.unhcr@example.org", "position": "Officer", "role": "reporting"}
+    edit(proto, "agencies.yaml", lambda d: d["agencies"]["UNHCR"]["other_focal_points"].append(extra))
+    assert any("other_focal_points" in p for p in problems(proto))
+    shutil.copy(REPO_ROOT / "protocol" / "agencies.yaml", proto / "protocol" / "agencies.yaml")
+    clock = extra | {"email": "third.irc@example.org", "role": "secondary"}
+    edit(proto, "agencies.yaml", lambda d: d["agencies"]["IRC"].update(other_focal_points=[clock]))
+    assert any("focal_points' own keys" in p for p in problems(proto))
+
+
+def test_a_focal_point_without_a_position_is_a_warning(proto: Path) -> None:
+    from isp.protocol import checks
+
+    edit(proto, "agencies.yaml", lambda d: d["agencies"]["JRF"]["focal_points"]["secondary"].pop("position"))
+    found = [p for p in checks.all_problems(protocol.load(proto)) if p.rule == "focal-point-position"]
+    assert len(found) == 1 and found[0].severity == "warning" and "JRF" in found[0].message

@@ -325,6 +325,7 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
 OWN_FIELDS = {
     "suspensions": "suspension-signature",
     "focal_points": "keys-signature",
+    "other_focal_points": "keys-signature",
     "age_recipients": "keys-signature",
 }
 

@@ -33,7 +33,7 @@ def identities(isp: Isp) -> list[str]:
     found = set()
     for code, agency in isp.agencies.items():
         found |= {code, agency.label, agency.name, *agency.label.split("/"), *agency.name.split(" / ")}
-        for _, person in agency.focal_points.all():
+        for _, person in agency.people():
             found |= {person.name, person.email}
     return sorted((s.strip() for s in found if len(s.strip()) >= 2), key=len, reverse=True)
 

@@ -31,8 +31,18 @@ def _agency_sites(isp: Isp) -> Iterator[Problem]:
 def _focal_points(isp: Isp) -> Iterator[Problem]:
     owners: dict[str, set[str]] = {}
     for code, agency in isp.agencies.items():
-        for _, fp in agency.focal_points.all():
-            owners.setdefault(fp.email.lower(), set()).add(code)
+        emails = [fp.email.lower() for _, fp in agency.people()]
+        for email in emails:
+            owners.setdefault(email, set()).add(code)
+        for role, fp in agency.annex_focal_points():
+            if not fp.position:
+                yield Problem(
+                    AGENCIES,
+                    "focal-point-position",
+                    f"agencies.{code}.focal_points.{role}: no position (the annex gives each focal point's role)",
+                    fix="add `position: <job title>`",
+                    severity="warning",
+                )
         fps = agency.focal_points
         if "data_gathering" in agency.roles and fps.primary.email.lower() == fps.secondary.email.lower():
             yield Problem(

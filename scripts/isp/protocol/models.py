@@ -24,6 +24,10 @@ PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.ya
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
 Role = Literal["coordinator", "data_gathering", "technical_support"]
+# The roles the clocks use: follow-up goes to the secondary, escalation to the signatory.
+CLOCK_ROLES = ("primary", "secondary", "signatory")
+# The annex names two to four focal points per agency: the primary, the secondary and up to two more.
+ANNEX_FOCAL_POINTS = (2, 4)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 
@@ -189,6 +193,7 @@ class Protocol(Model):
 class FocalPoint(Model):
     name: str = Field(min_length=2)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    position: str | None = None  # the job title, as the protocol's annex lists it
     ssh_keys: list[str] = []
 
     @field_validator("ssh_keys")
@@ -207,6 +212,23 @@ class FocalPoints(Model):
 
     def all(self) -> list[tuple[str, FocalPoint]]:
         return [("primary", self.primary), ("secondary", self.secondary), ("signatory", self.signatory)]
+
+
+class OtherFocalPoint(Model):
+    """A focal point of the annex beyond the primary and secondary ones: a contact with a role,
+    who neither signs for the agency nor is chased by the request clocks."""
+
+    name: str = Field(min_length=2)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    position: str = Field(min_length=3)
+    role: str = Field(min_length=3)
+
+    @field_validator("role")
+    @classmethod
+    def _not_a_clock_role(cls, value: str) -> str:
+        if value in CLOCK_ROLES:
+            raise ValueError(f"'{value}' is one of focal_points' own keys: put that person there")
+        return value
 
 
 class Suspension(Model):
@@ -234,6 +256,7 @@ class Agency(Model):
     data_scope: Literal["tracking_sheet", "mrm"] = "tracking_sheet"
     sites: list[str] = []
     focal_points: FocalPoints
+    other_focal_points: list[OtherFocalPoint] = Field(default=[], max_length=ANNEX_FOCAL_POINTS[1] - 2)
     age_recipients: list[str] = []
     suspensions: list[Suspension] = []
 
@@ -242,6 +265,15 @@ class Agency(Model):
     @property
     def submits_sheets(self) -> bool:
         return "data_gathering" in self.roles and self.data_scope == "tracking_sheet"
+
+    def annex_focal_points(self) -> list[tuple[str, FocalPoint | OtherFocalPoint]]:
+        """The focal points as the annex has them (the signatory is not one): role and person."""
+        fps = self.focal_points
+        return [("primary", fps.primary), ("secondary", fps.secondary), *((o.role, o) for o in self.other_focal_points)]
+
+    def people(self) -> list[tuple[str, FocalPoint | OtherFocalPoint]]:
+        """Everyone agencies.yaml names for this agency: the annex's focal points and the signatory."""
+        return [*self.annex_focal_points(), ("signatory", self.focal_points.signatory)]
 
     def suspended_in(self, month: str) -> Suspension | None:
         return next((s for s in self.suspensions if s.covers(month)), None)
@@ -345,7 +377,7 @@ class Isp:
 
     def agency_of_email(self, email: str) -> str | None:
         for code, agency in self.agencies.items():
-            if any(fp.email.lower() == email.lower() for _, fp in agency.focal_points.all()):
+            if any(fp.email.lower() == email.lower() for _, fp in agency.people()):
                 return code
         return None
 
