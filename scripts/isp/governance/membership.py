@@ -40,7 +40,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from isp.errors import IspError, Problem, UsageError
 from isp.fsutil import write_text_atomic
-from isp.governance import request_files
+from isp.governance import request_files, rights
 from isp.governance.breaches import BREACHES_DIR as BREACHES_DIR
 from isp.governance.breaches import Breach as Breach
 from isp.governance.breaches import BreachStatus as BreachStatus
@@ -49,6 +49,7 @@ from isp.governance.breaches import agree_resolution as agree_resolution
 from isp.governance.breaches import all_breaches as all_breaches
 from isp.governance.breaches import breach_check as breach_check
 from isp.governance.breaches import breach_clocks as breach_clocks
+from isp.governance.breaches import breach_ids as all_breach_ids
 from isp.governance.breaches import breach_intervals as breach_intervals
 from isp.governance.breaches import breach_status as breach_status
 from isp.governance.breaches import breach_statuses as breach_statuses
@@ -88,6 +89,9 @@ class MembershipChange(_Model):
     system: str | None = None
     proposed: date
     approvals: dict[str, date] = {}
+    # system-switch only: the coordinators arranged the training and told the signatories.
+    training: date | None = None
+    signatories_notified: date | None = None
 
 
 # --- the protocol's validity ------------------------------------------------------------------
@@ -143,8 +147,11 @@ def _edit_agencies(root: Path) -> tuple[YAML, Any, Path]:
     return handler, handler.load(path), path
 
 
-def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date) -> None:
-    """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive)."""
+def suspend(
+    root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date, breach: str | None = None
+) -> None:
+    """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive), or,
+    with ``breach``, that it stops sharing because of that breach."""
     isp = protocol.load(root)
     current = isp.agency(agency)
     parse_month(start)
@@ -164,6 +171,10 @@ def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, r
     entry: dict[str, Any] = {"from": DoubleQuotedScalarString(start)}
     if end is not None:
         entry["to"] = DoubleQuotedScalarString(end)
+    if breach is not None:  # stopping because of a breach: its own kind of written justification
+        if breach not in all_breach_ids(root):
+            raise IspError(f"{breach}: no such breach in {BREACHES_DIR}/ (list them with `isp breach list`)")
+        entry |= {"kind": "breach-stop", "breach": breach}
     entry |= {"reason": reason.strip(), "recorded": recorded}
     node = doc["agencies"][agency]
     if node.get("suspensions") is None:
@@ -310,15 +321,36 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
     for code in sorted(set(after) - set(before)):
         problems += _needs(root, files, base, head, code, "add-agency", None, sorted(before), all_of=True)
     for code in sorted(set(before) - set(after)):
-        problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
+        left = rights.withdrawal_problems(root, protocol.load(root), code, head, base)
+        if left is None:  # a removal by the others needs everyone; leaving after a breach needs no one
+            problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
+        else:
+            problems += left
     for code in sorted(set(after) & set(before)):
         if sorted(before[code].get("roles") or []) != sorted(after[code].get("roles") or []):
             problems += _needs(root, files, base, head, code, "role-change", None, sorted(before), all_of=True)
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
+            problems += _switch_record(files, code, new)
     problems += own_fields_check(root, base, head, before, coordinators)
     return problems + amendment_check(root, base, head, files, sorted(before))
+
+
+def _switch_record(files: list[tuple[str, MembershipChange]], code: str, system: str | None) -> list[Problem]:
+    """Ground rule 8: before a switch takes effect the coordinators arrange training and tell the
+    signatories; the record says when."""
+    for path, m in files:
+        if m.change == "system-switch" and m.agency == code and m.system == system:
+            return [
+                Problem(path, "system-switch-record", f"{name}: when the coordinators {what}", column=name)
+                for name, what in (
+                    ("training", "arranged the training"),
+                    ("signatories_notified", "told the signatories"),
+                )
+                if getattr(m, name) is None
+            ]
+    return []
 
 
 # Fields of an agency's entry that are its own to change (field -> rule code when someone else does).

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.governance import meetings, membership, request_files
+from isp.governance import meetings, membership, request_files, rights
 from isp.governance.request_status import working_calendar
 from isp.protocol import models as protocol
 from isp.protocol import workdays
@@ -280,6 +280,23 @@ def _calendar_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterato
             )
 
 
+def _revision_items(root: Path, isp: Isp, today: date) -> Iterator[Item]:
+    """An agency left after a breach that could not be resolved: the protocol is to be revised."""
+    signatories = tuple(_person(isp, code, "signatory") for code in isp.agencies)
+    for due in rights.revisions_due(root, rights.amendment_dates(root)):
+        yield Item(
+            f"protocol-revision-{due.withdrawal}",
+            "protocol-revision",
+            f"The protocol is to be revised: {due.agency} left on {due.since} ({due.withdrawal})",
+            f"{due.agency} ended its inclusion in writing after a breach that could not be resolved. The "
+            "signatories revise the protocol and record it as a protocol amendment in protocol/membership/.",
+            due.since,
+            today > due.since,
+            tuple(isp.agencies),
+            signatories,
+        )
+
+
 def _protocol_items(isp: Isp, today: date, horizon: date) -> Iterator[Item]:
     codes = tuple(isp.agencies)
     signatories = tuple(_person(isp, code, "signatory") for code in codes)
@@ -322,6 +339,7 @@ def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON
         *_request_items(root, isp, today, horizon),
         *_breach_items(root, isp, today, horizon),
         *_calendar_items(root, isp, today, horizon),
+        *_revision_items(root, isp, today),
         *_protocol_items(isp, today, horizon),
     ]
     return sorted(items, key=lambda item: (item.due, item.key))

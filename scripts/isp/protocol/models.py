@@ -232,10 +232,21 @@ class OtherFocalPoint(Model):
 
 
 class Suspension(Model):
+    """A written justification for not sharing: a suspension (safety, security or capacity), or
+    its own kind, stopping because of a breach (``breach`` names it)."""
+
     start: Month = Field(alias="from")
     end: Month | None = Field(default=None, alias="to")
+    kind: Literal["suspension", "breach-stop"] = "suspension"
+    breach: str | None = None
     reason: str = Field(min_length=3)
     recorded: date | None = None
+
+    @model_validator(mode="after")
+    def _breach_only_for_a_stop(self) -> Suspension:
+        if (self.kind == "breach-stop") != (self.breach is not None):
+            raise ValueError("a breach-stop names its breach, and only a breach-stop does")
+        return self
 
     def covers(self, month: str) -> bool:
         return self.start <= month and (self.end is None or month <= self.end)

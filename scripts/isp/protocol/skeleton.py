@@ -27,6 +27,7 @@ TEMPLATE_FILES = (
     "requests/README.md",
     "protocol/breaches/README.md",
     "protocol/meetings/README.md",
+    "protocol/rights/README.md",
     "protocol/membership/README.md",
     ".github/workflows",
     "mkdocs.yml",
