@@ -55,6 +55,9 @@ RECOMMENDATION = (
 )
 
 
+Day = date  # the field `date` below shadows the type inside the class body
+
+
 class Right(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,7 +73,7 @@ class Right(BaseModel):
     use: str | None = None
     minutes: str | None = None
     reason: str = Field(min_length=3)
-    signed: dict[str, date] = {}
+    signed: dict[str, Day] = {}
 
     @property
     def path(self) -> str:
