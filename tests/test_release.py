@@ -451,3 +451,24 @@ def test_a_briefing_note_is_refused_for_a_request_that_is_not_media_for_the_annu
     result = isp("release", fx.APPROVED, "--briefing-note", "-o", out, "--repo", fresh.root, env=fresh.env())
     assert result.code == 1 and not out.exists()
     assert "a briefing note answers a media request" in result.err and "Traceback" not in result.output
+
+
+def test_a_media_request_for_the_annual_report_gives_the_cpswg_briefing_note(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """The protocol's media route: the annual report's figures, agreed by every agency, in the
+    sub-working group's briefing note; the same files, rules and attribution as every release."""
+    media = fx._request("REQ-2026-009") | {
+        "type": "media",
+        "data": {"report": "annual", "periods": ["2026"], "indicators": fx.INDICATORS, "geography": "national"},
+    }
+    request_files.new_request(fresh.root, media, protocol.load(fresh.root))
+    fresh.repo.commit("Issue the media request", ["requests"], "UNHCR:primary")
+    fx.decide_all(fresh.repo, "REQ-2026-009")
+    out = tmp_path / "briefing"
+    result = isp("release", "REQ-2026-009", "--briefing-note", "-o", out, "--repo", fresh.root, "--json",
+                 env=fresh.env())  # fmt: skip
+    assert result.code == 0, result.output
+    page = _readable(next(out.glob("*.html")))
+    assert "CPSWG media briefing note" in page and "Child Protection Sub-Working Group" in page
+    assert attribution.missing_elements([page], protocol.load(fresh.root)) == []
