@@ -221,3 +221,11 @@ def test_the_breach_meeting_is_in_isp_deadlines_and_the_ics_until_it_is_held(isp
     membership.update_breach(root, breach.id, meeting=date(2026, 3, 4))
     again = isp("deadlines", "--month", "2026-02", "--json", "--repo", root, env=env)
     assert not [d for d in json.loads(again.out)["deadlines"] if d["kind"] == "breach-meeting"]
+
+
+def test_a_suspensions_written_justification_goes_to_the_other_signatories(busy_repo: IspRepo) -> None:
+    items = {i.key: i for i in remind.reminders(busy_repo.root, date(2026, 2, 3))}
+    notice = items["suspension-JRF-2026-02"]
+    assert notice.kind == "suspension-notice" and "JRF" not in notice.concerned and len(notice.concerned) == 5
+    assert "Reason: Staff on leave" in notice.body and "keep sharing" not in notice.body
+    assert "suspension-JRF-2026-02" not in {i.key for i in remind.reminders(busy_repo.root, date(2026, 2, 20))}

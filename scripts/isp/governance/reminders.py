@@ -280,6 +280,30 @@ def _calendar_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterato
             )
 
 
+NOTICE_DAYS = 7  # a suspension's written justification is listed for the signatories this long
+
+
+def _justification_items(isp: Isp, today: date) -> Iterator[Item]:
+    """A suspension, or a stop because of a breach, recorded lately: its written justification,
+    for every other signatory (what `isp notify` sends)."""
+    for code, agency in isp.agencies.items():
+        for s in agency.suspensions:
+            if s.recorded is None or not timedelta(0) <= today - s.recorded <= timedelta(days=NOTICE_DAYS):
+                continue
+            others = tuple(c for c in isp.agencies if c != code)
+            what = f"stops sharing because of {s.breach}" if s.breach else "suspends sharing"
+            yield Item(
+                f"{s.kind}-{code}-{s.start}",
+                f"{s.kind}-notice",
+                f"{code} {what} from {s.start}",
+                rights.stop_justification(isp, code, s.start, s.reason, s.breach),
+                s.recorded,
+                False,
+                others,
+                tuple(_person(isp, other, "primary") for other in others),
+            )
+
+
 def _revision_items(root: Path, isp: Isp, today: date) -> Iterator[Item]:
     """An agency left after a breach that could not be resolved: the protocol is to be revised."""
     signatories = tuple(_person(isp, code, "signatory") for code in isp.agencies)
@@ -340,6 +364,7 @@ def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON
         *_breach_items(root, isp, today, horizon),
         *_calendar_items(root, isp, today, horizon),
         *_revision_items(root, isp, today),
+        *_justification_items(isp, today),
         *_protocol_items(isp, today, horizon),
     ]
     return sorted(items, key=lambda item: (item.due, item.key))
