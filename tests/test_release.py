@@ -472,3 +472,39 @@ def test_a_media_request_for_the_annual_report_gives_the_cpswg_briefing_note(
     page = _readable(next(out.glob("*.html")))
     assert "CPSWG media briefing note" in page and "Child Protection Sub-Working Group" in page
     assert attribution.missing_elements([page], protocol.load(fresh.root)) == []
+
+
+def test_the_june_sectoral_report_covers_the_six_most_recent_consolidated_months(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """Named by its due month, the sectoral report covers what the protocol's calendar gives it:
+    for June 2026, December 2025 to May 2026; its national figures are those months' sheets."""
+    propose = isp(
+        "release", "sectoral", "--half", "2026-06", "--propose", "--repo", fresh.root, env=fresh.env("2026-06-02")
+    )
+    assert propose.code == 0, propose.output
+    fresh.repo.commit("Propose the June sectoral report", ["requests"], "UNHCR:primary")
+    assert request_files.load(fresh.root, "SECTORAL-2026-06").data.periods == ["2025-12_2026-05"]
+    fx.decide_all(fresh.repo, "SECTORAL-2026-06")
+    out = tmp_path / "june"
+    result = isp("release", "sectoral", "--half", "2026-06", "-o", out, "--repo", fresh.root, "--json",
+                 env=fresh.env())  # fmt: skip
+    assert result.code == 0, result.output
+    rid = json.loads(result.out)["release_id"]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["periods"] == [{"label": "2025-12_2026-05", "first_month": "2025-12", "last_month": "2026-05"}]
+    assert "Sectoral report 2025-12 to 2026-05" in _readable(out / f"{rid}.html")
+    assert meta["inputs"] == [{"path": "submissions/*/2025-12..2026-05", "sha256": meta["inputs"][0]["sha256"]}]
+    from isp.protocol.periods import custom_period
+    from isp.release import sources
+    from tests.helpers import patched_env
+
+    with patched_env(fresh.env()):
+        loaded = protocol.load(fresh.root)
+        figures, _ = sources.figures_of(fresh.root, loaded, custom_period("2025-12", "2026-05"), None)
+    cell = (figures["site"] == "ALL") & (figures["indicator"] == "new_cases")  # leaf cells: their sum
+    frame = pd.concat(fresh.frames.values(), ignore_index=True)
+    expected = frame[(frame["indicator"] == "new_cases") & frame["month"].between("2025-12", "2026-05")]["count"].sum()
+    assert int(figures.loc[cell, "count"].sum()) == int(expected) > 0
+    wrong = isp("release", "sectoral", "--half", "2026-07", "--propose", "--repo", fresh.root, env=fresh.env())
+    assert wrong.code == 2 and "due month" in wrong.err

@@ -26,7 +26,13 @@ def release_command(
         Path | None, typer.Option("--out", "-o", help="A new folder, outside the repository, for the package.")
     ] = None,
     half: Annotated[
-        str | None, typer.Option("--half", metavar="YYYY-Hn", help="With `sectoral`: the half-year, e.g. 2026-H1.")
+        str | None,
+        typer.Option(
+            "--half",
+            metavar="YYYY-Hn|YYYY-MM",
+            help="With `sectoral`: the half-year (2026-H1), or the report's due month (2026-06: the months "
+            "protocol.yaml gives it, by default December to May).",
+        ),
     ] = None,
     propose: Annotated[
         bool,
@@ -53,7 +59,8 @@ def release_command(
 
     The half-yearly sectoral report is the release of the standing request
     `requests/SECTORAL-<half>.yaml`: `--propose` writes it after the half-year ends; once every
-    agency has approved it, run the same command with -o.
+    agency has approved it, run the same command with -o. Named by its due month (`--half 2026-06`)
+    it covers the months the protocol's calendar gives it (the six most recent consolidated ones).
 
     `--briefing-note` makes, from an approved media request for the annual report, the figures of
     the briefing note the Child Protection Sub-Working Group gives the media.
