@@ -5,6 +5,7 @@ Everything runs against real git repositories with real SSH-signed commits (``Is
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from functools import cache
 from typing import Any
@@ -23,6 +24,16 @@ REQUIRED = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
 def shipped_isp() -> Isp:
     """The protocol as shipped (no git needed): for the pure state-machine tests."""
     return loading.load(REPO_ROOT)
+
+
+@cache
+def with_expiry(days: int) -> Isp:
+    """The shipped protocol with the opt-in request lapse set to ``days`` working days."""
+    isp = copy.copy(shipped_isp())
+    deadlines = isp.protocol.deadlines
+    requests = deadlines.requests.model_copy(update={"expiry_working_days": days})
+    isp.protocol = isp.protocol.model_copy(update={"deadlines": deadlines.model_copy(update={"requests": requests})})
+    return isp
 
 
 def email_of(signer: str | None) -> str | None:

@@ -163,6 +163,7 @@ def populate(repo: IspRepo) -> SiteRepo:
 
 
 REQUEST_ID, BREACH_ID, SUSPENDED = "REQ-2026-001", "BR-2026-001", "JRF"
+MINUTES_ID, MINUTES_DECISION = "TF-2026-01", "Referral delays discussed; the coordinators update the analysis"
 
 
 def _registers(root: Path, isp: Isp) -> None:
@@ -181,6 +182,13 @@ def _registers(root: Path, isp: Isp) -> None:
     }, isp)  # fmt: skip
     breaches.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
     membership.suspend(root, SUSPENDED, "2026-02", "2026-03", "Reporting team changes", date(2026, 2, 3))
+    (root / "protocol" / "meetings").mkdir(exist_ok=True)
+    (root / "protocol" / "meetings" / f"{MINUTES_ID}.yaml").write_text(
+        f"id: {MINUTES_ID}\nkind: task-force\nsubject: 2026-01\ndate: 2026-02-16\n"
+        "attended: [focal.irc@example.org, focal.unhcr@example.org]\n"
+        f"decisions: [{MINUTES_DECISION}]\n",
+        encoding="utf-8",
+    )
 
 
 def canaries(site: SiteRepo) -> set[int]:

@@ -59,8 +59,9 @@ def test_year_end_and_new_year(cal: workdays.WorkingCalendar) -> None:
 
 
 def test_sectoral_report_tenth_working_day(cal: workdays.WorkingCalendar) -> None:
-    # July 2026: working days 1,2,5,6,7,8,9,12,13,14 -> the 10th is Tuesday 14 July.
-    assert cal.sectoral_due(2026, 6) == date(2026, 7, 14)
+    # June 2026 (the protocol: the 10th working day of June): working days 1,2,3,4,7,8,9,10,11,14
+    # -> Sunday 14 June (Islamic New Year falls on the 16th, after it).
+    assert cal.sectoral_due(2026, 6) == date(2026, 6, 14)
 
 
 def test_extra_closures_from_the_protocol(tmp_path: Path) -> None:

@@ -379,3 +379,26 @@ def test_a_plaintext_sheet_anywhere_in_the_pull_request_is_refused(module_repo: 
     result = ci_pr(module_repo, base, False, "--json")
     assert result.code == 1 and rules(result) == {"plaintext-sheet"}, result.output
     assert str(CANARY) not in result.output
+
+
+def test_ci_pr_refuses_minutes_with_figures_and_a_right_signed_by_another_agency(isp_repo: IspRepo) -> None:
+    """Minutes hold no figures; an agency's right counts only on its own signature."""
+    import yaml
+
+    base = isp_repo.head()
+    folder = isp_repo.root / "protocol" / "meetings"
+    folder.mkdir(exist_ok=True)
+    (folder / "TF-2026-02.yaml").write_text(
+        "id: TF-2026-02\nkind: task-force\nsubject: 2026-02\ndate: 2026-03-16\n"
+        "attended: [focal.irc@example.org]\ndecisions: [Seventeen or 17 new cases in Irbid.]\n"
+    )
+    (isp_repo.root / "protocol" / "rights").mkdir(exist_ok=True)
+    right = {"id": "RIGHT-2026-001", "kind": "own-data-authorisation", "agency": "JRF", "member": "IRC",
+             "recipient": "A donor", "data": ["new_cases"], "date": "2026-03-01", "reason": "For a donor report.",
+             "signed": {"JRF": "2026-03-01"}}  # fmt: skip
+    (isp_repo.root / "protocol" / "rights" / "RIGHT-2026-001.yaml").write_text(yaml.safe_dump(right))
+    isp_repo.commit("Minutes and a right", signer="IRC:primary")
+    result = isp("ci", "pr", "--repo", isp_repo.root, "--base", base, "--json")
+    assert result.code == 1
+    rules = {p["rule"] for p in json.loads(result.out)["violations"]}
+    assert {"minutes-figures", "rights-signed"} <= rules

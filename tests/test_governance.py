@@ -11,11 +11,20 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 
+from isp import yamlfiles
 from isp.crypto import keys
 from isp.governance import breaches, membership, request_files
 from isp.protocol import loading
 from tests.helpers import IspRepo, git, isp, ssh_keygen
-from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
+from tests.requests_fixtures import (
+    REQUIRED,
+    approve_all,
+    email_of,
+    new,
+    open_and_resolve_breach,
+    rules,
+    shipped_isp,
+)
 
 RID = "REQ-2026-001"
 
@@ -209,7 +218,7 @@ def _membership(repo: IspRepo, change: str, agency: str, system: str | None = No
     if system:
         data["system"] = system
     (repo.root / "protocol" / "membership").mkdir(exist_ok=True)
-    (repo.root / rel).write_text(yaml.safe_dump(data, sort_keys=False))
+    (repo.root / rel).write_text(yamlfiles.dump_data(data))
     return rel
 
 
@@ -318,6 +327,145 @@ def test_a_system_switch_needs_a_coordinators_signed_approval(isp_repo: IspRepo)
     isp_repo.commit("IRC moves to RAIS-CPIMS", signer="IRC:primary")
     _approve_membership(isp_repo, rel, "JRF", "JRF:primary")
     problems = membership.membership_check(isp_repo.root, base)
-    assert [p.rule for p in problems] == ["membership-approval"] and "a coordinator (IMC, UNHCR)" in problems[0].message
+    assert problems[0].rule == "membership-approval" and "a coordinator (IMC, UNHCR)" in problems[0].message
     _approve_membership(isp_repo, rel, "IMC", "IMC:signatory")
+    # Ground rule 8: the record says when the coordinators arranged training and told the signatories.
+    problems = membership.membership_check(isp_repo.root, base)
+    assert [(p.rule, p.column) for p in problems] == [
+        ("system-switch-record", "training"),
+        ("system-switch-record", "signatories_notified"),
+    ]
+    data = yaml.safe_load((isp_repo.root / rel).read_text())
+    data |= {"training": date(2026, 3, 3), "signatories_notified": date(2026, 3, 4)}
+    (isp_repo.root / rel).write_text(yaml.safe_dump(data, sort_keys=False))
+    isp_repo.commit("Training and notice recorded", paths=[rel], signer="UNHCR:primary")
     assert membership.membership_check(isp_repo.root, base) == []
+
+
+# --- rights the protocol gives each agency --------------------------------------------------------
+
+
+def _right(repo: IspRepo, right_id: str, signer: str | None, **fields: Any) -> str:
+    rel = f"protocol/rights/{right_id}.yaml"
+    (repo.root / "protocol" / "rights").mkdir(exist_ok=True)
+    data = {"id": right_id, "reason": "Said in words, without figures."} | fields
+    (repo.root / rel).write_text(yamlfiles.dump_data(data))
+    repo.commit(f"{right_id}", paths=[rel], signer=signer)
+    return rel
+
+
+def _withdraw(isp_repo: IspRepo, day: date, signer: str = "JRF:primary") -> str:
+    from isp.governance import rights
+
+    rel = _right(
+        isp_repo, "RIGHT-2026-001", signer, kind="withdrawal", agency="JRF", date=day, breach="BR-2026-001",
+        signed={"JRF": day},
+    )  # fmt: skip
+    assert rights.all_rights(isp_repo.root)[0].kind == "withdrawal"
+    _edit_yaml(isp_repo.root / "protocol" / "agencies.yaml", lambda doc: doc["agencies"].pop("JRF"))
+    isp_repo.commit("JRF leaves the protocol", signer=signer, email=email_of(signer))
+    return rel
+
+
+def test_leaving_after_an_unresolved_breach_needs_only_the_agencys_own_signed_record(isp_repo: IspRepo) -> None:
+    from isp.governance import reminders, rights
+
+    breach = breaches.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    isp_repo.commit("Breach", [breach.path], "IMC:primary")
+    base = isp_repo.head()
+    _withdraw(isp_repo, date(2026, 4, 2))
+    assert membership.membership_check(isp_repo.root, base) == []  # no other agency's consent
+    (due,) = rights.revisions_due(isp_repo.root, rights.amendment_dates(isp_repo.root))
+    assert due.agency == "JRF" and due.since == date(2026, 4, 2)
+    items = {i.key: i for i in reminders.reminders(isp_repo.root, date(2026, 4, 5))}
+    assert "revis" in items["protocol-revision-RIGHT-2026-001"].title
+    _membership_amendment(isp_repo, date(2026, 5, 1))
+    assert rights.revisions_due(isp_repo.root, rights.amendment_dates(isp_repo.root)) == []
+
+
+def _membership_amendment(repo: IspRepo, day: date) -> None:
+    rel = "protocol/membership/MEM-REVISION.yaml"
+    data = {"id": "MEM-REVISION", "change": "protocol-amendment", "sections": ["sharing"], "proposed": day}
+    (repo.root / "protocol" / "membership").mkdir(exist_ok=True)
+    (repo.root / rel).write_text(yaml.safe_dump(data | {"approvals": {}}, sort_keys=False))
+
+
+def test_leaving_is_refused_when_signed_by_another_agency_or_with_no_open_breach(isp_repo: IspRepo) -> None:
+    breach = breaches.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    isp_repo.commit("Breach", [breach.path], "IMC:primary")
+    base = isp_repo.head()
+    _withdraw(isp_repo, date(2026, 4, 2), signer="UNHCR:primary")
+    assert "rights-signed" in rules(membership.membership_check(isp_repo.root, base))
+    early = isp_repo.head()
+    path = isp_repo.root / "protocol" / "rights" / "RIGHT-2026-001.yaml"
+    data = yaml.safe_load(path.read_text()) | {"date": date(2026, 2, 1), "signed": {"JRF": date(2026, 2, 1)}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    rel = str(path.relative_to(isp_repo.root))
+    isp_repo.commit("Dated before the breach", paths=[rel], signer="JRF:primary", email=email_of("JRF:primary"))
+    from isp.governance import rights
+
+    left = rights.withdrawal_problems(isp_repo.root, shipped_isp(), "JRF", "HEAD", early)
+    assert left is not None and "withdrawal-breach" in rules(left)
+
+
+def test_an_agency_authorises_another_member_to_share_its_own_data(isp_repo: IspRepo) -> None:
+    from isp.governance import rights
+
+    scope = {"kind": "own-data-authorisation", "agency": "JRF", "member": "IRC", "date": date(2026, 4, 1)}
+    scope |= {"recipient": "A donor", "data": ["new_cases"], "signed": {"JRF": date(2026, 4, 1)}}
+    _right(isp_repo, "RIGHT-2026-002", "JRF:primary", **scope)
+    root = isp_repo.root
+    assert rights.authorised(root, "JRF", "IRC", "a donor", ["new_cases"])
+    assert not rights.authorised(root, "JRF", "IRC", "a newspaper", ["new_cases"])  # scoped by recipient
+    assert not rights.authorised(root, "JRF", "IRC", "A donor", ["caseload"])  # and by data
+    assert not rights.authorised(root, "JRF", "NHF", "A donor", ["new_cases"])  # and by member
+    assert rights.check(root, loading.load(root)) == []
+    forged = scope | {"agency": "NHF", "signed": {"NHF": date(2026, 4, 1)}}
+    _right(isp_repo, "RIGHT-2026-003", "IRC:primary", **forged)  # NHF's right, signed by IRC
+    assert not rights.authorised(root, "NHF", "IRC", "A donor", ["new_cases"])
+    assert "rights-signed" in rules(rights.check(root, loading.load(root)))
+    _right(isp_repo, "RIGHT-2026-004", "JRF:primary", **(scope | {"member": "JRF"}))
+    assert "rights-scope" in rules(rights.check(root, loading.load(root)))
+
+
+def test_an_approved_reports_statistics_serve_internal_and_donor_reporting_but_not_sgbv() -> None:
+    from isp.governance import rights
+
+    isp_ = shipped_isp()
+    assert rights.may_use(isp_, True, ["new_cases"], "donor").allowed
+    assert rights.may_use(isp_, True, ["new_cases"], "internal").allowed
+    assert not rights.may_use(isp_, False, ["new_cases"], "donor").allowed
+    sgbv = rights.may_use(isp_, True, ["new_cases", "concern_sexual_violence"], "donor")
+    assert not sgbv.allowed and "SGBV" in sgbv.why
+    other = rights.may_use(isp_, True, ["new_cases"], "fundraising brochure", report_id="REQ-1", agency="IRC")
+    assert not other.allowed and "discussion" in other.why
+    talk = rights.Right.model_validate(
+        {"id": "RIGHT-2026-005", "kind": "other-use-discussion", "agency": "IRC", "date": date(2026, 5, 1),
+         "report": "REQ-1", "use": "fundraising brochure", "minutes": "TF-2026-04", "reason": "Discussed."}
+    )  # fmt: skip
+    assert rights.may_use(isp_, True, ["new_cases"], "fundraising brochure", [talk], "REQ-1", "IRC").allowed
+
+
+def test_stopping_after_a_breach_is_its_own_written_kind_with_the_recommendation(isp_repo: IspRepo) -> None:
+    root = isp_repo.root
+    breach = breaches.open_breach(root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    result = isp("suspend", "JRF", "--from", "2026-04", "--breach", breach.id, "--reason", "Our table leaked",
+                 "--repo", root)  # fmt: skip
+    assert result.code == 0, result.err
+    assert "because of breach BR-2026-001" in result.out and "keep sharing its data with the coordinators" in result.out
+    stop = loading.load(root).agencies["JRF"].suspended_in("2026-04")
+    assert stop.kind == "breach-stop" and stop.breach == breach.id and stop.reason == "Our table leaked"
+    plain = isp("suspend", "IRC", "--from", "2026-04", "--reason", "Staff leave", "--repo", root)
+    assert "keep sharing" not in plain.out and loading.load(root).agencies["IRC"].suspended_in("2026-04").kind == (
+        "suspension"
+    )
+    unknown = isp("suspend", "NHF", "--from", "2026-04", "--breach", "BR-2099-001", "--reason", "X y z", "--repo", root)
+    assert unknown.code == 1 and "no such breach" in unknown.err
+
+
+def test_the_site_says_members_share_with_each_other_without_approval() -> None:
+    from tests.conftest import REPO_ROOT
+
+    page = " ".join((REPO_ROOT / "site" / "protocol.md").read_text(encoding="utf-8").split())
+    assert "share with each other without the group's approval" in page
+    assert "internal and donor reporting" in page and "10th working day of June and of December" in page

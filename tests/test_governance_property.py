@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from isp.governance import membership, request_models, request_status
 from isp.governance.request_states import EXPIRY_WORKING_DAYS
 from isp.protocol.workdays import WorkingCalendar
-from tests.requests_fixtures import REQUIRED, fields, shipped_isp
+from tests.requests_fixtures import REQUIRED, fields, shipped_isp, with_expiry
 
 # Across Eid al-Adha, across the year end, and across the end of the protocol's last period.
 ISSUE_DAYS = (date(2026, 3, 2), date(2026, 5, 21), date(2026, 12, 24), date(2027, 9, 28))
@@ -43,13 +43,13 @@ def answer_sets(draw: st.DrawFn) -> dict:
 breach = st.tuples(st.integers(min_value=-40, max_value=50), st.one_of(st.none(), st.integers(1, 30)))
 
 
-def _plain_rule(issued: date, today: date, decisions: dict, breaches: list) -> bool:
-    """The protocol, written out without the state machine."""
+def _plain_rule(issued: date, today: date, decisions: dict, breaches: list, lapse: int | None) -> bool:
+    """The protocol, written out without the state machine (``lapse``: the opt-in expiry)."""
     cal = WorkingCalendar(shipped_isp())
     counted = {a: d for a, d in decisions.items() if issued <= d.date <= today}
     approvals = [d.date for d in counted.values() if d.decision == "approve"]
     unanimous = len(approvals) == len(REQUIRED)
-    in_time = unanimous and max(approvals) <= cal.add_working_days(issued, EXPIRY_WORKING_DAYS)
+    in_time = unanimous and (lapse is None or max(approvals) <= cal.add_working_days(issued, lapse))
     denied = any(d.decision == "deny" for d in counted.values())
     breach_open = any(start <= today and (end is None or end > today) for start, end in breaches)
     validity = shipped_isp().protocol.validity
@@ -63,11 +63,12 @@ def _plain_rule(issued: date, today: date, decisions: dict, breaches: list) -> b
     answers=answer_sets(),
     raw_breaches=st.lists(breach, max_size=2),
     today_offset=st.integers(min_value=0, max_value=60),
+    lapse=st.sampled_from([None, EXPIRY_WORKING_DAYS]),
 )
 def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
-    issued: date, answers: dict, raw_breaches: list, today_offset: int
+    issued: date, answers: dict, raw_breaches: list, today_offset: int, lapse: int | None
 ) -> None:
-    isp = shipped_isp()
+    isp = shipped_isp() if lapse is None else with_expiry(lapse)
     today = issued + timedelta(days=today_offset)
     decisions = {
         a: request_models.Decision(decision=kind, date=issued + timedelta(days=offset), reason="A reason.")
@@ -82,7 +83,7 @@ def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
     status = request_status.timeline(isp, request, decisions, breaches, today)
     open_ids = [f"B{i}" for i, (s, e) in enumerate(breaches) if s <= today and (e is None or e > today)]
     blockers = membership.decide_release(isp, status, open_ids, today)
-    allowed = _plain_rule(issued, today, decisions, breaches)
+    allowed = _plain_rule(issued, today, decisions, breaches, lapse)
     event("allowed" if allowed else "refused")
     assert (blockers == []) == allowed, (status.state, blockers)
     if not blockers:

@@ -21,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 
 from isp.governance import breaches, request_files, request_models, request_rules
-from isp.protocol import loading
+from isp.protocol import attribution, loading
 from tests import release_fixtures as fx
 from tests.helpers import isp, write_submission
 
@@ -179,9 +179,15 @@ def test_no_sgbv_indicator_anywhere(package) -> None:
 
 
 def test_no_agency_identity_anywhere(package) -> None:
+    """No agency is named; the one exception is ground rule 10's contact, the coordinators' focal
+    points (their names and e-mails, taken out here before looking)."""
     repo, out, _ = package
     isp_ = loading.load(repo.root)
-    for name, text in _texts(out).items():
+    contacts = [isp_.agencies[c].focal_points.primary for c in isp_.coordinators()]
+    for name, whole in _texts(out).items():
+        text = " ".join(whole.split())
+        for person in contacts:
+            text = text.replace(person.email, "").replace(person.name, "")
         for code, agency in isp_.agencies.items():
             assert not re.search(rf"\b{re.escape(code)}\b", text), f"{name} names {code}"
             for label in (agency.name, agency.label):
@@ -244,11 +250,33 @@ def test_every_file_states_the_method_and_its_base(package) -> None:
         assert "Small-count rounding, base 5" in text and "rounded to 0 or 5" in text, name
         assert "marks a cell hidden" not in text, name
     hxl = list(csv.reader(io.StringIO((out / f"{rid}-hxl.csv").read_text(encoding="utf-8"))))
-    assert hxl[1][-1] == "#meta+method"
-    assert all(row[-1] == "small-count rounding, base 5" for row in hxl[2:])
+    column = hxl[1].index("#meta+method")
+    assert all(row[column] == "small-count rounding, base 5" for row in hxl[2:])
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["disclosure_method"] == "small-count rounding, base 5"
     assert "تقريب" in meta["disclosure_method_note_ar"] and "5" in meta["disclosure_method_note_ar"]
+
+
+def test_every_attribution_element_and_the_undertaking_in_every_file(package) -> None:
+    """Ground rule 10 on every file of the release, HXL and metadata included; the contact is the
+    coordinators' focal points of agencies.yaml; the recipient is told not to pass it on."""
+    repo, out, _ = package
+    loaded = loading.load(repo.root)
+    contacts = [loaded.agencies[c].focal_points.primary.email for c in loaded.coordinators()]
+    assert len(contacts) == 2
+    names = sorted(p.name for p in out.iterdir())
+    assert {n.rsplit(".", 1)[-1] for n in names} >= {"csv", "xlsx", "html", "txt", "json"}
+    for path in out.iterdir():
+        text = _readable(path)
+        if path.suffix == ".json":
+            text = " ".join(" ".join(json.loads(path.read_text())["caveats"]).split())
+        assert attribution.missing_elements([text], loaded) == [], path.name
+        assert all(email in text for email in contacts), path.name
+        assert "may not pass this information on to anyone else" in text, path.name
+        assert "referred to the CPIMS focal points of the coordinating agencies" in text, path.name
+        assert "for HDX" not in text, path.name
+    frame = pd.read_csv(next(out.glob("*-hxl.csv")), skiprows=[1], dtype=str, keep_default_na=False)
+    assert all(attribution.missing_elements([row], loaded) == [] for row in set(frame["attribution"]))
 
 
 def test_hxl_file(package) -> None:
@@ -514,3 +542,69 @@ def test_proposing_the_sectoral_report_writes_a_request_every_agency_must_approv
     fresh.repo.commit("Propose the sectoral report 2025-H2", [request.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, "SECTORAL-2025-H2")
     assert "still waiting for" in line and "silence is never consent" in line
+
+
+def test_a_briefing_note_is_refused_for_a_request_that_is_not_media_for_the_annual_report(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = isp("release", fx.APPROVED, "--briefing-note", "-o", out, "--repo", fresh.root, env=fresh.env())
+    assert result.code == 1 and not out.exists()
+    assert "a briefing note answers a media request" in result.err and "Traceback" not in result.output
+
+
+def test_a_media_request_for_the_annual_report_gives_the_cpswg_briefing_note(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """The protocol's media route: the annual report's figures, agreed by every agency, in the
+    sub-working group's briefing note; the same files, rules and attribution as every release."""
+    media = fx._request("REQ-2026-009") | {
+        "type": "media",
+        "data": {"report": "annual", "periods": ["2026"], "indicators": fx.INDICATORS, "geography": "national"},
+    }
+    request_files.new_request(fresh.root, media, loading.load(fresh.root))
+    fresh.repo.commit("Issue the media request", ["requests"], "UNHCR:primary")
+    fx.decide_all(fresh.repo, "REQ-2026-009")
+    out = tmp_path / "briefing"
+    result = isp("release", "REQ-2026-009", "--briefing-note", "-o", out, "--repo", fresh.root, "--json",
+                 env=fresh.env())  # fmt: skip
+    assert result.code == 0, result.output
+    page = _readable(next(out.glob("*.html")))
+    assert "CPSWG media briefing note" in page and "Child Protection Sub-Working Group" in page
+    assert attribution.missing_elements([page], loading.load(fresh.root)) == []
+
+
+def test_the_june_sectoral_report_covers_the_six_most_recent_consolidated_months(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """Named by its due month, the sectoral report covers what the protocol's calendar gives it:
+    for June 2026, December 2025 to May 2026; its national figures are those months' sheets."""
+    propose = isp(
+        "release", "sectoral", "--half", "2026-06", "--propose", "--repo", fresh.root, env=fresh.env("2026-06-02")
+    )
+    assert propose.code == 0, propose.output
+    fresh.repo.commit("Propose the June sectoral report", ["requests"], "UNHCR:primary")
+    assert request_files.load(fresh.root, "SECTORAL-2026-06").data.periods == ["2025-12_2026-05"]
+    fx.decide_all(fresh.repo, "SECTORAL-2026-06")
+    out = tmp_path / "june"
+    result = isp("release", "sectoral", "--half", "2026-06", "-o", out, "--repo", fresh.root, "--json",
+                 env=fresh.env())  # fmt: skip
+    assert result.code == 0, result.output
+    rid = json.loads(result.out)["release_id"]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["periods"] == [{"label": "2025-12_2026-05", "first_month": "2025-12", "last_month": "2026-05"}]
+    assert "Sectoral report 2025-12 to 2026-05" in _readable(out / f"{rid}.html")
+    assert meta["inputs"] == [{"path": "submissions/*/2025-12..2026-05", "sha256": meta["inputs"][0]["sha256"]}]
+    from isp.protocol.periods import custom_period
+    from isp.release import sources
+    from tests.helpers import patched_env
+
+    with patched_env(fresh.env()):
+        loaded = loading.load(fresh.root)
+        figures, _ = sources.figures_of(fresh.root, loaded, custom_period("2025-12", "2026-05"), None)
+    cell = (figures["site"] == "ALL") & (figures["indicator"] == "new_cases")  # leaf cells: their sum
+    frame = pd.concat(fresh.frames.values(), ignore_index=True)
+    expected = frame[(frame["indicator"] == "new_cases") & frame["month"].between("2025-12", "2026-05")]["count"].sum()
+    assert int(figures.loc[cell, "count"].sum()) == int(expected) > 0
+    wrong = isp("release", "sectoral", "--half", "2026-07", "--propose", "--repo", fresh.root, env=fresh.env())
+    assert wrong.code == 2 and "due month" in wrong.err

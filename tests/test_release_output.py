@@ -119,3 +119,20 @@ def test_metadata_and_readme(package: Package) -> None:
 )
 def test_format_value(value, measure, text) -> None:
     assert format_value(value, measure) == text
+
+
+def test_the_briefing_note_answers_a_media_request_for_the_annual_report_only() -> None:
+    from isp.release import briefing
+
+    assert briefing.briefing_problem("media", "annual") is None
+    assert "media request" in (briefing.briefing_problem("external", "annual") or "")
+    assert "annual report" in (briefing.briefing_problem("media", "quarterly") or "")
+
+
+def test_the_briefing_note_template_carries_the_attribution(package: Package) -> None:
+    from isp.release import briefing
+    from isp.release.html import render
+
+    text = render(package, ROOT, briefing.TEMPLATE).decode()
+    assert "briefing note" in text and "Child Protection Sub-Working Group" in text
+    assert "First, said plainly." in text and "REL-R-1" in text

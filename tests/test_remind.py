@@ -154,3 +154,78 @@ def test_github_sync_failure_is_one_clear_line(busy_repo: IspRepo, fake_gh, monk
     monkeypatch.setenv("FAKE_GH_ISSUES", str(busy_repo.root / "missing.json"))
     result = isp("remind", "--github", "--repo", busy_repo.root, env={"ISP_TODAY": "2026-03-09"})
     assert result.code == 1 and result.err.startswith("gh issue list failed") and "Traceback" not in result.err
+
+
+def _write_yaml(path: Path, doc: dict) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+def test_a_sectoral_report_not_released_by_its_day_is_flagged_late(isp_repo: IspRepo) -> None:
+    from tests.requests_fixtures import fields
+
+    root = isp_repo.root
+    ahead = {i.key: i for i in remind.reminders(root, date(2027, 6, 13), horizon_days=3)}
+    assert ahead["sectoral-2027-06"].due == date(2027, 6, 15) and not ahead["sectoral-2027-06"].overdue
+    assert "2026-12..2027-05" in ahead["sectoral-2027-06"].body
+    late = {i.key: i for i in remind.reminders(root, date(2027, 6, 20))}["sectoral-2027-06"]
+    assert late.overdue and "late" in late.title
+    data = {"report": "sectoral", "periods": ["2027-H1"], "indicators": "all", "geography": "national"}
+    release = {"id": "REL-SECTORAL-1", "date": date(2027, 6, 14), "recipient": "Members"}
+    request = fields(id="SECTORAL-2027-H1", data=data, issued=date(2027, 6, 1), received=date(2027, 6, 1))
+    _write_yaml(root / "requests" / "SECTORAL-2027-H1.yaml", request | {"releases": [release]})
+    assert "sectoral-2027-06" not in {i.key for i in remind.reminders(root, date(2027, 6, 20))}
+
+
+def test_a_meeting_is_reminded_until_its_minutes_are_recorded(isp_repo: IspRepo) -> None:
+    root = isp_repo.root
+    items = {i.key: i for i in remind.reminders(root, date(2027, 6, 20))}
+    task_force = items["meeting-task-force-2027-05"]
+    assert task_force.overdue and task_force.due == date(2027, 6, 17) and "TF-2027-05.yaml" in task_force.body
+    minutes = {
+        "id": "TF-2027-05",
+        "kind": "task-force",
+        "subject": "2027-05",
+        "date": date(2027, 6, 16),
+        "attended": ["focal.irc@example.org", "focal.unhcr@example.org"],
+        "decisions": ["Trends discussed on 2027-06-16; the coordinators update the analysis."],
+    }
+    _write_yaml(root / "protocol" / "meetings" / "TF-2027-05.yaml", minutes)
+    assert "meeting-task-force-2027-05" not in {i.key for i in remind.reminders(root, date(2027, 6, 20))}
+    signatories = {i.key: i for i in remind.reminders(root, date(2027, 6, 30))}["meeting-signatories-2027-06"]
+    assert len(signatories.concerned) == 6 and "CPSWG" in signatories.body
+
+
+def test_the_breach_meeting_brings_every_agencys_focal_points(busy_repo: IspRepo) -> None:
+    meeting = {i.key: i for i in remind.reminders(busy_repo.root, date(2026, 3, 9))}["breach-BR-2026-001-meeting"]
+    assert meeting.concerned == ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
+    assert len(meeting.contacts) == 6 and "every agency" in meeting.body
+    assert "agency concerned" not in meeting.body
+
+
+def test_the_breach_meeting_is_in_isp_deadlines_and_the_ics_until_it_is_held(isp_repo: IspRepo, tmp_path: Path) -> None:
+    from icalendar import Calendar
+
+    root = isp_repo.root
+    breach = breaches.open_breach(root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    env = {"ISP_TODAY": "2026-03-03"}
+    ics = tmp_path / "isp.ics"
+    result = isp("deadlines", "--month", "2026-02", "--ics", ics, "--json", "--repo", root, env=env)
+    assert result.code == 0, result.err
+    (meeting,) = [d for d in json.loads(result.out)["deadlines"] if d["kind"] == "breach-meeting"]
+    assert meeting["subject"] == breach.id and meeting["due"] == "2026-03-08" and "every agency" in meeting["note"]
+    events = {str(e.get("summary")) for e in Calendar.from_ical(ics.read_bytes()).walk("VEVENT")}
+    assert f"Breach meeting due: {breach.id}" in events
+    breaches.update_breach(root, breach.id, meeting=date(2026, 3, 4))
+    again = isp("deadlines", "--month", "2026-02", "--json", "--repo", root, env=env)
+    assert not [d for d in json.loads(again.out)["deadlines"] if d["kind"] == "breach-meeting"]
+
+
+def test_a_suspensions_written_justification_goes_to_the_other_signatories(busy_repo: IspRepo) -> None:
+    items = {i.key: i for i in remind.reminders(busy_repo.root, date(2026, 2, 3))}
+    notice = items["suspension-JRF-2026-02"]
+    assert notice.kind == "suspension-notice" and "JRF" not in notice.concerned and len(notice.concerned) == 5
+    assert "Reason: Staff on leave" in notice.body and "keep sharing" not in notice.body
+    assert "suspension-JRF-2026-02" not in {i.key for i in remind.reminders(busy_repo.root, date(2026, 2, 20))}

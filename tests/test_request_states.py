@@ -19,7 +19,7 @@ from isp.governance.request_states import (
     Event,
     State,
 )
-from tests.requests_fixtures import REQUIRED, fields, shipped_isp
+from tests.requests_fixtures import REQUIRED, fields, shipped_isp, with_expiry
 
 
 def test_both_tables_are_complete_and_every_row_gives_its_rule() -> None:
@@ -43,9 +43,9 @@ def _approve(day: date) -> request_models.Decision:
 
 
 def _status(
-    issued: date, today: date, decisions: dict[str, request_models.Decision], breaches=()
+    issued: date, today: date, decisions: dict[str, request_models.Decision], breaches=(), isp=None
 ) -> request_status.RequestStatus:
-    return request_status.timeline(shipped_isp(), _request(issued), decisions, list(breaches), today)
+    return request_status.timeline(isp or shipped_isp(), _request(issued), decisions, list(breaches), today)
 
 
 # Issued Thursday 21 May 2026. Then: Fri 22, Sat 23 weekend; Sun 24 = 1; Mon 25 Independence Day,
@@ -58,7 +58,8 @@ ADHA = date(2026, 5, 21)
 
 def test_clocks_across_eid_al_adha() -> None:
     st = _status(ADHA, date(2026, 5, 24), {})
-    assert (st.follow_up_on, st.escalate_on, st.expires_on) == (date(2026, 6, 3), date(2026, 6, 10), date(2026, 6, 25))
+    assert (st.follow_up_on, st.escalate_on, st.expires_on) == (date(2026, 6, 3), date(2026, 6, 10), None)
+    assert _status(ADHA, date(2026, 5, 24), {}, isp=with_expiry(20)).expires_on == date(2026, 6, 25)
     assert st.answer_due == date(2026, 6, 3)
     assert st.state == "pending" and {a.state for a in st.agencies} == {"awaiting"}
     assert st.agency("IRC").contact.email == "focal.irc@example.org"
@@ -80,14 +81,26 @@ def test_follow_up_names_the_secondary_focal_point_then_escalation_the_signatory
 
 
 def test_an_answer_on_the_last_day_counts_and_the_next_day_it_has_expired() -> None:
+    """Only when protocol.yaml opts in to the lapse (the signed protocol sets none)."""
+    opted = with_expiry(20)
     last_day = {a: _approve(date(2026, 6, 25)) for a in REQUIRED}
-    assert _status(ADHA, date(2026, 7, 1), last_day).state == "approved"
+    assert _status(ADHA, date(2026, 7, 1), last_day, isp=opted).state == "approved"
     late = {a: _approve(date(2026, 6, 28)) for a in REQUIRED}  # Sunday after the last day
-    st = _status(ADHA, date(2026, 7, 1), late)
+    st = _status(ADHA, date(2026, 7, 1), late, isp=opted)
     assert st.state == "expired"
     assert st.steps[0].event == "expiry" and st.steps[0].day == date(2026, 6, 25)
-    assert _status(ADHA, date(2026, 6, 25), {}).state == "pending"
-    assert _status(ADHA, date(2026, 6, 28), {}).state == "expired"
+    assert _status(ADHA, date(2026, 6, 25), {}, isp=opted).state == "pending"
+    assert _status(ADHA, date(2026, 6, 28), {}, isp=opted).state == "expired"
+
+
+def test_by_default_a_request_never_lapses_for_want_of_answers() -> None:
+    """The 20-working-day lapse is not in the signed protocol: off unless protocol.yaml opts in."""
+    assert shipped_isp().protocol.deadlines.requests.expiry_working_days is None
+    months_late = {a: _approve(date(2026, 9, 30)) for a in REQUIRED}
+    st = _status(ADHA, date(2026, 10, 1), months_late)
+    assert st.state == "approved" and st.expires_on is None
+    assert all(step.event != "expiry" for step in st.steps)
+    assert _status(ADHA, date(2026, 9, 1), {}).state == "pending"
 
 
 # Issued Wednesday 18 March 2026: Thu 19 = 1; Fri 20 - Sun 22 Eid al-Fitr; Mon 23 = 2, Tue 24 = 3,

@@ -162,3 +162,18 @@ def test_all_requests_lists_every_problem(isp_repo: IspRepo) -> None:
     assert result.code == 1 and "type" in result.err and "Traceback" not in result.output
     assert len(request_files.request_ids(isp_repo.root)) == 2
     assert set(REQUIRED) == set(isp_repo.load().data_gathering())
+
+
+def test_status_for_the_requester_gives_a_denials_reason_without_the_agency(isp_repo: IspRepo) -> None:
+    """The coordinators may pass a refusal's explanation on, with no agency named."""
+    new(isp_repo)
+    approve_all(isp_repo, "REQ-2026-001", but=("JRF",))
+    decide(isp_repo, "REQ-2026-001", "JRF", approve=False, reason="JRF thinks the camp tables are too small.")
+    env = {"ISP_TODAY": "2026-03-10"}
+    result = isp("request", "status", "REQ-2026-001", "--for-requester", "--repo", isp_repo.root, env=env)
+    assert result.code == 0, result.err
+    assert "denied" in result.out and "the camp tables are too small" in result.out
+    assert "JRF" not in result.out and "Jordan River" not in result.out
+    kept = isp("request", "status", "REQ-2026-001", "--for-requester", "--without-reasons", "--repo", isp_repo.root,
+               env=env)  # fmt: skip
+    assert "camp tables" not in kept.out and "may share the reasons" in kept.out

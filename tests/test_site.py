@@ -27,6 +27,8 @@ from tests.site_fixtures import (
     BREACH_ID,
     CANARY,
     LATE,
+    MINUTES_DECISION,
+    MINUTES_ID,
     REQUEST_ID,
     SUSPENDED,
     TODAY,
@@ -218,6 +220,9 @@ def test_requests_board_breaches_and_suspensions(built_site: BuiltSite) -> None:
     governance = decrypt_page(_html(built_site, "governance/"), built_site.passphrases["members"])
     assert governance is not None and BREACH_ID in governance and "open" in governance
     assert SUSPENDED in governance and "Reporting team changes" in governance and "suspended" in governance
+    # The minutes of the Task Force meeting: when, who attended, what was decided.
+    assert MINUTES_ID in governance and MINUTES_DECISION in governance and "2026-02-16" in governance
+    assert "IRC, UNHCR" in governance
 
 
 def test_plain_mkdocs_build_strict(built_site: BuiltSite, tmp_path: Path) -> None:

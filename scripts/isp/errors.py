@@ -689,6 +689,81 @@ ACTIVITYINFO_MAPPING = _declare(
     "release",
 )
 
+# --- meetings and the agencies' rights -----------------------------------------------------------
+
+ATTENDED = _declare(
+    "attended",
+    "Unknown attendee",
+    "{detail}",
+    "list attendees by the e-mail address of a focal point in protocol/agencies.yaml",
+    "meetings",
+)
+MINUTES_FIGURES = _declare(
+    "minutes-figures",
+    "Figures in minutes",
+    "decisions: no figures in minutes (digits only in dates)",
+    "say what was decided in words; the figures stay in the encrypted reports",
+    "meetings",
+)
+BREACH_MEETING_ATTENDANCE = _declare(
+    "breach-meeting-attendance",
+    "Breach meeting without every agency",
+    "{detail}",
+    "the protocol calls the focal points of every agency to a breach meeting: invite the absent ones",
+    "meetings",
+)
+RIGHTS_SIGNED = _declare(
+    "rights-signed",
+    "Right not signed by its agency",
+    "{detail}",
+    "commit the record signed by a focal point of the agency that holds the right",
+    "rights",
+)
+RIGHTS_SCOPE = _declare(
+    "rights-scope",
+    "Right without its scope",
+    "{detail}",
+    "name what the record needs: the breach for a withdrawal; member, recipient and data for an "
+    "authorisation; report, use and minutes for a discussion",
+    "rights",
+)
+RIGHTS_MINUTES = _declare(
+    "rights-minutes",
+    "Discussion without its minutes",
+    "{detail}",
+    "record the signatories' discussion in protocol/meetings/ and name its id under `minutes`",
+    "rights",
+)
+WITHDRAWAL_BREACH = _declare(
+    "withdrawal-breach",
+    "Withdrawal without an unresolved breach",
+    "{detail}",
+    "an agency leaves on its own signed record only while a breach it names is unresolved; otherwise "
+    "leaving is a membership change every signatory approves",
+    "rights",
+)
+SYSTEM_SWITCH_RECORD = _declare(
+    "system-switch-record",
+    "System switch record incomplete",
+    "{detail}",
+    "add the day the coordinators arranged the training (`training`) and told the signatories (`signatories_notified`)",
+    "membership",
+)
+FOCAL_POINT_POSITION = _declare(
+    "focal-point-position",
+    "Focal point without a position",
+    "{detail}",
+    "add `position: JOB TITLE` (the annex gives each focal point's role)",
+    "protocol",
+)
+ATTRIBUTION = _declare(
+    "attribution",
+    "Attribution missing an element",
+    "{detail}",
+    "keep every element of ground rule 10, or remove `attribution` to use the default wording",
+    "protocol",
+)
+
 # --- protocol/ ---------------------------------------------------------------------------------
 
 MISSING_FILE = _declare(

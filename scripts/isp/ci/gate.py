@@ -440,14 +440,30 @@ def review_notices(changes: list[tuple[str, str]]) -> list[Notice]:
 
 
 def governance_problems(root: Path, base: str, head: str) -> list[Problem]:
-    """The rules on requests/, protocol/breaches/ and membership changes, over the same commits."""
+    """The rules on requests/, protocol/breaches/, membership changes, meetings' minutes and the
+    agencies' signed rights, over the same commits."""
     from isp.governance import breaches, membership, request_files
 
     return (
         request_files.check(root, base, head)
         + breaches.breach_check(root, base, head)
         + membership.membership_check(root, base, head)
+        + records_problems(root, base, head)
     )
+
+
+def records_problems(root: Path, base: str, head: str) -> list[Problem]:
+    """protocol/meetings/ (no figures, known attendees) and protocol/rights/ (each signed by its own agency)."""
+    from isp.errors import ValidationFailed
+    from isp.governance import meetings, rights
+
+    isp = loading.load(root)
+    try:
+        meetings.all_minutes(root, isp)
+        found: list[Problem] = []
+    except ValidationFailed as exc:
+        found = list(exc.problems)
+    return found + rights.check(root, isp, head, base)
 
 
 # --- the whole pull request --------------------------------------------------------------------

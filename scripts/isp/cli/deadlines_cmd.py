@@ -10,6 +10,7 @@ import typer
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import emit_json, ok, table
 from isp.fsutil import write_atomic
+from isp.governance import meetings
 from isp.protocol import loading, workdays
 from isp.protocol.periods import add_months, month_of, parse_month
 
@@ -21,7 +22,9 @@ def deadlines(
     ics: Annotated[Path | None, typer.Option(help="Also write the deadlines as an .ics calendar file.")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """List what is due: submissions (the 7th), consolidation (the 10th), sectoral reports, review.
+    """List what is due: submissions (the 7th), consolidation (the 10th), the Task Force meeting, the
+    sectoral report (10th working day of June and December) and the signatories' meeting, the
+    meeting of every agency's focal points on an open breach, the protocol's review.
 
     Dates falling on a Friday, Saturday or Jordanian public holiday move to the next working day.
 
@@ -32,6 +35,7 @@ def deadlines(
     first = month or add_months(month_of(workdays.today()), -1)
     parse_month(first)
     items = workdays.deadlines_between(isp, first, add_months(first, max(months, 1) - 1))
+    items = sorted([*items, *meetings.breach_meetings(repo, isp, workdays.today())], key=lambda d: (d.due, d.kind))
     if ics:
         write_atomic(ics, workdays.to_ics(items, isp.protocol.short_name))
     if json_out:

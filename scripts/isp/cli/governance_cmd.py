@@ -11,7 +11,7 @@ import typer
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError
-from isp.governance import breaches, membership
+from isp.governance import breaches, membership, rights
 from isp.protocol import loading, workdays
 from isp.protocol.periods import month_of
 
@@ -117,15 +117,23 @@ def suspend(
     start: Annotated[str, typer.Option("--from", help="First suspended month, YYYY-MM.", metavar="YYYY-MM")],
     reason: Annotated[str, typer.Option(help="The written reason (required).")],
     end: Annotated[str | None, typer.Option("--to", help="Last suspended month (default: open).")] = None,
+    breach: Annotated[
+        str | None, typer.Option("--breach", help="Stop sharing because of this breach (its own kind).")
+    ] = None,
     repo: RepoOption = Path("."),
 ) -> None:
-    """Suspend an agency's sharing from a month, with its written reason. Consolidation leaves its
-    suspended months out and states the coverage.
+    """Suspend an agency's sharing from a month, with its written reason, or stop it because of a
+    breach (--breach). Consolidation leaves those months out and states the coverage. Prints the
+    written justification for the other signatories; after a breach it carries the protocol's
+    recommendation to keep sharing with the coordinators.
 
-    Example: `isp suspend JRF --from 2026-04 --to 2026-05 --reason "Database migration"`
+    Example: `isp suspend JRF --from 2026-04 --to 2026-05 --reason "Database migration"`;
+    `isp suspend JRF --from 2026-04 --breach BR-2026-001 --reason "Our table was forwarded"`
     """
-    membership.suspend(repo, agency, start, end, reason, workdays.today())
-    ok(f"{agency} suspended from {start} to {end or 'further notice'}; commit protocol/agencies.yaml")
+    membership.suspend(repo, agency, start, end, reason, workdays.today(), breach)
+    typer.echo(rights.stop_justification(loading.load(repo), agency, start, reason.strip(), breach))
+    what = "stops sharing" if breach else "suspended"
+    ok(f"{agency} {what} from {start} to {end or 'further notice'}; commit protocol/agencies.yaml")
 
 
 def resume(

@@ -26,11 +26,23 @@ def release_command(
         Path | None, typer.Option("--out", "-o", help="A new folder, outside the repository, for the package.")
     ] = None,
     half: Annotated[
-        str | None, typer.Option("--half", metavar="YYYY-Hn", help="With `sectoral`: the half-year, e.g. 2026-H1.")
+        str | None,
+        typer.Option(
+            "--half",
+            metavar="YYYY-Hn|YYYY-MM",
+            help="With `sectoral`: the half-year (2026-H1), or the report's due month (2026-06: the months "
+            "protocol.yaml gives it, by default December to May).",
+        ),
     ] = None,
     propose: Annotated[
         bool,
         typer.Option("--propose", help="With `sectoral`: write the standing request the agencies then approve."),
+    ] = False,
+    briefing_note: Annotated[
+        bool,
+        typer.Option(
+            "--briefing-note", help="A media request for the annual report: the CPSWG media briefing note's figures."
+        ),
     ] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Parallel sops processes for decryption.")] = None,
     repo: RepoOption = Path("."),
@@ -47,9 +59,14 @@ def release_command(
 
     The half-yearly sectoral report is the release of the standing request
     `requests/SECTORAL-<half>.yaml`: `--propose` writes it after the half-year ends; once every
-    agency has approved it, run the same command with -o.
+    agency has approved it, run the same command with -o. Named by its due month (`--half 2026-06`)
+    it covers the months the protocol's calendar gives it (the six most recent consolidated ones).
+
+    `--briefing-note` makes, from an approved media request for the annual report, the figures of
+    the briefing note the Child Protection Sub-Working Group gives the media.
 
     Example: `isp release REQ-2026-004 -o ~/releases/REQ-2026-004`;
+    `isp release REQ-2027-002 --briefing-note -o ~/releases/briefing-2026`;
     `isp release sectoral --half 2026-H1 --propose`; `isp release sectoral --half 2026-H1 -o ~/releases/2026-H1`
     """
     if request_id == SECTORAL:
@@ -59,10 +76,14 @@ def release_command(
         raise UsageError("--half and --propose go with `isp release sectoral`")
     if out is None:
         raise UsageError("say where the package goes: -o DIR (a new folder outside the repository)")
+    from isp.release import briefing
     from isp.release import build as release  # lazily: openpyxl and jinja2 load only when a release is made
 
     with working(f"{request_id}: decrypting, protecting and auditing in memory ({SLOW_NOTE})"):
-        result = release.release(repo, request_id, out, jobs=jobs)
+        if briefing_note:
+            result = briefing.release_briefing(repo, request_id, out, jobs=jobs)
+        else:
+            result = release.release(repo, request_id, out, jobs=jobs)
     _report(result, json_out)
 
 

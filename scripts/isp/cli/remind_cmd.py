@@ -24,8 +24,11 @@ def remind_command(
     json_out: JsonOption = False,
 ) -> None:
     """List everything due or overdue: missing tracking sheets, consolidation, request follow-ups and
-    escalations, breach clocks, the protocol's review. With --github, keep one GitHub issue per item
-    (needs `gh` and GH_TOKEN; what CI's scheduled reminder runs).
+    escalations, breach clocks (the meeting of every agency's focal points among them), the
+    sectoral report (flagged late), the Task Force and signatories' meetings without minutes,
+    suspensions' written justifications, a revision after an agency left, the protocol's review.
+    With --github, keep one GitHub issue per item (needs `gh` and GH_TOKEN; what CI's scheduled
+    reminder runs).
 
     Example: `isp remind --json`; `GH_TOKEN=... isp remind --github`
     """

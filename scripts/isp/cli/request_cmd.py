@@ -11,8 +11,9 @@ import typer
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError, ValidationFailed
-from isp.governance import breaches, membership, request_files, request_models, request_status
+from isp.governance import breaches, membership, request_files, request_models, request_status, requester_notice
 from isp.protocol import loading, workdays
+from isp.protocol.models import Isp
 
 group = typer.Typer(help="External data requests: unanimous, signed consent.", no_args_is_help=True)
 
@@ -145,7 +146,8 @@ def _show_one(st: request_status.RequestStatus) -> None:
     ]
     table(
         f"{st.id} ({st.type}, {st.organization}): {st.state} as of {st.today}; issued {st.issued}, "
-        f"follow-up {st.follow_up_on}, escalation {st.escalate_on}, expires {st.expires_on}",
+        f"follow-up {st.follow_up_on}, escalation {st.escalate_on}"
+        + (f", expires {st.expires_on}" if st.expires_on else ""),
         ["agency", "answer", "date", "reason", "contact now", "note"],
         rows,
     )
@@ -159,16 +161,32 @@ def _show_one(st: request_status.RequestStatus) -> None:
 def status(
     request_id: Annotated[str | None, typer.Argument(help="One request; all of them when left out.")] = None,
     repo: RepoOption = Path("."),
+    for_requester: Annotated[
+        bool,
+        typer.Option(
+            "--for-requester",
+            help="The message for the requester: the state and, for a denial, the reasons with no agency named.",
+        ),
+    ] = False,
+    without_reasons: Annotated[
+        bool, typer.Option("--without-reasons", help="With --for-requester: keep a denial's reasons back.")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Where requests stand: per agency approved, denied (with the reason), awaiting, follow-up due
     (the secondary focal point, named) or escalation due (the signatory, named); overall pending,
-    approved, denied, blocked by a breach, or expired.
+    approved, denied, blocked by a breach, or expired. With --for-requester, the message the
+    coordinators may send the requester: a denial's reasons without any agency's name, unless
+    --without-reasons (sharing them is the coordinators' choice).
 
-    Example: `isp request status REQ-2026-003`; `ISP_TODAY=2026-03-20 isp request status --json`
+    Example: `isp request status REQ-2026-003`; `ISP_TODAY=2026-03-20 isp request status --json`;
+    `isp request status REQ-2026-004 --for-requester`
     """
     isp = loading.load(repo)
     today = workdays.today()
+    if for_requester:
+        _requester_message(repo, isp, request_id, today, not without_reasons, json_out)
+        return
     if request_id:
         statuses = [request_files.status(repo, request_id, today, isp)]
     else:
@@ -190,6 +208,19 @@ def status(
         ["id", "type", "from", "state", "waiting for", "next step"],
         [(s.id, s.type, s.organization, s.state, ", ".join(s.waiting_for()), _next_step(s)) for s in statuses],
     )
+
+
+def _requester_message(
+    repo: Path, isp: Isp, request_id: str | None, today: date, with_reasons: bool, json_out: bool
+) -> None:
+    if not request_id:
+        raise UsageError("--for-requester needs a request id: isp request status REQ-... --for-requester")
+    st = request_files.status(repo, request_id, today, isp)
+    text = requester_notice.notice(isp, st, with_reasons)
+    if json_out:
+        emit_json({"id": st.id, "state": st.state, "notice": text})
+    else:
+        typer.echo(text, nl=False)
 
 
 @group.command("check")

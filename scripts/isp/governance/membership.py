@@ -37,8 +37,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError
-from isp.governance import request_files
-from isp.governance.breaches import breach_intervals, breach_statuses
+from isp.governance import request_files, rights
+from isp.governance.breaches import BREACHES_DIR, breach_ids, breach_intervals, breach_statuses
 from isp.governance.request_status import RequestStatus
 from isp.history import attribution, git, provenance
 from isp.protocol import loading, workdays
@@ -53,7 +53,7 @@ INDICATORS_FILE = "protocol/indicators.yaml"
 # section -> (file, top-level key or None for the whole file, keys left free to edit anywhere in
 # it: the disclaimers' wording, the indicators' names in English and Arabic).
 AMENDED_SECTIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "sharing": (PROTOCOL_FILE, "sharing", ("disclaimers",)),
+    "sharing": (PROTOCOL_FILE, "sharing", ("disclaimers", "attribution")),
     "disclosure": (PROTOCOL_FILE, "disclosure", ()),
     "indicators": (INDICATORS_FILE, None, ("name_en", "name_ar")),
 }
@@ -71,6 +71,9 @@ class MembershipChange(_Model):
     system: str | None = None
     proposed: date
     approvals: dict[str, date] = {}
+    # system-switch only: the coordinators arranged the training and told the signatories.
+    training: date | None = None
+    signatories_notified: date | None = None
 
 
 # --- the protocol's validity ------------------------------------------------------------------
@@ -116,8 +119,11 @@ def _edit_agencies(root: Path) -> AbstractContextManager[Any]:
     return yamlfiles.edit(root / AGENCIES_FILE, width=4096)
 
 
-def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date) -> None:
-    """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive)."""
+def suspend(
+    root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date, breach: str | None = None
+) -> None:
+    """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive), or,
+    with ``breach``, that it stops sharing because of that breach."""
     isp = loading.load(root)
     current = isp.agency(agency)
     parse_month(start)
@@ -136,6 +142,10 @@ def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, r
     entry: dict[str, Any] = {"from": yamlfiles.quoted(start)}
     if end is not None:
         entry["to"] = yamlfiles.quoted(end)
+    if breach is not None:  # stopping because of a breach: its own kind of written justification
+        if breach not in breach_ids(root):
+            raise IspError(f"{breach}: no such breach in {BREACHES_DIR}/ (list them with `isp breach list`)")
+        entry |= {"kind": "breach-stop", "breach": breach}
     entry |= {"reason": reason.strip(), "recorded": recorded}
     with _edit_agencies(root) as doc:
         node = doc["agencies"][agency]
@@ -279,21 +289,43 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
     for code in sorted(set(after) - set(before)):
         problems += _needs(root, files, base, head, code, "add-agency", None, sorted(before), all_of=True)
     for code in sorted(set(before) - set(after)):
-        problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
+        left = rights.withdrawal_problems(root, loading.load(root), code, head, base)
+        if left is None:  # a removal by the others needs everyone; leaving after a breach needs no one
+            problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
+        else:
+            problems += left
     for code in sorted(set(after) & set(before)):
         if sorted(before[code].get("roles") or []) != sorted(after[code].get("roles") or []):
             problems += _needs(root, files, base, head, code, "role-change", None, sorted(before), all_of=True)
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
+            problems += _switch_record(files, code, new)
     problems += own_fields_check(root, base, head, before, coordinators)
     return problems + amendment_check(root, base, head, files, sorted(before))
+
+
+def _switch_record(files: list[tuple[str, MembershipChange]], code: str, system: str | None) -> list[Problem]:
+    """Ground rule 8: before a switch takes effect the coordinators arrange training and tell the
+    signatories; the record says when."""
+    for path, m in files:
+        if m.change == "system-switch" and m.agency == code and m.system == system:
+            return [
+                Problem(path, "system-switch-record", f"{name}: when the coordinators {what}", column=name)
+                for name, what in (
+                    ("training", "arranged the training"),
+                    ("signatories_notified", "told the signatories"),
+                )
+                if getattr(m, name) is None
+            ]
+    return []
 
 
 # Fields of an agency's entry that are its own to change (field -> rule code when someone else does).
 OWN_FIELDS = {
     "suspensions": "suspension-signature",
     "focal_points": "keys-signature",
+    "other_focal_points": "keys-signature",
     "age_recipients": "keys-signature",
 }
 

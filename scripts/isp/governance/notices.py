@@ -172,13 +172,16 @@ def _ahead(ctx: Context, day: date) -> bool:
 
 
 def _sectoral_notices(ctx: Context) -> Iterator[Notice]:
+    """The sectoral report due in each of the protocol's months (June and December), named by the
+    months it covers (the most recent consolidated ones)."""
     cal = working_calendar(ctx.isp)
-    for year, last in _halves(ctx.today):
-        if last not in ctx.isp.protocol.deadlines.sectoral_report.half_ending:
-            continue
-        due = cal.sectoral_due(year, last)
-        half = f"{year}-H{1 if last <= 6 else 2}"
-        if _ahead(ctx, due):
+    for year in (ctx.today.year - 1, ctx.today.year):
+        for month in ctx.isp.protocol.deadlines.sectoral_report.due_months:
+            due = cal.sectoral_due(year, month)
+            first, last = cal.sectoral_covers(year, month)
+            half = f"{first}..{last}"
+            if not _ahead(ctx, due):
+                continue
             people = _people(ctx.isp, ctx.isp.data_gathering(), ("primary",))
             yield from _to_all("sectoral-due", half, due, people, half=half, link=ctx.site_url, event="sectoral")
 

@@ -3,8 +3,10 @@
 Each item has a stable ``key`` (so a scheduler keeps exactly one GitHub issue per item, see
 ``isp.governance.github_issues``), a title, a body in Markdown, a due date, and who is concerned (agencies
 and the focal points to contact). Items cover: missing tracking sheets, consolidation, request
-follow-ups and escalations (and requests about to lapse), breach clocks, and the protocol's review
-and validity. Items due within ``horizon_days`` are listed ahead of time. Nothing here reads a
+follow-ups and escalations (and requests about to lapse, when protocol.yaml opts in), breach clocks
+(the meeting of every agency's focal points among them), the sectoral report (flagged late when not
+released by its day), the Task Force and signatories' meetings without minutes, and the protocol's
+review and validity. Items due within ``horizon_days`` are listed ahead of time. Nothing here reads a
 figure: only file names, git history, dates and the protocol.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.governance import breaches, membership, request_files, request_status
+from isp.governance import breaches, meetings, membership, request_files, request_status, rights
 from isp.governance.request_status import working_calendar
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
@@ -147,7 +149,7 @@ def _request_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator
         for agency in st.agencies:
             if agency.state in ("follow-up-due", "escalation-due") and agency.contact:
                 yield _request_item(st, agency, today)
-        if today <= st.expires_on <= horizon:
+        if st.expires_on is not None and today <= st.expires_on <= horizon:
             yield Item(
                 key=f"request-{st.id}-expiry",
                 kind="request-expiry",
@@ -187,7 +189,8 @@ def _request_item(st: request_status.RequestStatus, agency: request_status.Agenc
 
 
 CLOCK_TEXT = {
-    "meeting": "the coordinators meet the agency concerned (`isp breach update ID --meeting DATE`)",
+    "meeting": "the CPIMS focal points of every agency meet on it (`isp breach update ID --meeting DATE`; "
+    f"minutes in {meetings.MEETINGS_DIR}/)",
     "senior-management": "unresolved breaches go to senior management (`isp breach update ID --escalated DATE`)",
     "resolution": "every signatory agrees it is resolved (`isp breach resolve ID --agency A`, signed)",
 }
@@ -210,9 +213,111 @@ def _breach_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[
                 "No release is made while it is open.",
                 due=clock.due,
                 overdue=clock.state == "overdue",
-                concerned=tuple(breach.awaiting) if clock.name == "resolution" else codes,
-                contacts=coordinators,
+                concerned=_breach_concerned(isp, clock.name, breach.awaiting, codes),
+                contacts=_everyone(isp) if clock.name == "meeting" else coordinators,
             )
+
+
+def _breach_concerned(isp: Isp, clock: str, awaiting: list[str], coordinators: tuple[str, ...]) -> tuple[str, ...]:
+    """The meeting brings every agency's focal points together; resolution waits on those who have
+    not agreed; senior management is for the coordinators to arrange."""
+    return {"meeting": tuple(isp.agencies), "resolution": tuple(awaiting)}.get(clock, coordinators)
+
+
+def _everyone(isp: Isp) -> tuple[str, ...]:
+    return tuple(_person(isp, code, "primary") for code in isp.agencies)
+
+
+# --- the sectoral report and the meetings ----------------------------------------------------------
+
+CALENDAR_KINDS = ("sectoral-report", "task-force-meeting", "signatories-meeting")
+MINUTES_KIND = {"task-force-meeting": "task-force", "signatories-meeting": "signatories"}
+
+
+def _sectoral_released(root: Path, due: date) -> date | None:
+    """The day a sectoral report was released around ``due`` (the due month or the month after)."""
+    window = (due.replace(day=1), due + timedelta(days=45))
+    days = [
+        r.date
+        for request in request_files.readable_requests(root)
+        if request.data.report == "sectoral"
+        for r in request.releases
+        if window[0] <= r.date <= window[1]
+    ]
+    return min(days, default=None)
+
+
+def _calendar_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
+    """The sectoral report (late when not released by its day) and the meetings without minutes."""
+    first = add_months(month_of(today), -LOOKBACK_MONTHS - 1)
+    minutes = meetings.held(meetings.all_minutes(root, isp))
+    codes, coordinators = _coordinators(isp)
+    for d in workdays.deadlines_between(isp, first, month_of(today)):
+        if d.kind not in CALENDAR_KINDS or d.due > horizon or today - d.due > timedelta(days=92):
+            continue
+        if d.kind == "sectoral-report":
+            released = _sectoral_released(root, d.due)
+            if released is not None and released <= d.due:
+                continue
+            late = today > d.due
+            title = f"Sectoral report {d.subject} {'late: ' if late else ''}{_when(d.due, today)}"
+            body = f"The coordinators send {d.note} to every data-gathering agency by {d.due}"
+            body += f" (released {released}, after its due date)." if released else "."
+            yield Item(f"sectoral-{d.subject}", "sectoral-report", title, body, d.due, late, codes, coordinators)
+        elif (MINUTES_KIND[d.kind], d.subject) not in minutes:
+            kind = MINUTES_KIND[d.kind]
+            yield Item(
+                f"meeting-{kind}-{d.subject}",
+                d.kind,
+                f"{meetings.TITLES[kind]} on {d.subject} {_when(d.due, today)}",
+                f"{d.note[0].upper()}{d.note[1:]}, by {d.due}. Record the minutes (date, who attended, decisions) "
+                f"in {meetings.MEETINGS_DIR}/{meetings.minutes_id(kind, d.subject)}.yaml.",
+                d.due,
+                today > d.due,
+                tuple(isp.agencies) if kind == "signatories" else codes,
+                _everyone(isp) if kind == "signatories" else coordinators,
+            )
+
+
+NOTICE_DAYS = 7  # a suspension's written justification is listed for the signatories this long
+
+
+def _justification_items(isp: Isp, today: date) -> Iterator[Item]:
+    """A suspension, or a stop because of a breach, recorded lately: its written justification,
+    for every other signatory (what `isp notify` sends)."""
+    for code, agency in isp.agencies.items():
+        for s in agency.suspensions:
+            if s.recorded is None or not timedelta(0) <= today - s.recorded <= timedelta(days=NOTICE_DAYS):
+                continue
+            others = tuple(c for c in isp.agencies if c != code)
+            what = f"stops sharing because of {s.breach}" if s.breach else "suspends sharing"
+            yield Item(
+                f"{s.kind}-{code}-{s.start}",
+                f"{s.kind}-notice",
+                f"{code} {what} from {s.start}",
+                rights.stop_justification(isp, code, s.start, s.reason, s.breach),
+                s.recorded,
+                False,
+                others,
+                tuple(_person(isp, other, "primary") for other in others),
+            )
+
+
+def _revision_items(root: Path, isp: Isp, today: date) -> Iterator[Item]:
+    """An agency left after a breach that could not be resolved: the protocol is to be revised."""
+    signatories = tuple(_person(isp, code, "signatory") for code in isp.agencies)
+    for due in rights.revisions_due(root, rights.amendment_dates(root)):
+        yield Item(
+            f"protocol-revision-{due.withdrawal}",
+            "protocol-revision",
+            f"The protocol is to be revised: {due.agency} left on {due.since} ({due.withdrawal})",
+            f"{due.agency} ended its inclusion in writing after a breach that could not be resolved. The "
+            "signatories revise the protocol and record it as a protocol amendment in protocol/membership/.",
+            due.since,
+            today > due.since,
+            tuple(isp.agencies),
+            signatories,
+        )
 
 
 def _protocol_items(isp: Isp, today: date, horizon: date) -> Iterator[Item]:
@@ -256,6 +361,9 @@ def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON
         *_consolidation_items(root, isp, today, horizon),
         *_request_items(root, isp, today, horizon),
         *_breach_items(root, isp, today, horizon),
+        *_calendar_items(root, isp, today, horizon),
+        *_revision_items(root, isp, today),
+        *_justification_items(isp, today),
         *_protocol_items(isp, today, horizon),
     ]
     return sorted(items, key=lambda item: (item.due, item.key))

@@ -20,7 +20,8 @@ PERIOD_LABELS = {
     "monthly": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
     "quarterly": re.compile(r"^\d{4}-Q[1-4]$"),
     "half-yearly": re.compile(r"^\d{4}-H[12]$"),
-    "sectoral": re.compile(r"^\d{4}-H[12]$"),
+    # A calendar half-year, or the months the protocol's calendar gives a report (2025-12_2026-05).
+    "sectoral": re.compile(r"^(\d{4}-H[12]|\d{4}-(0[1-9]|1[0-2])_\d{4}-(0[1-9]|1[0-2]))$"),
     "annual": re.compile(r"^\d{4}$"),
 }
 GEOGRAPHY_WORDS = ("national", "sites", "governorates")

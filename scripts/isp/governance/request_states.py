@@ -6,10 +6,10 @@ starting from ``awaiting``. Both tables are complete: every (state, event) pair 
 is no implicit behaviour. ``isp.governance.request_files`` turns a request file, the breach register and the
 protocol's validity into events; this module only says what each event does.
 
-Expiry (our definition, documented in requests/README.md): a request not decided by every
-required agency within :data:`EXPIRY_WORKING_DAYS` working days of being issued lapses, and so does
-every request (approved or not) when the protocol stops being in force. A lapsed request is never
-revived: the coordinators issue a new one.
+Expiry: every request (approved or not) lapses when the protocol stops being in force. The signed
+protocol sets no other lapse; protocol.yaml may opt in to one (``expiry_working_days``, off by
+default): a request not decided by every required agency within that many working days of being
+issued then lapses too. A lapsed request is never revived: the coordinators issue a new one.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum, StrEnum
 
-# Follow-up at 5 and escalation at 10 working days come from protocol.yaml; after four working
-# weeks without a full answer the request lapses.
-EXPIRY_WORKING_DAYS = 20  # the default of protocol.yaml's deadlines.requests.expiry_working_days
+# Follow-up at 5 and escalation at 10 working days come from protocol.yaml. A lapse after a number
+# of working days is not in the signed protocol: protocol.yaml may opt in (the tests use this value).
+EXPIRY_WORKING_DAYS = 20
 
 
 class State(StrEnum):
@@ -47,7 +47,7 @@ class Event(IntEnum):
     DENIAL = 3  # a required agency refuses, with its reason
     BREACH_OPENED = 4  # the first open breach in the register
     BREACHES_RESOLVED = 5  # the last open breach is resolved with every signatory's agreement
-    EXPIRY = 6  # EXPIRY_WORKING_DAYS working days after issue
+    EXPIRY = 6  # expiry_working_days after issue, when protocol.yaml opts in
     PROTOCOL_LAPSED = 7  # the protocol is no longer in force
 
     @property

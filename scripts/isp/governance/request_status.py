@@ -74,7 +74,7 @@ class RequestStatus:
     answer_due: date
     follow_up_on: date
     escalate_on: date
-    expires_on: date
+    expires_on: date | None  # None: no lapse (the protocol sets none; protocol.yaml may opt in)
     today: date
     agencies: list[AgencyStatus]
     steps: list[Step]
@@ -99,7 +99,7 @@ class RequestStatus:
             "answer_due": self.answer_due.isoformat(),
             "follow_up_on": self.follow_up_on.isoformat(),
             "escalate_on": self.escalate_on.isoformat(),
-            "expires_on": self.expires_on.isoformat(),
+            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
             "waiting_for": self.waiting_for(),
             "agencies": [a.as_dict() for a in self.agencies],
             "history": [s.as_dict() for s in self.steps],
@@ -139,6 +139,12 @@ def first_lapse(isp: Isp, start: date, end: date) -> date | None:
     return None
 
 
+def expiry_date(isp: Isp, issued: date) -> date | None:
+    """The last day to answer when protocol.yaml opts in to a lapse; None (the default) otherwise."""
+    days = isp.protocol.deadlines.requests.expiry_working_days
+    return None if days is None else working_calendar(isp).add_working_days(issued, days)
+
+
 def _request_events(
     isp: Isp, request: Request, counted: Mapping[str, Decision], breaches: Iterable[Interval], today: date
 ) -> list[tuple[date, Event, str | None]]:
@@ -155,10 +161,8 @@ def _request_events(
         events.append((max(start, request.issued), Event.BREACH_OPENED, None))
         if end is not None and end <= today:
             events.append((end, Event.BREACHES_RESOLVED, None))
-    expires_on = working_calendar(isp).add_working_days(
-        request.issued, isp.protocol.deadlines.requests.expiry_working_days
-    )
-    if expires_on < today:
+    expires_on = expiry_date(isp, request.issued)
+    if expires_on is not None and expires_on < today:
         events.append((expires_on, Event.EXPIRY, None))
     lapse = first_lapse(isp, request.issued, today)
     if lapse is not None:
@@ -237,7 +241,7 @@ def timeline(
         answer_due=cal.add_working_days(request.issued, clocks.answer_working_days),
         follow_up_on=follow_up_on,
         escalate_on=escalate_on,
-        expires_on=cal.add_working_days(request.issued, isp.protocol.deadlines.requests.expiry_working_days),
+        expires_on=expiry_date(isp, request.issued),
         today=today,
         agencies=agencies,
         steps=steps,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from isp.errors import Problem
+from isp.protocol import attribution
 from isp.protocol.models import Isp
 
 AGENCIES = "protocol/agencies.yaml"
@@ -30,8 +31,18 @@ def _agency_sites(isp: Isp) -> Iterator[Problem]:
 def _focal_points(isp: Isp) -> Iterator[Problem]:
     owners: dict[str, set[str]] = {}
     for code, agency in isp.agencies.items():
-        for _, fp in agency.focal_points.all():
-            owners.setdefault(fp.email.lower(), set()).add(code)
+        emails = [fp.email.lower() for _, fp in agency.people()]
+        for email in emails:
+            owners.setdefault(email, set()).add(code)
+        for role, fp in agency.annex_focal_points():
+            if not fp.position:
+                yield Problem(
+                    AGENCIES,
+                    "focal-point-position",
+                    f"agencies.{code}.focal_points.{role}: no position (the annex gives each focal point's role)",
+                    fix="add `position: <job title>`",
+                    severity="warning",
+                )
         fps = agency.focal_points
         if "data_gathering" in agency.roles and fps.primary.email.lower() == fps.secondary.email.lower():
             yield Problem(
@@ -97,6 +108,16 @@ def _suspensions(isp: Isp) -> Iterator[Problem]:
                 )
 
 
+def _attribution(isp: Isp) -> Iterator[Problem]:
+    for element in attribution.missing_elements(attribution.wording(isp), isp):
+        yield Problem(
+            PROTOCOL,
+            "attribution",
+            f"sharing.attribution: the wording does not say that {element.says} ({element.code})",
+            fix="keep every element of ground rule 10, or remove `attribution` to use the default wording",
+        )
+
+
 def _validity(isp: Isp) -> Iterator[Problem]:
     validity = isp.protocol.validity
     if validity.term_months != validity.periods[0].months:
@@ -112,6 +133,7 @@ RULES: tuple[Callable[[Isp], Iterator[Problem]], ...] = (
     _sharing_tags,
     _suspensions,
     _validity,
+    _attribution,
 )
 
 

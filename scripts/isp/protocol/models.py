@@ -20,6 +20,10 @@ from isp.protocol.periods import MONTH_RE, add_months, first_day
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
 Role = Literal["coordinator", "data_gathering", "technical_support"]
+# The roles the clocks use: follow-up goes to the secondary, escalation to the signatory.
+CLOCK_ROLES = ("primary", "secondary", "signatory")
+# The annex names two to four focal points per agency: the primary, the secondary and up to two more.
+ANNEX_FOCAL_POINTS = (2, 4)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 
@@ -71,21 +75,37 @@ class Validity(Model):
 
 
 class SectoralReport(Model):
-    half_ending: list[int]
+    """Due by the ``working_day``-th working day of each month in ``due_months`` (June and
+    December in the signed protocol); it covers the ``covers_months`` most recent months whose
+    consolidated report was due by then."""
+
+    due_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(min_length=1)
     working_day: int = Field(gt=0, le=23)
+    covers_months: int = Field(default=6, ge=1, le=12)
+
+
+class MeetingClocks(Model):
+    """The protocol's meetings, each held by this many working days after what it discusses."""
+
+    task_force_working_days: int = Field(default=5, gt=0)  # after the consolidated report is due
+    signatories_working_days: int = Field(default=10, gt=0)  # after the sectoral report is due
+    # Where the signatories present the sectoral findings, nationally and in the field.
+    working_groups: list[str] = ["ISWG", "Protection WG", "CPSWG", "SGBV SWG"]
 
 
 class RequestClocks(Model):
     answer_working_days: int = Field(gt=0)
     follow_up_working_days: int = Field(gt=0)
     escalation_working_days: int = Field(gt=0)
-    expiry_working_days: int = Field(default=20, gt=0)
+    # Not in the signed protocol: a request lapses after this many working days only when the
+    # signatories opt in. Off (None) by default: a request waits for every answer.
+    expiry_working_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> RequestClocks:
         if self.escalation_working_days <= self.follow_up_working_days:
             raise ValueError("escalation_working_days must come after follow_up_working_days")
-        if self.expiry_working_days <= self.escalation_working_days:
+        if self.expiry_working_days is not None and self.expiry_working_days <= self.escalation_working_days:
             raise ValueError("expiry_working_days must come after escalation_working_days")
         return self
 
@@ -96,15 +116,6 @@ class BreachClocks(Model):
     resolution_months: int = Field(gt=0)
 
 
-class Meetings(Model):
-    """When the protocol's standing meetings fall (the protocol names them, not their day)."""
-
-    # the CPIMS task force meets monthly on the consolidated report: this many working days after it is due
-    task_force_working_days: int = Field(default=5, gt=0)
-    # the signatories meet twice a year on the sectoral report: this many working days after it is due
-    signatories_working_days: int = Field(default=10, gt=0)
-
-
 class Deadlines(Model):
     submission_day: int = Field(ge=1, le=28)
     consolidation_day: int = Field(ge=1, le=28)
@@ -112,7 +123,7 @@ class Deadlines(Model):
     sectoral_report: SectoralReport
     requests: RequestClocks
     breach: BreachClocks
-    meetings: Meetings = Meetings()
+    meetings: MeetingClocks = MeetingClocks()
 
     @model_validator(mode="after")
     def _ordered(self) -> Deadlines:
@@ -130,6 +141,8 @@ class Sharing(Model):
     never_external_tags: list[str]
     percent_only_tags: list[str]
     government_recipients: list[Recipient]
+    # Ground rule 10's attribution in the signatories' own wording; empty: the project's wording.
+    attribution: list[str] = []
     disclaimers: list[str] = Field(min_length=1)
 
 
@@ -209,6 +222,7 @@ class Protocol(Model):
 class FocalPoint(Model):
     name: str = Field(min_length=2)
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    position: str | None = None  # the job title, as the protocol's annex lists it
     ssh_keys: list[str] = []
 
     @field_validator("ssh_keys")
@@ -229,11 +243,39 @@ class FocalPoints(Model):
         return [("primary", self.primary), ("secondary", self.secondary), ("signatory", self.signatory)]
 
 
+class OtherFocalPoint(Model):
+    """A focal point of the annex beyond the primary and secondary ones: a contact with a role,
+    who neither signs for the agency nor is chased by the request clocks."""
+
+    name: str = Field(min_length=2)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    position: str = Field(min_length=3)
+    role: str = Field(min_length=3)
+
+    @field_validator("role")
+    @classmethod
+    def _not_a_clock_role(cls, value: str) -> str:
+        if value in CLOCK_ROLES:
+            raise ValueError(f"'{value}' is one of focal_points' own keys: put that person there")
+        return value
+
+
 class Suspension(Model):
+    """A written justification for not sharing: a suspension (safety, security or capacity), or
+    its own kind, stopping because of a breach (``breach`` names it)."""
+
     start: Month = Field(alias="from")
     end: Month | None = Field(default=None, alias="to")
+    kind: Literal["suspension", "breach-stop"] = "suspension"
+    breach: str | None = None
     reason: str = Field(min_length=3)
     recorded: date | None = None
+
+    @model_validator(mode="after")
+    def _breach_only_for_a_stop(self) -> Suspension:
+        if (self.kind == "breach-stop") != (self.breach is not None):
+            raise ValueError("a breach-stop names its breach, and only a breach-stop does")
+        return self
 
     def covers(self, month: str) -> bool:
         return self.start <= month and (self.end is None or month <= self.end)
@@ -254,6 +296,7 @@ class Agency(Model):
     data_scope: Literal["tracking_sheet", "mrm"] = "tracking_sheet"
     sites: list[str] = []
     focal_points: FocalPoints
+    other_focal_points: list[OtherFocalPoint] = Field(default=[], max_length=ANNEX_FOCAL_POINTS[1] - 2)
     age_recipients: list[str] = []
     suspensions: list[Suspension] = []
     # the languages of the agency's e-mails, in order (English and, where asked, Arabic)
@@ -264,6 +307,15 @@ class Agency(Model):
     @property
     def submits_sheets(self) -> bool:
         return "data_gathering" in self.roles and self.data_scope == "tracking_sheet"
+
+    def annex_focal_points(self) -> list[tuple[str, FocalPoint | OtherFocalPoint]]:
+        """The focal points as the annex has them (the signatory is not one): role and person."""
+        fps = self.focal_points
+        return [("primary", fps.primary), ("secondary", fps.secondary), *((o.role, o) for o in self.other_focal_points)]
+
+    def people(self) -> list[tuple[str, FocalPoint | OtherFocalPoint]]:
+        """Everyone agencies.yaml names for this agency: the annex's focal points and the signatory."""
+        return [*self.annex_focal_points(), ("signatory", self.focal_points.signatory)]
 
     def suspended_in(self, month: str) -> Suspension | None:
         return next((s for s in self.suspensions if s.covers(month)), None)
@@ -367,7 +419,7 @@ class Isp:
 
     def agency_of_email(self, email: str) -> str | None:
         for code, agency in self.agencies.items():
-            if any(fp.email.lower() == email.lower() for _, fp in agency.focal_points.all()):
+            if any(fp.email.lower() == email.lower() for _, fp in agency.people()):
                 return code
         return None
 

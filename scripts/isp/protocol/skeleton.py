@@ -26,6 +26,8 @@ TEMPLATE_FILES = (
     "aggregates/README.md",
     "requests/README.md",
     "protocol/breaches/README.md",
+    "protocol/meetings/README.md",
+    "protocol/rights/README.md",
     "protocol/membership/README.md",
     ".github/workflows",
     "mkdocs.yml",

@@ -87,11 +87,28 @@ class WorkingCalendar:
         nxt = first_day(add_months(month, 1))
         return self._due(nxt.replace(day=self.protocol.deadlines.consolidation_day))
 
-    def sectoral_due(self, year: int, half_ending: int) -> date:
-        """The sectoral report on the half-year ending in month ``half_ending`` of ``year``."""
-        due_month = add_months(month_str(year, half_ending), 1)
-        y, m = parse_month(due_month)
-        return self.nth_working_day(y, m, self.protocol.deadlines.sectoral_report.working_day)
+    def sectoral_due(self, year: int, month: int) -> date:
+        """The sectoral report due in ``month`` of ``year`` (June or December): its working day."""
+        return self.nth_working_day(year, month, self.protocol.deadlines.sectoral_report.working_day)
+
+    def sectoral_covers(self, year: int, month: int) -> tuple[str, str]:
+        """First and last month of the sectoral report due in ``month``: the most recent months
+        whose consolidated report was due by the sectoral report's own due date."""
+        due = self.sectoral_due(year, month)
+        last = add_months(month_str(year, month), -1)
+        while self.consolidation_due(last) > due:
+            last = add_months(last, -1)
+        return add_months(last, 1 - self.protocol.deadlines.sectoral_report.covers_months), last
+
+    def task_force_meeting_due(self, month: str) -> date:
+        """The monthly Task Force meeting on the consolidated report for ``month``."""
+        days = self.protocol.deadlines.meetings.task_force_working_days
+        return self.add_working_days(self.consolidation_due(month), days)
+
+    def signatories_meeting_due(self, year: int, month: int) -> date:
+        """The signatories' meeting on the sectoral report due in ``month``."""
+        days = self.protocol.deadlines.meetings.signatories_working_days
+        return self.add_working_days(self.sectoral_due(year, month), days)
 
 
 @dataclass(frozen=True)
@@ -110,9 +127,11 @@ class Deadline:
 
 
 def deadlines_for_month(isp: Isp, month: str) -> list[Deadline]:
-    """The deadlines that concern the data of ``month``, plus any sectoral report and review."""
+    """The deadlines that concern the data of ``month`` (its sheets, its consolidated report and
+    the Task Force meeting on it), any sectoral report and signatories' meeting due the month
+    after, and the protocol's review."""
     cal = WorkingCalendar(isp)
-    year, mon = parse_month(month)
+    parse_month(month)
     items = [
         Deadline(
             "submission", month, cal.submission_due(month), f"each data-gathering agency's tracking sheet for {month}"
@@ -124,17 +143,41 @@ def deadlines_for_month(isp: Isp, month: str) -> list[Deadline]:
             f"the consolidated report for {month}, agency identities removed",
         ),
     ]
-    if mon in isp.protocol.deadlines.sectoral_report.half_ending:
-        half = "H1" if mon <= 6 else "H2"
-        items.append(
-            Deadline(
-                "sectoral-report", f"{year}-{half}", cal.sectoral_due(year, mon), "the half-yearly sectoral report"
-            )
+    items.append(
+        Deadline(
+            "task-force-meeting",
+            month,
+            cal.task_force_meeting_due(month),
+            f"the Task Force meets on the trends of the consolidated report for {month}",
         )
+    )
+    items += _sectoral_deadlines(isp, cal, month)
     review = isp.protocol.validity.review_date
     if month_of(review) >= month:
         items.append(Deadline("protocol-review", "protocol", review, "the signatories review the protocol"))
     return sorted(items, key=lambda d: d.due)
+
+
+def _sectoral_deadlines(isp: Isp, cal: WorkingCalendar, month: str) -> list[Deadline]:
+    """The sectoral report and the signatories' meeting, listed with the month before they fall
+    due (the data month whose other deadlines fall in the same month)."""
+    year, due_month = parse_month(add_months(month, 1))
+    if due_month not in isp.protocol.deadlines.sectoral_report.due_months:
+        return []
+    first, last = cal.sectoral_covers(year, due_month)
+    groups = ", ".join(isp.protocol.deadlines.meetings.working_groups)
+    subject = month_str(year, due_month)
+    return [
+        Deadline(
+            "sectoral-report", subject, cal.sectoral_due(year, due_month), f"the sectoral report on {first}..{last}"
+        ),
+        Deadline(
+            "signatories-meeting",
+            subject,
+            cal.signatories_meeting_due(year, due_month),
+            f"the signatories meet on the sectoral report ({first}..{last}); findings presented to {groups}",
+        ),
+    ]
 
 
 def deadlines_between(isp: Isp, first: str, last: str) -> list[Deadline]:

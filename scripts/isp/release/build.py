@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.protocol import loading, workdays
+from isp.protocol import attribution, loading, workdays
 from isp.protocol.models import DisclosureProfile, Isp
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
@@ -177,7 +177,7 @@ def build_package(
         title=options.title,
         generated=today,
         profile=profile,
-        disclaimers=tuple(isp.protocol.sharing.disclaimers),
+        disclaimers=attribution.release_notices(isp),
         periods=spec.periods,
         kind=options.kind,
         notes=notes(isp, spec, profile),

@@ -87,14 +87,12 @@ def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = N
     per_agency = agency_figures(root, isp, spec.periods, jobs)
     figures = []
     for period in spec.periods:
-        aggregate = read_aggregate(root, period)
+        aggregate, source = figures_of(root, isp, period, jobs)
         counts = leaves(aggregate, plan, geo, plan.counts)
         numerators = leaves(aggregate, plan, geo, numerator_codes)
         shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes)
         _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
-        rel = aggregate_path(period)
-        digest = hashlib.sha256((root / rel).read_bytes()).hexdigest()
-        figures.append(PeriodFigures(period, counts, numerators, shares, (rel, digest)))
+        figures.append(PeriodFigures(period, counts, numerators, shares, source))
     return figures
 
 
@@ -122,6 +120,29 @@ def figures_at(root: Path, isp: Isp, spec: ReleaseSpec, commit: str) -> list[Per
             )
         )
     return out
+
+
+def figures_of(root: Path, isp: Isp, period: Period, jobs: int | None) -> tuple[pd.DataFrame, tuple[str, str]]:
+    """The consolidated figures of ``period`` and (source, sha256) of what they come from: the
+    aggregate file of a standard period; for a custom range (the sectoral report's six most recent
+    consolidated months), the consolidation's own function over the range's submissions."""
+    from isp import consolidate
+
+    if period.kind != "custom":
+        rel = aggregate_path(period)
+        frame = read_aggregate(root, period)
+        return frame, (rel, hashlib.sha256((root / rel).read_bytes()).hexdigest())
+    sheets = submissions(root, isp, period.months, jobs)
+    if not sheets:
+        raise IspError(f"no submission for {period.first}..{period.last}: nothing to report")
+    frame = consolidate.consolidate_range(sheets, isp, period)
+    digest = hashlib.sha256()
+    for agency in sorted(sheets):
+        for month in period.months:
+            path = root / "submissions" / agency / f"{month}.csv"
+            if path.exists():
+                digest.update(path.read_bytes())
+    return frame[frame["indicator"].notna()], (f"submissions/*/{period.first}..{period.last}", digest.hexdigest())
 
 
 def _check_consistent(period: Period, cells: pd.DataFrame, shares: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ and its quarter side by side would let anyone difference them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -27,12 +28,13 @@ from typing import Any
 
 from isp.errors import IspError
 from isp.protocol.models import Isp
-from isp.protocol.periods import PERIOD_PATTERNS, Period, month_str, period_of
+from isp.protocol.periods import PERIOD_PATTERNS, Period, custom_period, month_str, period_of
 
 NATIONAL = "ALL"  # the aggregates' site code for the national total
 REST = "REST"  # every site not requested, when the national total is published too
 TOTAL = "ALL"  # the margin of a dimension (sex, age group, nationality)
 
+CUSTOM_RANGE = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2]))_(\d{4}-(?:0[1-9]|1[0-2]))$")
 FIRST_MONTH = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "annual": 12}
 
 
@@ -83,13 +85,22 @@ class ReleaseSpec:
 
 
 def parse_period(label: str, where: str) -> Period:
+    """A standard period label, or a range ``YYYY-MM_YYYY-MM`` (the sectoral report's months)."""
+    custom = CUSTOM_RANGE.match(str(label))
+    if custom:
+        if custom.group(2) < custom.group(1):
+            raise IspError(f"{where}: data.periods: '{label}' ends before it starts")
+        return custom_period(custom.group(1), custom.group(2))
     for kind, pattern in PERIOD_PATTERNS:
         match = pattern.match(str(label))
         if match:
             year = int(match.group(1))
             index = int(match.group(2)) if match.lastindex and match.lastindex > 1 else 1
             return period_of(month_str(year, index * FIRST_MONTH[kind] if kind != "monthly" else index), kind)
-    raise IspError(f"{where}: data.periods: '{label}' is not a period label (write 2026-01, 2026-Q1, 2026-H1 or 2026)")
+    raise IspError(
+        f"{where}: data.periods: '{label}' is not a period label "
+        "(write 2026-01, 2026-Q1, 2026-H1, 2026 or a range 2025-12_2026-05)"
+    )
 
 
 def parse_periods(labels: Iterable[Any], where: str) -> tuple[Period, ...]:

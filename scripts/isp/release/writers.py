@@ -2,12 +2,13 @@
 
 - ``<ID>.csv``: the table, with names, under ``#`` comment lines giving the release ID, the
   recipient and every disclaimer (read it with ``pandas.read_csv(path, comment="#")``);
-- ``<ID>-hxl.csv``: the same table for HDX, a header row then a row of HXL hashtags
-  (:data:`HXL_TAGS`); the release ID and the recipient are columns of every row;
+- ``<ID>-hxl.csv``: the same table in HXL, a format for humanitarian data exchange: a header row
+  then a row of HXL hashtags (:data:`HXL_TAGS`); the release ID, the recipient and the attribution
+  are columns of every row, so any extract keeps them;
 - ``<ID>.xlsx``: an About sheet, then Counts and Percentages, each sheet opening with the
   release ID, the recipient and the disclaimers;
-- ``README.txt`` and ``metadata.json`` (for HDX: ``caveats`` holds the disclaimers, ``files``
-  the sha256 of every other file).
+- ``README.txt`` and ``metadata.json`` (``caveats`` holds the attribution and disclaimers,
+  ``files`` the sha256 of every other file).
 The HTML report is rendered by :mod:`isp.release.html`.
 """
 
@@ -43,7 +44,7 @@ COLUMNS = [
     ("note", "note"),
 ]
 
-# HXL hashtags of the HDX file (https://hxlstandard.org/standard/dictionary/), following HDX HAPI
+# HXL hashtags of the HXL file (https://hxlstandard.org/standard/dictionary/), following HDX HAPI
 # where it has a convention (#gender, #age+range, #date+start/#date+end).
 HXL_TAGS: dict[str, str] = {
     "release_id": "#meta+release+id",
@@ -64,6 +65,7 @@ HXL_TAGS: dict[str, str] = {
     "percent": "#indicator+pct",
     "note": "#meta+note",
     "method": "#meta+method",
+    "attribution": "#meta+attribution",
 }
 HXL_DESCRIPTIONS: dict[str, str] = {
     "release_id": "release identifier, to cite",
@@ -84,6 +86,7 @@ HXL_DESCRIPTIONS: dict[str, str] = {
     "percent": "percentage of the indicator's denominator (empty when not shown)",
     "note": "why a value is empty",
     "method": "how the figures were protected (small-count rounding and its base, or cell suppression)",
+    "attribution": "the attribution and conditions of use every external output carries",
 }
 
 
@@ -138,6 +141,7 @@ def to_hxl(package: Package) -> bytes:
     meta, labels = package.meta, package.labels
     keys = list(HXL_TAGS)
     lines: list[list[str]] = [keys, [HXL_TAGS[k] for k in keys]]
+    attribution = " ".join(meta.disclaimers)
     for rec in package.table.itertuples(index=False):
         value = format_value(rec.value, rec.measure)
         row = {
@@ -159,6 +163,7 @@ def to_hxl(package: Package) -> bytes:
             "percent": value if rec.measure == "percent" else "",
             "note": rec.note,
             "method": meta.method_short,
+            "attribution": attribution,
         }
         lines.append([str(row[k]) for k in keys])
     return _csv_bytes(lines)
@@ -232,7 +237,7 @@ def to_readme(package: Package, names: dict[str, str]) -> bytes:
     lines += ["", "Files:"]
     described = {
         "csv": "the tables (comment lines start with #)",
-        "hxl": "the same tables with HXL hashtags, for HDX",
+        "hxl": "the same tables with HXL hashtags (a format for humanitarian data exchange)",
         "xlsx": "the tables in Excel",
         "html": "a readable report",
         "metadata": "machine-readable metadata and the sha256 of every file",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
+from isp.governance import meetings
 from isp.protocol import workdays
 from isp.protocol.periods import PERIOD_KINDS, add_months, month_of
 from isp.sheets import status
@@ -53,6 +54,7 @@ class Registers:
     breaches: list[registers.BreachRow] = field(default_factory=list)
     suspensions: list[registers.SuspensionRow] = field(default_factory=list)
     deadlines: list[workdays.Deadline] = field(default_factory=list)
+    minutes: list[meetings.MinutesRow] = field(default_factory=list)
 
 
 def gather(data: SiteData) -> Registers:
@@ -65,7 +67,14 @@ def gather(data: SiteData) -> Registers:
         requests=registers.requests_board(data.root, data.today),
         breaches=registers.breaches(data.root, data.isp, data.today),
         suspensions=registers.suspensions(data.isp, this_month),
-        deadlines=workdays.deadlines_between(data.isp, add_months(this_month, -1), add_months(this_month, 12)),
+        deadlines=sorted(
+            [
+                *workdays.deadlines_between(data.isp, add_months(this_month, -1), add_months(this_month, 12)),
+                *meetings.breach_meetings(data.root, data.isp, data.today),
+            ],
+            key=lambda d: (d.due, d.kind),
+        ),
+        minutes=meetings.register(data.root, data.isp),
     )
 
 
