@@ -283,9 +283,11 @@ def test_validate_the_repository(isp_repo: IspRepo, outside: Path) -> None:
     _submitted(isp_repo, outside, "JRF")
     result = validate(isp_repo)
     assert result.code == 0, result.err
-    assert "protocol (1 checked), submissions (2 checked)" in result.out
+    assert "✓ valid: protocol (1 checked), submissions (2 checked, contents decrypted and checked)" in result.out
     no_key = validate(isp_repo, owner=None)
     assert no_key.code == 0 and "[not-decrypted]" in no_key.err
+    assert "valid" not in no_key.out and "✓" not in no_key.out  # it used to say "✓ valid" over nothing
+    assert "2 envelopes checked" in no_key.err and "contents of 0 decrypted and checked, 2 not" in no_key.err
     own_key = validate(isp_repo, owner="IRC")
     assert own_key.code == 0 and "submissions/JRF" in own_key.err and "your key cannot open it" in own_key.err
     report = json.loads(validate(isp_repo, "--json").out)

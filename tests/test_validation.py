@@ -288,6 +288,17 @@ def test_workbook_cells(isp_: Isp) -> None:
     assert problem.rule == "extra-sheet" and "Children" not in problem.message
 
 
+def test_a_renamed_data_sheet_is_named_as_missing(isp_: Isp) -> None:
+    """It used to say "worksheet 2 and 3 are not part of the sheet" (the template's own sheets)."""
+    book = openpyxl.load_workbook(io.BytesIO(sf.filled_template(isp_, sf.sheet(isp_, "IRC"))))
+    book["Data"].title = "January"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    problem = only(check(isp_, buffer.getvalue(), "r.xlsx"))
+    assert problem.rule == "missing-data-sheet" and "Data worksheet is missing" in problem.message
+    assert "worksheet 2" not in str(problem) and "January" not in str(problem)
+
+
 def test_cell_comments_are_refused(isp_: Isp) -> None:
     from openpyxl.comments import Comment
 

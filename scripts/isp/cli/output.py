@@ -31,7 +31,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 
 
 def ok(message: str) -> None:
-    console.print(f"[green]✓[/green] {escape(message)}")
+    console.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
 
 
 def warn(message: str) -> None:

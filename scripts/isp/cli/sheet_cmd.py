@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from isp.cli.options import JsonOption, MonthOption, RepoOption
-from isp.cli.output import emit_json, err, ok
+from isp.cli.output import emit_json, err, ok, warn
 from isp.crypto import guard as guard_lib
 from isp.errors import Problem, ValidationFailed, errors_only
 
@@ -102,7 +102,11 @@ def validate(
     if failing:
         raise ValidationFailed(problems)
     _warnings(problems)
-    ok("valid: " + ", ".join(f"{o.name} ({o.checked} checked)" for o in outcomes))
+    summary = ", ".join(o.summary() for o in outcomes)
+    if all(o.complete for o in outcomes):
+        ok(f"valid: {summary}")
+    else:  # never a plain "valid" over files nobody could open
+        warn(f"no problem found in what could be checked: {summary}")
 
 
 def guard(
