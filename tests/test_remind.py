@@ -154,3 +154,12 @@ def test_github_sync_failure_is_one_clear_line(busy_repo: IspRepo, fake_gh, monk
     monkeypatch.setenv("FAKE_GH_ISSUES", str(busy_repo.root / "missing.json"))
     result = isp("remind", "--github", "--repo", busy_repo.root, env={"ISP_TODAY": "2026-03-09"})
     assert result.code == 1 and result.err.startswith("gh issue list failed") and "Traceback" not in result.err
+
+
+def test_remind_table_shows_whom_to_contact_uncut_at_80_columns(busy_repo: IspRepo) -> None:
+    """The contacts were only in --json; at 80 columns e-mails were cut with an ellipsis."""
+    result = isp("remind", "--repo", busy_repo.root, env={"ISP_TODAY": "2026-03-09", "COLUMNS": "80"})
+    assert result.code == 0, result.err
+    assert "contact" in result.out and "focal.imc@example.org" in result.out and "…" not in result.out
+    lines = result.out.splitlines()[1:]
+    assert all(len(line) <= 80 and line[-1] in "┓┃┩│┘" for line in lines), result.out  # nothing cropped
