@@ -115,7 +115,14 @@ def write_aggregates(root: Path, isp: Isp, sheets: dict[tuple[str, str], pd.Data
             manifest["outputs"][f"{kind}/{period.label}"] = {
                 "inputs": [],
                 "months": [m for m in period.months if m in months],
-                "coverage": {"reported": len(per_agency), "expected": len(isp.submitters())},
+                "coverage": {
+                    "reported": len(per_agency),
+                    "expected": len(isp.submitters()),
+                    "agency_months": {  # as isp consolidate records it (plan.entry)
+                        "reported": sum((a, m) in sheets for a in agencies for m in period.months),
+                        "expected": len(isp.submitters()) * len(period.months),
+                    },
+                },
                 "revised": False,
                 "suspended": 0,
             }

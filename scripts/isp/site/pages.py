@@ -156,8 +156,22 @@ class Generator:
         for label in periods:
             entry = self.data.manifest_entry(kind, label)
             cov = entry.get("coverage")
-            result[label] = {**(cov if isinstance(cov, dict) else {}), "revised": bool(entry.get("revised"))}
+            suspended = entry.get("suspended") if isinstance(entry.get("suspended"), int) else 0
+            result[label] = {
+                **(cov if isinstance(cov, dict) else {}),
+                "revised": bool(entry.get("revised")),
+                "suspended": suspended,
+            }
         return result
+
+    def completeness(self, kind: str, label: str) -> dict[str, int] | None:
+        """Agency-months received and expected for one period (suspended months not expected)."""
+        entry = self.coverage(kind, [label])[label]
+        months = entry.get("agency_months")
+        if not isinstance(months, dict) or "expected" not in months:
+            return None
+        expected = max(0, int(months["expected"]) - int(entry["suspended"]))
+        return {"reported": int(months["reported"]), "expected": expected}
 
     # --- common page parts --------------------------------------------------------------------
 
@@ -271,7 +285,7 @@ class Generator:
             "home.md.j2",
             latest=latest,
             figures=self.key_figures(),
-            coverage=self.data.coverage("monthly", latest) if latest else None,
+            coverage=self.completeness("monthly", latest) if latest else None,
             revised=bool(self.data.manifest_entry("monthly", latest).get("revised")) if latest else False,
             upcoming=upcoming,
             payload=payload,
@@ -301,7 +315,12 @@ class Generator:
 
     def explore(self, lang: str) -> SitePage:
         months = self.data.consolidated.periods("monthly")
-        payload = self._json(lang, "explore", cube=self.explore_cube, filename="isp-pivot") if months else None
+        coverage = self.coverage("monthly", months)
+        payload = (
+            self._json(lang, "explore", cube=self.explore_cube, coverage=coverage, filename="isp-pivot")
+            if months
+            else None
+        )
         return self._page("explore.md", "explore", lang, MEMBERS, "explore.md.j2", months=months, payload=payload)
 
     def agency(self, lang: str, code: str) -> list[SitePage]:
