@@ -123,8 +123,15 @@ def test_an_agency_cannot_open_another_agencys_pages(page, base_url: str, built_
     page.goto(base_url + "agencies/imc/monthly/")
     page.wait_for_selector(PASSWORD, state="visible")
     _unlock(page, irc)
-    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
+    # a right passphrase for another page is not called wrong (it said "Wrong passphrase.")
+    page.wait_for_selector("#mkdocs-decrypt-msg[data-isp-reason=other-page]:has-text('opens other pages')")
     assert page.locator(".isp-widget").count() == 0
+    page.goto(base_url + "compliance/")  # the coordinators' page, with an agency's passphrase
+    _unlock(page, irc)
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('this page is for another audience')")
+    page.goto(base_url + "agencies/imc/monthly/")
+    _unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx")
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
     page.goto(base_url)  # the agency's passphrase also opens the members' pages
     page.wait_for_selector("article >> text=Key figures")
 

@@ -13,6 +13,7 @@ One ``isp site build`` runs two MkDocs builds (English, then Arabic) in one proc
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +191,35 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
         raise PluginError(f"{page.file.src_uri}: no place for its data in the rendered page")
     script = f'<script type="application/json" class="isp-data">{generated.payload}</script>'
     return html.replace(pages.PAYLOAD_SLOT, script, 1)
+
+
+@event_priority(-50)  # after encryptcontent has put the page's form and keystore in
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """On a page for one audience (an agency, the coordinators), a passphrase of another audience
+    is told apart from a wrong one: the page gets the members' keystore (every passphrase opens
+    the members' pages, and those pages carry the same entries already), which isp.js tries when
+    the page's own keystore refuses a passphrase."""
+    state = _current()
+    generated = state.pages.get(page.file.src_uri)
+    if generated is None or generated.level in (None, credentials.MEMBERS):
+        return output
+    check = passphrase_check(state.session, state.lang)
+    script = f'<script id="isp-passphrase-check" type="application/json">{check}</script>'
+    return output.replace("</body>", script + "</body>", 1)
+
+
+def passphrase_check(session: Session, lang: str) -> str:
+    """JSON for isp.js: the members' keystore entries, the KDF iterations and the message."""
+    assert session.passphrases is not None
+    members = set(credentials.inventory(session.passphrases)[credentials.MEMBERS])
+    stored = session.encrypt_setup.get("keystore_password", {})
+    entries = [bundle for (_, password), bundle in stored.items() if password in members]
+    doc = {
+        "keystore": entries,
+        "iterations": session.encrypt_setup.get("kdf_iterations"),
+        "message": labels.t("other_page", lang),
+    }
+    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
 
 
 @event_priority(-300)  # after encryptcontent has rewritten the search index

@@ -499,10 +499,56 @@
     render();
   }
 
+  // ---------------------------------------------------------------- passphrase of another page
+  /* The page's own keystore refused the passphrase. If the members' keystore (put on the page by
+   * the site hooks) accepts it, it is a real passphrase, but for another audience: say so rather
+   * than "Wrong passphrase.". Same derivation as encryptcontent: PBKDF2-SHA256, AES-256-CBC. */
+  function b64(text) { return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }); }
+
+  async function opensSomething(pass, check) {
+    var raw = await crypto.subtle.importKey("raw", new TextEncoder().encode(encodeURIComponent(pass)), "PBKDF2", false, ["deriveKey"]);
+    for (var i = 0; i < check.keystore.length; i++) {
+      var parts = check.keystore[i].split(";");
+      if (parts.length !== 3) continue;
+      var key = await crypto.subtle.deriveKey({ name: "PBKDF2", salt: b64(parts[2]), iterations: check.iterations, hash: "SHA-256" },
+        raw, { name: "AES-CBC", length: 256 }, false, ["decrypt"]);
+      try {
+        var plain = await crypto.subtle.decrypt({ name: "AES-CBC", iv: b64(parts[0]) }, key, b64(parts[1]));
+        JSON.parse(new TextDecoder().decode(plain));
+        return true;
+      } catch (e) { /* not this entry */ }
+    }
+    return false;
+  }
+
+  function watchPassphrase() {
+    var node = document.getElementById("isp-passphrase-check");
+    var input = document.getElementById("mkdocs-content-password");
+    var msg = document.getElementById("mkdocs-decrypt-msg");
+    if (!node || !input || !msg || input._ispWatched) return;
+    input._ispWatched = true;
+    var check = JSON.parse(node.textContent);
+    var last = "";
+    function grab() { if (input.value) last = input.value; }
+    input.addEventListener("keydown", grab, true);
+    input.addEventListener("input", grab);
+    var button = document.getElementById("mkdocs-decrypt-button");
+    if (button) button.addEventListener("pointerdown", grab, true);
+    new MutationObserver(function () {
+      var pass = last;
+      if (!pass || !msg.textContent || msg.textContent === check.message) return;
+      last = "";
+      opensSomething(pass, check).then(function (yes) {
+        if (yes) { msg.textContent = check.message; msg.setAttribute("data-isp-reason", "other-page"); }
+      });
+    }).observe(msg, { childList: true, characterData: true, subtree: true });
+  }
+
   // ---------------------------------------------------------------- boot
   var WIDGETS = { report: report, trend: trend, pivot: pivot, "home-trend": homeTrend };
 
   function boot() {
+    watchPassphrase();
     document.querySelectorAll(".md-typeset__table, .md-typeset__scrollwrap").forEach(scrollToLatest);
     var doc = pageData();
     if (!doc) return;
