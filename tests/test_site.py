@@ -353,3 +353,18 @@ def test_inventory_gives_every_passphrase_the_members_pages_and_only_its_own_lev
     assert inventory["coordinators"] == ["c" * 24] and inventory["agency-irc"] == ["i" * 24]
     phrase = credentials.passphrase()
     assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){5}", phrase) and phrase != credentials.passphrase()
+
+
+def test_passphrases_are_judged_by_zxcvbn_not_by_length() -> None:
+    """Any 20 characters used to pass; a long sequence or a repeated word is now refused."""
+    assert all(credentials.strong(credentials.passphrase()) for _ in range(20))
+    for weak in ("abcd-efgh-ijkl-mnop-qrst-uvwx", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Summer2026!Summer2026!Summer", ""):
+        assert not credentials.strong(weak), weak
+
+
+def test_keys_are_derived_with_a_million_pbkdf2_iterations(built_site: BuiltSite) -> None:
+    """It was 100,000 (encryptcontent's default); OWASP advises 600,000 for PBKDF2-SHA256."""
+    from isp.site.hooks import KDF_POW
+
+    script = (built_site.out / "assets" / "javascripts" / "decrypt-contents.js").read_text(encoding="utf-8")
+    assert KDF_POW == 6 and "iterations: encryptcontent_obfuscate ? 1 : 1000000" in script

@@ -84,8 +84,9 @@
 
   /* Wide tables whose last columns are the latest months open scrolled to them (either direction). */
   function scrollToLatest(box) {
-    var heads = box.querySelectorAll("thead th");
-    if (!heads.length || !PERIOD.test(heads[heads.length - 1].textContent.replace(/[\u2066\u2069]/g, "").trim())) return;
+    var heads = Array.from(box.querySelectorAll("thead th")).slice(1);
+    var periods = heads.filter(function (h) { return PERIOD.test(h.textContent.replace(/[\u2066\u2069]/g, "").trim()); });
+    if (!periods.length || heads.indexOf(periods[periods.length - 1]) < heads.length - 2) return;  // months last (a total may follow)
     // Material makes the table itself the scroller (display: inline-block; overflow: auto)
     [box, box.querySelector("table")].forEach(function (node) {
       if (!node || node.scrollWidth <= node.clientWidth) return;
