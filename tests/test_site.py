@@ -368,3 +368,10 @@ def test_keys_are_derived_with_a_million_pbkdf2_iterations(built_site: BuiltSite
 
     script = (built_site.out / "assets" / "javascripts" / "decrypt-contents.js").read_text(encoding="utf-8")
     assert KDF_POW == 6 and "iterations: encryptcontent_obfuscate ? 1 : 1000000" in script
+
+
+def test_the_arabic_search_index_uses_arabic_settings(built_site: BuiltSite) -> None:
+    """It was built with lang ['en'] (Material's Arabic strings name no search language)."""
+    for lang, folder in (("en", built_site.out), ("ar", built_site.out / "ar")):
+        index = json.loads((folder / "search" / "search_index.json").read_text(encoding="utf-8"))
+        assert index["config"]["lang"] == [lang]

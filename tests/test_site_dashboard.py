@@ -128,9 +128,7 @@ def test_the_pivot_filters_by_site_sex_age_and_nationality(page, base_url: str, 
     shot(page, "pivot-filters")
 
 
-def test_the_pivot_download_says_what_it_holds_and_is_internal(
-    page, base_url: str, built_site: BuiltSite
-) -> None:  # type: ignore[no-untyped-def]
+def test_the_pivot_download_says_what_it_holds_and_is_internal(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     pivot = pivot_page(page, base_url, built_site)
     page.select_option('select[data-isp-control="pivot-indicator"]', label="Active cases")
     page.select_option('select[data-isp-control="pivot-filter-sex"]', label="Female")

@@ -110,6 +110,14 @@ def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> 
     )
 
 
+def _configure_search(config: MkDocsConfig, lang: str) -> None:
+    """The search index in the build's language: Material's Arabic strings name no search language,
+    so the Arabic index was built with English settings (lunr ships an Arabic one)."""
+    for name, plugin in config.plugins.items():
+        if name.endswith("search"):
+            plugin.config["lang"] = [lang]
+
+
 def _prepare(root: Path, session: Session) -> pages.Generator:
     if session.data is None:
         session.data = data.load(root)
@@ -142,6 +150,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     except IspError as exc:
         raise PluginError(str(exc)) from None
     _configure_encryption(config, session, lang)
+    _configure_search(config, lang)
     site_pages = generator.pages(lang)
     protocol = PROTOCOL_PAGE if (Path(config.docs_dir) / PROTOCOL_PAGE).exists() else None
     config.nav = generator.nav(lang, site_pages, protocol)
