@@ -375,3 +375,23 @@ def test_the_arabic_search_index_uses_arabic_settings(built_site: BuiltSite) -> 
     for lang, folder in (("en", built_site.out), ("ar", built_site.out / "ar")):
         index = json.loads((folder / "search" / "search_index.json").read_text(encoding="utf-8"))
         assert index["config"]["lang"] == [lang]
+
+
+def test_a_merge_in_the_audit_timeline_shows_what_it_merged_and_whose_commits(isp_repo: IspRepo) -> None:
+    """A merge showed as "unverified signature" with an empty change (half of the timeline)."""
+    from isp.site import activity
+    from tests.helpers import git, write_submission
+
+    root = isp_repo.root
+    git(root, "switch", "-q", "-c", "submission/IRC/2026-01")
+    write_submission(isp_repo, "IRC", "2026-01")
+    isp_repo.commit("Submit IRC 2026-01", signer="IRC:primary")
+    (root / "requests").mkdir(exist_ok=True)
+    (root / "requests" / "note.txt").write_text("x")
+    isp_repo.commit("An unsigned commit on the branch")
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge pull request #7", "submission/IRC/2026-01")
+    merge = activity.timeline(root)[0]
+    assert merge.signer is None and merge.merged == 2
+    assert merge.changes == ["submission IRC 2026-01 added", "requests (1 file)"]
+    assert merge.merged_signers == ["IRC:primary"] and merge.merged_unsigned == 1

@@ -30,6 +30,9 @@ class AuditEntry:
     signer: str | None  # "IRC:primary" when the signature is good and registered
     status: str  # git's %G? letter
     changes: list[str] = field(default_factory=list)
+    merged: int = 0  # a merge: how many commits it brought in (0: not a merge)
+    merged_signers: list[str] = field(default_factory=list)  # whose verified signatures those carry
+    merged_unsigned: int = 0  # how many of them carry no verified signature
 
 
 def timeliness(root: Path, months: list[str], today: date) -> dict[str, list[status.AgencyStatus]]:
@@ -79,34 +82,72 @@ def _summary(paths: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def _log(root: Path, limit: int) -> list[tuple[str, datetime, list[tuple[str, str]]]]:
+Logged = tuple[str, datetime, list[str], list[tuple[str, str]]]  # sha, when, parents, (letter, path)
+
+
+def _log(root: Path, limit: int) -> list[Logged]:
+    """The latest commits; a merge's changes are those against its first parent (what it merged)."""
     repo = git.Repo(root)
     try:
-        out = repo.git.log(f"-n{limit}", "--no-renames", "--name-status", "--format=%x01%H%x00%cI")
+        out = repo.git.log(
+            f"-n{limit}", "--no-renames", "--diff-merges=first-parent", "--name-status", "--format=%x01%H%x00%cI%x00%P"
+        )
     finally:
         repo.close()
-    commits: list[tuple[str, datetime, list[tuple[str, str]]]] = []
+    commits: list[Logged] = []
     for line in out.splitlines():
         if line.startswith("\x01"):
-            sha, when = line[1:].split("\x00")
-            commits.append((sha, datetime.fromisoformat(when), []))
+            sha, when, parents = line[1:].split("\x00")
+            commits.append((sha, datetime.fromisoformat(when), parents.split(), []))
         elif "\t" in line and commits:
             letter, path = line.split("\t", 1)
-            commits[-1][2].append((letter[:1], path))
+            commits[-1][3].append((letter[:1], path))
     return commits
 
 
+def _brought_in(root: Path, commits: list[Logged]) -> dict[str, list[str]]:
+    """merge sha -> the commits it brought in (reachable from its other parents, not its first)."""
+    repo = git.Repo(root)
+    try:
+        return {
+            sha: repo.git.rev_list(*parents[1:], f"^{parents[0]}").split()
+            for sha, _, parents, _ in commits
+            if len(parents) > 1
+        }
+    finally:
+        repo.close()
+
+
 def timeline(root: Path, limit: int = TIMELINE_LIMIT) -> list[AuditEntry]:
-    """The latest ``limit`` commits: when, whose signature, what changed (paths only), newest first."""
+    """The latest ``limit`` commits: when, whose signature, what changed (paths only), newest first.
+    A merge shows what it merged and whose signed commits it brought in (its own signature is
+    usually the forge's, which no focal point holds)."""
     try:
         commits = _log(root, limit)
-        infos = provenance.verify(root, [sha for sha, _, _ in commits], provenance.allowed_signers_at(root, "HEAD"))
+        merges = _brought_in(root, commits)
+        shas = list(dict.fromkeys([sha for sha, _, _, _ in commits] + [c for inner in merges.values() for c in inner]))
+        infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, "HEAD"))
     except (git.GitError, IspError, ValueError) as exc:
         log.info("no audit timeline: %s", exc)
         return []
     entries = []
-    for sha, when, paths in commits:
+    for sha, when, _, paths in commits:
         info = infos.get(sha)
-        signer = f"{info.agency}:{info.role}" if info and info.verified else None
-        entries.append(AuditEntry(sha, when, signer, info.status if info else "N", _summary(paths)))
+        signers = [_signer(infos.get(c)) for c in merges.get(sha, [])]
+        entries.append(
+            AuditEntry(
+                sha,
+                when,
+                _signer(info),
+                info.status if info else "N",
+                _summary(paths),
+                merged=len(signers),
+                merged_signers=sorted({s for s in signers if s}),
+                merged_unsigned=sum(s is None for s in signers),
+            )
+        )
     return entries
+
+
+def _signer(info: provenance.CommitInfo | None) -> str | None:
+    return f"{info.agency}:{info.role}" if info and info.verified else None
