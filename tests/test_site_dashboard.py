@@ -238,3 +238,27 @@ def test_unlock_time_with_a_million_iterations(page, base_url: str, built_site: 
         load = Path("/proc/loadavg").read_text().split()[0]
         out.write(f"{page.isp_viewport}: {timings} (load average {load})\n")
     assert timings["members"] < 3.0  # under a second when the machine is not shared by seven builds
+
+
+def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+    """Every member saw all six agencies' pages in the navigation."""
+    nav = 'nav.md-nav--primary a.md-nav__link[href$="{}"]'
+    page.goto(base_url + "calendar/")  # public: nothing is unlocked yet, everything is listed
+    assert page.locator(nav.format("agencies/imc/monthly/")).count() == 1
+    assert page.locator("[data-isp-hidden]").count() == 0
+    page.goto(base_url + "agencies/irc/monthly/")
+    unlock(page, built_site.passphrases["agency-irc"])
+    page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"]').wait_for()
+    page.goto(base_url)
+    page.wait_for_selector("article >> text=Key figures")
+    links = page.locator("nav.md-nav--primary a.md-nav__link[href]")
+    listed = links.evaluate_all("as => as.filter(a => !a.closest('[hidden]')).map(a => a.getAttribute('href'))")
+    hrefs = " ".join(listed)
+    assert "agencies/irc/monthly/" in hrefs and "explore/" in hrefs
+    assert "agencies/imc/" not in hrefs and "compliance/" not in hrefs
+    assert page.locator('nav.md-nav--primary li.md-nav__item--nested[hidden]:has(a[href*="agencies/imc/"])').count()
+    shot(page, "nav-irc")
+    page.goto(base_url + "agencies/imc/monthly/")  # a hidden page still says why it does not open
+    unlock(page, built_site.passphrases["agency-irc"])
+    page.wait_for_selector("#mkdocs-decrypt-msg[data-isp-reason=other-page]")
+    shot(page, "other-page-passphrase")

@@ -214,12 +214,28 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     the members' pages, and those pages carry the same entries already), which isp.js tries when
     the page's own keystore refuses a passphrase."""
     state = _current()
+    scripts = f'<script id="isp-levels" type="application/json">{page_levels(state)}</script>'
     generated = state.pages.get(page.file.src_uri)
-    if generated is None or generated.level in (None, credentials.MEMBERS):
-        return output
-    check = passphrase_check(state.session, state.lang)
-    script = f'<script id="isp-passphrase-check" type="application/json">{check}</script>'
-    return output.replace("</body>", script + "</body>", 1)
+    if generated is not None and generated.level not in (None, credentials.MEMBERS):
+        check = passphrase_check(state.session, state.lang)
+        scripts += f'<script id="isp-passphrase-check" type="application/json">{check}</script>'
+    return output.replace("</body>", scripts + "</body>", 1)
+
+
+def page_levels(state: BuildState) -> str:
+    """JSON for isp.js: each protected page's URL (from the site root) and the id under which
+    encryptcontent remembers its level's key, so the navigation can leave out, once someone has
+    unlocked a page, the pages their passphrase does not open. Ids and URLs are no secret."""
+    ids = {level: entry["id"] for level, entry in state.session.encrypt_setup.get("level_keys", {}).items()}
+    pages_by_url = {_url(uri): ids[page.level] for uri, page in state.pages.items() if page.level and page.level in ids}
+    return json.dumps({"ids": sorted(set(ids.values())), "pages": pages_by_url}).replace("</", "<\\/")
+
+
+def _url(src_uri: str) -> str:
+    """The page's URL with use_directory_urls: ``a/b.md`` -> ``a/b/``, ``a/index.md`` -> ``a/``."""
+    stem = src_uri.removesuffix(".md")
+    stem = stem.removesuffix("index") if stem == "index" or stem.endswith("/index") else stem + "/"
+    return stem
 
 
 def passphrase_check(session: Session, lang: str) -> str:

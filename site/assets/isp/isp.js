@@ -545,11 +545,36 @@
     }).observe(msg, { childList: true, characterData: true, subtree: true });
   }
 
+  // ---------------------------------------------------------------- navigation
+  /* Once a passphrase has opened something, the navigation leaves out the pages it does not open
+   * (encryptcontent remembers the keys of every level a passphrase opens, by id, for the session).
+   * Only appearance: a hidden page stays encrypted and its link still works. */
+  function trimNavigation() {
+    var node = document.getElementById("isp-levels"), config = document.getElementById("__config");
+    if (!node || !config) return;
+    var levels = JSON.parse(node.textContent);
+    var held = levels.ids.filter(function (id) { return sessionStorage.getItem(id); });
+    if (!held.length) return;
+    var root = new URL(JSON.parse(config.textContent).base + "/", location.href);
+    document.querySelectorAll("nav.md-nav a.md-nav__link[href]").forEach(function (a) {
+      var path = new URL(a.getAttribute("href"), location.href).pathname;
+      if (!path.startsWith(root.pathname)) return;
+      var id = levels.pages[path.slice(root.pathname.length)];
+      var item = a.closest("li.md-nav__item");
+      if (id && item && held.indexOf(id) < 0) { item.hidden = true; item.setAttribute("data-isp-hidden", "level"); }
+    });
+    document.querySelectorAll("nav.md-nav li.md-nav__item--nested").forEach(function (section) {
+      var links = section.querySelectorAll("li.md-nav__item:not(.md-nav__item--nested)");
+      if (links.length && Array.from(links).every(function (li) { return li.hidden; })) section.hidden = true;
+    });
+  }
+
   // ---------------------------------------------------------------- boot
   var WIDGETS = { report: report, trend: trend, pivot: pivot, "home-trend": homeTrend };
 
   function boot() {
     watchPassphrase();
+    trimNavigation();
     document.querySelectorAll(".md-typeset__table, .md-typeset__scrollwrap").forEach(scrollToLatest);
     var doc = pageData();
     if (!doc) return;
