@@ -49,7 +49,7 @@ class Outcome:
         return self.opened is None or self.opened == self.checked
 
     def summary(self) -> str:
-        if self.opened is None:
+        if self.opened is None or not self.checked:
             return f"{self.name} ({self.checked} checked)"
         if self.complete:
             return f"{self.name} ({self.checked} checked, contents decrypted and checked)"
