@@ -262,3 +262,11 @@ def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: 
     unlock(page, built_site.passphrases["agency-irc"])
     page.wait_for_selector("#mkdocs-decrypt-msg[data-isp-reason=other-page]")
     shot(page, "other-page-passphrase")
+
+
+def test_an_agencys_own_figures_show_their_completeness(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url + "agencies/irc/quarterly/")
+    unlock(page, built_site.passphrases["agency-irc"])
+    line = page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"] .isp-coverage')
+    line.wait_for()
+    assert "1 of 3 agency-months received" in line.inner_text() and line.get_attribute("data-isp-complete") == "no"

@@ -21,7 +21,7 @@ import pandas as pd
 from markupsafe import escape
 
 from isp.protocol import workdays
-from isp.protocol.periods import PERIOD_KINDS, add_months, month_of
+from isp.protocol.periods import PERIOD_KINDS, add_months, kind_of_label, month_of, period_of
 from isp.sheets import status
 from isp.site import activity, cube, labels, registers
 from isp.site.credentials import COORDINATORS, MEMBERS, agency_level
@@ -162,6 +162,18 @@ class Generator:
                 "revised": bool(entry.get("revised")),
                 "suspended": suspended,
             }
+        return result
+
+    def agency_coverage(self, code: str, outputs: Outputs, kind: str) -> dict[str, dict]:
+        """One agency's months received of the months of each period (its suspended months not expected)."""
+        received = set(outputs.periods("monthly"))
+        agency = self.isp.agencies[code]
+        result = {}
+        for label in outputs.periods(kind):
+            months = _months_of(label)
+            suspended = sum(agency.suspended_in(m) is not None for m in months)
+            reported = sum(m in received for m in months)
+            result[label] = {"agency_months": {"reported": reported, "expected": len(months)}, "suspended": suspended}
         return result
 
     def completeness(self, kind: str, label: str) -> dict[str, int] | None:
@@ -347,7 +359,7 @@ class Generator:
                 lang,
                 "report",
                 cube=self.agency_cubes[code][kind],
-                coverage={},
+                coverage=self.agency_coverage(code, outputs, kind),
                 kind=kind,
                 filename=f"isp-{code.lower()}-{kind}",
             )
@@ -396,3 +408,11 @@ class Generator:
             {t("audit"): "audit.md"},
             {t("protocol"): about},
         ]
+
+
+def _months_of(label: str) -> list[str]:
+    """The months of a period label (``2026-Q1`` -> 2026-01..03)."""
+    kind = kind_of_label(label)
+    year = int(label[:4])
+    found = next(p for m in range(1, 13) if (p := period_of(f"{year}-{m:02d}", kind)).label == label)
+    return found.months
