@@ -312,6 +312,7 @@ class Generator:
             coverage=self.coverage(kind, periods),
             kind=kind,
             filename=f"isp-{kind}",
+            scope=f"{labels.t('reports_title', lang)} ({labels.t(kind, lang).lower()})",
         )
         return self._page(
             f"reports/{kind}.md",
@@ -362,6 +363,7 @@ class Generator:
                 coverage=self.agency_coverage(code, outputs, kind),
                 kind=kind,
                 filename=f"isp-{code.lower()}-{kind}",
+                scope=f"{code}: {labels.t('agency_data', lang)} ({labels.t(kind, lang).lower()})",
             )
             pages.append(
                 self._page(

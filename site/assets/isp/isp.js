@@ -295,6 +295,15 @@
       return { header: [t.indicator].concat(cols.map(function (c) { return c[2]; }), [t.total]), rows: rows };
     }
 
+    /* A report download carries the internal mark, what it is and its period's completeness. */
+    function reportMeta(what) {
+      var label = periods[state.period];
+      var lines = [t.internal, t.scope + ": " + (doc.scope || doc.filename) + "; " + label + "; " + what];
+      var c = completeness(doc, [label]);
+      if (c) lines.push(completenessText(doc, c) + (c.partial.length ? " – " + t.partial : ""));
+      return lines;
+    }
+
     function coverageLine() {
       var cov = (doc.coverage || {})[periods[state.period]];
       return cov ? completenessLine(doc, [periods[state.period]], cov.revised) : null;
@@ -306,13 +315,14 @@
       out.replaceChildren(
         coverageLine() || "",
         el("h2", {}, [t.by_site + ": ", el("bdi", { text: periods[state.period] })]),
-        downloads(doc, function () { return { header: a.header, rows: plain(a.rows) }; }, function () { return stem + "-sites"; }),
+        downloads(doc, function () { return { header: a.header, rows: plain(a.rows), meta: reportMeta(t.by_site) }; },
+          function () { return stem + "-sites-internal"; }),
         tableOf(a.header, a.rows, { name: "by-site" }),
         el("h2", { text: t.breakdown + ": " + siteHeader(doc, sites[state.site]) }),
         labelled(t.site, select("site", sites.map(function (c, s) { return [s, siteHeader(doc, c)]; }), state.site,
           function (v) { state.site = Number(v); render(); })),
-        downloads(doc, function () { return { header: b.header, rows: plain(b.rows) }; },
-          function () { return stem + "-" + sites[state.site]; }),
+        downloads(doc, function () { return { header: b.header, rows: plain(b.rows), meta: reportMeta(siteHeader(doc, sites[state.site])) }; },
+          function () { return stem + "-" + sites[state.site] + "-internal"; }),
         tableOf(b.header, b.rows, { name: "breakdown" })
       );
     }
