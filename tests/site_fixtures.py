@@ -23,6 +23,7 @@ from isp.fsutil import write_atomic
 from isp.protocol.models import Isp
 from isp.protocol.periods import PERIOD_KINDS, Period, period_of
 from isp.sheets import tidy
+from isp.site.hooks import KDF_POW
 from tests.helpers import IspRepo, Keyring, patched_env
 
 MONTHS = ("2025-11", "2025-12", "2026-01")
@@ -115,7 +116,14 @@ def write_aggregates(root: Path, isp: Isp, sheets: dict[tuple[str, str], pd.Data
             manifest["outputs"][f"{kind}/{period.label}"] = {
                 "inputs": [],
                 "months": [m for m in period.months if m in months],
-                "coverage": {"reported": len(per_agency), "expected": len(isp.submitters())},
+                "coverage": {
+                    "reported": len(per_agency),
+                    "expected": len(isp.submitters()),
+                    "agency_months": {  # as isp consolidate records it (plan.entry)
+                        "reported": sum((a, m) in sheets for a in agencies for m in period.months),
+                        "expected": len(isp.submitters()) * len(period.months),
+                    },
+                },
                 "revised": False,
                 "suspended": 0,
             }
@@ -282,7 +290,7 @@ def _aes(key: bytes, iv_b64: str, data_b64: str) -> bytes | None:
         return None
 
 
-def decrypt_page(html: str, passphrase: str, iterations: int = 10**5) -> str | None:
+def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW) -> str | None:
     """The decrypted content of a built page, or None when ``passphrase`` does not open it
     (mkdocs-encryptcontent's scheme: PBKDF2-SHA256 keystores, then AES-256-CBC content)."""
     import base64

@@ -342,9 +342,9 @@ def test_every_entry_has_title_message_and_fix(entry: ErrorCode) -> None:
 def test_a_problem_is_built_from_its_entry() -> None:
     problem = Problem.of(errors.UNKNOWN_AGENCY, "x.csv", row=3, agency="XYZ", known="IRC, IMC")
     assert str(problem) == "x.csv, row 3: [unknown-agency] 'XYZ' is not an agency Fix: use one of IRC, IMC"
-    warning = Problem.of(errors.UNDECLARED_SITE, "x.csv", site="A", agency="IRC", declared="B")
+    warning = Problem.of(errors.MONTH_NOT_OVER, "x.csv", month="2026-05")
     assert warning.severity == "warning" and str(warning).startswith("warning: ")
-    strict = Problem.of(errors.UNDECLARED_SITE, "x.csv", severity="error", site="A", agency="IRC", declared="B")
+    strict = Problem.of(errors.MONTH_NOT_OVER, "x.csv", severity="error", month="2026-05")
     assert strict.severity == "error"
     assert Problem.of(errors.EMPTY_FILE, "x.csv", fix="something closer").fix == "something closer"
 

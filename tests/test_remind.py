@@ -157,10 +157,10 @@ def test_github_sync_failure_is_one_clear_line(busy_repo: IspRepo, fake_gh, monk
 
 
 def _write_yaml(path: Path, doc: dict) -> None:
-    import yaml
+    from isp import yamlfiles
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    path.write_text(yamlfiles.dump_data(doc), encoding="utf-8")
 
 
 def test_a_sectoral_report_not_released_by_its_day_is_flagged_late(isp_repo: IspRepo) -> None:
@@ -229,3 +229,12 @@ def test_a_suspensions_written_justification_goes_to_the_other_signatories(busy_
     assert notice.kind == "suspension-notice" and "JRF" not in notice.concerned and len(notice.concerned) == 5
     assert "Reason: Staff on leave" in notice.body and "keep sharing" not in notice.body
     assert "suspension-JRF-2026-02" not in {i.key for i in remind.reminders(busy_repo.root, date(2026, 2, 20))}
+
+
+def test_remind_table_shows_whom_to_contact_uncut_at_80_columns(busy_repo: IspRepo) -> None:
+    """The contacts were only in --json; at 80 columns e-mails were cut with an ellipsis."""
+    result = isp("remind", "--repo", busy_repo.root, env={"ISP_TODAY": "2026-03-09", "COLUMNS": "80"})
+    assert result.code == 0, result.err
+    assert "contact" in result.out and "focal.imc@example.org" in result.out and "…" not in result.out
+    lines = result.out.splitlines()[1:]
+    assert all(len(line) <= 80 and line[-1] in "┓┃┩│┘" for line in lines), result.out  # nothing cropped

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 
 import yaml
@@ -44,6 +47,29 @@ def test_new_prompts_for_what_is_missing(isp_repo: IspRepo) -> None:
     assert result.exit_code == 0, result.output
     assert "written guarantee" in result.output
     assert request_files.load(isp_repo.root, "REQ-2026-001").guarantee == "A written undertaking, signed"
+
+
+def test_new_help_marks_nothing_required_and_a_closed_input_names_what_is_missing(isp_repo: IspRepo) -> None:
+    """--help marked every prompted option [required]; a closed input printed only "Aborted."."""
+    helped = CliRunner().invoke(app, ["request", "new", "--help"], env={"COLUMNS": "200"})
+    assert helped.exit_code == 0 and "[required]" not in helped.output and "Asked for when not given" in helped.output
+    given = FLAGS[: FLAGS.index("--guarantee")] + FLAGS[FLAGS.index("--periods") :]
+    command = [sys.executable, "-m", "isp", "request", "new", *given, "--repo", str(isp_repo.root)]
+    closed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=os.environ | TODAY)
+    assert closed.returncode == 2 and "Aborted" not in closed.stderr and "Traceback" not in closed.stderr
+    assert "missing --guarantee, --report: give them as options" in closed.stderr
+    assert not list((isp_repo.root / "requests").glob("*.yaml"))
+
+
+def test_a_request_naming_an_sgbv_indicator_is_warned_it_will_be_withheld(isp_repo: IspRepo) -> None:
+    flags = list(FLAGS)
+    flags[flags.index("--indicators") + 1] = "new_cases, concern"
+    result = isp("request", "new", *flags, "--repo", isp_repo.root, env=TODAY)
+    assert result.code == 0, result.err
+    assert "[withheld] concern_sexual_violence (Sexual violence, asked as 'concern')" in result.err
+    assert "will withhold it" in result.err
+    plain = isp("request", "new", *FLAGS, "--repo", isp_repo.root, env=TODAY)
+    assert plain.code == 0 and "withheld" not in plain.err
 
 
 def test_an_incomplete_request_is_refused_and_nothing_is_written(isp_repo: IspRepo) -> None:

@@ -88,9 +88,10 @@ def test_blank_template_filled_by_hand(isp_: Isp) -> None:
     data.append([sf.MONTH, "JO22", "أنثى", "6-11", "JOR", *([0] * len(isp_.indicators))])
     buffer = io.BytesIO()
     book.save(buffer)
-    frame, problems = validation.validate_bytes(buffer.getvalue(), "blank.xlsx", isp_, "IRC", sf.MONTH)
-    assert problems == [] and frame is not None
-    assert set(frame["site"]) == {"JO22"} and (frame["count"] == 0).all()
+    _, problems = validation.validate_bytes(buffer.getvalue(), "blank.xlsx", isp_, "IRC", sf.MONTH)
+    # the names and dates were read as codes; what is refused is only the rows not typed in
+    assert {p.rule for p in problems} == {"missing-site", "missing-row"}
+    assert "JO21" in next(p.message for p in problems if p.rule == "missing-site")
 
 
 @pytest.mark.parametrize("agency", ["IRC", "JRF", "UNHCR"])
@@ -119,11 +120,13 @@ def test_export_for_another_agency_is_refused(isp_: Isp) -> None:
     assert {p.rule for p in problems} == {"wrong-agency"} and problems[0].column == "Partner"
 
 
-def test_sparse_tidy_sheet_is_completed_with_zeros(isp_: Isp) -> None:
+def test_sparse_tidy_sheet_is_refused_not_completed_with_zeros(isp_: Isp) -> None:
+    """Zeros left out used to be filled in; a left-out row cannot be told from a deleted one."""
     frame = sf.sheet(isp_, "IRC")
     nonzero = frame[frame["count"] > 0]
     assert len(nonzero) < len(frame)
-    assert _read(isp_, sf.csv_bytes(nonzero), "sparse.csv") == tidy.to_csv(frame)
+    _, problems = validation.validate_bytes(sf.csv_bytes(nonzero), "sparse.csv", isp_, "IRC", sf.MONTH)
+    assert problems and {p.rule for p in problems} <= {"missing-row", "missing-cell", "missing-site"}
 
 
 def test_csv_variants_excel_writes(isp_: Isp) -> None:

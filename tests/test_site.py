@@ -358,3 +358,45 @@ def test_inventory_gives_every_passphrase_the_members_pages_and_only_its_own_lev
     assert inventory["coordinators"] == ["c" * 24] and inventory["agency-irc"] == ["i" * 24]
     phrase = credentials.passphrase()
     assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){5}", phrase) and phrase != credentials.passphrase()
+
+
+def test_passphrases_are_judged_by_zxcvbn_not_by_length() -> None:
+    """Any 20 characters used to pass; a long sequence or a repeated word is now refused."""
+    assert all(credentials.strong(credentials.passphrase()) for _ in range(20))
+    for weak in ("abcd-efgh-ijkl-mnop-qrst-uvwx", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Summer2026!Summer2026!Summer", ""):
+        assert not credentials.strong(weak), weak
+
+
+def test_keys_are_derived_with_a_million_pbkdf2_iterations(built_site: BuiltSite) -> None:
+    """It was 100,000 (encryptcontent's default); OWASP advises 600,000 for PBKDF2-SHA256."""
+    from isp.site.hooks import KDF_POW
+
+    script = (built_site.out / "assets" / "javascripts" / "decrypt-contents.js").read_text(encoding="utf-8")
+    assert KDF_POW == 6 and "iterations: encryptcontent_obfuscate ? 1 : 1000000" in script
+
+
+def test_the_arabic_search_index_uses_arabic_settings(built_site: BuiltSite) -> None:
+    """It was built with lang ['en'] (Material's Arabic strings name no search language)."""
+    for lang, folder in (("en", built_site.out), ("ar", built_site.out / "ar")):
+        index = json.loads((folder / "search" / "search_index.json").read_text(encoding="utf-8"))
+        assert index["config"]["lang"] == [lang]
+
+
+def test_a_merge_in_the_audit_timeline_shows_what_it_merged_and_whose_commits(isp_repo: IspRepo) -> None:
+    """A merge showed as "unverified signature" with an empty change (half of the timeline)."""
+    from isp.site import activity
+    from tests.helpers import git, write_submission
+
+    root = isp_repo.root
+    git(root, "switch", "-q", "-c", "submission/IRC/2026-01")
+    write_submission(isp_repo, "IRC", "2026-01")
+    isp_repo.commit("Submit IRC 2026-01", signer="IRC:primary")
+    (root / "requests").mkdir(exist_ok=True)
+    (root / "requests" / "note.txt").write_text("x")
+    isp_repo.commit("An unsigned commit on the branch")
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge pull request #7", "submission/IRC/2026-01")
+    merge = activity.timeline(root)[0]
+    assert merge.signer is None and merge.merged == 2
+    assert merge.changes == ["submission IRC 2026-01 added", "requests (1 file)"]
+    assert merge.merged_signers == ["IRC:primary"] and merge.merged_unsigned == 1

@@ -105,14 +105,18 @@ def test_downloads_are_built_in_the_browser(page, base_url: str, built_site: Bui
     with page.expect_download() as csv_download:
         page.locator('[data-isp-download="csv"]').first.click()
     csv_text = Path(csv_download.value.path()).read_text(encoding="utf-8-sig")
-    assert csv_text.startswith("Indicator,National total") and f"{max(built_site.canaries)}" in csv_text
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("INTERNAL: for CP ISP Jordan members only")  # it said neither what nor for whom
+    assert lines[1] == "Scope: Consolidated reports (monthly); 2026-01; By site"
+    assert lines[2] == "Completeness: 5 of 5 agency-months received" and lines[3] == ""
+    assert lines[4].startswith("Indicator,National total") and f"{max(built_site.canaries)}" in csv_text
     with page.expect_download() as xlsx_download:
         page.locator('[data-isp-download="xlsx"]').first.click()
     data = Path(xlsx_download.value.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         assert "xl/worksheets/sheet1.xml" in book.namelist()
         assert str(max(built_site.canaries)) in book.read("xl/worksheets/sheet1.xml").decode()
-    assert csv_download.value.suggested_filename == "isp-monthly-2026-01-sites.csv"
+    assert csv_download.value.suggested_filename == "isp-monthly-2026-01-sites-internal.csv"
 
 
 def test_an_agency_cannot_open_another_agencys_pages(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +127,15 @@ def test_an_agency_cannot_open_another_agencys_pages(page, base_url: str, built_
     page.goto(base_url + "agencies/imc/monthly/")
     page.wait_for_selector(PASSWORD, state="visible")
     _unlock(page, irc)
-    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
+    # a right passphrase for another page is not called wrong (it said "Wrong passphrase.")
+    page.wait_for_selector("#mkdocs-decrypt-msg[data-isp-reason=other-page]:has-text('opens other pages')")
     assert page.locator(".isp-widget").count() == 0
+    page.goto(base_url + "compliance/")  # the coordinators' page, with an agency's passphrase
+    _unlock(page, irc)
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('this page is for another audience')")
+    page.goto(base_url + "agencies/imc/monthly/")
+    _unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx")
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
     page.goto(base_url)  # the agency's passphrase also opens the members' pages
     page.wait_for_selector("article >> text=Key figures")
 

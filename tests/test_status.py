@@ -119,6 +119,7 @@ def test_cli_overview(repo: IspRepo) -> None:
     result = isp("status", "--repo", repo.root, env={"ISP_TODAY": TODAY})
     assert result.code == 0, result.output
     assert "Sheets for 2024-01" in result.out and "late by 1 working day(s)" in result.out
+    assert "2 unsigned" in result.out and "not counted: versions that carry no SSH signature" in result.out
     # The overview starts at the group's first submitted month (2023-12), not 12 months back.
     assert "The last 2 months" in result.out and "2023-11" not in result.out and "S suspended" in result.out
     data = json.loads(isp("status", "--repo", repo.root, "--json", "--months", "2", env={"ISP_TODAY": TODAY}).out)

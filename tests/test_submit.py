@@ -131,18 +131,40 @@ def test_commit_is_signed_and_the_canary_never_leaks(isp_repo: IspRepo, outside:
     assert str(CANARY) not in result.output
 
 
-def test_unsigned_when_git_does_not_sign_and_revisions_get_their_own_branch(isp_repo: IspRepo, outside: Path) -> None:
+def test_commit_is_refused_unsigned_and_names_the_three_settings(isp_repo: IspRepo, outside: Path) -> None:
+    """It used to commit unsigned without a word (CI then did not count it)."""
+    frame = sf.sheet(isp_repo.load(), "IRC")
+    source = fill(isp_repo, outside, frame)
+    result = submit(isp_repo, source, "--commit")
+    assert result.code == 1 and "Traceback" not in result.output
+    assert "git would commit unsigned" in result.err and "nothing was written" in result.err
+    for setting in ("gpg.format ssh", "user.signingkey", "commit.gpgsign true"):
+        assert f"git config --global {setting}" in result.err, result.err
+    assert not (isp_repo.root / REL).exists()
+    assert git(isp_repo.root, "branch", "--show-current").strip() == "main"
+    git(isp_repo.root, "config", "gpg.format", "openpgp")  # signing, but not with SSH: still refused
+    assert "(gpg.format, user.signingkey" in submit(isp_repo, source, "--commit").err
+
+
+def test_reruns_stay_on_the_branch_and_revisions_get_their_own(isp_repo: IspRepo, outside: Path) -> None:
+    sign_as(isp_repo, "IRC:primary")
     frame = sf.sheet(isp_repo.load(), "IRC")
     assert submit(isp_repo, fill(isp_repo, outside, frame), "--commit").code == 0
-    assert signature(isp_repo) == "N"
+    assert signature(isp_repo) == "G"
     again = submit(isp_repo, fill(isp_repo, outside, frame, "same.xlsx"), "--commit", env=isp_repo.keyring.env("IRC"))
     assert again.code == 0 and "already holds exactly these figures" in again.out
     revised = frame.assign(count=frame["count"].where(frame["indicator"] != "active_cases", frame["count"] + 1))
-    result = submit(isp_repo, fill(isp_repo, outside, revised, "v2.xlsx"), "--commit", "--json")
+    rerun = submit(isp_repo, fill(isp_repo, outside, revised, "v2.xlsx"), "--commit", "--json")
+    assert rerun.code == 0, rerun.err
+    assert json.loads(rerun.out)["branch"] == f"submission/IRC/{MONTH}"  # no -2 stacked on the first
+    assert git(isp_repo.root, "rev-list", "--count", "main..HEAD").strip() == "2"
+    git(isp_repo.root, "switch", "-q", "main")
+    later = frame.assign(count=frame["count"].where(frame["indicator"] != "active_cases", frame["count"] + 2))
+    result = submit(isp_repo, fill(isp_repo, outside, later, "v3.xlsx"), "--commit", "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
-    assert report["revised"] and report["branch"] == f"submission/IRC/{MONTH}-2"
-    assert git(isp_repo.root, "log", "-1", "--format=%s").strip() == f"Revise IRC {MONTH}"
+    assert report["branch"] == f"submission/IRC/{MONTH}-2"
+    assert git(isp_repo.root, "rev-list", "--count", "main..HEAD").strip() == "1"
 
 
 def _bad_sheets(repo: IspRepo) -> dict[str, tuple[bytes, str, str]]:
@@ -169,14 +191,16 @@ def _bad_sheets(repo: IspRepo) -> dict[str, tuple[bytes, str, str]]:
         "macro": (sf.with_member(good_xlsx, "xl/vbaProject.bin", b"vba"), "s.xlsx", "[macro-file]"),
         "empty": (b"", "s.csv", "[empty-file]"),
         "not-utf8": ("month,site\n2026-01,Zarqa é\n".encode("latin-1"), "s.csv", "[not-utf8]"),
-        "undeclared-strict": (sf.csv_bytes(undeclared), "s.csv", "[undeclared-site]"),
+        "undeclared": (sf.csv_bytes(undeclared), "s.csv", "[undeclared-site]"),
+        "deleted-row": (sf.join(lines[:5] + lines[6:]), "s.csv", "[missing-cell]"),
     }
 
 
-BAD = ["formula", "personal-column", "wrong-month", "totals", "macro", "empty", "not-utf8", "undeclared-strict"]
+BAD = ["formula", "personal-column", "wrong-month", "totals", "macro", "empty", "not-utf8", "undeclared", "deleted-row"]
 
 
 def test_bad_input_is_refused_and_nothing_is_written(isp_repo: IspRepo, outside: Path) -> None:
+    sign_as(isp_repo, "IRC:primary")
     for name, (data, filename, rule) in _bad_sheets(isp_repo).items():
         path = outside / f"{name}-{filename}"
         path.write_bytes(data)
@@ -189,12 +213,14 @@ def test_bad_input_is_refused_and_nothing_is_written(isp_repo: IspRepo, outside:
     assert sorted(_bad_sheets(isp_repo)) == sorted(BAD)
 
 
-def test_undeclared_site_is_a_warning_without_strict(isp_repo: IspRepo, outside: Path) -> None:
+def test_undeclared_site_is_refused_without_strict(isp_repo: IspRepo, outside: Path) -> None:
+    """It used to be a warning, and the sheet was written with the site padded with zeros."""
     frame = sf.sheet(isp_repo.load(), "IRC")
     path = outside / "s.csv"
     path.write_bytes(sf.csv_bytes(frame.assign(site=frame["site"].replace({"JO21": "JO11"}))))
     result = submit(isp_repo, path)
-    assert result.code == 0 and "warning:" in result.err and "[undeclared-site]" in result.err
+    assert result.code == 1 and "[undeclared-site] JO11 is not one of IRC's annex sites" in result.err
+    assert not (isp_repo.root / REL).exists()
 
 
 def test_plaintext_inside_the_repository_is_refused(isp_repo: IspRepo) -> None:
@@ -257,9 +283,11 @@ def test_validate_the_repository(isp_repo: IspRepo, outside: Path) -> None:
     _submitted(isp_repo, outside, "JRF")
     result = validate(isp_repo)
     assert result.code == 0, result.err
-    assert "protocol (1 checked), submissions (2 checked)" in result.out
+    assert "✓ valid: protocol (1 checked), submissions (2 checked, contents decrypted and checked)" in result.out
     no_key = validate(isp_repo, owner=None)
     assert no_key.code == 0 and "[not-decrypted]" in no_key.err
+    assert "valid" not in no_key.out and "✓" not in no_key.out  # it used to say "✓ valid" over nothing
+    assert "2 envelopes checked" in no_key.err and "contents of 0 decrypted and checked, 2 not" in no_key.err
     own_key = validate(isp_repo, owner="IRC")
     assert own_key.code == 0 and "submissions/JRF" in own_key.err and "your key cannot open it" in own_key.err
     report = json.loads(validate(isp_repo, "--json").out)

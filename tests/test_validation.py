@@ -151,13 +151,55 @@ def test_duplicate_cell(isp_: Isp, rows: list[list[str]]) -> None:
     assert f"first on row {row}" in problem.message
 
 
-def test_undeclared_site_warns_and_fails_under_strict(isp_: Isp) -> None:
+def test_a_site_outside_the_annex_is_refused_without_strict(isp_: Isp) -> None:
+    """It used to be a warning: the sheet was written with JO11 padded with zeros, JO21 lost."""
     frame = sf.sheet(isp_, "IRC")
     frame = frame.assign(site=frame["site"].replace({"JO21": "JO11"}))
-    data = sf.csv_bytes(frame)
-    problem = only(check(isp_, data), "warning")
-    assert problem.rule == "undeclared-site" and "JO11" in problem.message and problem.column == "site"
-    assert only(check(isp_, data, strict=True)).rule == "undeclared-site"
+    problems = check(isp_, sf.csv_bytes(frame))
+    assert all(p.severity == "error" for p in problems)
+    foreign = next(p for p in problems if p.rule == "undeclared-site")
+    assert "JO11" in foreign.message and "annex sites (JO22, JO21)" in foreign.message and foreign.column == "site"
+    assert "signed change" in (foreign.fix or "")
+    gone = next(p for p in problems if p.rule == "missing-site")
+    assert "JO21" in gone.message
+
+
+def test_a_deleted_row_is_refused_not_read_as_zero(isp_: Isp, rows: list[list[str]]) -> None:
+    """Every indicator of one site/sex/age/nationality removed: the row is named, nothing is zero."""
+    first = rows[row_of(rows, "new_cases") - 1]
+    key = (first[1], first[3], first[4], first[5])
+    table = [r for r in rows if (r[1], r[3], r[4], r[5]) != key]
+    problem = only(check(isp_, encode(table)))
+    assert problem.rule == "missing-row" and " ".join(key) in problem.message
+
+
+def test_a_missing_cell_and_a_missing_site_are_named(isp_: Isp, rows: list[list[str]]) -> None:
+    active = row_of(rows, "active_cases")
+    cell = only(check(isp_, encode([r for i, r in enumerate(rows, start=1) if i != active])))
+    r = rows[active - 1]
+    assert cell.rule == "missing-cell" and f"active_cases at {r[1]} {r[3]} {r[4]} {r[5]}" in cell.message
+    site = only(check(isp_, encode([r for r in rows if r[1] != "JO21"])))
+    assert site.rule == "missing-site" and "JO21" in site.message and "annex" in site.message
+
+
+def test_a_template_row_deleted_in_excel_is_refused(isp_: Isp) -> None:
+    """The reported case: an .xlsx template with one data row deleted (2, 19 and 1 cases lost)."""
+    book = openpyxl.load_workbook(io.BytesIO(sf.filled_template(isp_, sf.sheet(isp_, "IRC"))))
+    book["Data"].delete_rows(6)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    problem = only(check(isp_, buffer.getvalue(), "irc.xlsx"))
+    assert problem.rule == "missing-row" and "row is missing" in problem.message
+
+
+def test_a_deleted_indicator_column_is_refused(isp_: Isp) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(sf.filled_template(isp_, sf.sheet(isp_, "IRC"))))
+    column = [c.value for c in book["Data"][1]].index("active_cases") + 1
+    book["Data"].delete_cols(column)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    problem = only(check(isp_, buffer.getvalue(), "irc.xlsx"))
+    assert problem.rule == "missing-column" and problem.column == "active_cases"
 
 
 @pytest.mark.parametrize("indicator", ["concern_child_labour", "risk_high"])
@@ -244,6 +286,17 @@ def test_workbook_cells(isp_: Isp) -> None:
     extra = sf.xlsx(rows + [line.split(",") for line in sf.csv_lines(frame)[1:]], sheets={"Children": [["x"]]})
     problem = only(check(isp_, extra, "e.xlsx"))
     assert problem.rule == "extra-sheet" and "Children" not in problem.message
+
+
+def test_a_renamed_data_sheet_is_named_as_missing(isp_: Isp) -> None:
+    """It used to say "worksheet 2 and 3 are not part of the sheet" (the template's own sheets)."""
+    book = openpyxl.load_workbook(io.BytesIO(sf.filled_template(isp_, sf.sheet(isp_, "IRC"))))
+    book["Data"].title = "January"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    problem = only(check(isp_, buffer.getvalue(), "r.xlsx"))
+    assert problem.rule == "missing-data-sheet" and "Data worksheet is missing" in problem.message
+    assert "worksheet 2" not in str(problem) and "January" not in str(problem)
 
 
 def test_cell_comments_are_refused(isp_: Isp) -> None:

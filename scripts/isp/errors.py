@@ -271,8 +271,15 @@ UNREADABLE_FILE = _declare(
 EXTRA_SHEET = _declare(
     "extra-sheet",
     "Extra worksheet",
-    "worksheet {index} is not part of the sheet",
+    "worksheet {index} is not part of the sheet (only {allowed} may be there)",
     "keep only the input worksheet (extra worksheets may hold case details)",
+    "sheets",
+)
+MISSING_DATA_SHEET = _declare(
+    "missing-data-sheet",
+    "Data worksheet missing",
+    "the template's Data worksheet is missing (renamed or deleted?)",
+    "name the worksheet holding the figures Data again, as `isp template` wrote it",
     "sheets",
 )
 
@@ -444,12 +451,16 @@ DUPLICATE = _declare(
 )
 UNDECLARED_SITE = _declare(
     "undeclared-site",
-    "Site the agency has not declared",
-    "{site} is not one of {agency}'s sites ({declared})",
-    "check the site; if the agency now works there, add it to protocol/agencies.yaml",
+    "Site outside the agency's annex sites",
+    "{site} is not one of {agency}'s annex sites ({declared})",
+    "correct the site; if {agency} now works at {site}, a signed change must first add it to {agency}'s "
+    "sites in protocol/agencies.yaml",
     "sheets",
-    severity="warning",
 )
+_RESTORE = "restore them from `isp template` (0 when there were none); a deleted row is never read as zero"
+MISSING_SITE = _declare("missing-site", "Annex site missing from the sheet", "{detail}", _RESTORE, "sheets")
+MISSING_ROW = _declare("missing-row", "Row missing from the sheet", "{detail}", _RESTORE, "sheets")
+MISSING_CELL = _declare("missing-cell", "Cell missing from the sheet", "{detail}", _RESTORE, "sheets")
 TOTALS = _declare(
     "totals",
     "Breakdown does not add up",

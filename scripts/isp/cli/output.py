@@ -21,17 +21,29 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+LONG_WORD = 16  # words this long are e-mails, IDs or paths: their column is at least that wide
+MAX_WORD = 40  # a longer word (a file path) may fold; IDs, e-mails and dates never do
+
+
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A table that never cuts a word with "…": at 80 columns an ID or an e-mail stays whole
+    (its column is at least as wide as it), one-word columns never wrap, text wraps between words."""
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
     grid = Table(title=title, title_justify="left")
-    for column in columns:
-        grid.add_column(column)
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    for index, column in enumerate(columns):
+        longest = max((len(word) for row in cells for word in row[index].split()), default=0)
+        one_word = all(len(row[index].split()) <= 1 for row in cells)
+        # rich keeps short words whole by itself; a column with long words gets a fixed width
+        # (a min_width is not enough: rich collapses below it, then widens the table past the screen)
+        fixed = min(longest, MAX_WORD) if longest >= LONG_WORD and not one_word else None
+        grid.add_column(column, width=fixed, overflow="fold", no_wrap=one_word)
+    for row in cells:
+        grid.add_row(*row)
     console.print(grid)
 
 
 def ok(message: str) -> None:
-    console.print(f"[green]✓[/green] {escape(message)}")
+    console.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
 
 
 def warn(message: str) -> None:

@@ -50,8 +50,8 @@ def remind_command(
         return
     table(
         f"Due or overdue on {today}",
-        ["due", "", "what", "concerned"],
-        [(i.due, "overdue" if i.overdue else "", i.title, ", ".join(i.concerned)) for i in items],
+        ["due", "", "what", "contact"],
+        [(i.due, "overdue" if i.overdue else "", i.title, "\n".join(i.contacts or i.concerned)) for i in items],
     )
     if report:
         ok(

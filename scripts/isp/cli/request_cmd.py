@@ -6,12 +6,21 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError, ValidationFailed
-from isp.governance import breaches, membership, request_files, request_models, request_status, requester_notice
+from isp.governance import (
+    breaches,
+    membership,
+    request_files,
+    request_models,
+    request_rules,
+    request_status,
+    requester_notice,
+)
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 
@@ -33,24 +42,55 @@ def _items(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _prompted(label: str) -> Any:
-    return typer.Option(prompt=label, help=f"{label}.")
+PROMPTS: dict[str, str] = {
+    "organization": "Requesting organisation",
+    "name": "Name of the person asking",
+    "position": "Their position",
+    "contact": "How to reach them (e-mail or phone)",
+    "purpose": "What the data is for",
+    "use": "How the data will be used",
+    "feedback": "How the results come back to the group (or why they cannot)",
+    "guarantee": "The recipient's written guarantee",
+    "report": "Which report (monthly, quarterly, half-yearly, sectoral, annual, custom)",
+    "periods": "Which periods, comma-separated (2025-Q4, 2026-Q1)",
+    "indicators": "Which indicators or groups, comma-separated, or `all`",
+    "geography": "Which geography: national, sites, governorates or site codes",
+}
+
+
+def _asked(label: str) -> Any:
+    """Not marked [required]: a missing one is asked for (see :func:`_ask`)."""
+    return typer.Option(help=f"{label}. Asked for when not given.", show_default=False)
+
+
+def _ask(given: dict[str, str | None]) -> dict[str, str]:
+    """Every field, prompting for the missing ones; a closed input names all that are still missing."""
+    answers = {key: value for key, value in given.items() if value}
+    for key in (k for k in given if k not in answers):
+        try:
+            answers[key] = typer.prompt(PROMPTS[key])
+        except (typer.Abort, click.exceptions.Abort, EOFError, OSError):
+            left = [f"--{k}" for k in given if k not in answers]
+            raise UsageError(
+                f"missing {', '.join(left)}: give them as options (the input closed before they could be asked)"
+            ) from None
+    return answers
 
 
 @group.command("new")
 def new(
-    organization: Annotated[str, _prompted("Requesting organisation")],
-    name: Annotated[str, _prompted("Name of the person asking")],
-    position: Annotated[str, _prompted("Their position")],
-    contact: Annotated[str, _prompted("How to reach them (e-mail or phone)")],
-    purpose: Annotated[str, _prompted("What the data is for")],
-    use: Annotated[str, _prompted("How the data will be used")],
-    feedback: Annotated[str, _prompted("How the results come back to the group (or why they cannot)")],
-    guarantee: Annotated[str, _prompted("The recipient's written guarantee")],
-    report: Annotated[str, _prompted("Which report (monthly, quarterly, half-yearly, sectoral, annual, custom)")],
-    periods: Annotated[str, _prompted("Which periods, comma-separated (2025-Q4, 2026-Q1)")],
-    indicators: Annotated[str, _prompted("Which indicators or groups, comma-separated, or `all`")],
-    geography: Annotated[str, _prompted("Which geography: national, sites, governorates or site codes")],
+    organization: Annotated[str | None, _asked(PROMPTS["organization"])] = None,
+    name: Annotated[str | None, _asked(PROMPTS["name"])] = None,
+    position: Annotated[str | None, _asked(PROMPTS["position"])] = None,
+    contact: Annotated[str | None, _asked(PROMPTS["contact"])] = None,
+    purpose: Annotated[str | None, _asked(PROMPTS["purpose"])] = None,
+    use: Annotated[str | None, _asked(PROMPTS["use"])] = None,
+    feedback: Annotated[str | None, _asked(PROMPTS["feedback"])] = None,
+    guarantee: Annotated[str | None, _asked(PROMPTS["guarantee"])] = None,
+    report: Annotated[str | None, _asked(PROMPTS["report"])] = None,
+    periods: Annotated[str | None, _asked(PROMPTS["periods"])] = None,
+    indicators: Annotated[str | None, _asked(PROMPTS["indicators"])] = None,
+    geography: Annotated[str | None, _asked(PROMPTS["geography"])] = None,
     request_type: Annotated[str, typer.Option("--type", help="external, media, government or onward.")] = "external",
     request_id: Annotated[
         str | None, typer.Option("--id", help="The request id (default REQ-YYYY-NNN: this year, the next number).")
@@ -70,27 +110,45 @@ def new(
     --guarantee "Signed undertaking" --report quarterly --periods 2025-Q4 --indicators caseload
     --geography national`
     """
+    given = dict(zip(PROMPTS, (organization, name, position, contact, purpose, use, feedback, guarantee,
+                               report, periods, indicators, geography), strict=True))  # fmt: skip
+    _record(_ask(given), request_type, request_id, received, issued, recipient, original, commit, repo)
+
+
+def _record(
+    asked: dict[str, str],
+    request_type: str,
+    request_id: str | None,
+    received: str | None,
+    issued: str | None,
+    recipient: str | None,
+    original: str | None,
+    commit: bool,
+    repo: Path,
+) -> None:
     if request_type not in request_models.REQUEST_TYPES:
         raise UsageError(f"--type '{request_type}' is not one of {', '.join(request_models.REQUEST_TYPES)}")
     fields: dict[str, Any] = {
         "type": request_type,
         "received": _date(received, "received"),
         "issued": _date(issued, "issued"),
-        "requester": {"organization": organization, "name": name, "position": position, "contact": contact},
-        "purpose": purpose,
-        "use": use,
-        "feedback": feedback,
-        "guarantee": guarantee,
-        "data": {"report": report, "periods": _items(periods), "indicators": _items(indicators),
-                 "geography": _items(geography)},
-    }  # fmt: skip
+        "requester": {key: asked[key] for key in ("organization", "name", "position", "contact")},
+        **{key: asked[key] for key in ("purpose", "use", "feedback", "guarantee")},
+        "data": {
+            "report": asked["report"],
+            **{key: _items(asked[key]) for key in ("periods", "indicators", "geography")},
+        },
+    }
     if request_id:
         fields["id"] = request_id
     fields |= {k: v for k, v in (("recipient", recipient), ("original_request", original)) if v}
-    request = request_files.new_request(repo, fields)
+    isp = loading.load(repo)
+    request = request_files.new_request(repo, fields, isp)
     ok(f"wrote {request.path}: every data-gathering agency now answers with `isp request decide {request.id}`")
+    for problem in request_rules.withheld_warnings(isp, request):
+        warn(str(problem).removeprefix("warning: "))
     if commit:
-        sha = request_files.commit_file(repo, request.path, f"Request {request.id} from {organization}")
+        sha = request_files.commit_file(repo, request.path, f"Request {request.id} from {asked['organization']}")
         ok(f"committed {sha[:10]}")
 
 

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 
 from isp.cli.options import JsonOption, MonthOption, RepoOption
-from isp.cli.output import emit_json, err, ok
+from isp.cli.output import emit_json, err, ok, warn
 from isp.crypto import guard as guard_lib
 from isp.errors import Problem, ValidationFailed, errors_only
 
-StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings (e.g. undeclared sites) as errors.")]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings (e.g. a month not over yet) as errors.")]
 OptionalAgency = Annotated[str | None, typer.Option("--agency", help="Agency code, e.g. IRC.")]
 
 
@@ -48,7 +48,7 @@ def submit(
     agency: Annotated[str, typer.Option("--agency", help="Agency code, e.g. IRC.")],
     month: Annotated[str, typer.Option("--month", help="The month the sheet reports, YYYY-MM.", metavar="YYYY-MM")],
     commit: Annotated[
-        bool, typer.Option("--commit", help="Commit it on a new branch submission/AGENCY/MONTH.")
+        bool, typer.Option("--commit", help="Commit it, SSH-signed, on branch submission/AGENCY/MONTH.")
     ] = False,
     strict: StrictOption = False,
     repo: RepoOption = Path("."),
@@ -102,7 +102,11 @@ def validate(
     if failing:
         raise ValidationFailed(problems)
     _warnings(problems)
-    ok("valid: " + ", ".join(f"{o.name} ({o.checked} checked)" for o in outcomes))
+    summary = ", ".join(o.summary() for o in outcomes)
+    if all(o.complete for o in outcomes):
+        ok(f"valid: {summary}")
+    else:  # never a plain "valid" over files nobody could open
+        warn(f"no problem found in what could be checked: {summary}")
 
 
 def guard(

@@ -24,6 +24,12 @@ def _describe(item: status.AgencyStatus) -> str:
     return {"on-time": "on time", "overdue": "missing, overdue", "pending": "missing, not yet due"}[item.state]
 
 
+NOT_COUNTED = (
+    "not counted: versions that carry no SSH signature of one of the agency's registered focal points; "
+    "sign with SSH (`isp submit --commit` names the git settings) and register the key (`isp keys signer`)"
+)
+
+
 def _print_month(result: status.MonthStatus) -> None:
     rows = [
         (
@@ -31,12 +37,14 @@ def _print_month(result: status.MonthStatus) -> None:
             f"[{STYLE[item.state]}]{_describe(item)}[/{STYLE[item.state]}]",
             item.submitted or "",
             f"{item.versions} (revised)" if item.revised else item.versions,
-            item.unverified or "",
+            f"{item.unverified} unsigned" if item.unverified else "",
         )
         for item in result.agencies
     ]
     title = f"Sheets for {result.month}: due {result.due:%a %d %b %Y} (today {result.today})"
     table(title, ["agency", "status", "submitted", "versions", "not counted"], rows)
+    if any(item.unverified for item in result.agencies):
+        console.print(NOT_COUNTED, soft_wrap=True, markup=False)
 
 
 def _print_overview(results: list[status.MonthStatus]) -> None:

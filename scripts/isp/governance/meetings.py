@@ -147,6 +147,7 @@ class MinutesRow:
     """One line of the site's meetings register."""
 
     id: str
+    kind: str  # task-force, signatories or breach: the site words it in the page's language
     title: str
     subject: str
     date: date
@@ -156,7 +157,9 @@ class MinutesRow:
 
 def register(root: Path, isp: Isp) -> list[MinutesRow]:
     return [
-        MinutesRow(m.id, TITLES[m.kind], m.subject, m.date, ", ".join(sorted(attendance(isp, m))), tuple(m.decisions))
+        MinutesRow(
+            m.id, m.kind, TITLES[m.kind], m.subject, m.date, ", ".join(sorted(attendance(isp, m))), tuple(m.decisions)
+        )
         for m in sorted(all_minutes(root, isp), key=lambda m: m.date, reverse=True)
     ]
 

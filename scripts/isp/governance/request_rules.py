@@ -243,3 +243,28 @@ def content_problems(isp: Isp, request: Request, others: Mapping[str, Request]) 
         )
     problems += [*_data_rules(isp, request), *_type_rules(isp, request, others), *_decision_rules(isp, request)]
     return problems
+
+
+def withheld_warnings(isp: Isp, request: Request) -> list[Problem]:
+    """A warning per indicator the protocol never shares outside the group (SGBV) that the request
+    names, directly, through its group or with ``all``: the release will leave it out."""
+    never = set(isp.protocol.sharing.never_external_tags)
+    asked = request.data.indicators
+    items = [asked] if isinstance(asked, str) else list(asked)
+    named: dict[str, str] = {}
+    for item in map(str, items):
+        for code, indicator in isp.indicators.items():
+            if set(indicator.tags) & never and item in (code, indicator.group, "all"):
+                named.setdefault(code, item)
+    return [
+        Problem(
+            request.path,
+            "withheld",
+            f"{code} ({isp.indicators[code].name_en}, asked as '{item}') is never shared outside the group: "
+            "the release will withhold it",
+            column="data.indicators",
+            fix="tell the requester now; the protocol's sharing rules cannot be waived by consent",
+            severity="warning",
+        )
+        for code, item in named.items()
+    ]

@@ -148,18 +148,24 @@ def _read_xlsx(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
 
 
 def _input_sheet(book: Any, name: str) -> tuple[Any, list[Problem]]:
+    """The worksheet to read: ``Data`` in a template, else the only one; every other sheet is refused
+    (an extra sheet may hold case details). Foreign sheet names are never quoted; the template's are."""
     names = list(book.sheetnames)
+    if "Data" not in names and any(sheet in TEMPLATE_SHEETS for sheet in names):
+        return None, [Problem.of(errors.MISSING_DATA_SHEET, name)]
     main = "Data" if "Data" in names else names[0]
     allowed = set(TEMPLATE_SHEETS) if main == "Data" else {main}
     problems = []
     for index, sheet in enumerate(names, start=1):
         if sheet not in allowed:
-            problems.append(Problem.of(errors.EXTRA_SHEET, name, index=index))
+            problems.append(Problem.of(errors.EXTRA_SHEET, name, index=index, allowed=", ".join(sorted(allowed))))
     return book[main], problems
 
 
 def _sheet_rows(book: Any, name: str) -> tuple[RawTable | None, list[Problem]]:
     sheet, problems = _input_sheet(book, name)
+    if sheet is None:
+        return None, problems
     table = RawTable(sheet=sheet.title, kind="xlsx")
     sheet.reset_dimensions()  # read every row, whatever the file claims its used range is
     for number, row in enumerate(sheet.iter_rows(), start=1):

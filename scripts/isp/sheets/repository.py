@@ -37,12 +37,35 @@ class Context:
 
 @dataclass
 class Outcome:
+    """What one validator checked. ``opened`` counts encrypted files whose contents were decrypted
+    and checked (None where nothing is encrypted): a file not opened had only its envelope checked."""
+
     name: str
     checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    opened: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.opened is None or self.opened == self.checked
+
+    def summary(self) -> str:
+        if self.opened is None or not self.checked:
+            return f"{self.name} ({self.checked} checked)"
+        if self.complete:
+            return f"{self.name} ({self.checked} checked, contents decrypted and checked)"
+        return (
+            f"{self.name} ({self.checked} envelopes checked: placement, encryption, recipients; "
+            f"contents of {self.opened} decrypted and checked, {self.checked - self.opened} not)"
+        )
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "checked": self.checked, "problems": [p.as_dict() for p in self.problems]}
+        return {
+            "name": self.name,
+            "checked": self.checked,
+            "contents_checked": self.opened,
+            "problems": [p.as_dict() for p in self.problems],
+        }
 
 
 Validator = Callable[[Context], Outcome]
@@ -62,7 +85,7 @@ def check_protocol(ctx: Context) -> Outcome:
 
 def check_submissions(ctx: Context) -> Outcome:
     """Every file under submissions/: placed and encrypted right, and (with a key) valid inside."""
-    outcome = Outcome("submissions")
+    outcome = Outcome("submissions", opened=0)
     if ctx.isp is None:
         return outcome
     files = sorted(
@@ -81,6 +104,7 @@ def check_submissions(ctx: Context) -> Outcome:
         return outcome
     for path, result in sops.decrypt_many(readable):
         rel = path.relative_to(ctx.root).as_posix()
+        outcome.opened = (outcome.opened or 0) + (not isinstance(result, sops.CryptoError))
         outcome.problems += _content_problems(ctx, rel, result)
     return outcome
 

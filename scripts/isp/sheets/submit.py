@@ -2,8 +2,8 @@
 
 The plaintext is read from outside the repository and lives only in this process: it goes to
 sops on a pipe, and only the envelope is written (atomically) into the repository. With
-``commit`` the envelope is committed alone on a new branch ``submission/A/M``; git signs the
-commit when the user's git config says so (``commit.gpgsign``), as for any other commit.
+``commit`` the envelope is committed alone on a branch ``submission/A/M``, signed with the user's
+SSH key; when git is not set up to sign, nothing is written and the settings are named.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ def submit(root: Path, source: Path, agency: str, month: str, commit: bool = Fal
     root = root.resolve()
     isp = loading.load(root)
     refuse_inside(root, source)
+    if commit:
+        from isp.sheets import submit_git
+
+        submit_git.require_signing(root)
     frame, problems = validation.validate_bytes(read_source(source), str(source), isp, agency, month, strict)
     if frame is None or errors_only(problems, strict):
         raise ValidationFailed(problems, f"{source}: not submitted, nothing was written")

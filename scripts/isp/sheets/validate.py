@@ -8,7 +8,10 @@ template, and the exports described in protocol/imports/. It collects every prob
 - schema: unknown or missing columns, unknown codes, a month other than the one submitted;
 - counts: whole numbers of 0 or more;
 - duplicates: a cell given twice;
-- sites outside the agency's declared sites (a warning; an error with ``strict``);
+- completeness: every cell of every site the agency declares in protocol/agencies.yaml (its annex
+  sites) must be given, 0 when there were none; a missing row, cell or indicator column is refused
+  by name, never read as zero;
+- sites outside the agency's annex sites are refused (the annex changes by a signed change);
 - anything identifiable: personal-looking columns or values, free text (``identifiable``);
 - formulas: cells starting with ``=``, ``+``, ``-`` or ``@``;
 - totals: breakdowns of a group with ``sums_to`` must add up to that indicator, per cell.
@@ -29,7 +32,7 @@ from isp import errors
 from isp.errors import ErrorCode, Problem, Severity
 from isp.protocol.models import Isp
 from isp.protocol.periods import is_month
-from isp.sheets import identifiable
+from isp.sheets import completeness, identifiable
 from isp.sheets import layouts as sheet_import
 from isp.sheets import read as sheet_read
 from isp.sheets import validate_fast as validation_fast
@@ -156,6 +159,9 @@ class SheetCheck:
         self.known: dict[tuple[str, str], str] = {}
         self.wanted = [t for t in self.header.keys if t != "count"]
         self.undeclared: dict[str, list[int]] = defaultdict(list)
+        self.given: set[tuple[str, str, str, str, str]] = set()  # (site, indicator, sex, age, nationality)
+        self.unresolved = False  # a row whose keys could not be read: its cell cannot be named
+        self.absent_columns: set[str] = set()  # wide: indicators whose column is missing (named once)
 
     def add(
         self,
@@ -182,6 +188,9 @@ class SheetCheck:
         for number, cells in rows:
             self._row(number, cells)
         self._undeclared_sites()
+        self._missing_indicator_columns()
+        if not self.unresolved:
+            completeness.report(self, self.isp.agencies[self.agency].sites, self.absent_columns)
         self._totals()
         return self._frame()
 
@@ -239,8 +248,11 @@ class SheetCheck:
         row_key = (keys.get("month", self.month), *(keys.get(t, "") for t in ("site", *DIMENSIONS)))
         if not complete:
             self.broken.add(row_key)
+            self.unresolved = True
         unit = self._unit(number, keys, raw, complete)
         for index, indicator in counts:
+            if complete and indicator:  # given, even if its count is bad: that is reported on its own
+                self.given.add((keys["site"], indicator, keys["sex"], keys["age_group"], keys["nationality"]))
             if index in formulas:
                 self.broken.add(row_key)
                 continue
@@ -358,18 +370,36 @@ class SheetCheck:
         self.cells[key] = Found(count, row, self._column(index))
 
     def _undeclared_sites(self) -> None:
+        """A site outside the agency's annex sites is refused: its figures would count nowhere."""
         declared = ", ".join(self.isp.agencies[self.agency].sites) or "none"
-        severity: Severity = "error" if self.strict else "warning"
         for site, rows in self.undeclared.items():
             column = self._column(self.header.keys["site"])
             self.add(
                 errors.UNDECLARED_SITE,
                 rows[0],
                 column,
-                severity=severity,
                 site=site,
                 agency=self.agency,
                 declared=declared,
+            )
+
+    def _missing_indicator_columns(self) -> None:
+        """Wide layouts: an indicator without its column would be read as zero everywhere."""
+        if self.layout.shape != "wide":
+            return
+        present = set(self.header.indicators.values())
+        for code in self.isp.indicators:
+            if code in present:
+                continue
+            self.absent_columns.add(code)
+            header = next((k for k, v in self.layout.indicator_columns.items() if v == code), code)
+            self.add(
+                errors.MISSING_COLUMN,
+                self.header.row,
+                header,
+                fix=f"restore the column from {self.layout.label} and fill it in (0 when there were none)",
+                expected=f"the column {header} ({self.isp.indicators[code].name_en})",
+                layout=self.layout.label,
             )
 
     # --- totals ---------------------------------------------------------------------------
@@ -405,7 +435,7 @@ class SheetCheck:
     # --- the tidy frame ---------------------------------------------------------------------
 
     def _frame(self) -> pd.DataFrame:
-        """Every cell of every site the sheet reports, missing cells as zero (the canonical form)."""
+        """Every cell of the sites the sheet reports (the canonical form); only called complete."""
         sites = sorted({key[1] for key in self.cells})
         dims = self.isp.dimension_codes()
         grid = pd.MultiIndex.from_product(

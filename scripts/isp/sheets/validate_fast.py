@@ -50,7 +50,7 @@ def _counts_ok(counts: np.ndarray) -> bool:
 def _code_lists(isp: Isp, agency: str) -> dict[str, list[str]]:
     dims = isp.dimension_codes()
     return {
-        "site": list(isp.agencies[agency].sites),  # an undeclared site goes the slow way (a warning)
+        "site": list(isp.agencies[agency].sites),  # an undeclared site goes the slow way (refused)
         "indicator": list(isp.indicators),
         **{name: dims[name] for name in DIMENSIONS},
     }
@@ -61,8 +61,8 @@ def _dense(
 ) -> pd.DataFrame | None:
     shape = tuple(len(codes) for codes in lists.values())
     flat = np.ravel_multi_index(tuple(positions), shape)
-    if np.unique(flat).size != flat.size:
-        return None
+    if flat.size != int(np.prod(shape)) or np.unique(flat).size != flat.size:
+        return None  # a cell missing or given twice: the cell-by-cell path names it
     dense = np.zeros(int(np.prod(shape)), dtype=np.int64)
     dense[flat] = counts
     cube = dense.reshape(shape)

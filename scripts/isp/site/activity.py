@@ -28,6 +28,9 @@ class AuditEntry:
     signer: str | None  # "IRC:primary" when the signature is good and registered
     status: str  # git's %G? letter
     changes: list[str] = field(default_factory=list)
+    merged: int = 0  # a merge: how many commits it brought in (0: not a merge)
+    merged_signers: list[str] = field(default_factory=list)  # whose verified signatures those carry
+    merged_unsigned: int = 0  # how many of them carry no verified signature
 
 
 def timeliness(root: Path, months: list[str], today: date) -> dict[str, list[status.AgencyStatus]]:
@@ -77,25 +80,57 @@ def _summary(paths: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def _log(root: Path, limit: int) -> list[tuple[str, datetime, list[tuple[str, str]]]]:
-    commits: list[tuple[str, datetime, list[tuple[str, str]]]] = []
-    for header, changes in git.log_changes(root, "%H %cI", f"-n{limit}"):
-        sha, when = header.split()
-        commits.append((sha, datetime.fromisoformat(when), [(c.status, c.path) for c in changes]))
+Logged = tuple[str, datetime, list[str], list[tuple[str, str]]]  # sha, when, parents, (letter, path)
+
+
+def _log(root: Path, limit: int) -> list[Logged]:
+    """The latest commits; a merge's changes are those against its first parent (what it merged)."""
+    commits: list[Logged] = []
+    for header, changes in git.log_changes(root, "%H %cI %P", f"-n{limit}", "--diff-merges=first-parent"):
+        sha, when, *parents = header.split()
+        commits.append((sha, datetime.fromisoformat(when), parents, [(c.status, c.path) for c in changes]))
     return commits
 
 
+def _brought_in(root: Path, commits: list[Logged]) -> dict[str, list[str]]:
+    """merge sha -> the commits it brought in (reachable from its other parents, not its first)."""
+    return {
+        sha: git.text(root, "rev-list", *parents[1:], f"^{parents[0]}").split()
+        for sha, _, parents, _ in commits
+        if len(parents) > 1
+    }
+
+
 def timeline(root: Path, limit: int = TIMELINE_LIMIT) -> list[AuditEntry]:
-    """The latest ``limit`` commits: when, whose signature, what changed (paths only), newest first."""
+    """The latest ``limit`` commits: when, whose signature, what changed (paths only), newest first.
+    A merge shows what it merged and whose signed commits it brought in (its own signature is
+    usually the forge's, which no focal point holds)."""
     try:
         commits = _log(root, limit)
-        infos = provenance.verify(root, [sha for sha, _, _ in commits], provenance.allowed_signers_at(root, "HEAD"))
+        merges = _brought_in(root, commits)
+        shas = list(dict.fromkeys([sha for sha, _, _, _ in commits] + [c for inner in merges.values() for c in inner]))
+        infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, "HEAD"))
     except (IspError, ValueError) as exc:
         log.info("no audit timeline: %s", exc)
         return []
     entries = []
-    for sha, when, paths in commits:
+    for sha, when, _, paths in commits:
         info = infos.get(sha)
-        signer = f"{info.agency}:{info.role}" if info and info.verified else None
-        entries.append(AuditEntry(sha, when, signer, info.status if info else "N", _summary(paths)))
+        signers = [_signer(infos.get(c)) for c in merges.get(sha, [])]
+        entries.append(
+            AuditEntry(
+                sha,
+                when,
+                _signer(info),
+                info.status if info else "N",
+                _summary(paths),
+                merged=len(signers),
+                merged_signers=sorted({s for s in signers if s}),
+                merged_unsigned=sum(s is None for s in signers),
+            )
+        )
     return entries
+
+
+def _signer(info: provenance.CommitInfo | None) -> str | None:
+    return f"{info.agency}:{info.role}" if info and info.verified else None

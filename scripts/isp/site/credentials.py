@@ -30,7 +30,11 @@ MEMBERS = "members"
 COORDINATORS = "coordinators"
 ALPHABET = string.ascii_lowercase + string.digits
 GROUPS, GROUP_SIZE = 6, 4  # 24 characters from 36: 124 bits
-MIN_LENGTH = 20
+# zxcvbn's estimate of the guesses an attacker needs, as a power of ten. A page's keystore can be
+# attacked offline (PBKDF2, see hooks.KDF_POW); 10^25 guesses at 10^6 iterations each is out of
+# reach. Generated passphrases score 27.7 to 29; "abcd-efgh-ijkl-mnop-qrst-uvwx" (long, but a
+# sequence) scores 24.6 and is refused, as length alone would not.
+MIN_GUESSES_LOG10 = 25.0
 ROTATE = "isp site credentials --rotate"
 READ_HINT = f"sops decrypt --input-type binary --output-type binary {SITE_CREDENTIALS}"
 
@@ -47,6 +51,15 @@ def levels(isp: protocol.Isp) -> list[str]:
 def passphrase() -> str:
     """A fresh passphrase like ``k3f9-x0qa-...``: easy to read aloud, hard to guess."""
     return "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_SIZE)) for _ in range(GROUPS))
+
+
+def strong(value: str) -> bool:
+    """True when zxcvbn estimates ``value`` needs at least 10^MIN_GUESSES_LOG10 guesses."""
+    if not value:
+        return False
+    import zxcvbn
+
+    return float(zxcvbn.zxcvbn(value[:100])["guesses_log10"]) >= MIN_GUESSES_LOG10
 
 
 def inventory(passphrases: dict[str, str]) -> dict[str, list[str]]:
@@ -95,16 +108,19 @@ def read(root: Path) -> dict[str, str] | None:
 
 
 def load(root: Path, isp: protocol.Isp) -> dict[str, str]:
-    """The passphrase of every level, checked: present, and long enough to be safe."""
+    """The passphrase of every level, checked: present, and hard enough to guess (zxcvbn)."""
     stored = read(root)
     if stored is None:
         raise IspError(f"{SITE_CREDENTIALS} does not exist: run `isp site credentials` first")
     missing = [level for level in levels(isp) if not stored.get(level)]
     if missing:
         raise IspError(f"{SITE_CREDENTIALS}: no passphrase for {', '.join(missing)}: run `isp site credentials`")
-    weak = [level for level in levels(isp) if len(stored[level]) < MIN_LENGTH]
+    weak = [level for level in levels(isp) if not strong(stored[level])]
     if weak:
-        raise IspError(f"{SITE_CREDENTIALS}: passphrase too short for {', '.join(weak)}: run `{ROTATE}`")
+        raise IspError(
+            f"{SITE_CREDENTIALS}: the passphrase of {', '.join(weak)} is too easy to guess "
+            f"(zxcvbn: fewer than 10^{MIN_GUESSES_LOG10:g} guesses): run `{ROTATE}`"
+        )
     return {level: stored[level] for level in levels(isp)}
 
 
@@ -115,7 +131,7 @@ def ensure(root: Path, rotate: bool = False) -> CredentialsReport:
     report = CredentialsReport(root / SITE_CREDENTIALS)
     result: dict[str, str] = {}
     for level in levels(isp):
-        if len(stored.get(level) or "") >= MIN_LENGTH:
+        if strong(stored.get(level) or ""):
             result[level] = stored[level]
             report.kept.append(level)
         else:

@@ -13,6 +13,7 @@ One ``isp site build`` runs two MkDocs builds (English, then Arabic) in one proc
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,12 @@ log = logging.getLogger("mkdocs.isp.site")
 FORBIDDEN_PLUGINS = ("offline", "material/offline", "privacy", "material/privacy")
 ARABIC_SUFFIX = ".ar.md"
 PROTOCOL_PAGE = "protocol.md"
+# PBKDF2-SHA256 is the only key derivation encryptcontent offers; it takes 10^kdf_pow iterations.
+# 10^6 (above OWASP's 600,000) is the strongest that still derives a key in under a second in
+# Chromium on a loaded 2-core machine (0.6-0.8 s measured); 10^7 takes 7 s.
+KDF_POW = 6
 FORCED = {
+    "kdf_pow": KDF_POW,
     "cache_file": "",  # its cache holds derived keys: never write it
     "search_index": "encrypted",  # protected pages leave the search index
     "webcrypto": True,
@@ -104,6 +110,14 @@ def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> 
     )
 
 
+def _configure_search(config: MkDocsConfig, lang: str) -> None:
+    """The search index in the build's language: Material's Arabic strings name no search language,
+    so the Arabic index was built with English settings (lunr ships an Arabic one)."""
+    for name, plugin in config.plugins.items():
+        if name.endswith("search"):
+            plugin.config["lang"] = [lang]
+
+
 def _prepare(root: Path, session: Session) -> pages.Generator:
     if session.data is None:
         session.data = data.load(root)
@@ -136,6 +150,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     except IspError as exc:
         raise PluginError(str(exc)) from None
     _configure_encryption(config, session, lang)
+    _configure_search(config, lang)
     site_pages = generator.pages(lang)
     protocol = PROTOCOL_PAGE if (Path(config.docs_dir) / PROTOCOL_PAGE).exists() else None
     config.nav = generator.nav(lang, site_pages, protocol)
@@ -190,6 +205,51 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
         raise PluginError(f"{page.file.src_uri}: no place for its data in the rendered page")
     script = f'<script type="application/json" class="isp-data">{generated.payload}</script>'
     return html.replace(pages.PAYLOAD_SLOT, script, 1)
+
+
+@event_priority(-50)  # after encryptcontent has put the page's form and keystore in
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """On a page for one audience (an agency, the coordinators), a passphrase of another audience
+    is told apart from a wrong one: the page gets the members' keystore (every passphrase opens
+    the members' pages, and those pages carry the same entries already), which isp.js tries when
+    the page's own keystore refuses a passphrase."""
+    state = _current()
+    scripts = f'<script id="isp-levels" type="application/json">{page_levels(state)}</script>'
+    generated = state.pages.get(page.file.src_uri)
+    if generated is not None and generated.level not in (None, credentials.MEMBERS):
+        check = passphrase_check(state.session, state.lang)
+        scripts += f'<script id="isp-passphrase-check" type="application/json">{check}</script>'
+    return output.replace("</body>", scripts + "</body>", 1)
+
+
+def page_levels(state: BuildState) -> str:
+    """JSON for isp.js: each protected page's URL (from the site root) and the id under which
+    encryptcontent remembers its level's key, so the navigation can leave out, once someone has
+    unlocked a page, the pages their passphrase does not open. Ids and URLs are no secret."""
+    ids = {level: entry["id"] for level, entry in state.session.encrypt_setup.get("level_keys", {}).items()}
+    pages_by_url = {_url(uri): ids[page.level] for uri, page in state.pages.items() if page.level and page.level in ids}
+    return json.dumps({"ids": sorted(set(ids.values())), "pages": pages_by_url}).replace("</", "<\\/")
+
+
+def _url(src_uri: str) -> str:
+    """The page's URL with use_directory_urls: ``a/b.md`` -> ``a/b/``, ``a/index.md`` -> ``a/``."""
+    stem = src_uri.removesuffix(".md")
+    stem = stem.removesuffix("index") if stem == "index" or stem.endswith("/index") else stem + "/"
+    return stem
+
+
+def passphrase_check(session: Session, lang: str) -> str:
+    """JSON for isp.js: the members' keystore entries, the KDF iterations and the message."""
+    assert session.passphrases is not None
+    members = set(credentials.inventory(session.passphrases)[credentials.MEMBERS])
+    stored = session.encrypt_setup.get("keystore_password", {})
+    entries = [bundle for (_, password), bundle in stored.items() if password in members]
+    doc = {
+        "keystore": entries,
+        "iterations": session.encrypt_setup.get("kdf_iterations"),
+        "message": labels.t("other_page", lang),
+    }
+    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
 
 
 @event_priority(-300)  # after encryptcontent has rewritten the search index

@@ -22,7 +22,7 @@ from markupsafe import escape
 
 from isp.governance import meetings
 from isp.protocol import workdays
-from isp.protocol.periods import PERIOD_KINDS, add_months, month_of
+from isp.protocol.periods import PERIOD_KINDS, add_months, kind_of_label, month_of, period_of
 from isp.sheets import status
 from isp.site import activity, cube, labels, registers
 from isp.site.credentials import COORDINATORS, MEMBERS, agency_level
@@ -165,8 +165,34 @@ class Generator:
         for label in periods:
             entry = self.data.manifest_entry(kind, label)
             cov = entry.get("coverage")
-            result[label] = {**(cov if isinstance(cov, dict) else {}), "revised": bool(entry.get("revised"))}
+            suspended = entry.get("suspended") if isinstance(entry.get("suspended"), int) else 0
+            result[label] = {
+                **(cov if isinstance(cov, dict) else {}),
+                "revised": bool(entry.get("revised")),
+                "suspended": suspended,
+            }
         return result
+
+    def agency_coverage(self, code: str, outputs: Outputs, kind: str) -> dict[str, dict]:
+        """One agency's months received of the months of each period (its suspended months not expected)."""
+        received = set(outputs.periods("monthly"))
+        agency = self.isp.agencies[code]
+        result = {}
+        for label in outputs.periods(kind):
+            months = _months_of(label)
+            suspended = sum(agency.suspended_in(m) is not None for m in months)
+            reported = sum(m in received for m in months)
+            result[label] = {"agency_months": {"reported": reported, "expected": len(months)}, "suspended": suspended}
+        return result
+
+    def completeness(self, kind: str, label: str) -> dict[str, int] | None:
+        """Agency-months received and expected for one period (suspended months not expected)."""
+        entry = self.coverage(kind, [label])[label]
+        months = entry.get("agency_months")
+        if not isinstance(months, dict) or "expected" not in months:
+            return None
+        expected = max(0, int(months["expected"]) - int(entry["suspended"]))
+        return {"reported": int(months["reported"]), "expected": expected}
 
     # --- common page parts --------------------------------------------------------------------
 
@@ -280,7 +306,7 @@ class Generator:
             "home.md.j2",
             latest=latest,
             figures=self.key_figures(),
-            coverage=self.data.coverage("monthly", latest) if latest else None,
+            coverage=self.completeness("monthly", latest) if latest else None,
             revised=bool(self.data.manifest_entry("monthly", latest).get("revised")) if latest else False,
             upcoming=upcoming,
             payload=payload,
@@ -295,6 +321,7 @@ class Generator:
             coverage=self.coverage(kind, periods),
             kind=kind,
             filename=f"isp-{kind}",
+            scope=f"{labels.t('reports_title', lang)} ({labels.t(kind, lang).lower()})",
         )
         return self._page(
             f"reports/{kind}.md",
@@ -310,7 +337,12 @@ class Generator:
 
     def explore(self, lang: str) -> SitePage:
         months = self.data.consolidated.periods("monthly")
-        payload = self._json(lang, "explore", cube=self.explore_cube, filename="isp-pivot") if months else None
+        coverage = self.coverage("monthly", months)
+        payload = (
+            self._json(lang, "explore", cube=self.explore_cube, coverage=coverage, filename="isp-pivot")
+            if months
+            else None
+        )
         return self._page("explore.md", "explore", lang, MEMBERS, "explore.md.j2", months=months, payload=payload)
 
     def agency(self, lang: str, code: str) -> list[SitePage]:
@@ -337,9 +369,10 @@ class Generator:
                 lang,
                 "report",
                 cube=self.agency_cubes[code][kind],
-                coverage={},
+                coverage=self.agency_coverage(code, outputs, kind),
                 kind=kind,
                 filename=f"isp-{code.lower()}-{kind}",
+                scope=f"{code}: {labels.t('agency_data', lang)} ({labels.t(kind, lang).lower()})",
             )
             pages.append(
                 self._page(
@@ -386,3 +419,11 @@ class Generator:
             {t("audit"): "audit.md"},
             {t("protocol"): about},
         ]
+
+
+def _months_of(label: str) -> list[str]:
+    """The months of a period label (``2026-Q1`` -> 2026-01..03)."""
+    kind = kind_of_label(label)
+    year = int(label[:4])
+    found = next(p for m in range(1, 13) if (p := period_of(f"{year}-{m:02d}", kind)).label == label)
+    return found.months

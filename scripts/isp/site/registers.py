@@ -40,7 +40,7 @@ class BreachRow:
     open: bool
     closed_on: date | None
     awaiting: list[str]
-    clocks: list[str]  # "meeting due 2026-03-09 (overdue)"
+    clocks: list[tuple[str, date, str]]  # (meeting|senior-management|resolution, due, state): the page words them
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def breaches(root: Path, isp: protocol.Isp, today: date) -> list[BreachRow]:
             b.open,
             b.closed_on,
             list(b.awaiting) if b.open else [],
-            [f"{c.name} {c.due:%Y-%m-%d} ({c.state})" for c in b.clocks],
+            [(c.name, c.due, c.state) for c in b.clocks],
         )
         for b in statuses
     ]

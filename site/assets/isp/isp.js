@@ -42,6 +42,59 @@
     return n === null || n === undefined ? "" : Number(n).toLocaleString("en-US");
   }
 
+  /* A period code kept left-to-right inside Arabic text (2026-H2, not H2-2026): Unicode isolates
+   * where no element can carry dir (an <option>). */
+  var PERIOD = /^\d{4}(-(\d{2}|Q[1-4]|H[12]))?$/;
+  function iso(doc, text) {
+    return doc.lang === "ar" && PERIOD.test(String(text)) ? "\u2066" + text + "\u2069" : String(text);
+  }
+
+  /* Agency-months received of expected for some periods (suspended months are not expected). */
+  function completeness(doc, labels) {
+    var got = 0, want = 0, partial = [];
+    labels.forEach(function (label) {
+      var cov = (doc.coverage || {})[label];
+      if (!cov) return;
+      var am = cov.agency_months || { reported: cov.reported, expected: cov.expected };
+      if (am.expected === undefined) return;
+      var expected = Math.max(0, am.expected - (cov.suspended || 0));
+      got += am.reported; want += expected;
+      if (am.reported < expected) partial.push(label);
+    });
+    return want ? { reported: got, expected: want, partial: partial } : null;
+  }
+
+  function completenessText(doc, c) {
+    var t = doc.t;
+    return t.completeness + ": " + t.completeness_text.replace("{reported}", c.reported).replace("{expected}", c.expected);
+  }
+
+  function completenessLine(doc, labels, revised) {
+    var c = completeness(doc, labels);
+    if (!c) return null;
+    var t = doc.t;
+    var text = completenessText(doc, c) + (revised ? " (" + t.revised + ")" : "");
+    var line = el("p", { class: "isp-coverage" + (c.partial.length ? " isp-partial" : ""), "data-isp-complete": c.partial.length ? "no" : "yes" }, [text]);
+    if (c.partial.length) {
+      line.append(el("br"), el("strong", { text: "⚠ " + t.partial }));
+      if (labels.length > 1) line.append(" (" + t.partial_months + ": ", el("bdi", { text: c.partial.join(", ") }), ")");
+    }
+    return line;
+  }
+
+  /* Wide tables whose last columns are the latest months open scrolled to them (either direction). */
+  function scrollToLatest(box) {
+    var heads = Array.from(box.querySelectorAll("thead th")).slice(1);
+    var periods = heads.filter(function (h) { return PERIOD.test(h.textContent.replace(/[\u2066\u2069]/g, "").trim()); });
+    if (!periods.length || heads.indexOf(periods[periods.length - 1]) < heads.length - 2) return;  // months last (a total may follow)
+    // Material makes the table itself the scroller (display: inline-block; overflow: auto)
+    [box, box.querySelector("table")].forEach(function (node) {
+      if (!node || node.scrollWidth <= node.clientWidth) return;
+      var rtl = getComputedStyle(node).direction === "rtl";
+      node.scrollLeft = rtl ? -node.scrollWidth : node.scrollWidth;
+    });
+  }
+
   // ---------------------------------------------------------------- data
   function pageData() {
     var node = document.querySelector("script.isp-data");
@@ -125,16 +178,21 @@
   // ---------------------------------------------------------------- tables and downloads
   function tableOf(header, rows, options) {
     options = options || {};
-    var head = el("tr", {}, header.map(function (h) { return el("th", { text: h }); }));
     var body = rows.map(function (row) {
       var isGroup = row._group;
       return el("tr", isGroup ? { class: "isp-group" } : {}, row.map(function (cell, i) {
         if (isGroup) return i === 0 ? el("th", { colspan: String(header.length), text: cell }) : null;
-        return el(i < (options.labelColumns || 1) ? "th" : "td", { text: typeof cell === "number" ? fmt(cell) : cell });
+        if (typeof cell === "number") return el(i < (options.labelColumns || 1) ? "th" : "td", { text: fmt(cell) });
+        return el(i < (options.labelColumns || 1) ? "th" : "td", {}, [PERIOD.test(cell) ? el("bdi", { text: cell }) : cell]);
       }));
     });
+    var head = el("tr", {}, header.map(function (h) {
+      return el("th", {}, [PERIOD.test(h) ? el("bdi", { text: h }) : h]);
+    }));
     var table = el("table", { "data-isp-table": options.name || "" }, [el("thead", {}, [head]), el("tbody", {}, body)]);
-    return el("div", { class: "isp-scroll" }, [table]);
+    var box = el("div", { class: "isp-scroll" }, [table]);
+    requestAnimationFrame(function () { scrollToLatest(box); });
+    return box;
   }
 
   function download(name, blob) {
@@ -144,22 +202,26 @@
     setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   }
 
-  function csvText(header, rows) {
+  /* A download carries what it holds: an "internal" mark, then any meta lines (indicator, scope,
+   * completeness), a blank line, then the table. Without meta (report tables) the header comes first. */
+  function csvText(header, rows, meta) {
     function q(v) {
       var s = v === null || v === undefined ? "" : String(v);
       return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     }
-    return "\ufeff" + [header].concat(rows).map(function (r) { return r.map(q).join(","); }).join("\r\n") + "\r\n";
+    var lines = meta && meta.length ? meta.map(function (m) { return [m]; }).concat([[]]) : [];
+    return "\ufeff" + lines.concat([header], rows).map(function (r) { return r.map(q).join(","); }).join("\r\n") + "\r\n";
   }
 
-  async function xlsxBlob(header, rows) {
-    var data = [header].concat(rows).map(function (r, i) {
+  async function xlsxBlob(header, rows, meta) {
+    var top = meta && meta.length ? meta.map(function (m, i) { return [{ value: m, fontWeight: i === 0 ? "bold" : undefined }]; }).concat([[null]]) : [];
+    var data = top.concat([header].concat(rows).map(function (r, i) {
       return r.map(function (v) {
         if (v === null || v === undefined || v === "") return null;
         return typeof v === "number" ? { value: v, type: Number } : { value: String(v), fontWeight: i === 0 ? "bold" : undefined };
       });
-    });
-    return window.writeXlsxFile(data, { sheet: "ISP" }).toBlob();
+    }));
+    return window.writeXlsxFile(data, { sheet: "ISP internal" }).toBlob();
   }
 
   function downloads(doc, getTable, stem) {
@@ -167,11 +229,11 @@
     return el("div", { class: "isp-downloads" }, [
       el("button", { class: "md-button", type: "button", "data-isp-download": "csv", on: { click: function () {
         var tb = getTable();
-        download(stem() + ".csv", new Blob([csvText(tb.header, tb.rows)], { type: "text/csv;charset=utf-8" }));
+        download(stem() + ".csv", new Blob([csvText(tb.header, tb.rows, tb.meta)], { type: "text/csv;charset=utf-8" }));
       } } }, [t.download_csv]),
       el("button", { class: "md-button", type: "button", "data-isp-download": "xlsx", on: { click: async function () {
         var tb = getTable();
-        download(stem() + ".xlsx", await xlsxBlob(tb.header, tb.rows));
+        download(stem() + ".xlsx", await xlsxBlob(tb.header, tb.rows, tb.meta));
       } } }, [t.download_xlsx]),
     ]);
   }
@@ -233,11 +295,18 @@
       return { header: [t.indicator].concat(cols.map(function (c) { return c[2]; }), [t.total]), rows: rows };
     }
 
+    /* A report download carries the internal mark, what it is and its period's completeness. */
+    function reportMeta(what) {
+      var label = periods[state.period];
+      var lines = [t.internal, t.scope + ": " + (doc.scope || doc.filename) + "; " + label + "; " + what];
+      var c = completeness(doc, [label]);
+      if (c) lines.push(completenessText(doc, c) + (c.partial.length ? " – " + t.partial : ""));
+      return lines;
+    }
+
     function coverageLine() {
       var cov = (doc.coverage || {})[periods[state.period]];
-      if (!cov || cov.expected === undefined) return null;
-      var text = t.coverage + ": " + t.coverage_text.replace("{reported}", cov.reported).replace("{expected}", cov.expected);
-      return el("p", { class: "isp-coverage", text: cov.revised ? text + " (" + t.revised + ")" : text });
+      return cov ? completenessLine(doc, [periods[state.period]], cov.revised) : null;
     }
 
     function render() {
@@ -246,18 +315,19 @@
       out.replaceChildren(
         coverageLine() || "",
         el("h2", {}, [t.by_site + ": ", el("bdi", { text: periods[state.period] })]),
-        downloads(doc, function () { return { header: a.header, rows: plain(a.rows) }; }, function () { return stem + "-sites"; }),
+        downloads(doc, function () { return { header: a.header, rows: plain(a.rows), meta: reportMeta(t.by_site) }; },
+          function () { return stem + "-sites-internal"; }),
         tableOf(a.header, a.rows, { name: "by-site" }),
         el("h2", { text: t.breakdown + ": " + siteHeader(doc, sites[state.site]) }),
         labelled(t.site, select("site", sites.map(function (c, s) { return [s, siteHeader(doc, c)]; }), state.site,
           function (v) { state.site = Number(v); render(); })),
-        downloads(doc, function () { return { header: b.header, rows: plain(b.rows) }; },
-          function () { return stem + "-" + sites[state.site]; }),
+        downloads(doc, function () { return { header: b.header, rows: plain(b.rows), meta: reportMeta(siteHeader(doc, sites[state.site])) }; },
+          function () { return stem + "-" + sites[state.site] + "-internal"; }),
         tableOf(b.header, b.rows, { name: "breakdown" })
       );
     }
 
-    var options = periods.map(function (p, i) { return [i, p]; }).reverse();
+    var options = periods.map(function (p, i) { return [i, iso(doc, p)]; }).reverse();
     node.replaceChildren(
       el("div", { class: "isp-controls" }, [
         labelled(t.period, select("period", options, state.period, function (v) { state.period = Number(v); render(); })),
@@ -324,67 +394,108 @@
 
   // ---------------------------------------------------------------- pivot table
   var DIMS = ["period", "site", "indicator", "sex", "age_group", "nationality"];
+  var FILTERS = ["site", "sex", "age_group", "nationality"];
 
+  /* Rows x columns over a month range, one indicator unless the indicator is a row or column dim,
+   * filtered by site, sex, age group and nationality. Every total is summed by `aggregate` itself,
+   * so a stock (active cases) is never added up across months: over a range it is its last month. */
   async function pivot(node, doc) {
     var cube = await cubeOf(doc);
     var t = doc.t;
     var months = cube.codes("period");
-    var state = { rows: "site", cols: "sex", from: Math.max(0, months.length - 12), to: months.length - 1, indicator: 0 };
+    var state = { rows: "site", cols: "sex", from: Math.max(0, months.length - 12), to: months.length - 1, indicator: 0,
+                  filter: { site: -1, sex: -1, age_group: -1, nationality: -1 } };
     var out = el("div", { class: "isp-pivot-body" });
     var dimLabel = function (d) { return d === "period" ? t.month : t[d]; };
+    var all = function (dim) { return cube.codes(dim).map(function (_, i) { return i; }); };
+
+    function range() {
+      var lo = Math.min(state.from, state.to), hi = Math.max(state.from, state.to);
+      var list = [];
+      for (var p = lo; p <= hi; p++) list.push(p);
+      return list;
+    }
 
     function compute() {
-      var lo = Math.min(state.from, state.to), hi = Math.max(state.from, state.to);
-      var pick = { period: [] };
-      for (var p = lo; p <= hi; p++) pick.period.push(p);
+      var pick = { period: range() };
+      FILTERS.forEach(function (dim) { if (state.filter[dim] >= 0) pick[dim] = [state.filter[dim]]; });
       var usesIndicator = state.rows === "indicator" || state.cols === "indicator";
       if (!usesIndicator) pick.indicator = [state.indicator];
       var same = state.rows === state.cols;
       var by = same ? [state.rows] : [state.rows, state.cols];
       var sums = aggregate(doc, cube, pick, by);
-      var rowIdx = state.rows === "period" ? pick.period : cube.codes(state.rows).map(function (_, i) { return i; });
-      var colIdx = same ? [null] : (state.cols === "period" ? pick.period : cube.codes(state.cols).map(function (_, i) { return i; }));
-      var stockSelected = !usesIndicator && doc.indicators[state.indicator].aggregation === "stock";
-      var rowTotals = state.cols !== "indicator" && !same && !(state.cols === "period" && stockSelected);
-      var colTotals = state.rows !== "indicator" && !(state.rows === "period" && stockSelected);
+      var rowIdx = pick[state.rows] || all(state.rows);
+      var colIdx = same ? [null] : (pick[state.cols] || all(state.cols));
+      // adding different indicators up means nothing: no total across the indicator dim
+      var rowTotals = !same && state.cols !== "indicator";
+      var colTotals = state.rows !== "indicator";
+      var rowSums = rowTotals ? aggregate(doc, cube, pick, [state.rows]) : null;
+      var colSums = colTotals && !same ? aggregate(doc, cube, pick, [state.cols]) : null;
+      var grand = colTotals && (rowTotals || same) ? aggregate(doc, cube, pick, []).get("") || 0 : null;
       var header = [dimLabel(state.rows) + (same ? "" : " \\ " + dimLabel(state.cols))];
       colIdx.forEach(function (c) { header.push(c === null ? t.value : axisLabel(doc, state.cols, cube.codes(state.cols)[c])); });
       if (rowTotals) header.push(t.total);
       var rows = rowIdx.map(function (r) {
         var row = [axisLabel(doc, state.rows, cube.codes(state.rows)[r])];
-        var sum = 0;
-        colIdx.forEach(function (c) {
-          var v = sums.get(c === null ? String(r) : r + "|" + c) || 0;
-          sum += v;
-          row.push(v);
-        });
-        if (rowTotals) row.push(sum);
+        colIdx.forEach(function (c) { row.push(sums.get(c === null ? String(r) : r + "|" + c) || 0); });
+        if (rowTotals) row.push(rowSums.get(String(r)) || 0);
         return row;
       });
       if (colTotals) {
         var totalRow = [t.total];
-        for (var k = 1; k < header.length; k++) {
-          totalRow.push(rows.reduce(function (acc, r) { return acc + r[k]; }, 0));
-        }
+        colIdx.forEach(function (c) { totalRow.push(c === null ? grand : colSums.get(String(c)) || 0); });
+        if (rowTotals) totalRow.push(grand);
         rows.push(totalRow);
       }
-      return { header: header, rows: rows, range: months[lo] + "_" + months[hi] };
+      var labels = pick.period.map(function (p) { return months[p]; });
+      return { header: header, rows: rows, range: labels[0] + "_" + labels[labels.length - 1], labels: labels,
+               meta: meta(labels, usesIndicator) };
+    }
+
+    /* What a download holds: internal mark, indicator (and how months combine), scope, completeness. */
+    function meta(labels, usesIndicator) {
+      var lines = [t.internal];
+      if (!usesIndicator) {
+        var ind = doc.indicators[state.indicator];
+        lines.push(t.indicator + ": " + (doc.names.indicator[ind.code] || ind.code) + " (" +
+          (ind.aggregation === "stock" ? t.stock_last : t.flow_sum) + ")");
+      }
+      var filters = FILTERS.map(function (dim) {
+        var k = state.filter[dim];
+        return dimLabel(dim) + " = " + (k >= 0 ? axisLabel(doc, dim, cube.codes(dim)[k]) : t.all);
+      });
+      lines.push(t.scope + ": " + labels[0] + " – " + labels[labels.length - 1] + "; " + filters.join("; "));
+      var c = completeness(doc, labels);
+      if (c) lines.push(completenessText(doc, c) + (c.partial.length ? " – " + t.partial + " (" + c.partial.join(", ") + ")" : ""));
+      return lines;
     }
 
     var current = null;
+    function stem() {
+      var what = state.rows === "indicator" || state.cols === "indicator" ? "indicators" : cube.codes("indicator")[state.indicator];
+      var picked = FILTERS.filter(function (d) { return state.filter[d] >= 0; }).map(function (d) { return cube.codes(d)[state.filter[d]]; });
+      return [doc.filename, what, current.range].concat(picked, ["internal"]).join("-");
+    }
     function render() {
       current = compute();
       indicatorBox.disabled = state.rows === "indicator" || state.cols === "indicator";
       out.replaceChildren(
-        downloads(doc, function () { return current; }, function () { return doc.filename + "-" + current.range; }),
+        completenessLine(doc, current.labels, false) || "",
+        downloads(doc, function () { return current; }, stem),
         tableOf(current.header, current.rows, { name: "pivot" })
       );
     }
 
     var dimOptions = DIMS.map(function (d) { return [d, dimLabel(d)]; });
-    var monthOptions = months.map(function (m, i) { return [i, m]; });
+    var monthOptions = months.map(function (m, i) { return [i, iso(doc, m)]; });
     var indicatorBox = select("pivot-indicator", cube.codes("indicator").map(function (c, i) { return [i, doc.names.indicator[c] || c]; }),
       state.indicator, function (v) { state.indicator = Number(v); render(); });
+    var filterBoxes = FILTERS.map(function (dim) {
+      var options = [[-1, t.all]].concat(cube.codes(dim).map(function (c, i) {
+        return [i, dim === "site" ? siteHeader(doc, c) : axisLabel(doc, dim, c)];
+      }));
+      return labelled(dimLabel(dim), select("pivot-filter-" + dim, options, -1, function (v) { state.filter[dim] = Number(v); render(); }));
+    });
     node.replaceChildren(
       el("div", { class: "isp-controls" }, [
         labelled(t.rows, select("pivot-rows", dimOptions, state.rows, function (v) { state.rows = v; render(); })),
@@ -393,15 +504,88 @@
         labelled(t.to, select("pivot-to", monthOptions, state.to, function (v) { state.to = Number(v); render(); })),
         labelled(t.indicator, indicatorBox),
       ]),
+      el("fieldset", { class: "isp-controls isp-filters" }, [el("legend", { text: t.filters })].concat(filterBoxes)),
       out
     );
     render();
+  }
+
+  // ---------------------------------------------------------------- passphrase of another page
+  /* The page's own keystore refused the passphrase. If the members' keystore (put on the page by
+   * the site hooks) accepts it, it is a real passphrase, but for another audience: say so rather
+   * than "Wrong passphrase.". Same derivation as encryptcontent: PBKDF2-SHA256, AES-256-CBC. */
+  function b64(text) { return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }); }
+
+  async function opensSomething(pass, check) {
+    var raw = await crypto.subtle.importKey("raw", new TextEncoder().encode(encodeURIComponent(pass)), "PBKDF2", false, ["deriveKey"]);
+    for (var i = 0; i < check.keystore.length; i++) {
+      var parts = check.keystore[i].split(";");
+      if (parts.length !== 3) continue;
+      var key = await crypto.subtle.deriveKey({ name: "PBKDF2", salt: b64(parts[2]), iterations: check.iterations, hash: "SHA-256" },
+        raw, { name: "AES-CBC", length: 256 }, false, ["decrypt"]);
+      try {
+        var plain = await crypto.subtle.decrypt({ name: "AES-CBC", iv: b64(parts[0]) }, key, b64(parts[1]));
+        JSON.parse(new TextDecoder().decode(plain));
+        return true;
+      } catch (e) { /* not this entry */ }
+    }
+    return false;
+  }
+
+  function watchPassphrase() {
+    var node = document.getElementById("isp-passphrase-check");
+    var input = document.getElementById("mkdocs-content-password");
+    var msg = document.getElementById("mkdocs-decrypt-msg");
+    if (!node || !input || !msg || input._ispWatched) return;
+    input._ispWatched = true;
+    var check = JSON.parse(node.textContent);
+    var last = "";
+    function grab() { if (input.value) last = input.value; }
+    input.addEventListener("keydown", grab, true);
+    input.addEventListener("input", grab);
+    var button = document.getElementById("mkdocs-decrypt-button");
+    if (button) button.addEventListener("pointerdown", grab, true);
+    new MutationObserver(function () {
+      var pass = last;
+      if (!pass || !msg.textContent || msg.textContent === check.message) return;
+      last = "";
+      opensSomething(pass, check).then(function (yes) {
+        if (yes) { msg.textContent = check.message; msg.setAttribute("data-isp-reason", "other-page"); }
+      });
+    }).observe(msg, { childList: true, characterData: true, subtree: true });
+  }
+
+  // ---------------------------------------------------------------- navigation
+  /* Once a passphrase has opened something, the navigation leaves out the pages it does not open
+   * (encryptcontent remembers the keys of every level a passphrase opens, by id, for the session).
+   * Only appearance: a hidden page stays encrypted and its link still works. */
+  function trimNavigation() {
+    var node = document.getElementById("isp-levels"), config = document.getElementById("__config");
+    if (!node || !config) return;
+    var levels = JSON.parse(node.textContent);
+    var held = levels.ids.filter(function (id) { return sessionStorage.getItem(id); });
+    if (!held.length) return;
+    var root = new URL(JSON.parse(config.textContent).base + "/", location.href);
+    document.querySelectorAll("nav.md-nav a.md-nav__link[href]").forEach(function (a) {
+      var path = new URL(a.getAttribute("href"), location.href).pathname;
+      if (!path.startsWith(root.pathname)) return;
+      var id = levels.pages[path.slice(root.pathname.length)];
+      var item = a.closest("li.md-nav__item");
+      if (id && item && held.indexOf(id) < 0) { item.hidden = true; item.setAttribute("data-isp-hidden", "level"); }
+    });
+    document.querySelectorAll("nav.md-nav li.md-nav__item--nested").forEach(function (section) {
+      var links = section.querySelectorAll("li.md-nav__item:not(.md-nav__item--nested)");
+      if (links.length && Array.from(links).every(function (li) { return li.hidden; })) section.hidden = true;
+    });
   }
 
   // ---------------------------------------------------------------- boot
   var WIDGETS = { report: report, trend: trend, pivot: pivot, "home-trend": homeTrend };
 
   function boot() {
+    watchPassphrase();
+    trimNavigation();
+    document.querySelectorAll(".md-typeset__table, .md-typeset__scrollwrap").forEach(scrollToLatest);
     var doc = pageData();
     if (!doc) return;
     document.querySelectorAll(".isp-widget:not([data-isp-ready])").forEach(function (node) {
