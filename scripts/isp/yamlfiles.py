@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -34,6 +35,7 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
 MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every alias were copied out
 Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
+Mapping = dict[str, Any]  # a loaded YAML mapping: its values are whatever the document holds
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -228,10 +230,13 @@ def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) ->
 
 
 @contextmanager
-def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[Any]:
-    """Yield the round-trip document of ``path``; write it back atomically when the block ends
-    without an exception (an exception leaves the file untouched)."""
+def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[CommentedMap]:
+    """Yield the round-trip mapping of ``path``; write it back atomically when the block ends
+    without an exception (an exception leaves the file untouched). Every file the project edits
+    holds a mapping; any other document is refused."""
     doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, CommentedMap):
+        raise YamlError(str(path), "schema", "(top level): the document is not a mapping")
     yield doc
     write_text_atomic(path, dump(doc, width=width, indent=indent))
 

@@ -22,7 +22,6 @@ AGGREGATES = "aggregates"
 MANIFEST = f"{AGGREGATES}/manifest.json"
 
 
-
 class Count(TypedDict):
     reported: int
     expected: int

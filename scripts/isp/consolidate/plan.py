@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+
 from isp.consolidate import manifest
 from isp.consolidate.inputs import Submission
 from isp.protocol.models import Isp

@@ -143,6 +143,11 @@ def _write_manifest(
     if owner is not None and not outputs:
         (root / manifest.manifest_rel(owner)).unlink(missing_ok=True)
         return
-    doc: manifest.Manifest = {"rules_version": layout.rules_version, "recipe": layout.recipe, "generated": now, "outputs": outputs}
+    doc: manifest.Manifest = {
+        "rules_version": layout.rules_version,
+        "recipe": layout.recipe,
+        "generated": now,
+        "outputs": outputs,
+    }
     if not manifest.same_content(previous, doc):
         manifest.write(root, doc, owner)
