@@ -36,6 +36,7 @@ MAX_DEPTH = 32
 MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every alias were copied out
 Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
 Mapping = dict[str, Any]  # a loaded YAML mapping: its values are whatever the document holds
+Document = CommentedMap  # a mapping being edited: comments, order and quoting kept
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -230,12 +231,12 @@ def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) ->
 
 
 @contextmanager
-def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[CommentedMap]:
+def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[Document]:
     """Yield the round-trip mapping of ``path``; write it back atomically when the block ends
     without an exception (an exception leaves the file untouched). Every file the project edits
     holds a mapping; any other document is refused."""
     doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
-    if not isinstance(doc, CommentedMap):
+    if not isinstance(doc, Document):
         raise YamlError(str(path), "schema", "(top level): the document is not a mapping")
     yield doc
     write_text_atomic(path, dump(doc, width=width, indent=indent))

@@ -34,8 +34,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from ruamel.yaml.comments import CommentedMap
-
 from isp import yamlfiles
 from isp.crypto import keys
 from isp.demo import stages
@@ -126,7 +124,7 @@ def _keep_in_force(root: Path, today: date) -> None:
         _renew(doc, validity, today)
 
 
-def _renew(doc: CommentedMap, validity: Validity, today: date) -> None:
+def _renew(doc: yamlfiles.Document, validity: Validity, today: date) -> None:
     periods = doc["validity"]["periods"]
     last = validity.periods[-1]
     while not validity.in_force(today) or last.end < today:
