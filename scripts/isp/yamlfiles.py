@@ -44,7 +44,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 class _PlainDumper(yaml.SafeDumper):
     """PyYAML's safe dumper writing a value shared by two keys out twice, never as an alias."""
 
-    def ignore_aliases(self, data: Any) -> bool:
+    def ignore_aliases(self, data: object) -> bool:
         return True
 
 
@@ -74,7 +74,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
         return mapping
 
     def _refuse_duplicates(self, node: MappingNode) -> None:
-        seen: dict[Any, int] = {}
+        seen: dict[Hashable, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
                 continue
@@ -223,7 +223,7 @@ def round_trip(width: int | None = None, indent: Indent | None = None) -> YAML:
     return handler
 
 
-def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) -> str:
+def dump(doc: object, *, width: int | None = None, indent: Indent | None = None) -> str:
     """``doc`` (a ruamel document or plain data) as YAML text, in round-trip style."""
     buffer = StringIO()
     round_trip(width, indent).dump(doc, buffer)
@@ -248,7 +248,7 @@ def quoted(text: str) -> str:
     return marked
 
 
-def dump_data(data: Any, *, width: int | None = None) -> str:
+def dump_data(data: object, *, width: int | None = None) -> str:
     """Plain data as block YAML in key order: for generated files that carry no comments."""
     return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=width)
 

@@ -3,6 +3,7 @@ outputs into place, then write the manifests and remove what is no longer made."
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -83,7 +84,7 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
             files = inputs.submission_files(root, isp)
             digests = pool.map(cache.of, [rel for *_, rel in files])
             subs = inputs.describe(isp, files, [str(d) for d in digests])
-            hasher: plan.Hasher = lambda rels: dict(zip(rels, pool.map(cache.of, rels), strict=True))  # noqa: E731
+            hasher = functools.partial(_hashes, pool, cache)
             work = plan.build(isp, subs, revisions, old, layout.recipe, full, hasher)
             outcome = execute(root, work, layout, pool, staged, progress)
         staged.commit()
@@ -96,6 +97,11 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
     updated = sorted(spec.rel for spec in work.stale)
     unchanged = len(work.specs) - len(updated)
     return Report(len(subs), outcome.decrypted, outcome.outputs_read, updated, unchanged, removed, known, notes=notes)
+
+
+def _hashes(pool: Pool, cache: Hashes, rels: list[str]) -> dict[str, str | None]:
+    """The sha256 of each file in ``rels`` (None when missing), hashed in the pool."""
+    return dict(zip(rels, pool.map(cache.of, rels), strict=True))
 
 
 def _old_manifests(root: Path) -> dict[str | None, manifest.Manifest]:
