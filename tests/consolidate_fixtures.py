@@ -52,7 +52,7 @@ def write_submissions(data: Dataset, items: list[tuple[str, str]], seed: int = 2
     isp = loading.load(data.root)
     frames = {(a, m): synthetic.month_sheet(isp, a, m, seed=seed) for a, m in items}
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda key: encrypt_sheet(data.root, *key, frames[key]), frames))
+        list(pool.map(lambda key: encrypt_sheet(data.root, key[0], key[1], frames[key]), frames))
     data.frames.update(frames)
 
 

@@ -10,7 +10,7 @@ import fcntl
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -381,7 +381,7 @@ def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
     from datetime import UTC, datetime
 
     from isp.demo.commits import DemoGit
-    from isp.demo.context import DemoContext, Event, QuietProgress
+    from isp.demo.context import Change, DemoContext, Event, QuietProgress
     from isp.demo.timeline import replay
 
     ctx = DemoContext(isp_repo.root, isp_repo.root, None, DemoGit(isp_repo.root), {}, {}, QuietProgress(), 1)  # type: ignore[arg-type]
@@ -392,8 +392,12 @@ def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
         (isp_repo.root / "protocol" / "agencies.yaml").write_text("broken")
         raise IspError("requests/half-written.yaml: a rule failed")
 
-    def note(label: str):
-        return lambda: ran.append(label) or []
+    def note(label: str) -> Callable[[], list[Change]]:
+        def step() -> list[Change]:
+            ran.append(label)
+            return []
+
+        return step
 
     moment = datetime(2026, 1, 5, tzinfo=UTC)
     events = [

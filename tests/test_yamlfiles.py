@@ -119,6 +119,17 @@ def test_an_exception_inside_edit_leaves_the_file_untouched(tmp_path: Path) -> N
     assert path.read_text() == "a: 1  # keep\n"
 
 
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"])
+def test_edit_refuses_a_document_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
+    """Every file the project edits holds a mapping: anything else is one schema line, and the
+    file is left as it was."""
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlError, match=r"a\.yaml: .*schema.*not a mapping"), yamlfiles.edit(path):
+        pass
+    assert path.read_text() == text
+
+
 def test_schema_problems_put_the_field_path_in_the_column() -> None:
     class Inner(BaseModel):
         email: str

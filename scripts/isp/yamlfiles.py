@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -34,6 +35,8 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
 MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every alias were copied out
 Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
+Mapping = dict[str, Any]  # a loaded YAML mapping: its values are whatever the document holds
+Document = CommentedMap  # a mapping being edited: comments, order and quoting kept
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -41,7 +44,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 class _PlainDumper(yaml.SafeDumper):
     """PyYAML's safe dumper writing a value shared by two keys out twice, never as an alias."""
 
-    def ignore_aliases(self, data: Any) -> bool:
+    def ignore_aliases(self, data: object) -> bool:
         return True
 
 
@@ -71,7 +74,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
         return mapping
 
     def _refuse_duplicates(self, node: MappingNode) -> None:
-        seen: dict[Any, int] = {}
+        seen: dict[Hashable, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
                 continue
@@ -220,7 +223,7 @@ def round_trip(width: int | None = None, indent: Indent | None = None) -> YAML:
     return handler
 
 
-def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) -> str:
+def dump(doc: object, *, width: int | None = None, indent: Indent | None = None) -> str:
     """``doc`` (a ruamel document or plain data) as YAML text, in round-trip style."""
     buffer = StringIO()
     round_trip(width, indent).dump(doc, buffer)
@@ -228,10 +231,13 @@ def dump(doc: Any, *, width: int | None = None, indent: Indent | None = None) ->
 
 
 @contextmanager
-def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[Any]:
-    """Yield the round-trip document of ``path``; write it back atomically when the block ends
-    without an exception (an exception leaves the file untouched)."""
+def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) -> Iterator[Document]:
+    """Yield the round-trip mapping of ``path``; write it back atomically when the block ends
+    without an exception (an exception leaves the file untouched). Every file the project edits
+    holds a mapping; any other document is refused."""
     doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, Document):
+        raise YamlError(str(path), "schema", "(top level): the document is not a mapping")
     yield doc
     write_text_atomic(path, dump(doc, width=width, indent=indent))
 
@@ -242,7 +248,7 @@ def quoted(text: str) -> str:
     return marked
 
 
-def dump_data(data: Any, *, width: int | None = None) -> str:
+def dump_data(data: object, *, width: int | None = None) -> str:
     """Plain data as block YAML in key order: for generated files that carry no comments."""
     return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=width)
 

@@ -3,6 +3,7 @@ Only stale outputs are recomputed; a killed run leaves the last good state.
 """
 
 from isp.consolidate.compute import consolidate_range
+from isp.consolidate.execute import Progress
 from isp.consolidate.inputs import load_submissions
 from isp.consolidate.layout import NATIONAL
 from isp.consolidate.outputs import (
@@ -15,7 +16,7 @@ from isp.consolidate.outputs import (
     read_output,
     read_table,
 )
-from isp.consolidate.run import Progress, Report, run
+from isp.consolidate.run import Report, run
 
 __all__ = [
     "NATIONAL",

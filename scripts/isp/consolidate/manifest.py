@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
@@ -21,7 +21,48 @@ from isp.protocol.periods import PERIOD_KINDS
 AGGREGATES = "aggregates"
 MANIFEST = f"{AGGREGATES}/manifest.json"
 
-Manifest = dict[str, Any]
+
+class Count(TypedDict):
+    reported: int
+    expected: int
+
+
+class Coverage(TypedDict):
+    """How many agencies (and agency-months) a consolidated output holds, of how many expected."""
+
+    reported: int
+    expected: int
+    agency_months: Count
+
+
+class Planned(TypedDict):
+    """An entry as the plan makes it, before its output is written."""
+
+    inputs: list[str]  # sha256 of each input's ciphertext, sorted
+    months: list[str]
+    revised: bool
+    revised_months: list[str]
+    suspended: int  # agency-months a suspension left out
+    periods: NotRequired[list[str]]  # an agency's year file: the periods it holds
+    coverage: NotRequired[Coverage]  # a consolidated output
+
+
+class Stamp(TypedDict):
+    """What is known once an output is written: its ciphertext's sha256 and when."""
+
+    sha256: str
+    updated: str
+
+
+class Entry(Planned, Stamp):
+    """One output's entry in a manifest."""
+
+
+class Manifest(TypedDict):
+    rules_version: int | None
+    recipe: str | None
+    generated: str | None
+    outputs: dict[str, Entry]
 
 
 def manifest_rel(agency: str | None = None) -> str:
@@ -39,7 +80,9 @@ def empty() -> Manifest:
 
 
 def read(root: Path, agency: str | None = None) -> Manifest:
-    """The manifest (an empty one when there is none yet)."""
+    """The manifest (an empty one when there is none yet). Only its shape is checked: what a run
+    reads back of an entry (``inputs``, ``sha256``, ``updated``) it compares with what it
+    computes; an entry written by an earlier layout may lack the other keys."""
     rel = manifest_rel(agency)
     path = root / rel
     if not path.exists():
@@ -50,7 +93,7 @@ def read(root: Path, agency: str | None = None) -> Manifest:
         raise IspError(f"{rel}: not valid JSON: run `isp consolidate --full` to rebuild it") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("outputs"), dict):
         raise IspError(f"{rel}: no `outputs` table: run `isp consolidate --full` to rebuild it")
-    return doc
+    return cast(Manifest, doc)
 
 
 def dumps(doc: Manifest) -> str:

@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from isp.consolidate import manifest
 from isp.consolidate.inputs import Submission
@@ -107,7 +106,7 @@ class Plan:
     specs: list[Output]
     stale: list[Output]
     removed: list[str]
-    entries: dict[str | None, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    entries: dict[str | None, dict[str, manifest.Planned]] = field(default_factory=dict)
 
     @property
     def stale_specs(self) -> list[Spec]:
@@ -148,12 +147,12 @@ def all_specs(subs: list[Submission]) -> list[Output]:
     return [*consolidated_specs(subs), *agency_bundles(subs)]
 
 
-def entry(spec: Output, isp: Isp, revisions: set[tuple[str, str]]) -> dict[str, Any]:
+def entry(spec: Output, isp: Isp, revisions: set[tuple[str, str]]) -> manifest.Planned:
     """The manifest entry of ``spec``, apart from its file hash and time (known once written)."""
     revised = sorted({s.month for s in spec.inputs if (s.agency, s.month) in revisions})
     agencies = [spec.owner] if spec.owner else isp.submitters()
     suspended = sum(isp.agencies[a].suspended_in(m) is not None for a in agencies for m in spec.months)
-    doc: dict[str, Any] = {
+    doc: manifest.Planned = {
         "inputs": spec.hashes,
         "months": sorted({s.month for s in spec.inputs}),
         "revised": bool(revised),
@@ -172,10 +171,16 @@ def entry(spec: Output, isp: Isp, revisions: set[tuple[str, str]]) -> dict[str, 
     return doc
 
 
-def _recorded(fresh: dict[str | None, manifest.Manifest], spec: Output) -> dict[str, Any]:
-    """The manifest entry ``spec`` had, if the manifest can still be trusted ({} otherwise)."""
-    entry: dict[str, Any] = fresh.get(spec.owner, {}).get("outputs", {}).get(spec.key, {})
-    return entry if entry.get("inputs") == spec.hashes else {}
+def _recorded(fresh: dict[str | None, manifest.Manifest], spec: Output) -> manifest.Entry | None:
+    """The manifest entry ``spec`` had, if the manifest can still be trusted (None otherwise)."""
+    doc = fresh.get(spec.owner)
+    entry = doc["outputs"].get(spec.key) if doc else None
+    return entry if entry and entry.get("inputs") == spec.hashes else None
+
+
+def _unchanged(spec: Output, recorded: manifest.Entry | None, hashes: dict[str, str | None]) -> bool:
+    """Recorded with the same inputs, and its file is the one the manifest recorded."""
+    return recorded is not None and recorded.get("sha256") == hashes.get(spec.rel)
 
 
 def build(
@@ -190,15 +195,15 @@ def build(
     """Every output, the stale ones, and the outputs that are no longer made."""
     specs = all_specs(subs)
     fresh = {owner: doc for owner, doc in old.items() if doc.get("recipe") == recipe and not full}
-    candidates = [s for s in specs if _recorded(fresh, s)]
-    hashes = hasher([s.rel for s in candidates])
-    stale = [s for s in specs if not _recorded(fresh, s) or _recorded(fresh, s).get("sha256") != hashes.get(s.rel)]
+    recorded = {s.rel: _recorded(fresh, s) for s in specs}
+    hashes = hasher([s.rel for s in specs if recorded[s.rel]])
+    stale = [s for s in specs if not _unchanged(s, recorded[s.rel], hashes)]
     made = {s.rel for s in specs}
     removed = sorted(
         manifest.output_rel(key, owner) for owner, doc in old.items() for key in doc["outputs"]
         if manifest.output_rel(key, owner) not in made
     )  # fmt: skip
-    entries: dict[str | None, dict[str, dict[str, Any]]] = defaultdict(dict)
+    entries: dict[str | None, dict[str, manifest.Planned]] = defaultdict(dict)
     for spec in specs:
         entries[spec.owner][spec.key] = entry(spec, isp, revisions)
     return Plan(specs, stale, removed, dict(entries))

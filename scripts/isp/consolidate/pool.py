@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class Pool:
@@ -31,11 +32,11 @@ class Pool:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
-        """Queue ``fn(*args)``; blocks while ``limit`` tasks are already waiting or running."""
+    def submit(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        """Queue ``fn(*args, **kwargs)``; blocks while ``limit`` tasks are already waiting or running."""
         self._slots.acquire()
         try:
-            future = self._executor.submit(fn, *args)
+            future = self._executor.submit(fn, *args, **kwargs)
         except BaseException:
             self._slots.release()
             raise

@@ -3,12 +3,12 @@ outputs into place, then write the manifests and remove what is no longer made."
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from isp.consolidate import inputs, manifest, plan, staging
 from isp.consolidate.execute import Progress, execute
@@ -44,7 +44,7 @@ class Report:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
     def summary(self) -> str:
@@ -84,7 +84,7 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
             files = inputs.submission_files(root, isp)
             digests = pool.map(cache.of, [rel for *_, rel in files])
             subs = inputs.describe(isp, files, [str(d) for d in digests])
-            hasher: plan.Hasher = lambda rels: dict(zip(rels, pool.map(cache.of, rels), strict=True))  # noqa: E731
+            hasher = functools.partial(_hashes, pool, cache)
             work = plan.build(isp, subs, revisions, old, layout.recipe, full, hasher)
             outcome = execute(root, work, layout, pool, staged, progress)
         staged.commit()
@@ -97,6 +97,11 @@ def _run(root: Path, isp: protocol.Isp, layout: Layout, jobs: int, full: bool, p
     updated = sorted(spec.rel for spec in work.stale)
     unchanged = len(work.specs) - len(updated)
     return Report(len(subs), outcome.decrypted, outcome.outputs_read, updated, unchanged, removed, known, notes=notes)
+
+
+def _hashes(pool: Pool, cache: Hashes, rels: list[str]) -> dict[str, str | None]:
+    """The sha256 of each file in ``rels`` (None when missing), hashed in the pool."""
+    return dict(zip(rels, pool.map(cache.of, rels), strict=True))
 
 
 def _old_manifests(root: Path) -> dict[str | None, manifest.Manifest]:
@@ -115,11 +120,12 @@ def _record(
     owners = sorted(set(work.entries) | set(old), key=lambda o: (o is None, o or ""))
     for owner in owners:
         previous = old.get(owner, manifest.empty())
-        outputs = {}
+        outputs: dict[str, manifest.Entry] = {}
         for key, entry in sorted(work.entries.get(owner, {}).items(), key=lambda kv: manifest.sort_key(kv[0])):
             rel = manifest.output_rel(key, owner)
-            kept = previous["outputs"].get(key, {})
-            stamp = {"sha256": written[rel], "updated": now} if rel in written else _stamp(kept)
+            stamp: manifest.Stamp = (
+                {"sha256": written[rel], "updated": now} if rel in written else _stamp(previous["outputs"][key])
+            )
             outputs[key] = {**entry, **stamp}
         _write_manifest(root, owner, previous, outputs, layout, now)
     made = {spec.rel for spec in work.specs}
@@ -128,16 +134,26 @@ def _record(
     return removed
 
 
-def _stamp(entry: dict[str, Any]) -> dict[str, Any]:
+def _stamp(entry: manifest.Entry) -> manifest.Stamp:
     return {"sha256": entry["sha256"], "updated": entry["updated"]}
 
 
 def _write_manifest(
-    root: Path, owner: str | None, previous: manifest.Manifest, outputs: dict[str, Any], layout: Layout, now: str
+    root: Path,
+    owner: str | None,
+    previous: manifest.Manifest,
+    outputs: dict[str, manifest.Entry],
+    layout: Layout,
+    now: str,
 ) -> None:
     if owner is not None and not outputs:
         (root / manifest.manifest_rel(owner)).unlink(missing_ok=True)
         return
-    doc = {"rules_version": layout.rules_version, "recipe": layout.recipe, "generated": now, "outputs": outputs}
+    doc: manifest.Manifest = {
+        "rules_version": layout.rules_version,
+        "recipe": layout.recipe,
+        "generated": now,
+        "outputs": outputs,
+    }
     if not manifest.same_content(previous, doc):
         manifest.write(root, doc, owner)

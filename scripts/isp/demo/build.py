@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from isp import yamlfiles
 from isp.crypto import keys
@@ -124,7 +124,7 @@ def _keep_in_force(root: Path, today: date) -> None:
         _renew(doc, validity, today)
 
 
-def _renew(doc: Any, validity: Validity, today: date) -> None:
+def _renew(doc: yamlfiles.Document, validity: Validity, today: date) -> None:
     periods = doc["validity"]["periods"]
     last = validity.periods[-1]
     while not validity.in_force(today) or last.end < today:

@@ -8,6 +8,7 @@ goes on; any other exception is a bug and stops the demo.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -174,7 +175,7 @@ def run_all(ctx: DemoContext, seed: int) -> list[StageResult]:
         "requests": request_states,
     }
     for name in planned:
-        _attempt(ctx, name, lambda name=name: _after(ctx, name, after[name]), results)  # type: ignore[misc]
+        _attempt(ctx, name, functools.partial(_after, ctx, name, after[name]), results)
     _attempt(ctx, "consolidate", lambda: consolidate(ctx), results)
     if _done(results, "consolidate") and _done(results, "requests"):
         _attempt(ctx, "release", lambda: release(ctx), results)

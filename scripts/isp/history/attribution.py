@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from isp import yamlfiles
 from isp.errors import Problem
@@ -37,8 +36,8 @@ class Revision:
 
     sha: str
     signer: provenance.CommitInfo
-    parents: list[dict[str, Any]]
-    after: dict[str, Any]
+    parents: list[yamlfiles.Mapping]
+    after: yamlfiles.Mapping
     in_review: bool
 
 
@@ -50,7 +49,7 @@ class Attribution:
     problems: list[Problem]
 
 
-def yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
+def yaml_at(root: Path, rev: str, path: str) -> yamlfiles.Mapping:
     """``path`` as committed at ``rev``, parsed ({} when absent or unreadable)."""
     return mapping_of(git.read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}"), path)
 
@@ -61,7 +60,7 @@ def list_tree(root: Path, rev: str, folder: str) -> list[str]:
     return [p for p in paths if p.endswith(".yaml") and p.count("/") == folder.count("/") + 1]
 
 
-def mapping_of(data: bytes | None, source: str = "<yaml>") -> dict[str, Any]:
+def mapping_of(data: bytes | None, source: str = "<yaml>") -> yamlfiles.Mapping:
     """The mapping in ``data``; {} when absent, unreadable or over a limit of :mod:`isp.yamlfiles`
     (the checks that judge the file report those)."""
     if data is None:
@@ -168,7 +167,7 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def entries_of(content: dict[str, Any], key: str) -> dict[str, Any]:
+def entries_of(content: yamlfiles.Mapping, key: str) -> yamlfiles.Mapping:
     value = content.get(key)
     return dict(value) if isinstance(value, dict) else {}
 
