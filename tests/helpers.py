@@ -10,7 +10,7 @@ import contextlib
 import io
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,7 @@ class Result:
 
 
 @contextlib.contextmanager
-def patched_env(env: dict[str, str | None] | None) -> Iterator[None]:
+def patched_env(env: Mapping[str, str | None] | None) -> Iterator[None]:
     saved = dict(os.environ)
     try:
         for name, value in (env or {}).items():
@@ -48,7 +48,7 @@ def patched_env(env: dict[str, str | None] | None) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def isp(*args: str | Path, env: dict[str, str | None] | None = None, cwd: Path | None = None) -> Result:
+def isp(*args: str | Path, env: Mapping[str, str | None] | None = None, cwd: Path | None = None) -> Result:
     """Run the real `isp` entry point in this process and capture what it prints."""
     from isp.cli.main import run
 

@@ -47,12 +47,12 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(params=list(VIEWPORTS))
-def page(request, browser, base_url: str):  # type: ignore[no-untyped-def]
+def page(request, browser, base_url: str):
     width, height = VIEWPORTS[request.param]
     context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": height})
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
     tab = context.new_page()
-    tab.isp_viewport = request.param  # type: ignore[attr-defined]
+    tab.isp_viewport = request.param
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     yield tab
@@ -60,17 +60,17 @@ def page(request, browser, base_url: str):  # type: ignore[no-untyped-def]
     assert errors == []
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}-{page.isp_viewport}.png"), full_page=True)
 
 
-def unlock(page, passphrase: str) -> None:  # type: ignore[no-untyped-def]
+def unlock(page, passphrase: str) -> None:
     page.fill(PASSWORD, passphrase)
     page.press(PASSWORD, "Enter")
 
 
-def pivot_page(page, base_url: str, built: BuiltSite, unlocked: bool = False):  # type: ignore[no-untyped-def]
+def pivot_page(page, base_url: str, built: BuiltSite, unlocked: bool = False):
     page.goto(base_url + "explore/")
     if not unlocked:  # else the key is remembered for the session
         unlock(page, built.passphrases["members"])
@@ -79,7 +79,7 @@ def pivot_page(page, base_url: str, built: BuiltSite, unlocked: bool = False):  
     return pivot
 
 
-def cells(table) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def cells(table) -> list[list[str]]:
     return [[c.strip() for c in row.locator("th, td").all_inner_texts()] for row in table.locator("tbody tr").all()]
 
 
@@ -87,7 +87,7 @@ def number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def test_the_pivot_never_adds_up_a_stock_across_months(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_the_pivot_never_adds_up_a_stock_across_months(page, base_url: str, built_site: BuiltSite) -> None:
     """It showed 2,044 + 2,519 + 2,346 = 6,909 active cases; a stock's total is its last month."""
     pivot = pivot_page(page, base_url, built_site)
     page.select_option('select[data-isp-control="pivot-rows"]', "period")
@@ -108,7 +108,7 @@ def test_the_pivot_never_adds_up_a_stock_across_months(page, base_url: str, buil
     shot(page, "pivot-stock")
 
 
-def test_the_pivot_filters_by_site_sex_age_and_nationality(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_the_pivot_filters_by_site_sex_age_and_nationality(page, base_url: str, built_site: BuiltSite) -> None:
     pivot = pivot_page(page, base_url, built_site)
     table = pivot.locator('table[data-isp-table="pivot"]')
     everyone = cells(table)
@@ -128,7 +128,7 @@ def test_the_pivot_filters_by_site_sex_age_and_nationality(page, base_url: str, 
     shot(page, "pivot-filters")
 
 
-def test_the_pivot_download_says_what_it_holds_and_is_internal(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_the_pivot_download_says_what_it_holds_and_is_internal(page, base_url: str, built_site: BuiltSite) -> None:
     pivot = pivot_page(page, base_url, built_site)
     page.select_option('select[data-isp-control="pivot-indicator"]', label="Active cases")
     page.select_option('select[data-isp-control="pivot-filter-sex"]', label="Female")
@@ -144,7 +144,7 @@ def test_the_pivot_download_says_what_it_holds_and_is_internal(page, base_url: s
     assert lines[5].startswith("Site \\ Sex,Female,Total")
 
 
-def test_every_figure_shows_its_periods_completeness(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_every_figure_shows_its_periods_completeness(page, base_url: str, built_site: BuiltSite) -> None:
     """A quarter with one month in said "Coverage: 5 of 5 agencies reported"."""
     page.goto(base_url + "reports/quarterly/")
     unlock(page, built_site.passphrases["members"])
@@ -167,7 +167,7 @@ def test_every_figure_shows_its_periods_completeness(page, base_url: str, built_
     assert "15 of 15 agency-months received" in explore.locator(".isp-coverage").inner_text()
 
 
-def test_breaches_in_english_and_arabic(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_breaches_in_english_and_arabic(page, base_url: str, built_site: BuiltSite) -> None:
     """A literal <br> in the clocks; Arabic said "resolution date" for "resolved", clocks in English."""
     page.goto(base_url + "governance/")
     unlock(page, built_site.passphrases["members"])
@@ -183,7 +183,7 @@ def test_breaches_in_english_and_arabic(page, base_url: str, built_site: BuiltSi
     shot(page, "breaches-ar")
 
 
-def test_arabic_period_labels_read_left_to_right(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_arabic_period_labels_read_left_to_right(page, base_url: str, built_site: BuiltSite) -> None:
     """2026-H2 was shown H2-2026 in the right-to-left page."""
     page.goto(base_url + "ar/reports/half-yearly/")
     unlock(page, built_site.passphrases["members"])
@@ -197,7 +197,7 @@ def test_arabic_period_labels_read_left_to_right(page, base_url: str, built_site
     shot(page, "half-year-ar")
 
 
-def test_wide_tables_open_at_the_latest_month(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_wide_tables_open_at_the_latest_month(page, base_url: str, built_site: BuiltSite) -> None:
     pivot = pivot_page(page, base_url, built_site)
     page.select_option('select[data-isp-control="pivot-cols"]', "period")
     page.select_option('select[data-isp-control="pivot-rows"]', "indicator")
@@ -220,7 +220,7 @@ def test_wide_tables_open_at_the_latest_month(page, base_url: str, built_site: B
     shot(page, "pivot-latest-ar")
 
 
-def test_unlock_time_with_a_million_iterations(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_unlock_time_with_a_million_iterations(page, base_url: str, built_site: BuiltSite) -> None:
     """Measured, written to build/screenshots/kdf-timing.txt: the members' passphrase (first in the
     keystore) and the last agency's (every other entry is tried first: the worst case)."""
     timings = {}
@@ -240,7 +240,7 @@ def test_unlock_time_with_a_million_iterations(page, base_url: str, built_site: 
     assert timings["members"] < 3.0  # under a second when the machine is not shared by seven builds
 
 
-def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: str, built_site: BuiltSite) -> None:
     """Every member saw all six agencies' pages in the navigation."""
     nav = 'nav.md-nav--primary a.md-nav__link[href$="{}"]'
     page.goto(base_url + "calendar/")  # public: nothing is unlocked yet, everything is listed
@@ -264,7 +264,7 @@ def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: 
     shot(page, "other-page-passphrase")
 
 
-def test_an_agencys_own_figures_show_their_completeness(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_an_agencys_own_figures_show_their_completeness(page, base_url: str, built_site: BuiltSite) -> None:
     page.goto(base_url + "agencies/irc/quarterly/")
     unlock(page, built_site.passphrases["agency-irc"])
     line = page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"] .isp-coverage')

@@ -326,8 +326,8 @@ def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int]
     keys = variable_keys(model)
     out: dict[int, float] = {}
     for j, key in enumerate(keys):
-        value = prior.get(key)
-        if key is not None and value is not None and small[j] and value in (0, base):
+        value = None if key is None else prior.get(key)
+        if value is not None and small[j] and value in (0, base):
             out[j] = float(value)
     return out
 
@@ -396,9 +396,9 @@ def witness_ranges(result: Rounded) -> list[RangeFailure]:
     names = _inner_names(model)
     assert model.truth is not None
     small = (model.truth >= 1) & (model.truth < base) & (np.asarray(model.A.getnnz(axis=0)) > 0)
-    for j in np.flatnonzero(small):
-        if result.inner[j] not in (0, base):
-            failures.append(RangeFailure(names[j], "a small count was published unrounded"))
+    for index in np.flatnonzero(small):
+        if result.inner[index] not in (0, base):
+            failures.append(RangeFailure(names[index], "a small count was published unrounded"))
     for j, lo, hi in _tied_ranges(result, small):
         if not _wide(result, j, lo, hi):
             failures.append(RangeFailure(names[j], "an indicator group's sum narrows this small count"))

@@ -14,7 +14,7 @@ from itertools import product
 from typing import Protocol
 
 from isp import errors
-from isp.errors import ErrorCode
+from isp.errors import ErrorCode, Severity
 from isp.protocol.models import Isp
 
 MAX_NAMED = 5
@@ -28,7 +28,16 @@ class _Check(Protocol):
     file: str
     given: set[Cell]
 
-    def add(self, error: ErrorCode, row: int | None, column: str | None, **values: object) -> None: ...
+    def add(
+        self,
+        error: ErrorCode,
+        row: int | None,
+        column: str | None,
+        *,
+        severity: Severity | None = None,
+        fix: str | None = None,
+        **values: object,
+    ) -> None: ...
 
 
 def _named(items: list[str]) -> str:
