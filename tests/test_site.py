@@ -258,7 +258,7 @@ def test_a_leaking_plugin_is_refused(isp_repo: IspRepo, keyring: Keyring, plugin
 def test_search_after_encryptcontent_is_refused(isp_repo: IspRepo, keyring: Keyring) -> None:
     config = isp_repo.root / "mkdocs.yml"
     text = config.read_text().replace("  - search\n", "")
-    config.write_text(text.replace("hooks:\n", "  - search\nhooks:\n"))
+    config.write_text(text.replace("markdown_extensions:\n", "  - search\nmarkdown_extensions:\n"))
     result = isp("site", "build", "--repo", isp_repo.root, env=keyring.env("ci"))
     assert result.code == 1 and "list `search` and then `encryptcontent`" in result.err
 

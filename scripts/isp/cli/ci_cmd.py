@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from isp.ci import gate as ci
+from isp.ci import rules_code
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, warn
 from isp.errors import ValidationFailed
@@ -31,7 +32,7 @@ def _file_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
     review = {notice.path: notice for notice in report.notices}
     rows: list[tuple[str, ...]] = []
     for item in report.files:
-        checks = " ".join(f"{MARK[result]}{name}" for name, result in item.checks.items())
+        checks = " ".join([f"[cyan]{item.path_class}[/cyan]"] + [f"{MARK[r]}{name}" for name, r in item.checks.items()])
         if item.path in review:
             checks = (checks + " " if checks else "") + (
                 "[bold red]⚠ review[/bold red]" if review[item.path].loud else "[yellow]⚠ review[/yellow]"
@@ -87,6 +88,22 @@ def pr(
     ok(f"{len(report.commits)} commit(s), {len(report.files)} file(s): every pull-request rule holds")
 
 
+def approve(
+    base: Annotated[str, typer.Option("--base", help="The commit the pull request targets.")],
+    head: Annotated[str, typer.Option("--head", help="The pull request's last commit.")] = "HEAD",
+    repo: RepoOption = Path("."),
+) -> None:
+    """Write a coordinator's approval of a pull request's code change: the record binds the
+    digest of every code path's new content, so it counts for exactly this change. Commit it
+    alone, signed with a coordinator focal point's key.
+
+    Example: `isp ci approve --base origin/main && git add protocol/approvals && git commit -S -m "Approve code"`
+    """
+    rel, digest = rules_code.write_approval(repo, base, head)
+    ok(f"{rel}: approval of sha256:{digest[:16]}…; commit it alone, signed (git commit -S)")
+
+
 def register(app: typer.Typer) -> None:
     ci_app.command("pr")(pr)
+    ci_app.command("approve")(approve)
     app.add_typer(ci_app, name="ci")

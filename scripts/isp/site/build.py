@@ -19,10 +19,11 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from isp.errors import IspError
-from isp.site import hooks
+from isp.site import hooks, mkdocs_hooks
 from isp.site.labels import LANGUAGES
 
 CONFIG = "mkdocs.yml"
+HOOKS = str(Path(mkdocs_hooks.__file__).resolve())  # the package's hooks, never a file of the repository
 DEFAULT_OUT = Path("build/site")
 
 
@@ -70,7 +71,7 @@ def build_site(root: Path, out: Path | None = None, strict: bool = False, verbos
     try:
         for lang in LANGUAGES:  # English first: its clean-up would delete ar/
             session.lang = lang
-            config = load_config(str(root / CONFIG), site_dir=str(_site_dir(out, lang)), strict=strict)
+            config = load_config(str(root / CONFIG), site_dir=str(_site_dir(out, lang)), strict=strict, hooks=[HOOKS])
             mkdocs_build(config)
     except MkDocsException as exc:
         reason = handler.errors[-1] if handler.errors else str(exc)
