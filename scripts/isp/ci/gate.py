@@ -145,6 +145,8 @@ def _mkdocs(ctx: Context, check: FileCheck, blob: bytes) -> None:
 
 def _check_one(ctx: Context, check: FileCheck, change: Change, blobs: dict[str, bytes], index: dict) -> None:
     cls = _classify(ctx, check, change)
+    if not change.deleted and change.new_blob in blobs:
+        _content(ctx, check, blobs[change.new_blob])
     if cls is None:
         return
     if change.deleted:
@@ -154,9 +156,8 @@ def _check_one(ctx: Context, check: FileCheck, change: Change, blobs: dict[str, 
             check_aggregate(ctx, check, None, None)
         return
     blob = blobs[change.new_blob]
-    _content(ctx, check, blob)
     if cls == "submission":
-        check_submission(ctx, check, blob, change.new_blob, index)
+        check_submission(ctx, check, blob, change.new_blob, index, blobs.get(change.old_blob))
     elif cls == "aggregate":
         check_aggregate(ctx, check, blobs.get(change.old_blob), blob)
     elif cls == "site credentials":
@@ -174,7 +175,7 @@ def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
     """Every blob the rules read (new ones, and the old side of aggregates); unresolvable ids
     are reported and left out."""
     wanted = [c.new_blob for c in changes if not c.deleted and unsafe(c) is None]
-    wanted += [c.old_blob for c in changes if c.path.startswith("aggregates/") and c.status == "M"]
+    wanted += [c.old_blob for c in changes if c.path.startswith(("aggregates/", "submissions/")) and c.status == "M"]
     missing = missing_objects(ctx.root, wanted)
     for change in changes:
         if change.new_blob in missing:
@@ -193,7 +194,7 @@ def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
     files = []
     for change in changes:
         check = FileCheck(change.path, change.status)
-        if change.deleted or change.new_blob in blobs:
+        if change.deleted or change.new_blob in blobs or unsafe(change):
             _check_one(ctx, check, change, blobs, index)
         else:
             check.checks["readable"] = False
@@ -224,9 +225,9 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
     with base_protocol(root, base_sha) as isp:
         ctx = Context(root, base_sha, head_sha, start, isp, today or workdays.today(), can_decrypt())
         check_commits(ctx, infos, own)
-        files = _check_files(ctx, changes)
+        with rules_trust.generated_protocol(ctx, {c.path for c in changes}) as ctx.head_isp:
+            files = _check_files(ctx, changes)
         rules_code.check_code(ctx, changes, _approval_blobs(root, changes), infos, own)
-        rules_trust.check_generated(ctx, {c.path for c in changes})
         rules_trust.check_site_credentials(ctx, infos, own)
         rules_trust.check_identities(ctx, infos, shas)
         try:

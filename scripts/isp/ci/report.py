@@ -89,6 +89,7 @@ class Context:
     can_decrypt: bool
     problems: list[Problem] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    head_isp: protocol.Isp | None = None  # the head's protocol, when its key change is generated and judged
 
     def violation(self, path: str, rule: str, message: str, fix: str | None = None) -> None:
         self.problems.append(Problem(path, rule, message, fix=fix))

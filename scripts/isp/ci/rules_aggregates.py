@@ -36,7 +36,7 @@ def check_aggregate(ctx: Context, check: FileCheck, before: bytes | None, after:
         )
         return
     assert after is not None
-    check_envelope(ctx, check, after)
+    check_envelope(ctx, check, after, rewrap=True)
     if ctx.can_decrypt and check.checks.get("encrypted"):
         check_decrypts(ctx, check, after, "a re-wrap must still open: run `isp keys sync` again on the base")
 

@@ -202,10 +202,15 @@ def check_deleted(ctx: Context, check: FileCheck) -> None:
     )
 
 
-def check_submission(ctx: Context, check: FileCheck, blob: bytes, blob_id: str, index: dict[bytes, set[str]]) -> None:
-    """Every rule of the submission class on one added or changed file."""
+def check_submission(
+    ctx: Context, check: FileCheck, blob: bytes, blob_id: str, index: dict[bytes, set[str]], before: bytes | None
+) -> None:
+    """Every rule of the submission class on one added or changed file (``before``: its old
+    version, when the pull request changes one)."""
+    from isp.ci.rules_aggregates import is_rewrap
+
     target = check_submission_path(ctx, check)
-    check_envelope(ctx, check, blob)
+    check_envelope(ctx, check, blob, rewrap=before is not None and is_rewrap(before, blob))
     if target is None or not check.checks.get("encrypted"):
         return
     check_replay(ctx, check, blob_id, blob, index)

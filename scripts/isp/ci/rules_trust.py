@@ -37,9 +37,9 @@ AGENCIES = "protocol/agencies.yaml"
 SYNC_FIX = "run `isp keys sync` and commit what it writes; change protocol/agencies.yaml, never these files"
 
 
-@contextlib.contextmanager
-def head_protocol(root: Path, head: str) -> Iterator[protocol.Isp]:
-    """protocol/ at the head, from its four YAML files only, each through the bounded reader."""
+def head_protocol(root: Path, head: str) -> protocol.Isp:
+    """protocol/ at the head, from its four YAML files only, each through the bounded reader
+    (loaded from a private temp copy that is gone when this returns)."""
     specs = [f"{head}:protocol/{name}" for name in protocol.PROTOCOL_FILES]
     found = read_many(root, specs)
     with tempfile.TemporaryDirectory(prefix="isp-head-") as folder:
@@ -51,31 +51,42 @@ def head_protocol(root: Path, head: str) -> Iterator[protocol.Isp]:
                 raise IspError(f"protocol/{name}: missing at the head")
             yamlfiles.load(data, f"protocol/{name}")
             (target / name).write_bytes(data)
-        yield protocol.load(Path(folder), check=False)
+        return protocol.load(Path(folder), check=False)
 
 
-def check_generated(ctx: Context, changed: set[str]) -> None:
-    """The three generated trust files equal `isp keys sync`'s output from the head's agencies."""
+@contextlib.contextmanager
+def generated_protocol(ctx: Context, changed: set[str]) -> Iterator[protocol.Isp | None]:
+    """Check the three generated trust files against the head's agencies.yaml; yield the head's
+    protocol when they match and something in them changed (re-wraps may then use its
+    recipients), else None."""
     if not changed & {*GENERATED, AGENCIES}:
+        yield None
         return
+    for path in sorted(changed & {AGENCIES, keys.ALLOWED_SIGNERS, keys.SOPS_CONFIG}):
+        ctx.notice(path, "changes who may sign or who may decrypt: every coordinator must review", True)
     try:
-        with head_protocol(ctx.root, ctx.head) as isp:
-            wanted = {path: make(isp) for path, make in GENERATED.items()}
+        isp = head_protocol(ctx.root, ctx.head)
     except IspError as exc:
         ctx.violation(AGENCIES, "protocol-unreadable", f"the head's protocol cannot be read: {exc}")
+        yield None
         return
+    yield isp if _generated_match(ctx, isp) else None
+
+
+def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
     found = read_many(ctx.root, [f"{ctx.head}:{path}" for path in GENERATED])
-    for path, text in wanted.items():
+    good = True
+    for path, make in GENERATED.items():
         have = found.get(f"{ctx.head}:{path}")
-        if have is None or have.decode("utf-8", "replace") != text:
+        if have is None or have.decode("utf-8", "replace") != make(isp):
+            good = False
             ctx.violation(
                 path,
                 "trust-file-not-generated",
                 "differs from what `isp keys sync` generates from the head's protocol/agencies.yaml",
                 SYNC_FIX,
             )
-    for path in sorted(changed & {AGENCIES, keys.ALLOWED_SIGNERS, keys.SOPS_CONFIG}):
-        ctx.notice(path, "changes who may sign or who may decrypt: every coordinator must review", True)
+    return good
 
 
 def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: dict[str, list[tuple[str, str]]]) -> None:
