@@ -8,9 +8,9 @@ fixture gives each test (module fixtures start before it, so they set up their o
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
