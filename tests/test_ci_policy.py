@@ -432,3 +432,144 @@ def _env(values: dict[str, str | None]):  # type: ignore[no-untyped-def]
     from tests.helpers import patched_env
 
     return patched_env(values)
+
+
+# --- approvals bind their content -------------------------------------------------------------------
+
+DAY = "2026-03-03"
+
+
+def _at(day: str):  # type: ignore[no-untyped-def]
+    """Commits made inside this block carry ``day`` as their (signed) committer and author date."""
+    from tests.helpers import patched_env
+
+    stamp = f"{day}T10:00:00+00:00"
+    return patched_env({"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp})
+
+
+def test_a_decision_dated_back_is_refused_and_a_correct_late_decision_passes(module_repo: IspRepo, base: str) -> None:
+    from datetime import date
+
+    from tests.requests_fixtures import decide, new
+
+    start_pr(module_repo, base, "decision-dates")
+    with _at(DAY):
+        request = new(module_repo)
+    opened = module_repo.head()
+    with _at("2026-03-20"):
+        decide(module_repo, request.id, "IRC", day=date(2026, 3, 4))  # recorded 16 days later, dated back
+    assert "decision-date" in rules(ci_pr(module_repo, opened))
+    git(module_repo.root, "reset", "-q", "--hard", opened)
+    with _at("2026-03-20"):
+        decide(module_repo, request.id, "IRC", day=date(2026, 3, 20))  # late, and says so
+    assert "decision-date" not in rules(ci_pr(module_repo, opened))
+
+
+def _edit_yaml(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    from ruamel.yaml import YAML
+
+    handler = YAML()
+    doc = handler.load(path)
+    change(doc)
+    handler.dump(doc, path)
+
+
+def _record(repo: IspRepo, rel: str, data: dict) -> None:  # type: ignore[type-arg]
+    import yaml
+
+    (repo.root / rel).parent.mkdir(exist_ok=True)
+    (repo.root / rel).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _approve_record(repo: IspRepo, rel: str, agencies: tuple[str, ...]) -> None:
+    from datetime import date
+
+    for agency in agencies:
+        _edit_yaml(repo.root / rel, lambda doc, a=agency: doc["approvals"].__setitem__(a, date(2026, 3, 3)))
+        with _at(DAY):
+            repo.commit(f"{agency} approves", paths=[rel], signer=f"{agency}:signatory")
+
+
+def _role_change_pr(repo: IspRepo, base: str, name: str) -> str:
+    """UNICEF stops gathering data, approved by every signatory in the same pull request."""
+    from datetime import date
+
+    from tests.requests_fixtures import REQUIRED
+
+    start_pr(repo, base, name)
+    _edit_yaml(
+        repo.root / "protocol/agencies.yaml", lambda d: d["agencies"]["UNICEF"]["roles"].remove("data_gathering")
+    )
+    rel = "protocol/membership/MEM-UNICEF.yaml"
+    _record(repo, rel, {"id": "MEM-UNICEF", "change": "role-change", "agency": "UNICEF",
+                        "proposed": date(2026, 3, 3), "approvals": {}})  # fmt: skip
+    with _at(DAY):
+        repo.commit("UNICEF no longer gathers data: the proposal", signer="UNHCR:primary")
+    _approve_record(repo, rel, REQUIRED)
+    return rel
+
+
+def test_an_approval_counts_only_in_the_pull_request_that_adds_it(module_repo: IspRepo, base: str) -> None:
+    _role_change_pr(module_repo, base, "role-change")
+    result = ci_pr(module_repo, base)
+    assert result.code == 0, result.output  # the legitimate twin
+    merged = module_repo.head()
+    _edit_yaml(
+        module_repo.root / "protocol/agencies.yaml", lambda d: d["agencies"]["UNICEF"]["roles"].append("data_gathering")
+    )
+    with _at(DAY):
+        module_repo.commit("UNICEF gathers data again", signer="UNHCR:primary")
+    assert "membership-approval" in rules(ci_pr(module_repo, merged))
+
+
+def test_a_record_is_frozen_once_approved(module_repo: IspRepo, base: str) -> None:
+    rel = _role_change_pr(module_repo, base, "frozen")
+    _edit_yaml(module_repo.root / rel, lambda doc: doc.__setitem__("agency", "JRF"))
+    with _at(DAY):
+        module_repo.commit("the record now says JRF", signer="UNHCR:primary")
+    assert "record-frozen" in rules(ci_pr(module_repo, base))
+
+
+def test_an_amendment_changed_after_its_approval_is_not_covered(module_repo: IspRepo, base: str) -> None:
+    from datetime import date
+
+    from tests.requests_fixtures import REQUIRED
+
+    start_pr(module_repo, base, "amendment")
+    protocol_file = module_repo.root / "protocol/protocol.yaml"
+    external = ("disclosure", "profiles", "external")
+    _edit_yaml(protocol_file, lambda d: d[external[0]][external[1]][external[2]].__setitem__("threshold", 6))
+    rel = "protocol/membership/AMEND-1.yaml"
+    _record(module_repo, rel, {"id": "AMEND-1", "change": "protocol-amendment", "sections": ["disclosure"],
+                               "proposed": date(2026, 3, 3), "approvals": {}})  # fmt: skip
+    with _at(DAY):
+        module_repo.commit("A higher threshold", signer="UNHCR:primary")
+    _approve_record(module_repo, rel, REQUIRED)
+    assert ci_pr(module_repo, base).code == 0
+    _edit_yaml(protocol_file, lambda d: d[external[0]][external[1]][external[2]].__setitem__("threshold", 2))
+    with _at(DAY):
+        module_repo.commit("and one more tweak", signer="UNHCR:primary")
+    assert "approval-stale" in rules(ci_pr(module_repo, base))
+
+
+def test_a_request_edited_on_a_branch_from_before_the_decisions_is_refused(module_repo: IspRepo, base: str) -> None:
+    from datetime import date
+
+    from isp.governance import request_files
+    from tests.requests_fixtures import decide, new
+
+    start_pr(module_repo, base, "request-before")
+    with _at(DAY):
+        request = new(module_repo)
+    before = module_repo.head()
+    with _at(DAY):
+        decide(module_repo, request.id, "IRC", day=date(2026, 3, 3))
+    decided = module_repo.head()  # main, with a decision
+    start_pr(module_repo, before, "request-edit")
+    path = module_repo.root / request_files.path_of(request.id)
+    path.write_text(path.read_text().replace("not published", "published in full"))
+    with _at(DAY):
+        module_repo.commit("A wider use", signer="UNHCR:primary")
+    with _at(DAY):
+        git(module_repo.root, "-c", f"user.email={module_repo.email('UNHCR')}", "merge", "-q", "--no-edit", decided)
+    assert "changed-after-decisions" in rules(ci_pr(module_repo, decided))

@@ -38,7 +38,7 @@ from datetime import date
 from pathlib import Path
 
 from isp import yamlfiles
-from isp.ci import plaintext, rules_code, rules_trust
+from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
 from isp.ci.envelopes import check_envelope
 from isp.ci.paths import Change, classes_of, missing_objects, raw_changes, unsafe
 from isp.ci.report import Context, FileCheck, Notice, PrReport
@@ -230,6 +230,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_code.check_code(ctx, changes, _approval_blobs(root, changes), infos, own)
         rules_trust.check_site_credentials(ctx, infos, own)
         rules_trust.check_identities(ctx, infos, shas)
+        rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
         try:
             ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
         except IspError as exc:
