@@ -286,6 +286,20 @@ def test_a_yaml_anchor_bomb_is_refused_in_one_line(module_repo: IspRepo, base: s
     assert result.code == 1 and "yaml-alias" in rules(result)
 
 
+def test_yaml_in_an_intermediate_commit_is_read_through_the_bounded_reader(module_repo: IspRepo, base: str) -> None:
+    """A repeated key in a commit that a later commit repairs: governance would read that
+    version's history, so it goes through the same reader (and is refused)."""
+    start_pr(module_repo, base, "dup-key")
+    rel = module_repo.root / "protocol" / "membership" / "M-2026-010.yaml"
+    rel.parent.mkdir(exist_ok=True)
+    rel.write_text("id: M-2026-010\nchange: role-change\nagency: IRC\nagency: JRF\n")
+    module_repo.commit("membership", signer="IRC:primary")
+    rel.unlink()
+    module_repo.commit("gone again", signer="IRC:primary")
+    result = ci_pr(module_repo, base)
+    assert rules(result) == {"yaml-duplicate-key"}, result.output
+
+
 # --- trust files -----------------------------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ from isp.ci.rules_submissions import (
 from isp.crypto import guard
 from isp.errors import IspError, Problem
 from isp.history import provenance
+from isp.history.attribution import git_bytes
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 
@@ -209,7 +210,7 @@ def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> 
 
     return (
         request_files.check(root, base, head, isp=isp)
-        + membership.breach_check(root, base, head)
+        + membership.breach_check(root, base, head, isp=isp)
         + membership.membership_check(root, base, head)
     )
 
@@ -231,11 +232,44 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_trust.check_site_credentials(ctx, infos, own)
         rules_trust.check_identities(ctx, infos, shas)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
-        try:
-            ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
-        except IspError as exc:
-            ctx.violation("governance", "governance-unreadable", str(exc))
+        if _yaml_versions_ok(ctx, shas):
+            try:
+                ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
+            except IspError as exc:
+                ctx.violation("governance", "governance-unreadable", str(exc))
     return PrReport(base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, ctx.notices, ctx.can_decrypt)
+
+
+def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
+    """Every version of every YAML file the pull request's commits write, through the bounded
+    reader, before the governance rules parse their history: an anchor bomb or a repeated key in
+    an intermediate commit is refused too (and the governance rules are then not run)."""
+    if not shas:
+        return True
+    out = git_bytes(ctx.root, "log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--format=%x01%H", *shas,
+                    "--no-walk=unsorted")  # fmt: skip
+    versions: dict[str, str] = {}
+    for record in out.split(b"\x01")[1:]:
+        fields = record.split(b"\x00")
+        for i in range(1, len(fields) - 1, 2):
+            meta, path = (
+                fields[i].decode("ascii", "replace").lstrip("\n:").split(),
+                fields[i + 1].decode("utf-8", "replace"),
+            )
+            if len(meta) == 5 and path.endswith((".yaml", ".yml")) and meta[3] != "0" * 40:
+                versions.setdefault(meta[3], path)
+    blobs = provenance.read_blobs(ctx.root, sorted(set(versions) - missing_objects(ctx.root, list(versions))))
+    good = True
+    for blob_id, data in blobs.items():
+        try:
+            yamlfiles.load(data, versions[blob_id])
+        except yamlfiles.YamlError as exc:
+            good = False
+            if exc.problem not in ctx.problems:
+                ctx.problems.append(exc.problem)
+    if not good:
+        ctx.notice("governance", "request, breach and membership rules not run: a YAML file is refused above", True)
+    return good
 
 
 def _approval_blobs(root: Path, changes: list[Change]) -> dict[str, bytes]:
