@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from pathlib import Path
 
@@ -129,3 +130,45 @@ def test_schema_problems_put_the_field_path_in_the_column() -> None:
         Outer.model_validate({"agencies": {"UNICEF": {}}})
     (problem,) = yamlfiles.schema_problems(caught.value, "protocol/agencies.yaml")
     assert (problem.file, problem.rule, problem.column) == ("protocol/agencies.yaml", "schema", "agencies.UNICEF.email")
+
+
+@pytest.mark.parametrize("writer", [yamlfiles.dump, yamlfiles.dump_data])
+def test_writers_never_emit_an_alias_the_reader_would_refuse(writer: object) -> None:
+    shared = ["concern_child_labour", "concern_early_marriage"]
+    text = writer({"data": {"indicators": shared}, "summary": {"indicators": shared}})  # type: ignore[operator]
+    assert "&" not in text and "*" not in text
+    assert yamlfiles.load(text, "requests/R.yaml") == {
+        "data": {"indicators": shared},
+        "summary": {"indicators": shared},
+    }
+
+
+@pytest.mark.parametrize(
+    "document",
+    ['decisions:\n  IRC: approve\n  "IRC": deny\n', "limits:\n  1: a\n  0x1: b\n", "a: 1\nb: {c: 1, c: 2}\n"],
+)
+def test_keys_equal_once_read_are_duplicates_too(document: str) -> None:
+    assert _refused(document).problem.rule == "yaml-duplicate-key"
+
+
+def test_a_merge_key_may_repeat_what_it_merges_when_aliases_are_allowed() -> None:
+    document = "base: &b {x: 1, y: 2}\nitem:\n  <<: *b\n  y: 3\n"
+    assert yamlfiles.load(document, "f.yaml", allow_aliases=True)["item"] == {"x": 1, "y": 3}
+    assert _refused(document).problem.rule == "yaml-alias"
+
+
+def test_no_other_module_imports_a_yaml_library() -> None:
+    """yamlfiles is the one reader and writer (ci/gate.py moves to it on branch cigate)."""
+    package = REPO_ROOT / "scripts" / "isp"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel in {"yamlfiles.py", "ci/gate.py"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(name.split(".")[0] in {"yaml", "ruamel"} for name in names):
+                offenders.append(rel)
+    assert offenders == []

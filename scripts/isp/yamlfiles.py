@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from isp.errors import IspError, Problem
 from isp.fsutil import write_text_atomic
@@ -35,6 +36,13 @@ MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every al
 Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper writing a value shared by two keys out twice, never as an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 class YamlError(IspError):
@@ -51,13 +59,27 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
     source = "<yaml>"
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """A mapping with fewer keys than pairs had a repeated key: only then are the keys
+        compared one by one (merge keys, ``<<``, may legitimately repeat what they merge)."""
+        pairs = len(node.value)
+        merged = any(key.tag == _MERGE for key, _ in node.value)
+        if merged:
+            self._refuse_duplicates(node)
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
+        if not merged and len(mapping) < pairs:
+            self._refuse_duplicates(node)
+        return mapping
+
+    def _refuse_duplicates(self, node: MappingNode) -> None:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 continue
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
-            if isinstance(key, Hashable) and key in seen:
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
                 raise YamlError(
                     self.source,
                     "yaml-duplicate-key",
@@ -66,9 +88,10 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
                     row=line,
                     fix="keep one of them",
                 )
-            if isinstance(key, Hashable):
-                seen[key] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+            seen[key] = line
+
+
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 def _short(key: object) -> str:
@@ -76,32 +99,40 @@ def _short(key: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_graph(root: Node, source: str, max_depth: int, allow_aliases: bool) -> None:
-    """Walk the composed nodes without recursion, as if every alias were copied out: refuse depth
-    over ``max_depth``, any alias unless allowed, and an expansion over MAX_EXPANDED_NODES."""
-    seen: set[int] = set()
-    stack: list[tuple[Node, int]] = [(root, 1)]
-    visits = 0
-    while stack:
-        node, depth = stack.pop()
-        visits += 1
+def _children(node: Node, scalars: bool) -> list[Node]:
+    if type(node) is MappingNode:
+        return [part for pair in node.value for part in pair if scalars or type(part) is not ScalarNode]
+    if type(node) is SequenceNode:
+        return [item for item in node.value if scalars or type(item) is not ScalarNode]
+    return []
+
+
+def _check_graph(root: Node, source: str, max_depth: int, aliases: str) -> None:
+    """Walk the composed nodes level by level, as if every alias were copied out: refuse nesting
+    over ``max_depth``; with ``aliases`` "refuse", a node reached twice; with "count", more than
+    MAX_EXPANDED_NODES nodes in all; with "none" (no ``&`` in the text) only depth is checked."""
+    level, depth, seen, visits = [root], 1, set(), 1
+    while level:
         if depth > max_depth:
-            raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels", row=_row(node))
-        if id(node) in seen and not allow_aliases:
-            raise YamlError(
-                source,
-                "yaml-alias",
-                "uses an anchor and alias (&name, *name)",
-                row=_row(node),
-                fix="write the values out",
-            )
-        seen.add(id(node))
-        if visits > MAX_EXPANDED_NODES:
-            raise YamlError(source, "yaml-alias", f"aliases expand to more than {MAX_EXPANDED_NODES} values")
-        if isinstance(node, MappingNode):
-            stack.extend((part, depth + 1) for pair in node.value for part in pair)
-        elif isinstance(node, SequenceNode):
-            stack.extend((item, depth + 1) for item in node.value)
+            raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels", row=_row(level[0]))
+        following: list[Node] = []
+        for node in level:
+            if aliases == "refuse":
+                if id(node) in seen:
+                    raise YamlError(
+                        source,
+                        "yaml-alias",
+                        "uses an anchor and alias (&name, *name)",
+                        row=_row(node),
+                        fix="write the values out",
+                    )
+                seen.add(id(node))
+            children = _children(node, scalars=aliases != "none")
+            visits += len(children)
+            if visits > MAX_EXPANDED_NODES:
+                raise YamlError(source, "yaml-alias", f"aliases expand to more than {MAX_EXPANDED_NODES} values")
+            following += children
+        level, depth = following, depth + 1
 
 
 def _row(node: Node) -> int:
@@ -136,7 +167,8 @@ def load(
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_graph(node, source, max_depth, allow_aliases)
+        anchors = ("&" in data) if isinstance(data, str) else (b"&" in data)
+        _check_graph(node, source, max_depth, "count" if allow_aliases else "refuse" if anchors else "none")
         return loader.construct_document(node)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -181,6 +213,7 @@ def round_trip(width: int | None = None, indent: Indent | None = None) -> YAML:
     """ruamel's round-trip handler: comments, key order and quotes kept as written."""
     handler = YAML()
     handler.preserve_quotes = True
+    handler.representer.ignore_aliases = lambda data: True  # never written: the reader refuses them
     handler.width = width
     if indent is not None:
         handler.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
@@ -203,9 +236,15 @@ def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) 
     write_text_atomic(path, dump(doc, width=width, indent=indent))
 
 
+def quoted(text: str) -> str:
+    """``text`` written in double quotes by :func:`dump` (a month like "2015-01" stays a string)."""
+    marked: str = DoubleQuotedScalarString(text)
+    return marked
+
+
 def dump_data(data: Any, *, width: int | None = None) -> str:
     """Plain data as block YAML in key order: for generated files that carry no comments."""
-    return yaml.safe_dump(data, sort_keys=False, width=width)
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=width)
 
 
 # --- schema problems -------------------------------------------------------------------------

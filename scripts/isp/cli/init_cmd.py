@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import git
 import typer
 
 from isp.cli.output import ok
+from isp.history import git
 from isp.protocol.skeleton import init_repository
 
 
@@ -24,7 +24,7 @@ def init(
     """
     made = init_repository(directory)
     if not no_git and not (directory / ".git").exists():
-        git.Repo.init(directory, initial_branch="main")
+        git.init(directory)
     ok(f"new ISP repository in {directory} ({len(made)} template entries)")
 
 

@@ -16,11 +16,11 @@ Messages name the file and the rule, never a line of its content.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path, PurePosixPath
 
 from isp.crypto import sops
 from isp.errors import Problem
+from isp.history import git
 
 PROTECTED = ("submissions", "aggregates")
 ALLOWED_NAMES = frozenset({"README.md", ".gitkeep"})
@@ -99,5 +99,7 @@ def check(root: Path, paths: list[Path]) -> list[Problem]:
 
 def tracked(root: Path) -> list[Path]:
     """Every file in git's index (what the next commit would hold)."""
-    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=False).stdout
-    return [root / name for name in out.decode("utf-8", "replace").split("\0") if name]
+    try:
+        return [root / name for name in git.ls_files(root) if name]
+    except git.GitError:
+        return []

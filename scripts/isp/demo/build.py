@@ -35,10 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
+from isp import yamlfiles
 from isp.crypto import keys, sops
 from isp.demo import synthetic
 from isp.demo.canaries import save as save_canaries
@@ -217,16 +218,15 @@ def _ignore_demo_files(root: Path) -> None:
 
 def _keep_in_force(root: Path, today: date) -> None:
     """Add yearly renewals to protocol.yaml until ``today`` is in force (a demo is always current)."""
-    from ruamel.yaml import YAML
-
     isp = protocol.load(root)
     validity = isp.protocol.validity
     if validity.in_force(today) and validity.review_date >= today:
         return
-    yaml_rt = YAML()
-    yaml_rt.preserve_quotes = True
-    path = root / "protocol" / "protocol.yaml"
-    doc = yaml_rt.load(path)
+    with yamlfiles.edit(root / "protocol" / "protocol.yaml") as doc:
+        _renew(doc, validity, today)
+
+
+def _renew(doc: Any, validity: protocol.Validity, today: date) -> None:
     periods = doc["validity"]["periods"]
     last = validity.periods[-1]
     while not validity.in_force(today) or last.end < today:
@@ -240,7 +240,6 @@ def _keep_in_force(root: Path, today: date) -> None:
             review_date=last.end - timedelta(days=30),
         )
     doc["validity"]["review_date"] = validity.review_date
-    yaml_rt.dump(doc, path)
 
 
 def _make_keys(root: Path, key_dir: Path, isp: protocol.Isp) -> tuple[str, tuple[dict[str, str], dict[str, Path]]]:

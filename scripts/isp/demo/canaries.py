@@ -11,13 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
 from isp.demo.story import Canary
 from isp.fsutil import write_atomic
+from isp.history import git
 
 CANARY_FILE = "canaries.json"
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -89,7 +89,4 @@ def _readable(path: Path) -> bytes:
 
 def scan_git_objects(root: Path, values: Iterable[int]) -> list[str]:
     """Canaries in any object of the repository (every blob, tree, commit and tag, reachable or not)."""
-    proc = subprocess.run(
-        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
-    )
-    return [hit.decode() for hit in pattern(values).findall(proc.stdout)]
+    return [hit.decode() for hit in pattern(values).findall(git.all_objects(root))]

@@ -9,35 +9,20 @@ leak into the demo and the demo never touches them.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from isp.errors import IspError
-
-# Variables that would point git at another repository, index or identity.
-_SCRUBBED_PREFIXES = ("GIT_",)
-
-
-def _env(when: datetime | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    if when is not None:
-        stamp = when.isoformat()
-        env["GIT_AUTHOR_DATE"] = stamp
-        env["GIT_COMMITTER_DATE"] = stamp
-    return env
+from isp.history import git
 
 
 def run_git(root: Path, *args: str, when: datetime | None = None) -> str:
-    """Run git in ``root``; a failure becomes one line naming the git command."""
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=_env(when), check=False)
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
-        raise IspError(f"git {args[0]} failed in {root}: {detail[0]}")
-    return proc.stdout
+    """Run git in ``root`` with no inherited ``GIT_*`` variable (identity, dates, config), dated
+    ``when``; a failure is one :class:`git.GitError` line naming the git command."""
+    dates = {"GIT_AUTHOR_DATE": when.isoformat(), "GIT_COMMITTER_DATE": when.isoformat()} if when else {}
+    return git.text(root, *args, env=dates, isolated=True)
 
 
 def ssh_keygen(private_key: Path, comment: str) -> Path:

@@ -16,18 +16,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from ruamel.yaml import YAML
 
+from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance import request_files
-from isp.history import attribution, provenance
+from isp.history import attribution, git, provenance
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 from isp.protocol.models import Isp
@@ -37,6 +35,7 @@ BREACHES_DIR = "protocol/breaches"
 BREACH_ID = re.compile(r"^BR-(\d{4})-(\d{3,})$")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 DIGITS = re.compile(r"\d")
+WIDTH = 100  # how breach records are laid out when the tool writes them
 
 
 class _Model(BaseModel):
@@ -58,28 +57,13 @@ class Breach(_Model):
         return f"{BREACHES_DIR}/{self.id}.yaml"
 
 
-def _yaml() -> YAML:
-    handler = YAML()
-    handler.preserve_quotes = True
-    handler.width = 100
-    return handler
-
-
-def _dump(handler: YAML, doc: Any) -> str:
-    buffer = StringIO()
-    handler.dump(doc, buffer)
-    return buffer.getvalue()
-
-
 def _parse_breach(data: bytes | str, rel: str) -> Breach:
     try:
-        raw = yaml.load(data, Loader=request_files.YAML_LOADER) or {}
-        return Breach.model_validate(raw)
-    except yaml.YAMLError:
-        raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML")]) from None
+        return Breach.model_validate(yamlfiles.load(data, rel) or {})
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem]) from None
     except ValidationError as exc:
-        problems = [Problem(rel, "schema", f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
-        raise ValidationFailed(problems, f"{rel}: not a valid breach record") from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, rel), f"{rel}: not a valid breach record") from None
 
 
 def breach_ids(root: Path) -> list[str]:
@@ -132,14 +116,10 @@ def open_breach(
     if (root / breach.path).exists():
         raise IspError(f"{breach.path} already exists: choose another --id")
     header = "# A breach of the protocol (isp breach open). No release while it is open.\n"
-    write_text_atomic(root / breach.path, header + _dump(_yaml(), breach.model_dump(mode="python", exclude_none=True)))
+    write_text_atomic(
+        root / breach.path, header + yamlfiles.dump(breach.model_dump(mode="python", exclude_none=True), width=WIDTH)
+    )
     return breach
-
-
-def _edit_breach(root: Path, breach_id: str) -> tuple[YAML, Any, Breach]:
-    breach = load_breach(root, breach_id)
-    handler = _yaml()
-    return handler, handler.load((root / breach.path).read_text(encoding="utf-8")), breach
 
 
 def update_breach(
@@ -150,17 +130,19 @@ def update_breach(
     description: str | None = None,
 ) -> Breach:
     """Record the meeting, the escalation to senior management, or a better description."""
-    handler, doc, breach = _edit_breach(root, breach_id)
+    breach = load_breach(root, breach_id)
     if meeting is None and escalated is None and description is None:
         raise UsageError("nothing to update: give --meeting, --escalated or --description")
-    for name, value in (("meeting", meeting), ("escalated", escalated)):
-        if value is not None:
-            if value < breach.reported:
-                raise IspError(f"{breach.path}: {name} {value} is before the breach was reported ({breach.reported})")
-            doc[name] = value
-    if description is not None:
-        doc["description"] = _no_figures(description)
-    write_text_atomic(root / breach.path, _dump(handler, doc))
+    with yamlfiles.edit(root / breach.path, width=WIDTH) as doc:
+        for name, value in (("meeting", meeting), ("escalated", escalated)):
+            if value is not None:
+                if value < breach.reported:
+                    raise IspError(
+                        f"{breach.path}: {name} {value} is before the breach was reported ({breach.reported})"
+                    )
+                doc[name] = value
+        if description is not None:
+            doc["description"] = _no_figures(description)
     return load_breach(root, breach_id)
 
 
@@ -171,13 +153,13 @@ def agree_resolution(root: Path, breach_id: str, agency: str, day: date) -> Brea
     belongs to the coordinators and an agency's commit may change only its own entry."""
     isp = protocol.load(root)
     isp.agency(agency)
-    handler, doc, breach = _edit_breach(root, breach_id)
+    breach = load_breach(root, breach_id)
     if day < breach.reported:
         raise IspError(f"{breach.path}: an agreement cannot be dated {day}, before the breach was reported")
-    if doc.get("agreements") is None:
-        doc["agreements"] = {}
-    doc["agreements"][agency] = day
-    write_text_atomic(root / breach.path, _dump(handler, doc))
+    with yamlfiles.edit(root / breach.path, width=WIDTH) as doc:
+        if doc.get("agreements") is None:
+            doc["agreements"] = {}
+        doc["agreements"][agency] = day
     return load_breach(root, breach_id)
 
 
@@ -254,7 +236,7 @@ def breach_clocks(isp: Isp, breach: Breach, closed_on: date | None, today: date)
 
 
 def _agreements_counted(root: Path, breach: Breach, rev: str) -> tuple[dict[str, date], dict[str, str]]:
-    if not attribution.is_repo(root):
+    if not git.has_commits(root):
         return {}, {a: "not in a git repository: the agreement cannot be verified" for a in breach.agreements}
     signed = attribution.signed_entries(root, breach.path, "agreements", "agreement", rev)
     committed = attribution.entries_of(attribution.yaml_at(root, rev, breach.path), "agreements")
@@ -295,7 +277,7 @@ def breach_statuses(root: Path, today: date | None = None, isp: Isp | None = Non
     """Every breach in the working tree, judged with the agreements committed and signed at HEAD."""
     isp = isp or protocol.load(root)
     today = today or workdays.today()
-    if attribution.is_repo(root):
+    if git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR)
     result = []
     for breach in all_breaches(root):
@@ -310,7 +292,7 @@ def open_breaches(root: Path, today: date | None = None) -> list[BreachStatus]:
 
 def _breaches_at(root: Path, rev: str) -> list[Breach]:
     paths = attribution.list_tree(root, rev, BREACHES_DIR)
-    blobs = attribution.read_many(root, [f"{rev}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{rev}:{p}" for p in paths])
     found = []
     for path in paths:
         try:
@@ -325,7 +307,7 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[reque
     (an uncommitted breach counts as open), else as committed at ``rev``."""
     far = date.max
     breaches = all_breaches(root) if rev is None else _breaches_at(root, rev)
-    if any(b.agreements for b in breaches) and attribution.is_repo(root):
+    if any(b.agreements for b in breaches) and git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR, rev or "HEAD")
     result: list[request_files.Interval] = []
     for breach in breaches:
@@ -385,7 +367,7 @@ def breach_check(
     attribution.prefetch(root, BREACHES_DIR, head, base)
     for path in attribution.list_tree(root, head, BREACHES_DIR):
         try:
-            breach = _parse_breach(attribution.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)
+            breach = _parse_breach(git.read_many(root, [f"{head}:{path}"])[f"{head}:{path}"] or b"", path)
         except ValidationFailed as exc:
             problems += exc.problems
             continue

@@ -28,18 +28,15 @@ system switch needs one coordinator's. :func:`membership_check` enforces it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import date
-from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError
-from isp.fsutil import write_text_atomic
 from isp.governance import request_files
 from isp.governance.breaches import BREACHES_DIR as BREACHES_DIR
 from isp.governance.breaches import Breach as Breach
@@ -56,7 +53,7 @@ from isp.governance.breaches import load_breach as load_breach
 from isp.governance.breaches import open_breach as open_breach
 from isp.governance.breaches import open_breaches as open_breaches
 from isp.governance.breaches import update_breach as update_breach
-from isp.history import attribution, provenance
+from isp.history import attribution, git, provenance
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 from isp.protocol.models import Isp
@@ -129,18 +126,8 @@ def validity_problems(isp: Isp, day: date) -> list[Problem]:
 # --- suspensions -----------------------------------------------------------------------------
 
 
-def _dump(handler: YAML, doc: Any) -> str:
-    buffer = StringIO()
-    handler.dump(doc, buffer)
-    return buffer.getvalue()
-
-
-def _edit_agencies(root: Path) -> tuple[YAML, Any, Path]:
-    handler = YAML()
-    handler.preserve_quotes = True
-    handler.width = 4096
-    path = root / AGENCIES_FILE
-    return handler, handler.load(path), path
+def _edit_agencies(root: Path) -> AbstractContextManager[Any]:
+    return yamlfiles.edit(root / AGENCIES_FILE, width=4096)
 
 
 def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date) -> None:
@@ -160,16 +147,15 @@ def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, r
                 f"{agency} is already suspended from {existing.start} to {existing.end or 'further notice'}:"
                 " resume it first, or choose months that do not overlap"
             )
-    handler, doc, path = _edit_agencies(root)
-    entry: dict[str, Any] = {"from": DoubleQuotedScalarString(start)}
+    entry: dict[str, Any] = {"from": yamlfiles.quoted(start)}
     if end is not None:
-        entry["to"] = DoubleQuotedScalarString(end)
+        entry["to"] = yamlfiles.quoted(end)
     entry |= {"reason": reason.strip(), "recorded": recorded}
-    node = doc["agencies"][agency]
-    if node.get("suspensions") is None:
-        node["suspensions"] = []
-    node["suspensions"].append(entry)
-    write_text_atomic(path, _dump(handler, doc))
+    with _edit_agencies(root) as doc:
+        node = doc["agencies"][agency]
+        if node.get("suspensions") is None:
+            node["suspensions"] = []
+        node["suspensions"].append(entry)
     protocol.load(root)
 
 
@@ -189,9 +175,8 @@ def resume(root: Path, agency: str, month: str) -> str:
             "suspended month; correct agencies.yaml in a reviewed pull request instead"
         )
     last = add_months(month, -1)
-    handler, doc, path = _edit_agencies(root)
-    doc["agencies"][agency]["suspensions"][index]["to"] = DoubleQuotedScalarString(last)
-    write_text_atomic(path, _dump(handler, doc))
+    with _edit_agencies(root) as doc:
+        doc["agencies"][agency]["suspensions"][index]["to"] = yamlfiles.quoted(last)
     protocol.load(root)
     return last
 
@@ -240,9 +225,9 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
     except IspError as exc:
         return [str(exc)]
     blockers = []
-    if not attribution.is_repo(root):
+    if not git.has_commits(root):
         return [f"{root}: not a git repository; decisions cannot be verified"]
-    committed = attribution.read_many(root, [f"HEAD:{request.path}"]).get(f"HEAD:{request.path}")
+    committed = git.read_many(root, [f"HEAD:{request.path}"]).get(f"HEAD:{request.path}")
     if committed != (root / request.path).read_bytes():
         blockers.append(f"{request.path} has changes that are not committed: commit them (signed) first")
     head = provenance.resolve(root, "HEAD")
@@ -282,12 +267,12 @@ def _agencies_at(root: Path, rev: str) -> dict[str, Any]:
 
 def _membership_files(root: Path, rev: str) -> list[tuple[str, MembershipChange]]:
     paths = attribution.list_tree(root, rev, MEMBERSHIP_DIR)
-    blobs = attribution.read_many(root, [f"{rev}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{rev}:{p}" for p in paths])
     found = []
     for path in paths:
         try:
-            found.append((path, MembershipChange.model_validate(yaml.safe_load(blobs[f"{rev}:{path}"] or b""))))
-        except (yaml.YAMLError, ValidationError):
+            found.append((path, MembershipChange.model_validate(yamlfiles.load(blobs[f"{rev}:{path}"] or b"", path))))
+        except (yamlfiles.YamlError, ValidationError):
             continue
     return found
 

@@ -17,17 +17,15 @@ history of decisions (``isp.history.attribution``, shared with breach agreements
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
-from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from ruamel.yaml import YAML
 
+from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance.request_rules import ELEMENTS as ELEMENTS
@@ -39,16 +37,14 @@ from isp.governance.request_status import RequestStatus as RequestStatus
 from isp.governance.request_status import first_lapse as first_lapse
 from isp.governance.request_status import merge_intervals as merge_intervals
 from isp.governance.request_status import timeline as timeline
-from isp.history import provenance
+from isp.history import git, provenance
 from isp.history.attribution import (
     Attribution,
     Revision,
     entries_of,
-    is_repo,
     list_tree,
     mapping_of,
     prefetch,
-    read_many,
     resolve,
     revisions,
     signed_entries,
@@ -60,7 +56,6 @@ from isp.protocol import workdays
 from isp.protocol.models import Isp
 
 REQUESTS_DIR = "requests"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
 RELEASE_RECORD_DAYS = 7  # a release recorded by a pull request is dated at most this many days back
@@ -129,29 +124,18 @@ def path_of(request_id: str) -> str:
     return f"{REQUESTS_DIR}/{request_id}.yaml"
 
 
-def _schema_problems(rel: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(rel, "schema", f"{where}: {message}", column=where))
-    return problems
-
-
 def parse(data: bytes | str, rel: str) -> Request:
     """A request from YAML text; :class:`ValidationFailed` lists every schema problem."""
     try:
-        raw = yaml.load(data, Loader=YAML_LOADER) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = None if mark is None else mark.line + 1
-        raise ValidationFailed([Problem(rel, "yaml-syntax", "not valid YAML", row=row)]) from None
+        raw = yamlfiles.load(data, rel) or {}
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem]) from None
     if not isinstance(raw, dict):
         raise ValidationFailed([Problem(rel, "schema", "a request is a mapping of fields")])
     try:
         return Request.model_validate(raw)
     except ValidationError as exc:
-        raise ValidationFailed(_schema_problems(rel, exc), f"{rel}: not a valid request") from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, rel), f"{rel}: not a valid request") from None
 
 
 def load(root: Path, request_id: str) -> Request:
@@ -183,26 +167,19 @@ def all_requests(root: Path) -> list[Request]:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _yaml() -> YAML:
-    handler = YAML()
-    handler.preserve_quotes = True
-    handler.width = 100
-    handler.indent(mapping=2, sequence=4, offset=2)
-    return handler
-
-
-def _dump(handler: YAML, doc: Any) -> str:
-    buffer = StringIO()
-    handler.dump(doc, buffer)
-    return buffer.getvalue()
-
-
 def next_id(root: Path, day: date) -> str:
     """``REQ-<year>-<NNN>``, one more than the highest number used that year."""
     numbers = [
         int(m.group(2)) for i in request_ids(root) if (m := GENERATED_ID.match(i)) and m.group(1) == str(day.year)
     ]
     return f"REQ-{day.year}-{max(numbers, default=0) + 1:03d}"
+
+
+WIDTH, INDENT = 100, (2, 4, 2)  # how request files are laid out when the tool writes them
+
+
+def _edit(root: Path, request: Request) -> AbstractContextManager[Any]:
+    return yamlfiles.edit(root / request.path, width=WIDTH, indent=INDENT)
 
 
 HEADER = (
@@ -220,7 +197,7 @@ def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -
     try:
         request = Request.model_validate(values)
     except ValidationError as exc:
-        raise ValidationFailed(_schema_problems(path_of(str(values["id"])), exc)) from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, path_of(str(values["id"])))) from None
     if not ID_PATTERN.match(request.id):
         raise UsageError(f"'{request.id}' is not a usable request id: letters, digits, '.', '_' or '-'")
     if (root / request.path).exists():
@@ -230,7 +207,7 @@ def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -
     if problems:
         raise ValidationFailed(problems, f"{request.path}: not written")
     doc = request.model_dump(mode="python", exclude_none=True, exclude={"releases"})
-    write_text_atomic(root / request.path, HEADER + _dump(_yaml(), doc))
+    write_text_atomic(root / request.path, HEADER + yamlfiles.dump(doc, width=WIDTH, indent=INDENT))
     return request
 
 
@@ -244,18 +221,12 @@ def readable_requests(root: Path) -> list[Request]:
     return found
 
 
-def _edit(root: Path, request_id: str) -> tuple[YAML, Any, Request]:
-    request = load(root, request_id)
-    handler = _yaml()
-    return handler, handler.load((root / request.path).read_text(encoding="utf-8")), request
-
-
 def decide(
     root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
 ) -> Decision:
     """Record ``agency``'s decision in the file (it counts once committed and signed)."""
     isp = isp or protocol.load(root)
-    handler, doc, request = _edit(root, request_id)
+    request = load(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
         raise IspError(f"{agency} is not a data-gathering agency: only {', '.join(isp.data_gathering())} decide")
@@ -266,10 +237,10 @@ def decide(
             f"{request.path}: a decision cannot be dated {day}, before the request was issued ({request.issued})"
         )
     decision = Decision(decision="approve" if approve else "deny", date=day, reason=(reason or "").strip() or None)
-    if doc.get("decisions") is None:
-        doc["decisions"] = {}
-    doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
-    write_text_atomic(root / request.path, _dump(handler, doc))
+    with _edit(root, request) as doc:
+        if doc.get("decisions") is None:
+            doc["decisions"] = {}
+        doc["decisions"][agency] = decision.model_dump(mode="python", exclude_none=True)
     return decision
 
 
@@ -287,7 +258,7 @@ def record_release(
     """Append a release (its id, date, recipient and the sha256 of each file) to the request.
 
     Called by ``isp release`` after :func:`isp.governance.membership.release_blockers` came back empty."""
-    handler, doc, request = _edit(root, request_id)
+    request = load(root, request_id)
     if any(r.id == release_id for r in request.releases):
         raise IspError(f"{request.path}: release {release_id} is already recorded")
     release = Release(
@@ -298,32 +269,28 @@ def record_release(
         profile=profile,
         suppressed_cells=suppressed_cells,
     )
-    if doc.get("releases") is None:
-        doc["releases"] = []
-    doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
-    write_text_atomic(root / request.path, _dump(handler, doc))
+    with _edit(root, request) as doc:
+        if doc.get("releases") is None:
+            doc["releases"] = []
+        doc["releases"].append(release.model_dump(mode="python", exclude_none=True))
     return release
 
 
 def commit_file(root: Path, rel: str, message: str) -> str:
     """Commit ``rel`` alone with the user's own git identity, signed (``git commit -S``)."""
-    add = subprocess.run(["git", "add", "--", rel], cwd=root, capture_output=True, text=True)
-    done = add.returncode == 0 and subprocess.run(
-        ["git", "commit", "-q", "-S", "-m", message, "--", rel], cwd=root, capture_output=True, text=True
-    )
-    if not done or done.returncode != 0:
-        detail = ((done and done.stderr) or add.stderr or "").strip().splitlines()
+    try:
+        return git.commit(root, message, rel, sign=True)
+    except git.GitError as exc:
         raise IspError(
-            f"{rel}: written, but `git commit -S` failed ({detail[-1] if detail else 'no detail'}); "
+            f"{rel}: written, but `git commit -S` failed ({exc.reason}); "
             "set up SSH signing (git config gpg.format ssh; user.signingkey) and commit it signed"
-        )
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+        ) from None
 
 
 def counted_decisions(root: Path, request: Request, head: str = "HEAD") -> tuple[dict[str, Decision], dict[str, str]]:
     """The decisions that count (committed at ``head``, attributed to a signed commit of their
     agency, and the same in the working tree), and a note for each one that does not."""
-    if not is_repo(root):
+    if not git.has_commits(root):
         return {}, {a: "not in a git repository: the decision cannot be verified" for a in request.decisions}
     head = resolve(root, head)
     return _counted(root, request, head, yaml_at(root, head, request.path))
@@ -385,11 +352,11 @@ def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) 
     today = today or workdays.today()
     breaches = membership.breach_intervals(root, isp)
     found = [load(root, r) for r in request_ids(root)]
-    if not is_repo(root):
+    if not git.has_commits(root):
         return [status(root, r.id, today, isp, breaches) for r in found]
     head = resolve(root, "HEAD")
     prefetch(root, REQUESTS_DIR, head)
-    blobs = read_many(root, [f"{head}:{r.path}" for r in found])
+    blobs = git.read_many(root, [f"{head}:{r.path}" for r in found])
     result = []
     for request in found:
         counted, notes = _counted(root, request, head, mapping_of(blobs[f"{head}:{request.path}"]))
@@ -402,7 +369,7 @@ def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) 
 
 def _tree_requests(root: Path, head: str) -> dict[str, bytes]:
     paths = list_tree(root, head, REQUESTS_DIR)
-    blobs = read_many(root, [f"{head}:{p}" for p in paths])
+    blobs = git.read_many(root, [f"{head}:{p}" for p in paths])
     return {p: data for p in paths if (data := blobs[f"{head}:{p}"]) is not None}
 
 

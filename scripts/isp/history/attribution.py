@@ -19,18 +19,15 @@ this way merges pull requests with merge commits, whose second parent keeps the 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from isp.errors import IspError, Problem
-from isp.history import provenance
+from isp import yamlfiles
+from isp.errors import Problem
+from isp.history import git, provenance
 
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -53,72 +50,32 @@ class Attribution:
     problems: list[Problem]
 
 
-def git_bytes(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True)
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise IspError(f"git {args[0]} failed in {root}: {detail[-1] if detail else proc.returncode}")
-    return proc.stdout
-
-
-def read_many(root: Path, specs: list[str]) -> dict[str, bytes | None]:
-    """``rev:path`` -> bytes (None when absent), through one ``git cat-file --batch``."""
-    if not specs:
-        return {}
-    out = git_bytes(root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
-    found: dict[str, bytes | None] = {}
-    pos = 0
-    for spec in specs:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
-            size = int(header[2])
-            found[spec] = out[pos : pos + size] if header[1] == b"blob" else None
-            pos += size + 1
-        else:
-            found[spec] = None
-    return found
-
-
 def yaml_at(root: Path, rev: str, path: str) -> dict[str, Any]:
     """``path`` as committed at ``rev``, parsed ({} when absent or unreadable)."""
-    return mapping_of(read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}"))
+    return mapping_of(git.read_many(root, [f"{rev}:{path}"]).get(f"{rev}:{path}"), path)
 
 
 def list_tree(root: Path, rev: str, folder: str) -> list[str]:
     """The ``*.yaml`` files directly in ``folder`` at ``rev``."""
-    out = git_bytes(root, "ls-tree", "-z", "--name-only", rev, "--", f"{folder}/").decode()
-    return [p for p in out.split("\x00") if p.endswith(".yaml") and p.count("/") == folder.count("/") + 1]
+    paths = [entry.path for entry in git.ls_tree(root, rev, f"{folder}/")]
+    return [p for p in paths if p.endswith(".yaml") and p.count("/") == folder.count("/") + 1]
 
 
-def _parents(root: Path, shas: list[str]) -> dict[str, list[str]]:
-    out = git_bytes(root, "log", "--no-walk=unsorted", "--format=%H %P", *shas).decode()
-    return {parts[0]: parts[1:] for line in out.splitlines() if (parts := line.split())}
-
-
-def mapping_of(data: bytes | None) -> dict[str, Any]:
+def mapping_of(data: bytes | None, source: str = "<yaml>") -> dict[str, Any]:
+    """The mapping in ``data``; {} when absent, unreadable or over a limit of :mod:`isp.yamlfiles`
+    (the checks that judge the file report those)."""
     if data is None:
         return {}
     try:
-        loaded = yaml.load(data, Loader=_LOADER)
-    except yaml.YAMLError:
+        loaded = yamlfiles.load(data, source)
+    except yamlfiles.YamlError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
 
 
 def resolve(root: Path, rev: str) -> str:
     """The full commit id of ``rev`` (a full id is taken as it is: git fails later if unknown)."""
-    if FULL_SHA.fullmatch(rev):
-        return rev
-    try:
-        return (
-            git_bytes(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
-            .decode()
-            .strip()
-        )
-    except IspError:
-        raise IspError(f"{rev}: no such commit in {root}") from None
+    return rev if FULL_SHA.fullmatch(rev) else git.resolve(root, rev)
 
 
 def revisions(root: Path, path: str, head: str = "HEAD", base: str | None = None) -> list[Revision]:
@@ -160,27 +117,16 @@ def _touching(root: Path, head: str, pathspec: str) -> list[tuple[str, list[str]
     """(commit, parents, YAML files it changed), oldest first, from one ``git log``. A merge lists
     what differs from its first parent; :func:`entry_changes` keeps what differs from every parent."""
     folder = pathspec.rstrip("/") if pathspec.endswith("/") else pathspec.rsplit("/", 1)[0]
-    out = git_bytes(
-        root,
-        "log",
-        "--topo-order",
-        "--reverse",
-        "--no-renames",
-        "--diff-merges=first-parent",
-        "--name-only",
-        "--format=%x01%H %P",
-        head,
-        "--",
-        pathspec,
-    ).decode()
+    entries = git.log_changes(
+        root, "%H %P", "--topo-order", "--reverse", "--diff-merges=first-parent", head, "--", pathspec
+    )
     found: list[tuple[str, list[str], list[str]]] = []
-    for line in out.splitlines():
-        if line.startswith("\x01"):
-            sha, *parents = line[1:].split()
-            found.append((sha, parents, []))
-        elif found and line.endswith(".yaml") and line.rsplit("/", 1)[0] == folder:
-            found[-1][2].append(line)
-    return [entry for entry in found if entry[2]]
+    for header, changes in entries:
+        sha, *parents = header.split()
+        paths = [path for _, path in changes if path.endswith(".yaml") and path.rsplit("/", 1)[0] == folder]
+        if paths:
+            found.append((sha, parents, paths))
+    return found
 
 
 def _walk(root: Path, head: str, base: str | None, pathspec: str) -> dict[str, tuple[Revision, ...]]:
@@ -190,7 +136,7 @@ def _walk(root: Path, head: str, base: str | None, pathspec: str) -> dict[str, t
     review = set(provenance.commits_between(root, base, head)) if base else set()
     specs = [f"{rev}:{path}" for c, parents, paths in touched for path in paths for rev in (c, *parents)]
     specs += [f"{parents[0]}:{provenance.ALLOWED_SIGNERS}" for _, parents, _ in touched if parents]
-    blobs = read_many(root, list(dict.fromkeys(specs)))
+    blobs = git.read_many(root, list(dict.fromkeys(specs)))
     at_base = provenance.allowed_signers_at(root, base) if base else ""
     trusted = {c: at_base if c in review else _text(blobs, parents) for c, parents, _ in touched}
     infos: dict[str, provenance.CommitInfo] = {}
@@ -203,8 +149,8 @@ def _walk(root: Path, head: str, base: str | None, pathspec: str) -> dict[str, t
                 Revision(
                     sha=c,
                     signer=infos[c],
-                    parents=[mapping_of(blobs.get(f"{p}:{path}")) for p in parents],
-                    after=mapping_of(blobs.get(f"{c}:{path}")),
+                    parents=[mapping_of(blobs.get(f"{p}:{path}"), path) for p in parents],
+                    after=mapping_of(blobs.get(f"{c}:{path}"), path),
                     in_review=c in review,
                 )
             )
@@ -314,10 +260,6 @@ def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str
             fix=f"drop that change; only {name}'s focal points record {name}'s {what}",
         )
     return None
-
-
-def is_repo(root: Path) -> bool:
-    return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True).returncode == 0
 
 
 def unowned_edits(path: str, revs: list[Revision], key: str, owners: list[str], record: str) -> list[Problem]:

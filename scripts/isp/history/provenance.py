@@ -17,25 +17,20 @@ submission history (``submission_versions``) follows the merged side of merge co
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-import git
+from pathlib import Path, PurePosixPath
 
 from isp.errors import IspError
+from isp.history import git
 
 ALLOWED_SIGNERS = "protocol/allowed_signers"
 SUBMISSIONS = "submissions"
 SUBMISSION_PATH = re.compile(r"^submissions/([^/]+)/(\d{4}-\d{2})\.csv$")
 _SIGNER_COMMENT = re.compile(r"^([A-Z][A-Z0-9]{1,11}):(primary|secondary|signatory)$")
 _FIELDS = "%H%x00%G?%x00%GS%x00%cI%x00%ae"
-_MARK = "\x01"  # starts each commit's record in `git log --name-status` output
 
 
 @dataclass(frozen=True)
@@ -68,51 +63,18 @@ class CommitInfo:
         }
 
 
-@contextlib.contextmanager
-def _open(root: Path) -> Iterator[git.Repo]:
-    """A GitPython repo whose helper processes (cat-file) are closed on exit."""
-    try:
-        repo = git.Repo(root)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise IspError(f"{root}: not a git repository") from exc
-    try:
-        yield repo
-    finally:
-        repo.close()
-
-
 def _git(root: Path, *args: str, config: dict[str, str] | None = None) -> str:
-    options = [item for key, value in (config or {}).items() for item in ("-c", f"{key}={value}")]
-    with _open(root) as repo:
-        try:
-            return repo.git.execute(["git", *options, *args], strip_newline_in_stdout=False)
-        except git.GitCommandError as exc:
-            detail = (exc.stderr or "").strip().splitlines()
-            raise IspError(f"git {args[0]} failed in {root}: {detail[-1] if detail else exc.status}") from exc
+    return git.text(root, *args, config=config)
 
 
 def resolve(root: Path, rev: str) -> str:
     """The full commit id of ``rev`` (a branch, tag or abbreviated id)."""
-    try:
-        return _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}").strip()
-    except IspError as exc:
-        if "not a git repository" in str(exc):
-            raise
-        raise IspError(f"{rev}: no such commit in {root}") from None
+    return git.resolve(root, rev)
 
 
 def file_at(root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` in commit ``rev``; None when the path is not a file there."""
-    with _open(root) as repo:
-        try:
-            item = repo.commit(rev).tree / path
-        except KeyError:
-            return None
-        except (git.BadName, ValueError) as exc:
-            raise IspError(f"{rev}: no such commit in {root}") from exc
-        if item.type != "blob":
-            return None
-        return item.data_stream.read()
+    return git.blob_at(root, rev, path)
 
 
 def allowed_signers_at(root: Path, rev: str) -> str:
@@ -170,14 +132,12 @@ def verify(root: Path, shas: list[str], allowed_signers: str) -> dict[str, Commi
     return {info.sha: info for info in infos}
 
 
-def changed_paths(root: Path, sha: str) -> list[tuple[str, str]]:
+def changed_paths(root: Path, sha: str) -> list[git.Change]:
     """(status letter, path) for each file ``sha`` changed against its first parent (renames
     are reported as a deletion plus an addition, so neither side escapes the rules)."""
     parents = _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()
     against = [parents[1], parents[0]] if len(parents) > 1 else ["--root", parents[0]]
-    out = _git(root, "diff-tree", "-r", "-z", "--no-commit-id", "--no-renames", "--name-status", *against)
-    fields = out.split("\x00")
-    return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+    return git.diff(root, "diff-tree", "-r", "--no-commit-id", *against)
 
 
 def path_commits(root: Path, path: str, rev: str = "HEAD") -> list[str]:
@@ -188,17 +148,13 @@ def path_commits(root: Path, path: str, rev: str = "HEAD") -> list[str]:
 def submission_commits(root: Path, rev: str = "HEAD") -> dict[tuple[str, str], list[str]]:
     """(agency, month) -> the commits that added or changed submissions/<agency>/<month>.csv,
     oldest first, from one walk of the history."""
-    out = _git(root, "log", "--reverse", "--no-renames", "--diff-filter=AM", "--name-only",
-               f"--format={_MARK}%H", resolve(root, rev), "--", SUBMISSIONS)  # fmt: skip
+    entries = git.log_changes(root, "%H", "--reverse", "--diff-filter=AM", resolve(root, rev), "--", SUBMISSIONS)
     found: dict[tuple[str, str], list[str]] = {}
-    sha = ""
-    for line in out.splitlines():
-        if line.startswith(_MARK):
-            sha = line[1:]
-            continue
-        match = SUBMISSION_PATH.match(line.strip())
-        if match and sha:
-            found.setdefault((match.group(1), match.group(2)), []).append(sha)
+    for sha, changes in entries:
+        for _status, path in changes:
+            match = SUBMISSION_PATH.match(path)
+            if match:
+                found.setdefault((match.group(1), match.group(2)), []).append(sha)
     return found
 
 
@@ -219,53 +175,39 @@ def merge_base(root: Path, base: str, head: str) -> str:
     return _git(root, "merge-base", resolve(root, base), resolve(root, head)).strip()
 
 
-def _name_status(out: str) -> list[tuple[str, str]]:
-    fields = out.split("\x00")
-    return [(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
-
-
-def diff_paths(root: Path, base: str, head: str) -> list[tuple[str, str]]:
+def diff_paths(root: Path, base: str, head: str) -> list[git.Change]:
     """(status letter, path) for what ``head`` changes since it left ``base`` (``base...head``)."""
     start = merge_base(root, base, head)
-    out = _git(root, "diff", "-z", "--no-renames", "--name-status", "--no-ext-diff", "--no-textconv", start,
-               resolve(root, head))  # fmt: skip
-    return _name_status(out)
+    return git.diff(root, "diff", start, resolve(root, head))
 
 
-def own_changes(root: Path, sha: str) -> list[tuple[str, str]]:
+def own_changes(root: Path, sha: str) -> list[git.Change]:
     """The changes a commit makes itself. For a merge, only paths that differ from *every* parent
     (what the merge's author wrote); what a parent brought is judged where it was made."""
     parents = _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()[1:]
     if len(parents) < 2:
         return changed_paths(root, sha)
     per_parent = [
-        dict((path, status) for status, path in _name_status(
-            _git(root, "diff-tree", "-r", "-z", "--no-commit-id", "--no-renames", "--name-status", parent, sha)))
+        {path: status for status, path in git.diff(root, "diff-tree", "-r", "--no-commit-id", parent, sha)}
         for parent in parents
-    ]  # fmt: skip
+    ]
     common = set(per_parent[0]).intersection(*per_parent[1:])
-    return [(status, path) for path, status in per_parent[0].items() if path in common]
+    return [git.Change(status, path) for path, status in per_parent[0].items() if path in common]
 
 
 def blob_ids(root: Path, rev: str, paths: list[str]) -> dict[str, str]:
     """path -> blob id in ``rev`` for each of ``paths`` that is a file there."""
     if not paths:
         return {}
-    out = _git(root, "ls-tree", "-z", resolve(root, rev), "--", *paths)
-    found = {}
-    for entry in out.split("\x00"):
-        if entry:
-            meta, path = entry.split("\t", 1)
-            _mode, kind, blob = meta.split()
-            if kind == "blob":
-                found[path] = blob
-    return found
+    return {
+        entry.path: entry.object_id for entry in git.ls_tree(root, resolve(root, rev), *paths) if entry.kind == "blob"
+    }
 
 
 def history_blobs(root: Path, rev: str, folder: str = SUBMISSIONS) -> set[tuple[str, str]]:
     """Every (blob id, path) a file under ``folder`` ever had in the history of ``rev``: one walk."""
-    out = _git(root, "log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-z", resolve(root, rev), "--",
-               folder)  # fmt: skip
+    out = git.decode(git.run(root, "log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-z",
+                             resolve(root, rev), "--", folder))  # fmt: skip
     found = set()
     fields = out.strip("\n\x00").split("\x00")
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
@@ -277,42 +219,20 @@ def history_blobs(root: Path, rev: str, folder: str = SUBMISSIONS) -> set[tuple[
 
 def read_blobs(root: Path, blobs: list[str]) -> dict[str, bytes]:
     """The content of many blobs, streamed by one `git cat-file --batch` process."""
-    if not blobs:
-        return {}
-    with _open(root) as repo:
-        proc = subprocess.run(
-            [repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git", "cat-file", "--batch"],
-            input="".join(f"{blob}\n" for blob in blobs).encode(),
-            capture_output=True,
-            cwd=repo.working_tree_dir or root,
-            check=False,
-        )
-    if proc.returncode != 0:
-        raise IspError(f"git cat-file failed in {root}")
-    found, pos, out = {}, 0, proc.stdout
-    for blob in blobs:
-        header_end = out.index(b"\n", pos)
-        header = out[pos:header_end].split()
-        if len(header) != 3:
-            raise IspError(f"{blob}: no such object in {root}")
-        size = int(header[2])
-        found[blob] = out[header_end + 1 : header_end + 1 + size]
-        pos = header_end + 1 + size + 1
-    return found
+    return git.blobs(root, blobs)
 
 
 def extract_tree(root: Path, rev: str, folder: str, dest: Path) -> int:
-    """Write every file under ``folder`` as it is in ``rev`` below ``dest``; returns how many."""
-    with _open(root) as repo:
-        try:
-            tree = repo.commit(rev).tree / folder
-        except KeyError:
-            return 0
-        count = 0
-        for item in tree.traverse():
-            if isinstance(item, git.Blob):
-                target = dest / item.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(item.data_stream.read())
-                count += 1
-        return count
+    """Write every file under ``folder`` as it is in ``rev`` below ``dest``; returns how many.
+    A name with an empty, ``.`` or ``..`` part (possible only in a hand-made tree) is refused."""
+    entries = [e for e in git.ls_tree(root, resolve(root, rev), folder, recursive=True) if e.kind == "blob"]
+    for entry in entries:
+        parts = PurePosixPath(entry.path).parts
+        if entry.path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise IspError(f"{rev}: the tree holds an unsafe path under {folder}; nothing extracted")
+    contents = git.blobs(root, list(dict.fromkeys(e.object_id for e in entries)))
+    for entry in entries:
+        target = dest / entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(contents[entry.object_id])
+    return len(entries)

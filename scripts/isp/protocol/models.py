@@ -11,14 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from isp import yamlfiles
 from isp.errors import IspError, Problem, ValidationFailed
 from isp.protocol.periods import MONTH_RE, add_months, first_day
-
-# libyaml's loader when available: parsing is most of a short command's start-up.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
@@ -348,25 +345,9 @@ def _read_yaml(path: Path, root: Path) -> Any:
             [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
         )
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        return ValidationFailed(
-            [
-                Problem(
-                    rel, "yaml-syntax", f"not valid YAML: {type(exc).__name__}", row=None if line is None else line + 1
-                )
-            ]
-        )
-
-
-def _pydantic_problems(rel: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(rel, "schema", f"{field}: {message}", column=None))
-    return problems
+        return yamlfiles.load_file(path, root=root) or {}
+    except yamlfiles.YamlError as exc:
+        return ValidationFailed([exc.problem])
 
 
 def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) -> Any:
@@ -378,7 +359,7 @@ def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(rel, exc))
+        problems.extend(yamlfiles.schema_problems(exc, rel))
         return None
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
+from isp import yamlfiles
 from isp.errors import IspError
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[3]
@@ -61,13 +60,10 @@ def init_repository(target: Path) -> list[str]:
 
 def clear_keys(agencies_file: Path) -> None:
     """Remove recipients, signing keys and suspensions: a new group brings its own."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    doc = yaml.load(agencies_file)
-    for agency in doc["agencies"].values():
-        agency["age_recipients"] = []
-        agency.pop("suspensions", None)
-        for focal in agency["focal_points"].values():
-            focal.pop("ssh_keys", None)
-    doc["ci"]["age_recipients"] = []
-    yaml.dump(doc, agencies_file)
+    with yamlfiles.edit(agencies_file) as doc:
+        for agency in doc["agencies"].values():
+            agency["age_recipients"] = []
+            agency.pop("suspensions", None)
+            for focal in agency["focal_points"].values():
+                focal.pop("ssh_keys", None)
+        doc["ci"]["age_recipients"] = []

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from isp.errors import IspError
+from isp.history import git
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,7 @@ def sha256(data: bytes) -> str:
 def _git_ignored(root: Path, path: Path) -> bool:
     """True when git would ignore ``path`` (so nothing written there can be committed by accident)."""
     rel = path.relative_to(root).as_posix()
-    proc = subprocess.run(
-        ["git", "check-ignore", "-q", "--no-index", f"{rel}/"], cwd=root, capture_output=True, check=False
-    )
-    return proc.returncode == 0
+    return git.is_ignored(root, f"{rel}/", no_index=True)
 
 
 def check_destination(repo_root: Path, out: Path) -> Path:

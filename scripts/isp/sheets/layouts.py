@@ -19,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from isp import yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.protocol.models import Isp
 from isp.sheets.read import Cell, RawTable
@@ -127,16 +127,11 @@ def _layout(mapping: MappingFile, stem: str) -> Layout:
 def load_mapping(path: Path) -> MappingFile:
     rel = f"{IMPORTS_DIR}/{path.name}"
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
-        return MappingFile.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([Problem(rel, "yaml-syntax", f"not valid YAML: {type(exc).__name__}")]) from None
+        return MappingFile.model_validate(yamlfiles.load(path.read_bytes(), rel))
+    except yamlfiles.YamlError as exc:
+        raise ValidationFailed([exc.problem]) from None
     except ValidationError as exc:
-        problems = [
-            Problem(rel, "schema", f"{'.'.join(map(str, e['loc']))}: {e['msg']}", fix="see protocol/imports/README.md")
-            for e in exc.errors()
-        ]
-        raise ValidationFailed(problems) from None
+        raise ValidationFailed(yamlfiles.schema_problems(exc, rel, fix="see protocol/imports/README.md")) from None
 
 
 def mapping_problems(isp: Isp, root: Path) -> list[Problem]:

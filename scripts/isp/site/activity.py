@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import git
-
 from isp.errors import IspError
-from isp.history import provenance
+from isp.history import git, provenance
 from isp.protocol.periods import month_range
 from isp.sheets import status
 
@@ -80,19 +78,10 @@ def _summary(paths: list[tuple[str, str]]) -> list[str]:
 
 
 def _log(root: Path, limit: int) -> list[tuple[str, datetime, list[tuple[str, str]]]]:
-    repo = git.Repo(root)
-    try:
-        out = repo.git.log(f"-n{limit}", "--no-renames", "--name-status", "--format=%x01%H%x00%cI")
-    finally:
-        repo.close()
     commits: list[tuple[str, datetime, list[tuple[str, str]]]] = []
-    for line in out.splitlines():
-        if line.startswith("\x01"):
-            sha, when = line[1:].split("\x00")
-            commits.append((sha, datetime.fromisoformat(when), []))
-        elif "\t" in line and commits:
-            letter, path = line.split("\t", 1)
-            commits[-1][2].append((letter[:1], path))
+    for header, changes in git.log_changes(root, "%H %cI", f"-n{limit}"):
+        sha, when = header.split()
+        commits.append((sha, datetime.fromisoformat(when), [(c.status, c.path) for c in changes]))
     return commits
 
 
@@ -101,7 +90,7 @@ def timeline(root: Path, limit: int = TIMELINE_LIMIT) -> list[AuditEntry]:
     try:
         commits = _log(root, limit)
         infos = provenance.verify(root, [sha for sha, _, _ in commits], provenance.allowed_signers_at(root, "HEAD"))
-    except (git.GitError, IspError, ValueError) as exc:
+    except (IspError, ValueError) as exc:
         log.info("no audit timeline: %s", exc)
         return []
     entries = []

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
+from isp import yamlfiles
 from isp.crypto import sops
 from isp.crypto.keys import SITE_CREDENTIALS
 from isp.errors import IspError
@@ -72,13 +71,13 @@ def _document(passphrases: dict[str, str]) -> bytes:
         "# Give each agency its own; `members` opens the consolidated pages only.\n"
     )
     body = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "levels": passphrases}
-    return (header + yaml.safe_dump(body, sort_keys=False)).encode("utf-8")
+    return (header + yamlfiles.dump_data(body)).encode("utf-8")
 
 
 def _parse(data: bytes) -> dict[str, str]:
     try:
-        doc = yaml.safe_load(data.decode("utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError):
+        doc = yamlfiles.load(data, SITE_CREDENTIALS) or {}
+    except yamlfiles.YamlError:
         raise IspError(f"{SITE_CREDENTIALS}: not valid YAML inside the envelope: run `{ROTATE}`") from None
     found = doc.get("levels") if isinstance(doc, dict) else None
     if not isinstance(found, dict):
