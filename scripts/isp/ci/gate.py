@@ -53,8 +53,7 @@ from isp.ci.rules_submissions import (
 )
 from isp.crypto import guard
 from isp.errors import IspError, Problem
-from isp.history import provenance
-from isp.history.attribution import git_bytes
+from isp.history import git, provenance
 from isp.protocol import models as protocol
 from isp.protocol import workdays
 
@@ -246,7 +245,7 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
     an intermediate commit is refused too (and the governance rules are then not run)."""
     if not shas:
         return True
-    out = git_bytes(ctx.root, "log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--format=%x01%H", *shas,
+    out = git.run(ctx.root, "log", "--raw", "-z", "--no-abbrev", "--no-renames", "-m", "--format=%x01%H", *shas,
                     "--no-walk=unsorted")  # fmt: skip
     versions: dict[str, str] = {}
     for record in out.split(b"\x01")[1:]:

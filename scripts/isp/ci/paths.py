@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from isp.history.attribution import git_bytes
+from isp.history import git
 
 NULL_SHA = "0" * 40
 FILE_MODES = frozenset({"100644", "100755"})
@@ -199,7 +199,7 @@ def _unsafe_name(path: str) -> tuple[str, str] | None:
 
 def raw_changes(root: Path, start: str, head: str) -> list[Change]:
     """Every changed path between ``start`` and ``head``, with modes and blob ids (no renames)."""
-    out = git_bytes(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", start, head)
+    out = git.run(root, "diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", start, head)
     fields = out.split(b"\x00")
     changes = []
     for i in range(0, len(fields) - 1, 2):
@@ -214,5 +214,5 @@ def missing_objects(root: Path, blobs: list[str]) -> set[str]:
     wanted = sorted({b for b in blobs if b != NULL_SHA})
     if not wanted:
         return set()
-    out = git_bytes(root, "cat-file", "--batch-check", stdin="".join(f"{b}\n" for b in wanted).encode())
+    out = git.run(root, "cat-file", "--batch-check", input="".join(f"{b}\n" for b in wanted).encode())
     return {line.split()[0] for line in out.decode().splitlines() if line.endswith(" missing")}

@@ -24,7 +24,7 @@ from isp import yamlfiles
 from isp.ci.report import Context
 from isp.crypto import keys
 from isp.errors import IspError
-from isp.history.attribution import git_bytes, read_many
+from isp.history import git
 from isp.history.provenance import CommitInfo
 from isp.protocol import models as protocol
 
@@ -41,7 +41,7 @@ def head_protocol(root: Path, head: str) -> protocol.Isp:
     """protocol/ at the head, from its four YAML files only, each through the bounded reader
     (loaded from a private temp copy that is gone when this returns)."""
     specs = [f"{head}:protocol/{name}" for name in protocol.PROTOCOL_FILES]
-    found = read_many(root, specs)
+    found = git.read_many(root, specs)
     with tempfile.TemporaryDirectory(prefix="isp-head-") as folder:
         target = Path(folder) / "protocol"
         target.mkdir()
@@ -74,7 +74,7 @@ def generated_protocol(ctx: Context, changed: set[str]) -> Iterator[protocol.Isp
 
 
 def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
-    found = read_many(ctx.root, [f"{ctx.head}:{path}" for path in GENERATED])
+    found = git.read_many(ctx.root, [f"{ctx.head}:{path}" for path in GENERATED])
     good = True
     for path, make in GENERATED.items():
         have = found.get(f"{ctx.head}:{path}")
@@ -110,7 +110,7 @@ def committers(root: Path, shas: list[str]) -> dict[str, tuple[str, str, str, st
     """sha -> (author name, author e-mail, committer name, committer e-mail)."""
     if not shas:
         return {}
-    out = git_bytes(root, "log", "--no-walk=unsorted", "-z", "--format=%H%x01%an%x01%ae%x01%cn%x01%ce", *shas)
+    out = git.run(root, "log", "--no-walk=unsorted", "-z", "--format=%H%x01%an%x01%ae%x01%cn%x01%ce", *shas)
     found = {}
     for record in out.decode("utf-8", "replace").strip("\x00\n").split("\x00"):
         fields = record.strip("\n").split("\x01")
