@@ -88,6 +88,12 @@ def test_every_known_path_is_in_exactly_one_class(path: str, name: str) -> None:
     assert [c.name for c in paths.classes_of(path)] == [name]
 
 
+def test_every_file_of_this_repository_is_in_exactly_one_class() -> None:
+    root = Path(__file__).resolve().parents[1]
+    listed = git(root, "ls-files", "-z").split("\0")
+    assert {p: [c.name for c in paths.classes_of(p)] for p in listed if p and len(paths.classes_of(p)) != 1} == {}
+
+
 @pytest.mark.parametrize("path", ["notes/march.txt", "requests/REQ-1.csv", "protocol/membership/x.txt", "x.py"])
 def test_unknown_paths_are_in_no_class(path: str) -> None:
     assert paths.classes_of(path) == []

@@ -147,7 +147,7 @@ CLASSES: tuple[PathClass, ...] = (
     PathClass(
         "code",
         _re(
-            r"^(site/|scripts/|tests/|benchmarks/|\.ci/|\.github/(?!workflows/|CODEOWNERS$)|protocol/reports/"
+            r"^(site/|scripts/|tests/|benchmarks/|\.ci/|\.github/(?!workflows/|CODEOWNERS$)|protocol/reports/(?!README\.md$)"
             r"|mkdocs\.yml$|pyproject\.toml$|setup\.(py|cfg)$|Makefile$|package(-lock)?\.json$|[^/]*\.lock$"
             r"|requirements[^/]*\.txt$|\.pre-commit-config\.yaml$|\.gitattributes$|\.gitignore$|\.gitmodules$"
             r"|\.python-version$|tox\.ini$|noxfile\.py$)"

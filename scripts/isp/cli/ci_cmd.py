@@ -68,11 +68,15 @@ def pr(
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
 ) -> None:
-    """Check a pull request: signatures by the right agency, recipients, no plaintext, no replay,
-    and (with SOPS_AGE_KEY) that every changed submission decrypts and validates.
+    """Check a pull request, default deny: every changed path falls in one class of the path
+    policy (submission, aggregate, request, breach, membership record, code approval, protocol
+    data, keys and signers, site credentials, workflow, code, documentation) and that class's
+    rules hold; a path in no class, a link, a submodule or an odd name is refused. Code and
+    workflows need a coordinator's signed approval (`isp ci approve`); the signer list, .sops.yaml
+    and CODEOWNERS must be what `isp keys sync` writes; no file may hold a tracking sheet. With
+    SOPS_AGE_KEY, every changed envelope also decrypts (in memory) and every submission validates.
 
-    Signatures and recipients are judged by the base commit's allowed signers and protocol.
-    Code, workflow and protocol changes are flagged for coordinator review. Exit 1 on any violation.
+    Signatures, recipients and the protocol are judged by the base commit. Exit 1 on any violation.
 
     Example: `isp ci pr --base origin/main --head HEAD --json`
     """
