@@ -346,6 +346,8 @@ def test_site_credentials_change_only_in_a_coordinators_commit(module_repo: IspR
     _credentials(module_repo)
     module_repo.commit("new passphrases", signer=COORDINATOR)
     assert ci_pr(module_repo, base).code == 0
+    keyed = ci_pr(module_repo, base, key=True)
+    assert keyed.code == 0 and json.loads(keyed.out)["files"][0]["checks"]["decrypts"], keyed.output
 
 
 def test_a_forged_committer_beside_a_valid_signature_is_flagged(module_repo: IspRepo, base: str) -> None:

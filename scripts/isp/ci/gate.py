@@ -39,7 +39,7 @@ from pathlib import Path
 
 from isp import yamlfiles
 from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
-from isp.ci.envelopes import check_envelope
+from isp.ci.envelopes import check_decrypts, check_envelope
 from isp.ci.paths import Change, classes_of, missing_objects, raw_changes, unsafe
 from isp.ci.report import Context, FileCheck, Notice, PrReport
 from isp.ci.rules_aggregates import check_aggregate, is_rewrap
@@ -162,6 +162,8 @@ def _check_one(ctx: Context, check: FileCheck, change: Change, blobs: dict[str, 
         check_aggregate(ctx, check, blobs.get(change.old_blob), blob)
     elif cls == "site credentials":
         check_envelope(ctx, check, blob)
+        if ctx.can_decrypt and check.checks.get("encrypted"):
+            check_decrypts(ctx, check, blob, "a coordinator runs `isp site credentials` again")
     elif cls in YAML_CLASSES:
         _yaml(ctx, check, blob)
     elif change.path == MKDOCS:
