@@ -40,7 +40,7 @@ from pathlib import Path
 from isp import yamlfiles
 from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
 from isp.ci.envelopes import check_decrypts, check_envelope
-from isp.ci.paths import Change, classes_of, missing_objects, raw_changes, unsafe
+from isp.ci.paths import MAX_FILE_BYTES, Change, classes_of, object_sizes, raw_changes, unsafe
 from isp.ci.report import Context, FileCheck, Notice, PrReport
 from isp.ci.rules_aggregates import check_aggregate, is_rewrap
 from isp.ci.rules_submissions import (
@@ -174,15 +174,19 @@ def _check_one(ctx: Context, check: FileCheck, change: Change, blobs: dict[str, 
 
 
 def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
-    """Every blob the rules read (new ones, and the old side of aggregates); unresolvable ids
-    are reported and left out."""
+    """Every blob the rules read (new ones, and the old side of encrypted paths); unresolvable
+    and oversized objects are reported and left out."""
     wanted = [c.new_blob for c in changes if not c.deleted and unsafe(c) is None]
     wanted += [c.old_blob for c in changes if c.path.startswith(("aggregates/", "submissions/")) and c.status == "M"]
-    missing = missing_objects(ctx.root, wanted)
+    sizes = object_sizes(ctx.root, wanted)
+    unreadable = {blob for blob, size in sizes.items() if size is None or size > MAX_FILE_BYTES}
     for change in changes:
-        if change.new_blob in missing:
+        size = sizes.get(change.new_blob, 0)
+        if size is None:
             ctx.violation(change.path, "unresolvable", "points at an object the repository does not hold")
-    return provenance.read_blobs(ctx.root, sorted(set(wanted) - missing - {"0" * 40}))
+        elif size > MAX_FILE_BYTES:
+            ctx.violation(change.path, "too-large", f"{size} bytes, more than the {MAX_FILE_BYTES} a file may have")
+    return provenance.read_blobs(ctx.root, sorted(set(sizes) - unreadable))
 
 
 def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
@@ -259,8 +263,16 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
             )
             if len(meta) == 5 and path.endswith((".yaml", ".yml")) and meta[3] != "0" * 40:
                 versions.setdefault(meta[3], path)
-    blobs = provenance.read_blobs(ctx.root, sorted(set(versions) - missing_objects(ctx.root, list(versions))))
-    good = True
+    sizes = object_sizes(ctx.root, list(versions))
+    readable = [b for b, size in sizes.items() if size is not None and size <= yamlfiles.MAX_BYTES]
+    blobs = provenance.read_blobs(ctx.root, readable)
+    good = len(readable) == len(sizes)
+    for blob_id in sorted(set(sizes) - set(readable)):
+        ctx.violation(
+            versions[blob_id],
+            "yaml-too-large",
+            f"a version written by the pull request (blob {blob_id[:10]}) is missing or over {yamlfiles.MAX_BYTES} bytes",
+        )
     for blob_id, data in blobs.items():
         try:
             yamlfiles.load(data, versions[blob_id])

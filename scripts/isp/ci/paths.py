@@ -22,6 +22,7 @@ from pathlib import Path
 from isp.history import git
 
 NULL_SHA = "0" * 40
+MAX_FILE_BYTES = 64 * 1024 * 1024  # nothing the repository legitimately holds comes near it
 FILE_MODES = frozenset({"100644", "100755"})
 SYMLINK, GITLINK = "120000", "160000"
 _PATHSPEC = re.compile(r"^:|[*?\[\]\\]")
@@ -209,10 +210,15 @@ def raw_changes(root: Path, start: str, head: str) -> list[Change]:
     return changes
 
 
-def missing_objects(root: Path, blobs: list[str]) -> set[str]:
-    """The blob ids the repository cannot read (a pull request's tree pointing at nothing)."""
+def object_sizes(root: Path, blobs: list[str]) -> dict[str, int | None]:
+    """Blob id -> size in bytes, None for an object the repository cannot read (a pull
+    request's tree pointing at nothing)."""
     wanted = sorted({b for b in blobs if b != NULL_SHA})
     if not wanted:
-        return set()
+        return {}
     out = git.run(root, "cat-file", "--batch-check", input="".join(f"{b}\n" for b in wanted).encode())
-    return {line.split()[0] for line in out.decode().splitlines() if line.endswith(" missing")}
+    sizes: dict[str, int | None] = {}
+    for line in out.decode().splitlines():
+        fields = line.split()
+        sizes[fields[0]] = int(fields[2]) if len(fields) == 3 and fields[2].isdigit() else None
+    return sizes
