@@ -271,7 +271,8 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
         ctx.violation(
             versions[blob_id],
             "yaml-too-large",
-            f"a version written by the pull request (blob {blob_id[:10]}) is missing or over {yamlfiles.MAX_BYTES} bytes",
+            f"a version written by the pull request (blob {blob_id[:10]}) is missing or over "
+            f"{yamlfiles.MAX_BYTES} bytes",
         )
     for blob_id, data in blobs.items():
         try:
