@@ -40,7 +40,7 @@ from pathlib import Path
 from isp import yamlfiles
 from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
 from isp.ci.envelopes import check_decrypts, check_envelope
-from isp.ci.paths import MAX_FILE_BYTES, Change, classes_of, object_sizes, raw_changes, unsafe
+from isp.ci.paths import CODE_APPROVALS, MAX_FILE_BYTES, Change, classes_of, object_sizes, raw_changes, unsafe
 from isp.ci.report import Context, FileCheck, Notice, PrReport
 from isp.ci.rules_aggregates import check_aggregate, is_rewrap
 from isp.ci.rules_submissions import (
@@ -51,7 +51,7 @@ from isp.ci.rules_submissions import (
     replay_index,
     signer_label,
 )
-from isp.crypto import guard
+from isp.crypto import guard, sops
 from isp.errors import IspError, Problem
 from isp.history import git, provenance
 from isp.protocol import models as protocol
@@ -103,7 +103,7 @@ def _classify(ctx: Context, check: FileCheck, change: Change) -> str | None:
 def _content(ctx: Context, check: FileCheck, blob: bytes) -> None:
     """What no file may hold, whatever its class: a plaintext sheet, a secret key."""
     found = plaintext.finding(blob)
-    if found is None and guard.is_stray_sheet(check.path) and not plaintext.sops.is_envelope(blob):
+    if found is None and guard.is_stray_sheet(check.path) and not sops.is_envelope(blob):
         found = "a spreadsheet or CSV file"
     check.checks["no-plaintext"] = found is None
     if found:
@@ -143,7 +143,9 @@ def _mkdocs(ctx: Context, check: FileCheck, blob: bytes) -> None:
         )
 
 
-def _check_one(ctx: Context, check: FileCheck, change: Change, blobs: dict[str, bytes], index: dict) -> None:
+def _check_one(
+    ctx: Context, check: FileCheck, change: Change, blobs: dict[str, bytes], index: dict[bytes, set[str]]
+) -> None:
     cls = _classify(ctx, check, change)
     if not change.deleted and change.new_blob in blobs:
         _content(ctx, check, blobs[change.new_blob])
@@ -287,8 +289,6 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
 
 
 def _approval_blobs(root: Path, changes: list[Change]) -> dict[str, bytes]:
-    wanted = {
-        c.path: c.new_blob for c in changes if c.path.startswith(rules_code.CODE_APPROVALS + "/") and not c.deleted
-    }
+    wanted = {c.path: c.new_blob for c in changes if c.path.startswith(CODE_APPROVALS + "/") and not c.deleted}
     blobs = provenance.read_blobs(root, sorted(set(wanted.values()))) if wanted else {}
     return {path: blobs[blob] for path, blob in wanted.items() if blob in blobs}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from isp.errors import Problem
 from isp.history.provenance import CommitInfo
 from isp.protocol import models as protocol
+
+OwnChanges = Mapping[str, Sequence[tuple[str, str]]]  # commit -> (status, path) it changes itself
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def is_rewrap(before: bytes, after: bytes) -> bool:
     old, new = crypto.parse_envelope(before), crypto.parse_envelope(after)
     if old is None or new is None:
         return False
-    return old["data"] == new["data"] and old["sops"].get("mac") == new["sops"].get("mac")
+    return bool(old["data"] == new["data"] and old["sops"].get("mac") == new["sops"].get("mac"))
 
 
 def check_aggregate(ctx: Context, check: FileCheck, before: bytes | None, after: bytes | None) -> None:

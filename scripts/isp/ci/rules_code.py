@@ -20,7 +20,7 @@ from pathlib import Path
 
 from isp import yamlfiles
 from isp.ci.paths import CODE_APPROVALS, CODE_CLASSES, Change, classes_of
-from isp.ci.report import Context
+from isp.ci.report import Context, OwnChanges
 from isp.errors import IspError
 from isp.history import provenance
 from isp.history.provenance import CommitInfo
@@ -78,7 +78,7 @@ def check_code(
     changes: list[Change],
     heads: dict[str, bytes],
     infos: dict[str, CommitInfo],
-    own: dict[str, list[tuple[str, str]]],
+    own: OwnChanges,
 ) -> None:
     """Refuse unapproved code changes and edits of approval records (see the module doc)."""
     for change in changes:
@@ -112,7 +112,7 @@ def _approved_by_record(
     changes: list[Change],
     heads: dict[str, bytes],
     infos: dict[str, CommitInfo],
-    own: dict[str, list[tuple[str, str]]],
+    own: OwnChanges,
     digest: str,
 ) -> bool:
     path = approval_path(digest)

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from isp.ci.envelopes import check_envelope
-from isp.ci.report import Context, FileCheck
+from isp.ci.report import Context, FileCheck, OwnChanges
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.history import provenance
@@ -64,7 +64,7 @@ def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str)
         )
 
 
-def check_commits(ctx: Context, infos: dict[str, CommitInfo], own: dict[str, list[tuple[str, str]]]) -> None:
+def check_commits(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
     """Every commit that touches submissions/A/ must be signed by a focal point of A."""
     for sha, changes in own.items():
         for _status, path in changes:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from isp import yamlfiles
-from isp.ci.report import Context
+from isp.ci.report import Context, OwnChanges
 from isp.crypto import keys
 from isp.errors import IspError
 from isp.history import git
@@ -89,7 +89,7 @@ def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
     return good
 
 
-def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: dict[str, list[tuple[str, str]]]) -> None:
+def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
     """Every commit that touches the site credentials is signed by a coordinator."""
     coordinators = ctx.isp.coordinators()
     for sha, paths in own.items():
