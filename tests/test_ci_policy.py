@@ -450,6 +450,27 @@ def test_a_recipient_rotation_rewrap_passes(module_repo: IspRepo, base: str) -> 
     del secret
 
 
+def test_a_ci_key_rotation_rewrapped_by_a_coordinator_passes(module_repo: IspRepo, base: str) -> None:
+    """CI gets a second age key: `isp keys sync` re-wraps every sheet; a coordinator commits it."""
+    from isp.crypto.sops import new_identity
+
+    start_pr(module_repo, base, "ci-rotation")
+    _secret, public = new_identity()
+    keys.add_recipient(module_repo.root, "ci", public)
+    with _env(module_repo.keyring.env("ci")):
+        report = keys.sync(module_repo.root)
+    assert "submissions/IRC/2025-01.csv" in report.rewrapped
+    module_repo.commit("CI: a second age key", signer=COORDINATOR)
+    result = ci_pr(module_repo, base, key=True)
+    assert result.code == 0, result.output
+    start_pr(module_repo, base, "ci-rotation-by-member")
+    keys.add_recipient(module_repo.root, "ci", public)
+    with _env(module_repo.keyring.env("ci")):
+        keys.sync(module_repo.root)
+    module_repo.commit("CI: a second age key", signer="JRF:primary")
+    assert {"ci-key-signature", "wrong-agency"} <= rules(ci_pr(module_repo, base))
+
+
 def _env(values: dict[str, str | None]):  # type: ignore[no-untyped-def]
     from tests.helpers import patched_env
 
