@@ -48,7 +48,7 @@ import generate
 from isp import consolidate
 from isp.consolidate import inputs
 from isp.crypto import sops as crypto
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.periods import add_months
 
 RESULTS = ROOT / "benchmarks/results/consolidate.json"
@@ -113,7 +113,7 @@ def encrypt_floor(root: Path, jobs: int) -> dict[str, Any]:
     """Encrypt every output's plaintext once, ``jobs`` at a time (timed); decrypting them to get
     the plaintexts is not timed."""
     rels = consolidate.list_outputs(root)
-    for agency in protocol.load(root).submitters():
+    for agency in loading.load(root).submitters():
         rels += consolidate.list_agency_outputs(root, agency)
     plain = dict(zip(rels, (r for _, r in crypto.decrypt_many([root / rel for rel in rels], jobs)), strict=True))
 
@@ -143,7 +143,7 @@ def consolidated_only(root: Path, jobs: int) -> dict[str, Any]:
     from isp.consolidate.pool import Pool
     from isp.consolidate.run import _Silent
 
-    isp = protocol.load(root)
+    isp = loading.load(root)
     layout, staged, cache = Layout.of(isp), staging.Staging(root), Hashes(root)
     try:
         with Pool(jobs, limit=4 * jobs) as pool:
@@ -205,7 +205,7 @@ def scenario_a(work: Path, jobs: int, repeat: int) -> dict[str, Any]:
 def scenario_b(work: Path, jobs: int, full_run_s: float) -> dict[str, Any]:
     root, _ = repository(work, "a", jobs, git=True)
     consolidate.run(root, jobs=jobs)  # up to date first
-    isp = protocol.load(root)
+    isp = loading.load(root)
     months = sorted({p.stem for p in root.glob("submissions/*/*.csv")})
     last, following = months[-1], add_months(months[-1], 1)
     if not last.endswith("-12"):

@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from isp.demo.synthetic import month_sheet
 from isp.disclosure import Table, audit, protect, relations_from_protocol
-from isp.protocol.models import Isp, load
+from isp.protocol.loading import load
+from isp.protocol.models import Isp
 
 T = TypeVar("T")
 MONTH = "2026-01"

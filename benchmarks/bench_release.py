@@ -55,7 +55,7 @@ def run(shape: str, queue: multiprocessing.Queue) -> None:
 
     from isp.consolidate import consolidate_range
     from isp.demo import synthetic
-    from isp.protocol import models as protocol
+    from isp.protocol import loading
     from isp.release import build as release
     from isp.release import protect as release_protect
     from isp.release.cube import contributions, leaves
@@ -63,7 +63,7 @@ def run(shape: str, queue: multiprocessing.Queue) -> None:
     from isp.release.sources import PeriodFigures
     from isp.release.spec import read_spec
 
-    isp = protocol.load(ROOT)
+    isp = loading.load(ROOT)
     spec = read_spec(isp, SHAPES[shape], f"bench:{shape}")
     plan, geo = spec.indicators, spec.geography
     nums = tuple(n for n, _ in plan.percents)

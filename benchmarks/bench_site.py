@@ -38,6 +38,7 @@ from isp.crypto import keys, sops
 from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.demo import synthetic
 from isp.fsutil import write_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.protocol.periods import PERIOD_KINDS, add_months, month_range, period_of
 from isp.protocol.skeleton import init_repository
@@ -60,7 +61,7 @@ def setup_repository(root: Path, months: list[str]) -> str:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     ci_secret, ci_public = sops.new_identity()
     keys.add_recipient(root, "ci", ci_public)
-    for code in protocol.load(root).agencies:
+    for code in loading.load(root).agencies:
         keys.add_recipient(root, code, sops.new_identity()[1])
     keys.sync(root)
     return ci_secret
@@ -113,7 +114,7 @@ def renderer(isp: protocol.Isp, sites: list[str]):  # type: ignore[no-untyped-de
 
 
 def write_aggregates(root: Path, months: list[str], matrix: bool, jobs: int = 4) -> int:
-    isp = protocol.load(root)
+    isp = loading.load(root)
     all_sites = list(isp.sites)
     files: dict[str, bytes] = {}
     totals: dict[tuple[str, str], np.ndarray] = {}

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from isp.crypto import keys, sops
 from isp.demo import synthetic
 from isp.fsutil import write_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.protocol.periods import add_months, month_range
 from isp.protocol.skeleton import init_repository
@@ -104,7 +105,7 @@ def write_sheet(root: Path, isp: protocol.Isp, agency: str, month: str, seed: in
 
 
 def write_sheets(root: Path, items: list[tuple[str, str]], seed: int, jobs: int) -> None:
-    isp = protocol.load(root)
+    isp = loading.load(root)
     started, done = time.monotonic(), 0
     with ThreadPoolExecutor(jobs) as pool:
         for _ in pool.map(lambda item: write_sheet(root, isp, *item, seed), items):

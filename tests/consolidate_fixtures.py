@@ -13,6 +13,7 @@ import pandas as pd
 from isp.crypto import sops
 from isp.demo import synthetic
 from isp.fsutil import write_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.protocol.periods import Period
 from isp.sheets import tidy
@@ -48,7 +49,7 @@ def encrypt_sheet(root: Path, agency: str, month: str, frame: pd.DataFrame) -> N
 
 def write_submissions(data: Dataset, items: list[tuple[str, str]], seed: int = 2015) -> None:
     """Synthetic sheets for every (agency, month), encrypted in parallel."""
-    isp = protocol.load(data.root)
+    isp = loading.load(data.root)
     frames = {(a, m): synthetic.month_sheet(isp, a, m, seed=seed) for a, m in items}
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda key: encrypt_sheet(data.root, *key, frames[key]), frames))

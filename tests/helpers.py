@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isp.crypto import keys
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 AGENCIES = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
@@ -121,7 +122,7 @@ class IspRepo:
     keyring: Keyring
 
     def load(self) -> protocol.Isp:
-        return protocol.load(self.root)
+        return loading.load(self.root)
 
     def email(self, agency: str, role: str = "primary") -> str:
         return getattr(self.load().agencies[agency].focal_points, role).email
@@ -155,7 +156,7 @@ def make_isp_repo(root: Path, ring: Keyring, signers: bool = True) -> IspRepo:
     for owner in (*AGENCIES, "ci"):
         keys.add_recipient(root, owner, ring.age_public[owner])
     if signers:
-        isp_ = protocol.load(root)
+        isp_ = loading.load(root)
         for agency in AGENCIES:
             for role in ROLES:
                 email = getattr(isp_.agencies[agency].focal_points, role).email

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from isp.demo import synthetic
-from isp.governance import request_files
-from isp.protocol import models as protocol
+from isp.governance import request_files, request_models
+from isp.protocol import loading
 from isp.release.sectoral import standing_request
 from tests.helpers import IspRepo, Keyring, isp, patched_env, write_submission
 
@@ -106,7 +106,7 @@ def _request(request_id: str, organization: str = RECIPIENT_ORG) -> dict[str, ob
 
 def decide_all(repo: IspRepo, request_id: str, skip: tuple[str, ...] = (), deny: tuple[str, ...] = ()) -> None:
     """Every data-gathering agency decides in its own signed commit (``skip``: stays silent)."""
-    rel = request_files.path_of(request_id)
+    rel = request_models.path_of(request_id)
     for agency in repo.load().data_gathering():
         if agency in skip:
             continue
@@ -124,7 +124,7 @@ def build(folder: Path, template: Path, keyring: Keyring) -> ReleaseRepo:
         result = isp("consolidate", "--repo", root, env=keyring.env("ci"))
         assert result.code == 0, result.output
         repo.commit("Consolidate", ["aggregates"], "UNHCR:primary")
-        isp_ = protocol.load(root)
+        isp_ = loading.load(root)
         sectoral = {**standing_request(isp_, "2026-H1", ISSUED), "data": SECTORAL_DATA}
         fields = [_request(APPROVED), _request(SILENT), _request(DENIED), sectoral]
         for item in fields:

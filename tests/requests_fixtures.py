@@ -9,8 +9,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from isp.governance import membership, request_files
-from isp.protocol import models as protocol
+from isp.governance import breaches, request_files, request_models
+from isp.protocol import loading
 from isp.protocol.models import Isp
 from tests.conftest import REPO_ROOT
 from tests.helpers import IspRepo
@@ -22,7 +22,7 @@ REQUIRED = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
 @cache
 def shipped_isp() -> Isp:
     """The protocol as shipped (no git needed): for the pure state-machine tests."""
-    return protocol.load(REPO_ROOT)
+    return loading.load(REPO_ROOT)
 
 
 def email_of(signer: str | None) -> str | None:
@@ -59,7 +59,7 @@ def fields(**overrides: Any) -> dict[str, Any]:
     return base | overrides
 
 
-def new(repo: IspRepo, signer: str | None = "UNHCR:primary", **overrides: Any) -> request_files.Request:
+def new(repo: IspRepo, signer: str | None = "UNHCR:primary", **overrides: Any) -> request_models.Request:
     """Write a complete request and commit it (signed by a coordinator by default)."""
     request = request_files.new_request(repo.root, fields(**overrides))
     commit(repo, f"Request {request.id}", [request.path], signer)
@@ -78,7 +78,7 @@ def decide(
     """Record ``agency``'s decision and commit it; ``signer`` "own" = that agency's primary focal point."""
     request_files.decide(repo.root, request_id, agency, approve, reason, day)
     who = f"{agency}:primary" if signer == "own" else signer
-    return commit(repo, f"{request_id}: {agency} decides", [request_files.path_of(request_id)], who)
+    return commit(repo, f"{request_id}: {agency} decides", [request_models.path_of(request_id)], who)
 
 
 def approve_all(repo: IspRepo, request_id: str, day: date = date(2026, 3, 3), but: tuple[str, ...] = ()) -> None:
@@ -93,10 +93,10 @@ def rules(problems: list[Any], severity: str = "error") -> set[str]:
 
 def open_and_resolve_breach(repo: IspRepo, reported: date, agreed: date, but: tuple[str, ...] = ()) -> str:
     """A breach opened by a coordinator and agreed resolved by every agency (but ``but``), signed."""
-    breach = membership.open_breach(repo.root, reported, "A table was forwarded outside the group.")
+    breach = breaches.open_breach(repo.root, reported, "A table was forwarded outside the group.")
     commit(repo, f"Breach {breach.id}", [breach.path], "IMC:primary")
     for agency in REQUIRED:
         if agency not in but:
-            membership.agree_resolution(repo.root, breach.id, agency, agreed)
+            breaches.agree_resolution(repo.root, breach.id, agency, agreed)
             commit(repo, f"{breach.id}: {agency} agrees", [breach.path], f"{agency}:signatory")
     return breach.id

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from isp.demo import synthetic
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.models import Isp
 from isp.sheets import template as sheet_template
 from isp.sheets import tidy
@@ -28,7 +28,7 @@ MONTH = "2026-01"
 
 
 def load_isp() -> Isp:
-    return protocol.load(REPO_ROOT)
+    return loading.load(REPO_ROOT)
 
 
 def sheet(isp: Isp, agency: str = "IRC", month: str = MONTH, seed: int = 7) -> pd.DataFrame:

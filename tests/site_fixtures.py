@@ -169,7 +169,7 @@ def _registers(root: Path, isp: Isp) -> None:
     """A pending request, an open breach and a suspension, through the requests helper's API."""
     from datetime import date
 
-    from isp.governance import membership, request_files
+    from isp.governance import breaches, membership, request_files
 
     request_files.new_request(root, {
         "id": REQUEST_ID, "type": "external", "received": date(2026, 2, 12), "issued": date(2026, 2, 15),
@@ -179,7 +179,7 @@ def _registers(root: Path, isp: Isp) -> None:
         "feedback": "The report comes back to the group", "guarantee": "No onward sharing",
         "data": {"report": "quarterly", "periods": ["2025-Q4"], "indicators": ["new_cases"], "geography": "national"},
     }, isp)  # fmt: skip
-    membership.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
+    breaches.open_breach(root, date(2026, 2, 5), "A report went to a wrong address", breach_id=BREACH_ID)
     membership.suspend(root, SUSPENDED, "2026-02", "2026-03", "Reporting team changes", date(2026, 2, 3))
 
 

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from tests.conftest import REPO_ROOT
 from tests.helpers import isp
 
 
 @pytest.fixture(scope="module")
 def cal() -> workdays.WorkingCalendar:
-    return workdays.WorkingCalendar(protocol.load(REPO_ROOT))
+    return workdays.WorkingCalendar(loading.load(REPO_ROOT))
 
 
 def test_friday_and_saturday_are_the_weekend(cal: workdays.WorkingCalendar) -> None:
@@ -74,7 +73,7 @@ def test_extra_closures_from_the_protocol(tmp_path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
     doc["extra_closures"] = [{"date": "2026-03-08", "name": "Office closure"}]
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    cal = workdays.WorkingCalendar(protocol.load(tmp_path))
+    cal = workdays.WorkingCalendar(loading.load(tmp_path))
     assert cal.submission_due("2026-02") == date(2026, 3, 9)
 
 

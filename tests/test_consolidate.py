@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from isp import consolidate
 from isp.consolidate import codec
 from isp.crypto import keys, sops
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.periods import Period, PeriodKind, custom_period, period_of
 from tests.consolidate_fixtures import (
     MONTHS,
@@ -258,7 +258,7 @@ def _suspend(root: Path, agency: str, first: str, last: str) -> None:
     doc = yaml.load(path)
     doc["agencies"][agency]["suspensions"] = [{"from": first, "to": last, "reason": "Written notice, test"}]
     yaml.dump(doc, path)
-    protocol.load(root)
+    loading.load(root)
 
 
 def test_a_suspended_agencys_months_are_left_out_and_coverage_says_so(done, tmp_path: Path) -> None:

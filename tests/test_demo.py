@@ -1,8 +1,7 @@
 """`isp demo`: one real demo build (a few months), then what it must hold.
 
 The build is real: sops encrypts every sheet, ssh-keygen signs every commit, git keeps it all.
-Stages another helper has not delivered yet are skipped by the demo; the tests for their output
-check the stage's status first and are skipped with the same reason.
+Every stage must have run: a stage the demo reports as skipped fails the tests of its output.
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ import pytest
 
 from isp.crypto import sops
 from isp.demo import canaries as demo_canaries
-from isp.demo import stages as demo_stages
-from isp.demo.build import KEY_DIR, MARKER
+from isp.demo.build import MARKER
+from isp.demo.context import KEY_DIR
 from isp.demo.story import CANARY_VALUES, MIN_MONTHS, last_due_month, plan
 from isp.errors import IspError, UsageError
+from isp.governance import breaches
 from isp.history import provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.sheets import tidy
 from tests.helpers import git, isp
 
@@ -65,8 +64,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
 
 def stage(summary: dict, name: str) -> dict:
     found = next((s for s in summary["stages"] if s["name"] == name), None)
-    if found is None or found["status"] != "done":
-        pytest.skip(f"the {name} stage did not run: {found['detail'] if found else 'not in this demo yet'}")
+    assert found is not None, f"the demo has no {name} stage"
+    assert found["status"] == "done", f"the {name} stage did not run: {found['detail']}"
     return found
 
 
@@ -158,7 +157,7 @@ def test_git_itself_verifies_every_agency_commit(built) -> None:
 @pytest.mark.slow
 def test_one_late_and_one_revised_submission(built) -> None:
     root, summary = built
-    cal = workdays.WorkingCalendar(protocol.load(root))
+    cal = workdays.WorkingCalendar(loading.load(root))
     versions = provenance.submission_versions(root)
     late = versions[(summary["late"]["agency"], summary["late"]["month"])]
     assert late[0].committed.date() > cal.submission_due(summary["late"]["month"])
@@ -234,8 +233,6 @@ def test_too_few_months_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_isp_status_shows_the_late_revised_and_suspended_months(built) -> None:
     root, summary = built
-    if not demo_stages.available("sheets.status", "month_status"):
-        pytest.skip("isp.sheets.status is not there yet")
     late, revised = summary["late"], summary["revised"]
     seen = json.loads(isp("status", "--repo", root, "--month", late["month"], "--json").out)
     row = next(a for a in seen["agencies"] if a["agency"] == late["agency"])
@@ -269,11 +266,10 @@ def test_requests_end_in_every_state(built) -> None:
 def test_the_breach_is_resolved_by_every_signatory(built) -> None:
     root, summary = built
     stage(summary, "breach")
-    from isp.governance import membership
 
-    (breach,) = membership.breach_statuses(root)
+    (breach,) = breaches.breach_statuses(root)
     assert not breach.open
-    assert breach.agreed == list(protocol.load(root).agencies)
+    assert breach.agreed == list(loading.load(root).agencies)
     assert "closed_on" in breach.as_dict() and breach.closed_on
 
 
@@ -282,8 +278,6 @@ def test_the_whole_history_passes_the_pull_request_rules(built) -> None:
     """What CI would say about every pull request at once: signatures, paths, recipients, replays.
     (Without the CI key: the demo already ran every sheet through validation before encrypting it.)"""
     root, _ = built
-    if not demo_stages.available("ci.gate", "check_pr"):
-        pytest.skip("isp.ci.gate is not there yet")
 
     def rev_list(*args: str) -> list[str]:
         out = subprocess.run(["git", "rev-list", *args], cwd=root, capture_output=True, text=True, check=True)
@@ -311,7 +305,7 @@ def test_the_aggregates_hold_the_live_canaries_inside_their_envelopes(built) -> 
 
     assert all(sops.is_envelope((root / rel).read_bytes()) for rel in consolidate.list_outputs(root))
     manifest = json.dumps(consolidate.read_manifest(root))
-    assert not any(code in manifest for code in protocol.load(root).agencies)
+    assert not any(code in manifest for code in loading.load(root).agencies)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOPS_AGE_KEY", str(ci_env(root)["SOPS_AGE_KEY"]))
         for canary in demo_canaries.load(root / KEY_DIR):
@@ -358,7 +352,7 @@ def test_the_site_is_served_on_localhost_only(built) -> None:
     _, summary = built
     stage(summary, "site")
     assert set(summary["credentials"]) >= {"members", "coordinators"}
-    from isp.demo.build import site_server
+    from isp.site.serve import server as site_server
 
     server = site_server(Path(summary["site"]), 0)
     host, port = server.server_address[:2]
@@ -382,11 +376,13 @@ def test_canary_scan_opens_gzip_files(tmp_path: Path) -> None:
 
 
 def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
-    """Another helper's module failing mid-history: its later events are skipped, the tree is
-    restored to the last commit, everything else goes on. A failing sheet stops the demo."""
+    """A governance step refused by a rule mid-history: its later events are skipped, the tree is
+    restored to the last commit, everything else goes on. A failing sheet, or a bug, stops the demo."""
     from datetime import UTC, datetime
 
-    from isp.demo.build import DemoContext, DemoGit, Event, QuietProgress, replay
+    from isp.demo.commits import DemoGit
+    from isp.demo.context import DemoContext, Event, QuietProgress
+    from isp.demo.timeline import replay
 
     ctx = DemoContext(isp_repo.root, isp_repo.root, None, DemoGit(isp_repo.root), {}, {}, QuietProgress(), 1)  # type: ignore[arg-type]
     ran: list[str] = []
@@ -412,6 +408,8 @@ def test_a_failing_governance_step_stops_its_story_only(isp_repo) -> None:
     assert git(isp_repo.root, "status", "--porcelain") == ""
     with pytest.raises(RuntimeError):
         replay(ctx, [Event(moment, "IRC 2026-01", lambda: (_ for _ in ()).throw(RuntimeError("sheet")))])
+    with pytest.raises(RuntimeError):  # a bug in a governance step is not a refused step
+        replay(ctx, [Event(moment, "breach report", lambda: (_ for _ in ()).throw(RuntimeError("bug")), "breach")])
 
 
 def test_a_taken_port_is_refused_before_any_work(tmp_path: Path) -> None:

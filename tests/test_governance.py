@@ -12,8 +12,8 @@ import yaml
 from ruamel.yaml import YAML
 
 from isp.crypto import keys
-from isp.governance import membership, request_files
-from isp.protocol import models as protocol
+from isp.governance import breaches, membership, request_files
+from isp.protocol import loading
 from tests.helpers import IspRepo, git, isp, ssh_keygen
 from tests.requests_fixtures import REQUIRED, approve_all, new, open_and_resolve_breach, rules, shipped_isp
 
@@ -37,28 +37,28 @@ def test_breach_open_refuses_figures_and_lists_its_clocks(isp_repo: IspRepo) -> 
     assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-03-09", "--repo", root).code == 0
     assert isp("breach", "update", "BR-2026-001", "--meeting", "2026-02-01", "--repo", root).code == 1
     assert isp("breach", "update", "BR-2026-001", "--repo", root).code == 2
-    st = membership.breach_statuses(root, date(2026, 3, 10))[0]
+    st = breaches.breach_statuses(root, date(2026, 3, 10))[0]
     assert (st.clocks[0].name, st.clocks[0].state) == ("meeting", "late")
 
 
 def test_the_resolution_clock_ends_on_the_last_day_of_a_short_month() -> None:
-    breach = membership.Breach(id="B", reported=date(2026, 1, 31), description="Words only.")
-    clocks = membership.breach_clocks(shipped_isp(), breach, None, date(2026, 2, 1))
+    breach = breaches.Breach(id="B", reported=date(2026, 1, 31), description="Words only.")
+    clocks = breaches.breach_clocks(shipped_isp(), breach, None, date(2026, 2, 1))
     assert clocks[-1].due == date(2026, 2, 28)
 
 
 def test_resolution_needs_every_signatorys_signed_agreement(isp_repo: IspRepo) -> None:
     breach_id = open_and_resolve_breach(isp_repo, date(2026, 3, 1), date(2026, 3, 20), but=("UNICEF",))
     root = isp_repo.root
-    assert [b.id for b in membership.open_breaches(root, date(2026, 3, 25))] == [breach_id]
-    membership.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 22))
+    assert [b.id for b in breaches.open_breaches(root, date(2026, 3, 25))] == [breach_id]
+    breaches.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 22))
     isp_repo.commit("UNICEF agrees, signed by IRC", signer="IRC:signatory")
-    st = membership.open_breaches(root, date(2026, 3, 25))[0]
+    st = breaches.open_breaches(root, date(2026, 3, 25))[0]
     assert st.awaiting == ["UNICEF"] and "does not count" in st.notes["UNICEF"]
-    membership.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 23))
+    breaches.agree_resolution(root, breach_id, "UNICEF", date(2026, 3, 23))
     isp_repo.commit("UNICEF agrees", signer="UNICEF:primary")
-    assert membership.open_breaches(root, date(2026, 3, 25)) == []
-    st = membership.breach_statuses(root, date(2026, 3, 25))[0]
+    assert breaches.open_breaches(root, date(2026, 3, 25)) == []
+    st = breaches.breach_statuses(root, date(2026, 3, 25))[0]
     assert st.closed_on == date(2026, 3, 23) and [c.state for c in st.clocks] == ["overdue", "done", "done"]
     result = isp("breach", "resolve", breach_id, "--agency", "XYZ", "--repo", root)
     assert result.code == 1 and "unknown agency" in result.err
@@ -73,7 +73,7 @@ def test_an_open_breach_refuses_every_release_until_resolved(isp_repo: IspRepo) 
     blockers = membership.release_blockers(root, RID, date(2026, 3, 12))
     assert any(f"breach {breach_id} is open" in b for b in blockers)
     assert request_files.status(root, RID, date(2026, 3, 12)).state == "blocked"
-    membership.agree_resolution(root, breach_id, "JRF", date(2026, 3, 11))
+    breaches.agree_resolution(root, breach_id, "JRF", date(2026, 3, 11))
     assert membership.release_blockers(root, RID, date(2026, 3, 12)) != []  # written, not yet committed
     isp_repo.commit("JRF agrees", signer="JRF:secondary")
     assert membership.release_blockers(root, RID, date(2026, 3, 12)) == []
@@ -83,7 +83,7 @@ def test_an_open_breach_refuses_every_release_until_resolved(isp_repo: IspRepo) 
 def test_an_uncommitted_breach_already_blocks(isp_repo: IspRepo) -> None:
     new(isp_repo)
     approve_all(isp_repo, RID)
-    membership.open_breach(isp_repo.root, date(2026, 3, 4), "Reported by telephone, being written up.")
+    breaches.open_breach(isp_repo.root, date(2026, 3, 4), "Reported by telephone, being written up.")
     assert any("is open" in b for b in membership.release_blockers(isp_repo.root, RID, date(2026, 3, 5)))
 
 
@@ -114,7 +114,7 @@ def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> 
     assert result.code == 0, result.err
     text = (root / "protocol" / "agencies.yaml").read_text()
     assert "# UNICEF gathers MRM data" in text and len(text) > len(before)
-    jrf = protocol.load(root).agencies["JRF"]
+    jrf = loading.load(root).agencies["JRF"]
     assert jrf.suspended_in("2026-04").reason == "Database migration" and jrf.suspended_in("2026-06") is None
     assert jrf.suspensions[0].recorded == date(2026, 3, 15)
     overlap = isp("suspend", "JRF", "--from", "2026-05", "--reason", "Again", "--repo", root)
@@ -122,10 +122,10 @@ def test_suspend_and_resume_edit_agencies_yaml_round_trip(isp_repo: IspRepo) -> 
     assert isp("suspend", "JRF", "--from", "2026-07", "--repo", root).code == 2  # the reason is required
     assert isp("suspend", "JRF", "--from", "2026-13", "--reason", "Bad month", "--repo", root).code == 2
     assert isp("suspend", "IRC", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0
-    assert protocol.load(root).agencies["IRC"].suspended_in("2030-01") is not None
+    assert loading.load(root).agencies["IRC"].suspended_in("2030-01") is not None
     resumed = isp("resume", "IRC", "--from", "2026-09", "--repo", root)
     assert resumed.code == 0, resumed.err
-    irc = protocol.load(root).agencies["IRC"]
+    irc = loading.load(root).agencies["IRC"]
     assert irc.suspended_in("2026-08") and not irc.suspended_in("2026-09")
     assert isp("resume", "IRC", "--from", "2026-10", "--repo", root).code == 1  # nothing running any more
     assert isp("suspend", "NHF", "--from", "2026-06", "--reason", "Staff leave", "--repo", root).code == 0

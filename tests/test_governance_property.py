@@ -2,7 +2,7 @@
 request was issued), none denied, no breach is open and the protocol is in force.
 
 Pure (the shipped protocol, no git): hypothesis draws decisions, breaches and the day, feeds them
-through the state machine (`request_files.timeline`) and the release gate (`membership.decide_release`),
+through the state machine (`request_status.timeline`) and the release gate (`membership.decide_release`),
 and compares the verdict with the rule written out plainly below.
 """
 
@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from isp.governance import membership, request_files
+from isp.governance import membership, request_models, request_status
 from isp.governance.request_states import EXPIRY_WORKING_DAYS
 from isp.protocol.workdays import WorkingCalendar
 from tests.requests_fixtures import REQUIRED, fields, shipped_isp
@@ -70,7 +70,7 @@ def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
     isp = shipped_isp()
     today = issued + timedelta(days=today_offset)
     decisions = {
-        a: request_files.Decision(decision=kind, date=issued + timedelta(days=offset), reason="A reason.")
+        a: request_models.Decision(decision=kind, date=issued + timedelta(days=offset), reason="A reason.")
         for a, answer in answers.items()
         if answer is not None
         for kind, offset in [answer]
@@ -78,8 +78,8 @@ def test_release_allowed_iff_unanimous_no_denial_no_open_breach_in_force(
     breaches = [
         (issued + timedelta(days=s), None if n is None else issued + timedelta(days=s + n)) for s, n in raw_breaches
     ]
-    request = request_files.Request.model_validate(fields(issued=issued, received=issued))
-    status = request_files.timeline(isp, request, decisions, breaches, today)
+    request = request_models.Request.model_validate(fields(issued=issued, received=issued))
+    status = request_status.timeline(isp, request, decisions, breaches, today)
     open_ids = [f"B{i}" for i, (s, e) in enumerate(breaches) if s <= today and (e is None or e > today)]
     blockers = membership.decide_release(isp, status, open_ids, today)
     allowed = _plain_rule(issued, today, decisions, breaches)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from isp.crypto import keys, sops
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from tests.helpers import IspRepo, isp
 
 
@@ -17,7 +17,7 @@ def test_init_then_protocol_check(tmp_path: Path) -> None:
     result = isp("protocol", "check", "--repo", target, "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["agencies"][0] == "IRC"
-    assert protocol.load(target).agencies["IRC"].age_recipients == []
+    assert loading.load(target).agencies["IRC"].age_recipients == []
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_keys_new_writes_secret_0600_and_records_recipient(tmp_path: Path) -> No
     assert result.code == 0, result.err
     assert out.stat().st_mode & 0o777 == 0o600
     secret = out.read_text()
-    recorded = protocol.load(root).agencies["IRC"].age_recipients
+    recorded = loading.load(root).agencies["IRC"].age_recipients
     assert len(recorded) == 1 and recorded[0] in result.out
     assert "AGE-SECRET-KEY" not in (root / "protocol" / "agencies.yaml").read_text()
     assert isp("keys", "new", "IRC", "--out", out, "--repo", root).code == 1

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from isp.errors import ValidationFailed
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from tests.conftest import REPO_ROOT
 from tests.helpers import isp
 
@@ -29,12 +29,12 @@ def edit(root: Path, name: str, change) -> None:
 
 def problems(root: Path) -> list[str]:
     with pytest.raises(ValidationFailed) as info:
-        protocol.load(root)
+        loading.load(root)
     return info.value.lines()
 
 
 def test_shipped_protocol_is_valid() -> None:
-    isp_ = protocol.load(REPO_ROOT)
+    isp_ = loading.load(REPO_ROOT)
     assert isp_.submitters() == ["IRC", "IMC", "JRF", "NHF", "UNHCR"]
     assert isp_.data_gathering()[-1] == "UNICEF"
     assert sorted(isp_.coordinators()) == ["IMC", "UNHCR"]
@@ -44,7 +44,7 @@ def test_shipped_protocol_is_valid() -> None:
 
 
 def test_sites_matrix_matches_the_protocol() -> None:
-    isp_ = protocol.load(REPO_ROOT)
+    isp_ = loading.load(REPO_ROOT)
     names = {code: {isp_.sites[s].name_en for s in a.sites} for code, a in isp_.agencies.items()}
     assert names["IMC"] == {"Azraq camp"}
     assert names["IRC"] == {"Mafraq", "Irbid"}
@@ -117,7 +117,7 @@ def test_cli_reports_lines_and_exit_1(proto: Path) -> None:
 def test_validity_in_force() -> None:
     from datetime import date
 
-    validity = protocol.load(REPO_ROOT).protocol.validity
+    validity = loading.load(REPO_ROOT).protocol.validity
     assert validity.in_force(date(2015, 10, 15)) and not validity.in_force(date(2015, 10, 14))
     assert validity.in_force(date(2026, 11, 25))
     assert validity.periods[0].end == date(2016, 10, 14)

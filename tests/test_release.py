@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from isp.governance import membership, request_files
-from isp.protocol import models as protocol
+from isp.governance import breaches, request_files, request_models, request_rules
+from isp.protocol import loading
 from tests import release_fixtures as fx
 from tests.helpers import isp, write_submission
 
@@ -47,12 +47,12 @@ def package(built: fx.ReleaseRepo, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _refused(repo: fx.ReleaseRepo, tmp_path: Path, request_id: str, today: str = fx.TODAY) -> str:
-    before = (repo.root / request_files.path_of(request_id)).read_bytes()
+    before = (repo.root / request_models.path_of(request_id)).read_bytes()
     out = tmp_path / "out"
     result = isp("release", request_id, "-o", out, "--repo", repo.root, env=repo.env(today))
     assert result.code == 1, result.output
     assert not out.exists() and not list(tmp_path.glob(".out.*")), "nothing may be written"
-    assert (repo.root / request_files.path_of(request_id)).read_bytes() == before
+    assert (repo.root / request_models.path_of(request_id)).read_bytes() == before
     assert "Traceback" not in result.output
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
@@ -73,14 +73,14 @@ def test_refused_when_an_agency_denies(built: fx.ReleaseRepo, tmp_path: Path) ->
 
 
 def test_refused_while_a_breach_is_open(fresh: fx.ReleaseRepo, tmp_path: Path) -> None:
-    breach = membership.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
+    breach = breaches.open_breach(fresh.root, fx.DECIDED, "A table was sent to the wrong address.")
     fresh.repo.commit("Record a breach", [breach.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, fx.APPROVED)
     assert f"breach {breach.id} is open" in line
 
 
 def test_refused_when_the_protocol_is_not_in_force(built: fx.ReleaseRepo, tmp_path: Path) -> None:
-    last = protocol.load(built.root).protocol.validity.periods[-1].end
+    last = loading.load(built.root).protocol.validity.periods[-1].end
     day = last.replace(year=last.year + 1).isoformat()
     line = _refused(built, tmp_path, fx.APPROVED, today=day)
     assert f"the protocol is not in force on {day}" in line
@@ -167,7 +167,7 @@ def test_the_package_has_every_file(package) -> None:
 
 def test_no_sgbv_indicator_anywhere(package) -> None:
     repo, out, _ = package
-    isp_ = protocol.load(repo.root)
+    isp_ = loading.load(repo.root)
     sgbv = [ind for ind in isp_.indicators.values() if set(ind.tags) & set(isp_.protocol.sharing.never_external_tags)]
     assert sgbv
     for name, text in _texts(out).items():
@@ -178,7 +178,7 @@ def test_no_sgbv_indicator_anywhere(package) -> None:
 
 def test_no_agency_identity_anywhere(package) -> None:
     repo, out, _ = package
-    isp_ = protocol.load(repo.root)
+    isp_ = loading.load(repo.root)
     for name, text in _texts(out).items():
         for code, agency in isp_.agencies.items():
             assert not re.search(rf"\b{re.escape(code)}\b", text), f"{name} names {code}"
@@ -217,7 +217,7 @@ def test_no_early_marriage_count_anywhere(package) -> None:
 
 def test_every_disclaimer_release_id_and_recipient_in_every_human_readable_file(package) -> None:
     repo, out, report = package
-    disclaimers = [" ".join(d.split()) for d in protocol.load(repo.root).protocol.sharing.disclaimers]
+    disclaimers = [" ".join(d.split()) for d in loading.load(repo.root).protocol.sharing.disclaimers]
     recipient = report["recipient"]
     assert fx.RECIPIENT_NAME in recipient and fx.RECIPIENT_ORG in recipient
     for path in out.iterdir():
@@ -296,7 +296,7 @@ def test_the_published_tables_pass_an_independent_disclosure_audit(package) -> N
     from isp.disclosure import PercentTable, PublishedTable, Relation, Table
 
     repo, out, report = package
-    profile = protocol.load(repo.root).protocol.disclosure.profiles["external"]
+    profile = loading.load(repo.root).protocol.disclosure.profiles["external"]
     truth = _truth(repo)
     leaves = truth.groupby(KEYS, as_index=False)["count"].sum()
     published = pd.read_csv(out / f"{report['release_id']}.csv", comment="#", dtype=str, keep_default_na=False)
@@ -382,7 +382,7 @@ def test_the_sectoral_report_is_a_release_of_its_standing_request(fresh: fx.Rele
     assert rid == f"REL-{fx.SECTORAL}-1" and "Ministry of Social Development" in report["recipient"]
     page = _readable(out / f"{rid}.html")
     assert "Sectoral report 2026-H1" in page and "Half-yearly sectoral report" in page
-    for disclaimer in protocol.load(fresh.root).protocol.sharing.disclaimers:
+    for disclaimer in loading.load(fresh.root).protocol.sharing.disclaimers:
         assert " ".join(disclaimer.split()) in page
     table = pd.read_csv(out / f"{rid}.csv", comment="#", dtype=str, keep_default_na=False)
     assert "concern_sexual_violence" not in set(table["indicator"])
@@ -408,7 +408,7 @@ def test_proposing_the_sectoral_report_writes_a_request_every_agency_must_approv
     assert result.code == 0, result.output
     request = request_files.load(fresh.root, "SECTORAL-2025-H2")
     assert request.type == "external" and request.data.report == "sectoral" and request.data.periods == ["2025-H2"]
-    problems = request_files.content_problems(protocol.load(fresh.root), request, {})
+    problems = request_rules.content_problems(loading.load(fresh.root), request, {})
     assert [p.rule for p in problems] == ["withheld"]  # a warning: SGBV is asked for (all) but never leaves
     fresh.repo.commit("Propose the sectoral report 2025-H2", [request.path], "UNHCR:primary")
     line = _refused(fresh, tmp_path, "SECTORAL-2025-H2")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from isp.errors import IspError
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.periods import period_of
 from isp.release.output import check_destination, sha256, write_package
 from isp.release.package import Package, ReleaseMeta, format_value, labels_for, with_period_bounds
@@ -56,7 +56,7 @@ def test_a_package_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def package() -> Package:
-    isp_ = protocol.load(ROOT)
+    isp_ = loading.load(ROOT)
     spec = read_spec(isp_, {"periods": ["2026-Q1"], "indicators": ["new_cases", "concern_early_marriage"]}, "r.yaml")
     rows = [
         ("2026-Q1", "ALL", "new_cases", "ALL", "ALL", "ALL", "count", 120, ""),

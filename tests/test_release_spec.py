@@ -9,7 +9,7 @@ import pytest
 
 from isp.demo import synthetic
 from isp.errors import IspError
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.release.cube import LEAF, contributions, leaves
 from isp.release.spec import NATIONAL, REST, plan_geography, plan_indicators, read_spec
 
@@ -19,7 +19,7 @@ WHERE = "requests/REQ-TEST.yaml"
 
 @pytest.fixture(scope="module")
 def isp_():
-    return protocol.load(ROOT)
+    return loading.load(ROOT)
 
 
 def test_sgbv_is_withheld_and_early_marriage_is_a_percentage(isp_) -> None:

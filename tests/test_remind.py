@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from isp.governance import github_issues, membership
+from isp.governance import breaches, github_issues, membership
 from isp.governance import reminders as remind
 from tests.helpers import IspRepo, Keyring, isp, write_submission
 from tests.requests_fixtures import approve_all, commit, decide, new
@@ -48,7 +48,7 @@ def _busy(isp_repo: IspRepo) -> IspRepo:
     new(isp_repo, received=date(2026, 2, 19), issued=date(2026, 2, 22))
     approve_all(isp_repo, "REQ-2026-001", date(2026, 2, 23), but=("NHF", "UNICEF"))
     decide(isp_repo, "REQ-2026-001", "NHF", day=date(2026, 3, 1))
-    breach = membership.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
+    breach = breaches.open_breach(isp_repo.root, date(2026, 3, 1), "A table was forwarded outside the group.")
     commit(isp_repo, "Breach", [breach.path], "IMC:primary")
     return isp_repo
 

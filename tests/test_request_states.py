@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from isp.governance import membership, request_files
+from isp.governance import membership, request_models, request_status
 from isp.governance.request_states import (
     AGENCY_TABLE,
     REQUEST_TABLE,
@@ -34,18 +34,18 @@ def test_terminal_states_stay_put() -> None:
     assert all(REQUEST_TABLE[(State.DENIED, e)].to == State.DENIED for e in Event)
 
 
-def _request(issued: date, **overrides: object) -> request_files.Request:
-    return request_files.Request.model_validate(fields(issued=issued, received=issued, **overrides))
+def _request(issued: date, **overrides: object) -> request_models.Request:
+    return request_models.Request.model_validate(fields(issued=issued, received=issued, **overrides))
 
 
-def _approve(day: date) -> request_files.Decision:
-    return request_files.Decision(decision="approve", date=day)
+def _approve(day: date) -> request_models.Decision:
+    return request_models.Decision(decision="approve", date=day)
 
 
 def _status(
-    issued: date, today: date, decisions: dict[str, request_files.Decision], breaches=()
-) -> request_files.RequestStatus:
-    return request_files.timeline(shipped_isp(), _request(issued), decisions, list(breaches), today)
+    issued: date, today: date, decisions: dict[str, request_models.Decision], breaches=()
+) -> request_status.RequestStatus:
+    return request_status.timeline(shipped_isp(), _request(issued), decisions, list(breaches), today)
 
 
 # Issued Thursday 21 May 2026. Then: Fri 22, Sat 23 weekend; Sun 24 = 1; Mon 25 Independence Day,
@@ -118,7 +118,7 @@ def test_unanimous_approval_is_approved_and_silence_is_not_consent() -> None:
 
 
 def test_one_denial_blocks_and_later_approvals_do_not_lift_it() -> None:
-    deny = request_files.Decision(decision="deny", date=date(2026, 5, 24), reason="Cells too small by camp.")
+    deny = request_models.Decision(decision="deny", date=date(2026, 5, 24), reason="Cells too small by camp.")
     decisions = {"JRF": deny} | {a: _approve(date(2026, 5, 31)) for a in REQUIRED if a != "JRF"}
     st = _status(ADHA, date(2026, 6, 1), decisions)
     assert st.state == "denied" and st.agency("JRF").reason == "Cells too small by camp."
@@ -177,7 +177,7 @@ def test_validity_warns_from_the_review_date_and_refuses_when_not_in_force(day: 
 
 def test_once_denied_nobody_is_chased_for_an_answer() -> None:
     """A refused request is closed: agencies that never answered are not escalated afterwards."""
-    deny = request_files.Decision(decision="deny", date=date(2026, 5, 31), reason="Cells too small by camp.")
+    deny = request_models.Decision(decision="deny", date=date(2026, 5, 31), reason="Cells too small by camp.")
     st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
     assert st.state == "denied"
     silent = [a for a in st.agencies if a.agency != "JRF"]
@@ -185,6 +185,6 @@ def test_once_denied_nobody_is_chased_for_an_answer() -> None:
 
 
 def test_clocks_that_ran_before_a_denial_still_show() -> None:
-    deny = request_files.Decision(decision="deny", date=date(2026, 6, 4), reason="Not for this purpose.")
+    deny = request_models.Decision(decision="deny", date=date(2026, 6, 4), reason="Not for this purpose.")
     st = _status(ADHA, date(2026, 6, 15), {"JRF": deny})
     assert {a.state for a in st.agencies if a.agency != "JRF"} == {"follow-up-due"}

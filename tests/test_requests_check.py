@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from isp.crypto import keys
-from isp.governance import request_files
+from isp.governance import breaches, request_files, request_models, request_rules
 from isp.history.attribution import entry_changes, revisions
 from tests.helpers import IspRepo, git, isp, patched_env, ssh_keygen
 from tests.requests_fixtures import approve_all, decide, fields, new, rules
@@ -26,7 +26,7 @@ def _check(repo: IspRepo, base: str | None) -> list:
 
 
 def _edit(repo: IspRepo, change) -> None:
-    path = repo.root / request_files.path_of(RID)
+    path = repo.root / request_models.path_of(RID)
     data = yaml.safe_load(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -123,7 +123,7 @@ def test_the_request_may_not_change_once_agencies_decided(isp_repo: IspRepo) -> 
 def test_a_deleted_request_is_refused(isp_repo: IspRepo) -> None:
     new(isp_repo)
     base = isp_repo.head()
-    (isp_repo.root / request_files.path_of(RID)).unlink()
+    (isp_repo.root / request_models.path_of(RID)).unlink()
     isp_repo.commit("Drop the request", signer="UNHCR:primary")
     assert rules(_check(isp_repo, base)) == {"request-deleted"}
 
@@ -138,7 +138,7 @@ def test_a_merge_commit_keeps_the_agency_signatures(isp_repo: IspRepo) -> None:
         "-m", "Merge pull request", "irc-decides")  # fmt: skip
     assert rules(_check(isp_repo, None)) == set()
     assert request_files.status(isp_repo.root, RID, date(2026, 3, 4)).agency("IRC").counted
-    merge = revisions(isp_repo.root, request_files.path_of(RID))[-1]
+    merge = revisions(isp_repo.root, request_models.path_of(RID))[-1]
     assert merge.sha == isp_repo.head() and not merge.signer.verified
     assert entry_changes(merge, "decisions") == []  # it brought IRC's decision; it did not make it
 
@@ -154,7 +154,7 @@ def test_denial_without_reason_and_decisions_before_issue(isp_repo: IspRepo) -> 
 
 def test_media_requests_are_never_pre_approved_nor_blanket(isp_repo: IspRepo) -> None:
     data = {"report": "annual", "periods": ["2025"], "indicators": "all", "geography": "national"}
-    problems = request_files.content_problems(isp_repo.load(), request_files.Request.model_validate(
+    problems = request_rules.content_problems(isp_repo.load(), request_models.Request.model_validate(
         {**fields(type="media", data=data), "decisions": {"IRC": {"decision": "approve", "date": "2026-03-01"}}}
     ), {})  # fmt: skip
     assert rules(problems) == {"media-blanket", "media-pre-approved"}
@@ -162,13 +162,13 @@ def test_media_requests_are_never_pre_approved_nor_blanket(isp_repo: IspRepo) ->
 
 def test_government_requests_go_to_the_named_bodies_and_carry_the_annual_analysis(isp_repo: IspRepo) -> None:
     isp_ = isp_repo.load()
-    bad = request_files.Request.model_validate(fields(type="government", recipient="POLICE"))
-    assert rules(request_files.content_problems(isp_, bad, {})) == {"government-recipient", "government-annual"}
+    bad = request_models.Request.model_validate(fields(type="government", recipient="POLICE"))
+    assert rules(request_rules.content_problems(isp_, bad, {})) == {"government-recipient", "government-annual"}
     annual = {"report": "annual", "periods": ["2025"], "indicators": ["caseload"], "geography": "national"}
-    good = request_files.Request.model_validate(fields(type="government", recipient="MOSD", data=annual))
-    assert rules(request_files.content_problems(isp_, good, {})) == set()
-    stray = request_files.Request.model_validate(fields(recipient="MOSD"))
-    assert rules(request_files.content_problems(isp_, stray, {})) == {"recipient"}
+    good = request_models.Request.model_validate(fields(type="government", recipient="MOSD", data=annual))
+    assert rules(request_rules.content_problems(isp_, good, {})) == set()
+    stray = request_models.Request.model_validate(fields(recipient="MOSD"))
+    assert rules(request_rules.content_problems(isp_, stray, {})) == {"recipient"}
 
 
 def test_onward_requests_reference_the_original_and_the_recipient_never_forwards(isp_repo: IspRepo) -> None:
@@ -176,14 +176,14 @@ def test_onward_requests_reference_the_original_and_the_recipient_never_forwards
     isp_ = isp_repo.load()
     others = {original.id: original}
     ask = fields(id="REQ-2026-002", type="onward", original_request=original.id)
-    forwarder = request_files.Request.model_validate(ask)  # same organisation as the original recipient
-    problems = request_files.content_problems(isp_, forwarder, others)
+    forwarder = request_models.Request.model_validate(ask)  # same organisation as the original recipient
+    problems = request_rules.content_problems(isp_, forwarder, others)
     assert rules(problems) == {"onward-forwarding"} and "may never pass it on" in problems[0].message
     third = {"organization": "A newspaper", "name": "N. Example", "position": "Editor", "contact": "n@example.org"}
-    assert rules(request_files.content_problems(isp_, request_files.Request.model_validate(ask | {"requester": third}),
+    assert rules(request_rules.content_problems(isp_, request_models.Request.model_validate(ask | {"requester": third}),
                                            others)) == set()  # fmt: skip
-    missing = request_files.Request.model_validate(ask | {"requester": third, "original_request": "REQ-1999-001"})
-    assert rules(request_files.content_problems(isp_, missing, others)) == {"onward-original"}
+    missing = request_models.Request.model_validate(ask | {"requester": third, "original_request": "REQ-1999-001"})
+    assert rules(request_rules.content_problems(isp_, missing, others)) == {"onward-original"}
     result = isp("request", "new", "--type", "onward", "--original", original.id, *_flags(original), "--repo",
                  isp_repo.root, env={"ISP_TODAY": "2026-03-04"})  # fmt: skip
     assert result.code == 1 and "[onward-forwarding]" in result.err
@@ -212,7 +212,7 @@ def test_a_release_dated_back_is_refused_in_the_pull_request_that_records_it(isp
         assert _check(isp_repo, isp_repo.head()) == []  # once merged, history is not judged again
 
 
-def _flags(request: request_files.Request) -> list[str]:
+def _flags(request: request_models.Request) -> list[str]:
     who, data = request.requester, request.data
     return [
         "--organization", who.organization, "--name", who.name, "--position", who.position, "--contact", who.contact,
@@ -234,17 +234,16 @@ def test_only_a_coordinator_writes_the_request_itself(isp_repo: IspRepo) -> None
 
 
 def test_breach_records_are_checked_with_the_requests(isp_repo: IspRepo) -> None:
-    from isp.governance import membership
 
-    breach = membership.open_breach(isp_repo.root, date(2026, 3, 1), "A table left the group.")
+    breach = breaches.open_breach(isp_repo.root, date(2026, 3, 1), "A table left the group.")
     isp_repo.commit("Breach", signer="IMC:primary")
     base = isp_repo.head()
-    membership.agree_resolution(isp_repo.root, breach.id, "IRC", date(2026, 3, 5))
+    breaches.agree_resolution(isp_repo.root, breach.id, "IRC", date(2026, 3, 5))
     isp_repo.commit("IRC agrees, signed by JRF", signer="JRF:signatory")
     path = isp_repo.root / breach.path
     path.write_text(path.read_text().replace("A table left the group.", "Seven tables left the group, 12 rows."))
     isp_repo.commit("Edit the description", signer="IRC:primary")
-    found = rules(membership.breach_check(isp_repo.root, base))
+    found = rules(breaches.breach_check(isp_repo.root, base))
     assert found == {"agreement-by-other-agency", "breach-figures", "record-not-by-coordinator"}
     result = isp("request", "check", "--base", base, "--repo", isp_repo.root)
     assert result.code == 1 and "[agreement-by-other-agency]" in result.err

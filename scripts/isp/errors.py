@@ -1,17 +1,66 @@
-"""The one user-facing error type, and the problem records validation collects.
+"""The one user-facing error type, the problem records validation collects, and the error catalogue.
 
 Every command turns an :class:`IspError` into one line per problem and an exit code (see
-``isp.cli.main``): 1 for a rule or validation failure, 2 for a usage error. Nothing here may
-carry a decrypted figure: messages name files, rows, columns and rules, never values read from
-a confidential file.
+``isp.cli.main``): 1 for a rule or validation failure, 2 for a usage error, 3 for a bug in isp.
+Nothing here may carry a decrypted figure: messages name files, rows, columns and rules, never
+values read from a confidential file.
+
+The catalogue (after frictionless-py's error classes) declares every rule code once: its title,
+a message template with named placeholders, the fix, and the exit code. A place that finds a
+problem builds it from its entry, ``Problem.of(errors.UNKNOWN_AGENCY, file, agency=code, ...)``,
+so the code is referenced by name and ``isp errors CODE`` explains it. The location (file, row,
+column) is not part of a message: :class:`Problem` puts it in front.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.metadata
+import string
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+BUG_EXIT = 3  # pre-commit's code for an unexpected exception: scripts can tell a bug from a broken rule
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One rule code as the user meets it: ``[code] message Fix: fix``, with an exit code."""
+
+    code: str
+    title: str
+    message: str  # a str.format template; named placeholders only
+    fix: str  # a template too; empty only where nothing can be done (never for an error)
+    concern: str  # the package or record it belongs to, for the reference's grouping
+    severity: Severity = "error"
+    exit_code: int = 1
+
+    def placeholders(self) -> set[str]:
+        """The names the message and fix templates need."""
+        fields = [*string.Formatter().parse(self.message), *string.Formatter().parse(self.fix)]
+        return {name for _, name, _, _ in fields if name}
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+CATALOGUE: dict[str, ErrorCode] = {}
+
+
+def _declare(
+    code: str,
+    title: str,
+    message: str,
+    fix: str,
+    concern: str,
+    severity: Severity = "error",
+    exit_code: int = 1,
+) -> ErrorCode:
+    if code in CATALOGUE:
+        raise ValueError(f"rule code {code} is declared twice")
+    CATALOGUE[code] = ErrorCode(code, title, message, fix, concern, severity, exit_code)
+    return CATALOGUE[code]
 
 
 @dataclass(frozen=True)
@@ -25,6 +74,31 @@ class Problem:
     column: str | None = None
     fix: str | None = None
     severity: Severity = "error"
+
+    @classmethod
+    def of(
+        cls,
+        error: ErrorCode,
+        file: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        severity: Severity | None = None,
+        fix: str | None = None,
+        **values: object,
+    ) -> Problem:
+        """The problem ``error`` describes, its templates filled from ``values`` (and file, row,
+        column). ``fix`` replaces the catalogue's fix where the place knows a more precise one."""
+        where = {"file": file, "row": row, "column": column, **values}
+        return cls(
+            file,
+            error.code,
+            error.message.format(**where),
+            row=row,
+            column=column,
+            fix=fix if fix is not None else (error.fix.format(**where) or None),
+            severity=severity or error.severity,
+        )
 
     def location(self) -> str:
         parts = [self.file]
@@ -65,12 +139,935 @@ class ValidationFailed(IspError):
     def __init__(self, problems: list[Problem], summary: str = "") -> None:
         self.problems = problems
         errors = sum(p.severity == "error" for p in problems)
+        self.exit_code = max((_exit_code(p.rule) for p in problems if p.severity == "error"), default=1)
         super().__init__(summary or f"{errors} problem(s) found")
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
 
 
+def _exit_code(rule: str) -> int:
+    entry = CATALOGUE.get(rule)
+    return entry.exit_code if entry else 1
+
+
+def issue_tracker() -> str:
+    """Where to report a bug: the package's ``Issues`` project URL when it declares one."""
+    try:
+        urls = importlib.metadata.metadata("isp").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() in ("issues", "bug tracker", "tracker"):
+            return url.strip()
+    return "the issue tracker of the repository isp came from"
+
+
+def lookup(code: str) -> ErrorCode:
+    """The catalogue entry of ``code``; a usage error naming the nearest codes when there is none."""
+    if code in CATALOGUE:
+        return CATALOGUE[code]
+    near = difflib.get_close_matches(code, CATALOGUE, n=3)
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise UsageError(f"'{code}' is not a rule code{hint}: `isp errors` lists them all")
+
+
+def reference_markdown() -> str:
+    """The catalogue as a Markdown page, one table per concern (what ``isp errors --markdown`` prints)."""
+    lines = [
+        "# Rule codes",
+        "",
+        "Generated by `isp errors --markdown` from `scripts/isp/errors.py`; a test keeps it current.",
+        "Each problem is one line: `FILE, row R, column C: [code] message Fix: fix`. Words in braces",
+        "stand for what the line names. Exit codes: 1 a rule is broken, 2 a usage error, 3 a bug in isp.",
+    ]
+    for concern in dict.fromkeys(e.concern for e in CATALOGUE.values()):
+        lines += ["", f"## {concern}", "", "| code | title | message | fix | exit |", "| --- | --- | --- | --- | --- |"]
+        for e in (e for e in CATALOGUE.values() if e.concern == concern):
+            exit_code = f"{e.exit_code}" if e.severity == "error" else f"{e.exit_code} with --strict, else 0"
+            cells = [f"`{e.code}`", e.title, e.message, e.fix or "-", exit_code]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def errors_only(problems: list[Problem], strict: bool = False) -> list[Problem]:
     """The problems that fail a check: errors, and warnings too under ``--strict``."""
     return [p for p in problems if strict or p.severity == "error"]
+
+
+# === the catalogue ==============================================================================
+# Grouped by concern. Placeholders name what varies; keep them free of figures from a sheet.
+
+# --- isp itself --------------------------------------------------------------------------------
+
+BUG = _declare(
+    "bug",
+    "A bug in isp",
+    "isp stopped on an unexpected {exception}: this is a bug in isp, not in your data",
+    "report it, with the command you ran, on {tracker}; run it again with ISP_DEBUG=1 to see the traceback",
+    "isp",
+    exit_code=BUG_EXIT,
+)
+
+# --- sheets: reading the file ------------------------------------------------------------------
+
+TOO_LARGE = _declare(
+    "too-large",
+    "File too large",
+    "the {what} exceeds the limit of {limit}",
+    "send one month's aggregate sheet, not a case list: it has a few thousand rows at most",
+    "sheets",
+)
+EMPTY_FILE = _declare(
+    "empty-file",
+    "Empty file",
+    "the file is empty",
+    "fill in the template (`isp template`) and try again",
+    "sheets",
+)
+MACRO_FILE = _declare(
+    "macro-file",
+    "Macro-enabled workbook",
+    "the workbook can hold macros ({why})",
+    "save it as a plain .xlsx",
+    "sheets",
+)
+UNSUPPORTED_FORMAT = _declare(
+    "unsupported-format",
+    "Old or foreign spreadsheet format",
+    "old or foreign spreadsheet format",
+    "save it as .xlsx or CSV",
+    "sheets",
+)
+NOT_UTF8 = _declare(
+    "not-utf8",
+    "Not UTF-8 text",
+    "the file is not UTF-8 text",
+    "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)",
+    "sheets",
+)
+NOT_TEXT = _declare(
+    "not-text",
+    "Binary data in a CSV",
+    "the file holds binary data, not CSV text",
+    "send a CSV or .xlsx",
+    "sheets",
+)
+CSV_SYNTAX = _declare(
+    "csv-syntax",
+    "CSV cannot be parsed",
+    "the CSV cannot be read (unbalanced quotes?)",
+    "check the quotes on that line (save it again from the spreadsheet)",
+    "sheets",
+)
+UNREADABLE_FILE = _declare(
+    "unreadable-file",
+    "Damaged or unreadable workbook",
+    "the workbook cannot be read ({why})",
+    "save it again as .xlsx (or send a CSV)",
+    "sheets",
+)
+EXTRA_SHEET = _declare(
+    "extra-sheet",
+    "Extra worksheet",
+    "worksheet {index} is not part of the sheet",
+    "keep only the input worksheet (extra worksheets may hold case details)",
+    "sheets",
+)
+
+# --- sheets: what may never be in one ----------------------------------------------------------
+
+_PERSONAL_FIX = "remove it: the sheet holds aggregate counts only; personal details stay in the case system"
+IDENTIFIABLE_NAME = _declare(
+    "identifiable-name",
+    "A person's name",
+    "the {place} looks like it holds a person's name, not a code or a count",
+    _PERSONAL_FIX,
+    "sheets",
+)
+IDENTIFIABLE_DATE = _declare(
+    "identifiable-date",
+    "A date (of birth?)",
+    "the {place} looks like it holds a date (a date of birth?), not a code or a count",
+    _PERSONAL_FIX,
+    "sheets",
+)
+IDENTIFIABLE_PHONE = _declare(
+    "identifiable-phone",
+    "A phone number",
+    "the {place} looks like it holds a phone number, not a code or a count",
+    _PERSONAL_FIX,
+    "sheets",
+)
+IDENTIFIABLE_ID = _declare(
+    "identifiable-id",
+    "A case or registration number",
+    "the {place} looks like it holds a case or registration number, not a code or a count",
+    _PERSONAL_FIX,
+    "sheets",
+)
+FREE_TEXT = _declare(
+    "free-text",
+    "Free text",
+    "the {place} holds free text; the sheet takes codes and counts only",
+    "delete it (and every comment or note): " + _PERSONAL_FIX.removeprefix("remove it: "),
+    "sheets",
+)
+FORMULA = _declare(
+    "formula",
+    "A spreadsheet formula",
+    "the {place} starts with =, +, - or @ (a spreadsheet formula could run when the sheet is opened)",
+    "type the plain number or code, without a leading =, +, - or @",
+    "sheets",
+)
+
+# --- sheets: the context of a submission -------------------------------------------------------
+
+UNKNOWN_AGENCY = _declare(
+    "unknown-agency",
+    "Unknown agency",
+    "'{agency}' is not an agency",
+    "use one of {known}",
+    "sheets",
+)
+NO_SHEET = _declare(
+    "no-sheet",
+    "Agency sends no sheet",
+    "{agency} does not send the monthly tracking sheet",
+    "only data-gathering agencies submit sheets",
+    "sheets",
+)
+BAD_MONTH = _declare(
+    "bad-month",
+    "Month not written YYYY-MM",
+    "the month is not written YYYY-MM",
+    "write it as YYYY-MM, e.g. {example}",
+    "sheets",
+)
+
+# --- sheets: columns and layout ----------------------------------------------------------------
+
+UNKNOWN_LAYOUT = _declare(
+    "unknown-layout",
+    "No accepted layout",
+    "the columns match no accepted layout (tidy CSV, template, or an export in protocol/imports/)",
+    "use `isp template`, the tidy CSV columns month,site,indicator,sex,age_group,nationality,count, or an export",
+    "sheets",
+)
+UNKNOWN_COLUMN = _declare(
+    "unknown-column",
+    "Column not part of the sheet",
+    "this column is not part of the sheet",
+    "remove it; see `isp template` for the columns",
+    "sheets",
+)
+UNNAMED_COLUMN = _declare(
+    "unnamed-column",
+    "Data under no header",
+    "a column without a header holds data",
+    "remove the column, or give it one of the template's headers",
+    "sheets",
+)
+MISSING_COLUMN = _declare(
+    "missing-column",
+    "Missing column",
+    "{expected} is missing",
+    "add {expected} (see {layout})",
+    "sheets",
+)
+NO_ROWS = _declare(
+    "no-rows",
+    "No data rows",
+    "the sheet has no data rows",
+    "fill in the sheet (`isp template`)",
+    "sheets",
+)
+
+# --- sheets: cells -----------------------------------------------------------------------------
+
+MISSING_VALUE = _declare(
+    "missing-value",
+    "Empty code",
+    "the {what} is empty",
+    "fill in the {what} code",
+    "sheets",
+)
+UNKNOWN_CODE = _declare(
+    "unknown-code",
+    "Unknown code",
+    "{value} is not a known {what} code",
+    "use a code from {codes_file} (see the template's Codes sheet)",
+    "sheets",
+)
+WRONG_AGENCY = _declare(
+    "wrong-agency",
+    "Another agency's data",
+    "{detail}",
+    "submit each agency's sheet under its own agency, committed by one of its focal points",
+    "sheets",
+)
+WRONG_MONTH = _declare(
+    "wrong-month",
+    "Another month's data",
+    "the row is for {month}, not {expected}",
+    "submit each month separately, or correct the month to {expected}",
+    "sheets",
+)
+MISSING_COUNT = _declare(
+    "missing-count",
+    "Empty count",
+    "the count is empty",
+    "enter a whole number of 0 or more (0 when there were none)",
+    "sheets",
+)
+NOT_INTEGER = _declare(
+    "not-integer",
+    "Count not a whole number",
+    "the count is not a whole number",
+    "enter a whole number of 0 or more (0 when there were none)",
+    "sheets",
+)
+NEGATIVE_COUNT = _declare(
+    "negative-count",
+    "Negative count",
+    "the count is negative",
+    "enter a whole number of 0 or more (0 when there were none)",
+    "sheets",
+)
+DUPLICATE = _declare(
+    "duplicate",
+    "A cell given twice",
+    "the cell {cell} is given twice (first on row {first})",
+    "keep one row per cell: add the two rows up or delete one",
+    "sheets",
+)
+UNDECLARED_SITE = _declare(
+    "undeclared-site",
+    "Site the agency has not declared",
+    "{site} is not one of {agency}'s sites ({declared})",
+    "check the site; if the agency now works there, add it to protocol/agencies.yaml",
+    "sheets",
+    severity="warning",
+)
+TOTALS = _declare(
+    "totals",
+    "Breakdown does not add up",
+    "{parts} do not add up to {total} for {cell}",
+    "correct the breakdown or {total} so that they agree",
+    "sheets",
+)
+
+# --- sheets: submissions in the repository ----------------------------------------------------
+
+MISPLACED = _declare(
+    "misplaced",
+    "File misplaced under submissions/",
+    "submissions/ holds only AGENCY/YYYY-MM.csv files",
+    "move or remove the file; `isp submit` writes the right name",
+    "submissions",
+)
+PLAINTEXT = _declare(
+    "plaintext",
+    "Plaintext where only ciphertext may be",
+    "not a sops envelope: plaintext must never be in the repository",
+    "delete or unstage it and submit with `isp submit`, which encrypts",
+    "submissions",
+)
+RECIPIENTS = _declare(
+    "recipients",
+    "Wrong recipients",
+    "{detail}",
+    "run `isp keys sync` (or submit again with `isp submit`)",
+    "submissions",
+)
+NOT_DECRYPTED = _declare(
+    "not-decrypted",
+    "Contents not checked",
+    "contents not checked: {why}",
+    "set SOPS_AGE_KEY or SOPS_AGE_KEY_FILE to a key that opens it",
+    "submissions",
+    severity="warning",
+)
+DECRYPT = _declare(
+    "decrypt",
+    "Cannot be decrypted",
+    "{reason}",
+    "restore the file from git history or submit it again with `isp submit`",
+    "submissions",
+)
+NOT_CANONICAL = _declare(
+    "not-canonical",
+    "Not in canonical tidy form",
+    "not in the canonical tidy form `isp submit` writes",
+    "submit it again with `isp submit`",
+    "submissions",
+    severity="warning",
+)
+MONTH_NOT_OVER = _declare(
+    "month-not-over",
+    "Month not over yet",
+    "{month} has not ended yet: the sheet may be incomplete",
+    "submit again after the month ends",
+    "submissions",
+    severity="warning",
+)
+NO_AGENCY_KEY = _declare(
+    "no-agency-key",
+    "Agency has no age key",
+    "{agency} has no age key: it will not be able to read its own submission",
+    "run `isp keys new {agency} --out FILE`",
+    "submissions",
+    severity="warning",
+)
+PLAINTEXT_IN_REPO = _declare(
+    "plaintext-in-repo",
+    "Plaintext sheet inside the repository",
+    "the plaintext sheet is inside the repository and not git-ignored",
+    "move it outside the repository so it can never be committed",
+    "submissions",
+    severity="warning",
+)
+
+# --- the pre-commit guard ------------------------------------------------------------------------
+
+ENCRYPTCONTENT_CACHE = _declare(
+    "encryptcontent-cache",
+    "The site's key cache",
+    "the site's key cache must never be committed",
+    "delete it and add it to .gitignore (set cache_file: '' in mkdocs.yml)",
+    "guard",
+)
+SYMLINK = _declare(
+    "symlink",
+    "A link among encrypted files",
+    "a link has no place in submissions/ or aggregates/",
+    "commit the file",
+    "guard",
+)
+PLAINTEXT_SHEET = _declare(
+    "plaintext-sheet",
+    "Unencrypted spreadsheet or CSV",
+    "a spreadsheet or CSV in the repository, unencrypted",
+    "keep sheets outside the repository; `isp submit FILE` encrypts the figures into submissions/",
+    "guard",
+)
+AGE_IDENTITY = _declare(
+    "age-identity",
+    "An age secret key",
+    "holds an age secret key",
+    "unstage it and keep keys outside the repo",
+    "guard",
+)
+PRIVATE_KEY = _declare(
+    "private-key",
+    "An SSH private key",
+    "holds an SSH private key",
+    "unstage it; commit only the .pub file",
+    "guard",
+)
+
+# --- the pull-request gate ------------------------------------------------------------------------
+
+NOT_ENCRYPTED = _declare(
+    "not-encrypted",
+    "Submission not encrypted",
+    "not a sops envelope (plaintext or damaged)",
+    "encrypt it with `isp submit` (never commit the plaintext sheet)",
+    "ci",
+)
+PATH = _declare(
+    "path",
+    "Not a submission file name",
+    "not a submission file name",
+    "name it submissions/AGENCY/YYYY-MM.csv (as `isp submit` does)",
+    "ci",
+)
+AGENCY = _declare(
+    "agency",
+    "Not a submitting agency",
+    "{agency} is not an agency that submits tracking sheets",
+    "check the agency code against protocol/agencies.yaml",
+    "ci",
+)
+MONTH = _declare(
+    "month",
+    "Wrong month",
+    "{detail}",
+    "name the file for the month the figures describe, and give every row that month",
+    "ci",
+)
+SIGNATURE = _declare(
+    "signature",
+    "Unsigned or unaccepted signature",
+    "{where} {detail}: only a focal point of {agency} may change it",
+    "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)",
+    "ci",
+)
+REPLAY = _declare(
+    "replay",
+    "Ciphertext copied from another file",
+    "the ciphertext is a copy of {original}",
+    "submit this month's own sheet with `isp submit`; an envelope never moves to another month",
+    "ci",
+)
+MONTH_MISMATCH = _declare(
+    "month-mismatch",
+    "Month column differs from the file name",
+    "the sheet's month column does not match the file name (replayed or filed under the wrong month)",
+    "submit the sheet under its own month",
+    "ci",
+)
+DELETED = _declare(
+    "deleted",
+    "Submission deleted",
+    "a submission may not be deleted",
+    "to correct it, commit a new version of the same file",
+    "ci",
+)
+AGGREGATES_NOT_BY_CI = _declare(
+    "aggregates-not-by-ci",
+    "A pull request changed aggregates/",
+    "{change} by the pull request; aggregates/ is written only by the consolidation on main (main.yml)",
+    "drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
+    "ci",
+)
+
+# --- consolidation inputs and outputs -----------------------------------------------------------
+
+_CONSOLIDATE_FIX = (
+    "check it with `isp validate FILE` and submit a corrected sheet; for aggregates/, run `isp consolidate --full`"
+)
+COLUMNS = _declare(
+    "columns",
+    "Wrong header",
+    "the header must be {columns}",
+    _CONSOLIDATE_FIX,
+    "consolidate",
+)
+CSV = _declare(
+    "csv",
+    "Unreadable CSV table",
+    "not a readable CSV table",
+    _CONSOLIDATE_FIX,
+    "consolidate",
+)
+COUNT = _declare(
+    "count",
+    "Bad count",
+    "a count must be {expected}",
+    _CONSOLIDATE_FIX,
+    "consolidate",
+)
+PERIOD = _declare(
+    "period",
+    "Row for another period",
+    "every row must be for {label}, as the file name says",
+    _CONSOLIDATE_FIX,
+    "consolidate",
+)
+
+# --- disclosure control ------------------------------------------------------------------------
+
+CROSSTAB = _declare(
+    "crosstab",
+    "Malformed cross-tab",
+    "{detail}",
+    "write a header row (`row\\column` dimensions, then the column codes), one row per code, "
+    "and whole numbers (empty or `x` where a cell is hidden)",
+    "disclosure",
+)
+
+# --- ActivityInfo -------------------------------------------------------------------------------
+
+ACTIVITYINFO_MAPPING = _declare(
+    "activityinfo-mapping",
+    "ActivityInfo mapping does not fit the protocol",
+    "{detail}",
+    "correct protocol/activityinfo.yaml: every indicator, disaggregation and location it names must "
+    "exist in protocol/, and no SGBV indicator may be mapped",
+    "release",
+)
+
+# --- protocol/ ---------------------------------------------------------------------------------
+
+MISSING_FILE = _declare(
+    "missing-file",
+    "Protocol file missing",
+    "the file is missing",
+    "run `isp init` or restore it from git",
+    "protocol",
+)
+YAML_SYNTAX = _declare(
+    "yaml-syntax",
+    "Not valid YAML",
+    "not valid YAML{why}",
+    "correct the YAML at that line (a stray tab, colon or quote?)",
+    "protocol",
+)
+YAML_TOO_LARGE = _declare(
+    "yaml-too-large",
+    "YAML file too large",
+    "{size} bytes, more than the {limit} a YAML file of the protocol may have",
+    "a protocol, request or breach file is a few kilobytes: split the file or remove what does not belong",
+    "protocol",
+)
+YAML_TOO_DEEP = _declare(
+    "yaml-too-deep",
+    "YAML nested too deeply",
+    "nested deeper than {limit} levels",
+    "flatten the structure: no file of the protocol needs that depth",
+    "protocol",
+)
+YAML_ALIAS = _declare(
+    "yaml-alias",
+    "YAML anchor or alias",
+    "{detail}",
+    "write the values out in full: anchors and aliases (&name, *name) are refused in files from a branch",
+    "protocol",
+)
+YAML_DUPLICATE_KEY = _declare(
+    "yaml-duplicate-key",
+    "Key repeated in a YAML mapping",
+    "{detail}",
+    "keep one entry per key: a repeated key lets a reviewer read one value while the tool reads another",
+    "protocol",
+)
+SCHEMA = _declare(
+    "schema",
+    "Field breaks the schema",
+    "{field}: {detail}",
+    "correct the field; the schemas are described in protocol/README.md",
+    "protocol",
+)
+UNKNOWN_SITE = _declare(
+    "unknown-site",
+    "Unknown site",
+    "{where}: '{site}' is not a site of sites.yaml",
+    "use a code from protocol/sites.yaml",
+    "protocol",
+)
+NO_SITES = _declare(
+    "no-sites",
+    "Data-gathering agency without sites",
+    "agencies.{agency}.sites: a data-gathering agency needs sites",
+    "list the sites where the agency works",
+    "protocol",
+)
+FOCAL_POINTS = _declare(
+    "focal-points",
+    "Focal points",
+    "{detail}",
+    "name two different people per agency, each a focal point of one agency only",
+    "protocol",
+)
+ROLES = _declare(
+    "roles",
+    "Missing role",
+    "no agency {role}",
+    "give the role to an agency in protocol/agencies.yaml",
+    "protocol",
+)
+UNKNOWN_GROUP = _declare(
+    "unknown-group",
+    "Unknown indicator group",
+    "{indicator}.group: '{group}' is not a group",
+    "declare the group under groups in protocol/indicators.yaml",
+    "protocol",
+)
+UNKNOWN_TAG = _declare(
+    "unknown-tag",
+    "Undeclared tag",
+    "{where}: tag '{tag}' is not declared in indicators.yaml",
+    "declare the tag under tags in protocol/indicators.yaml",
+    "protocol",
+)
+UNKNOWN_INDICATOR = _declare(
+    "unknown-indicator",
+    "Unknown indicator",
+    "{where}: '{indicator}' is not an indicator",
+    "use a code from protocol/indicators.yaml",
+    "protocol",
+)
+DENOMINATOR = _declare(
+    "denominator",
+    "Percent-only indicator without denominator",
+    "{indicator}: a percent-only indicator needs a denominator",
+    "name the indicator it is a share of under denominator",
+    "protocol",
+)
+DATES = _declare(
+    "dates",
+    "Dates out of order",
+    "{detail}",
+    "correct the dates so that each follows the one it depends on",
+    "protocol",
+)
+PROTOCOL_NOT_IN_FORCE = _declare(
+    "protocol-not-in-force",
+    "Protocol not in force",
+    "the protocol is not in force on {day}: nothing may be shared until it is renewed",
+    "the signatories renew it; add the renewal under validity.periods",
+    "protocol",
+)
+PROTOCOL_REVIEW = _declare(
+    "protocol-review",
+    "Protocol review due",
+    "the protocol's review was due on {review}; the current period ends on {end}",
+    "review it with the signatories and record the renewal",
+    "protocol",
+    severity="warning",
+)
+
+# --- requests ----------------------------------------------------------------------------------
+
+ID = _declare(
+    "id",
+    "Id differs from the file name",
+    "id '{id}' differs from the file name",
+    "make the id and the file name the same",
+    "requests",
+)
+INCOMPLETE = _declare(
+    "incomplete",
+    "Required element missing",
+    "{field} is missing: {meaning}",
+    "fill in {field} (a request needs all five required elements)",
+    "requests",
+)
+DATA = _declare(
+    "data",
+    "Data asked for is not in the protocol",
+    "data.{field}: '{value}' {detail}",
+    "use the reports, period labels, indicators and sites of protocol/ (or `all`)",
+    "requests",
+)
+WITHHELD = _declare(
+    "withheld",
+    "Indicators that never leave the group",
+    "data.indicators: {indicators} never leave the group and will be left out of any release",
+    "nothing to do; drop them from data.indicators to say so in the request itself",
+    "requests",
+    severity="warning",
+)
+GOVERNMENT_RECIPIENT = _declare(
+    "government-recipient",
+    "Unknown government body",
+    "recipient: '{recipient}' is not a government body of protocol.yaml ({known})",
+    "use one of the government bodies listed in protocol/protocol.yaml",
+    "requests",
+)
+GOVERNMENT_ANNUAL = _declare(
+    "government-annual",
+    "Government requests get the annual analysis",
+    "a government request receives the annual analysis only",
+    "set data.report: annual and annual periods (2025)",
+    "requests",
+)
+RECIPIENT = _declare(
+    "recipient",
+    "Recipient on a non-government request",
+    "recipient is only for government requests",
+    "remove recipient, or make the request type government",
+    "requests",
+)
+ORIGINAL_REQUEST = _declare(
+    "original-request",
+    "Original request on a request that is not onward",
+    "original_request is only for onward requests",
+    "remove original_request, or make the request type onward",
+    "requests",
+)
+MEDIA_BLANKET = _declare(
+    "media-blanket",
+    "Blanket media request",
+    "a media request names the exact indicators it needs; media requests are decided case by case, "
+    "never as a blanket approval",
+    "list the indicators the story needs under data.indicators",
+    "requests",
+)
+ONWARD_ORIGINAL = _declare(
+    "onward-original",
+    "Onward request names no existing request",
+    "original_request: '{original}' is not an existing request",
+    "name the request under which the data first left the group",
+    "requests",
+)
+ONWARD_FORWARDING = _declare(
+    "onward-forwarding",
+    "Recipient passing data on",
+    "{organization} received the data under {original} and may never pass it on itself; "
+    "the third party asks the group directly",
+    "record the request in the third party's own name",
+    "requests",
+)
+NOT_A_PARTY = _declare(
+    "not-a-party",
+    "Decision by an agency that is not a party",
+    "{where}: {agency} is not a data-gathering agency of agencies.yaml ({required})",
+    "remove the entry; only data-gathering agencies decide",
+    "requests",
+)
+DENIAL_WITHOUT_REASON = _declare(
+    "denial-without-reason",
+    "Denial without a reason",
+    "{where}: a denial needs its reason",
+    "{agency} adds `reason:` in a signed commit",
+    "requests",
+)
+DECISION_BEFORE_ISSUED = _declare(
+    "decision-before-issued",
+    "Decision before the request was issued",
+    "{where}: {detail}, before the request was issued ({issued}); nothing is approved in advance",
+    "decide after the coordinators issue the request, in a signed commit",
+    "requests",
+)
+MEDIA_PRE_APPROVED = _declare(
+    "media-pre-approved",
+    "Media request approved in advance",
+    "{where}: {detail}, before the request was issued ({issued}); media requests are decided case by case",
+    "decide after the coordinators issue the request, in a signed commit",
+    "requests",
+)
+CHANGED_AFTER_DECISIONS = _declare(
+    "changed-after-decisions",
+    "Request changed after agencies decided",
+    "commit {commit} changes the request after agencies decided on it; their answers were about the earlier text",
+    "leave it as decided, and issue a new request for the new terms",
+    "requests",
+)
+REQUEST_DELETED = _declare(
+    "request-deleted",
+    "Request deleted",
+    "commit {commit} deletes a request; the record is kept",
+    "restore the file",
+    "requests",
+)
+RELEASE_WITHOUT_APPROVAL = _declare(
+    "release-without-approval",
+    "Release without approval",
+    "releases: {release} on {date} was made while the request was {state}",
+    "release only when every required agency has approved and no breach is open",
+    "requests",
+)
+RELEASE_DATE = _declare(
+    "release-date",
+    "Release recorded late or misdated",
+    "releases: {release} is dated {date}, but it is recorded on {today}",
+    "record a release within {days} days of making it, with the real date (`isp release` without ISP_TODAY)",
+    "requests",
+)
+
+# --- signed entries: decisions on requests, agreements on breaches, approvals of membership ----
+
+
+@dataclass(frozen=True)
+class SignedEntryCodes:
+    """The three ways a signed entry (an agency's own answer in a shared record) is mishandled."""
+
+    removed: ErrorCode
+    unsigned: ErrorCode
+    by_other_agency: ErrorCode
+
+
+def _signed_entry(what: str, concern: str) -> SignedEntryCodes:
+    return SignedEntryCodes(
+        _declare(
+            f"{what}-removed",
+            f"An agency's {what} removed",
+            f"commit {{commit}} removes {{agency}}'s {what} ({{signer}}); an agency's recorded answer is never deleted",
+            f"restore it; {{agency}} may change its own {what} in a commit it signs",
+            concern,
+        ),
+        _declare(
+            f"{what}-unsigned",
+            f"An agency's {what} in an unsigned commit",
+            f"commit {{commit}} {{change}} {{agency}}'s {what} but is {{signer}}",
+            "a focal point of {agency} commits it with an SSH signature (`git commit -S`)",
+            concern,
+        ),
+        _declare(
+            f"{what}-by-other-agency",
+            f"An agency's {what} recorded by another",
+            f"commit {{commit}} is {{signer}} but {{change}} {{agency}}'s {what}; an agency may only record its own",
+            f"drop that change; only {{agency}}'s focal points record {{agency}}'s {what}",
+            concern,
+        ),
+    )
+
+
+SIGNED_ENTRY = {
+    "decision": _signed_entry("decision", "requests"),
+    "agreement": _signed_entry("agreement", "breaches"),
+    "approval": _signed_entry("approval", "membership"),
+}
+RECORD_NOT_BY_COORDINATOR = _declare(
+    "record-not-by-coordinator",
+    "Shared record written by a non-coordinator",
+    "commit {commit} writes the {record} itself but is {signer}; the coordinators ({owners}) keep this record",
+    "a coordinator's focal point commits it, signed; agencies change only their own entry",
+    "requests",
+)
+
+# --- breaches ----------------------------------------------------------------------------------
+
+BREACH_FIGURES = _declare(
+    "breach-figures",
+    "Figures in a breach record",
+    "description: no figures in a breach record (no digits at all)",
+    "describe what happened in words",
+    "breaches",
+)
+NOT_A_SIGNATORY = _declare(
+    "not-a-signatory",
+    "Agreement by an agency that is not a signatory",
+    "agreements.{agency}: not an agency of agencies.yaml",
+    "remove the entry; only signatory agencies agree a resolution",
+    "breaches",
+)
+RESOLVED_WITHOUT_AGREEMENT = _declare(
+    "resolved-without-agreement",
+    "Resolved without every agreement",
+    "resolved is set but {missing} have not agreed: the breach stays open",
+    "each signatory agrees under `agreements:` in a commit it signs",
+    "breaches",
+    severity="warning",
+)
+BREACH_DELETED = _declare(
+    "breach-deleted",
+    "Breach record deleted",
+    "commit {commit} deletes a breach record; the register is kept",
+    "restore the file",
+    "breaches",
+)
+
+# --- membership: agencies.yaml and protocol amendments -----------------------------------------
+
+MEMBERSHIP_APPROVAL = _declare(
+    "membership-approval",
+    "Membership change without its approvals",
+    "{what} {detail}",
+    "add a record under protocol/membership/ and have it approved in commits signed by the approvers",
+    "membership",
+)
+SUSPENSION_SIGNATURE = _declare(
+    "suspension-signature",
+    "Suspension not signed by the agency or a coordinator",
+    "commit {commit} changes {agency}'s suspensions but is {signer}",
+    "a focal point of {allowed} commits it, signed with a key registered before this change",
+    "membership",
+)
+KEYS_SIGNATURE = _declare(
+    "keys-signature",
+    "Keys changed without the agency's signature",
+    "commit {commit} changes {agency}'s {field} but is {signer}",
+    "a focal point of {allowed} commits it, signed with a key registered before this change",
+    "membership",
+)
+CI_KEY_SIGNATURE = _declare(
+    "ci-key-signature",
+    "CI key changed without a coordinator's signature",
+    "commit {commit} changes the CI key but is {signer}",
+    "a focal point of {allowed} commits it, signed with a key registered before this change",
+    "membership",
+)

@@ -54,8 +54,8 @@ from isp.ci.rules_submissions import (
 from isp.crypto import guard, sops
 from isp.errors import IspError, Problem
 from isp.history import git, provenance
+from isp.protocol import loading, workdays
 from isp.protocol import models as protocol
-from isp.protocol import workdays
 
 __all__ = ["FileCheck", "Notice", "PrReport", "check_pr", "fingerprints", "is_rewrap", "signer_label"]
 
@@ -68,7 +68,7 @@ def base_protocol(root: Path, rev: str) -> Iterator[protocol.Isp]:
     """protocol/ as it is in ``rev``, loaded from a private temp copy (public files only)."""
     with tempfile.TemporaryDirectory(prefix="isp-base-") as folder:
         provenance.extract_tree(root, rev, "protocol", Path(folder))
-        yield protocol.load(Path(folder))
+        yield loading.load(Path(folder))
 
 
 def can_decrypt() -> bool:
@@ -213,11 +213,11 @@ def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
 def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> list[Problem]:
     """The rules on requests/, protocol/breaches/ and membership changes, over the same commits,
     judged by the base's protocol."""
-    from isp.governance import membership, request_files
+    from isp.governance import breaches, membership, request_files
 
     return (
         request_files.check(root, base, head, isp=isp)
-        + membership.breach_check(root, base, head, isp=isp)
+        + breaches.breach_check(root, base, head, isp=isp)
         + membership.membership_check(root, base, head)
     )
 

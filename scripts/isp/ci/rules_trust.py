@@ -26,6 +26,7 @@ from isp.crypto import keys
 from isp.errors import IspError
 from isp.history import git
 from isp.history.provenance import CommitInfo
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 GENERATED = {
@@ -40,7 +41,7 @@ SYNC_FIX = "run `isp keys sync` and commit what it writes; change protocol/agenc
 def head_protocol(root: Path, head: str) -> protocol.Isp:
     """protocol/ at the head, from its four YAML files only, each through the bounded reader
     (loaded from a private temp copy that is gone when this returns)."""
-    specs = [f"{head}:protocol/{name}" for name in protocol.PROTOCOL_FILES]
+    specs = [f"{head}:protocol/{name}" for name in loading.PROTOCOL_FILES]
     found = git.read_many(root, specs)
     with tempfile.TemporaryDirectory(prefix="isp-head-") as folder:
         target = Path(folder) / "protocol"
@@ -51,7 +52,7 @@ def head_protocol(root: Path, head: str) -> protocol.Isp:
                 raise IspError(f"protocol/{name}: missing at the head")
             yamlfiles.load(data, f"protocol/{name}")
             (target / name).write_bytes(data)
-        return protocol.load(Path(folder), check=False)
+        return loading.load(Path(folder), check=False)
 
 
 @contextlib.contextmanager

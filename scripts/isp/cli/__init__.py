@@ -1,1 +1,3 @@
-"""The `isp` command line: wiring only. Logic lives in the library modules."""
+"""The `isp` command line: wiring only, one module per command group.
+The logic lives in the library packages, none of which imports this one.
+"""

@@ -64,7 +64,7 @@ def consolidate(
 ) -> None:
     """Consolidate the submissions into aggregates/: every month, quarter, half-year and year,
     per site and national (ALL), with no agency named; plus each agency's own figures, one file
-    per agency and year (aggregates/agency/<AGENCY>/<YYYY>.csv), encrypted to that agency and CI.
+    per agency and year (`aggregates/agency/AGENCY/YYYY.csv`), encrypted to that agency and CI.
     Only outputs whose inputs changed are recomputed; aggregates/manifest.json records input
     hashes, coverage and revisions (never a figure). Needs SOPS_AGE_KEY or
     SOPS_AGE_KEY_FILE (the CI key).

@@ -10,8 +10,7 @@ import typer
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import emit_json, ok, table
 from isp.fsutil import write_atomic
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.periods import add_months, month_of, parse_month
 
 
@@ -29,7 +28,7 @@ def deadlines(
     Example: `isp deadlines --month 2026-02 --json`;
     `isp deadlines --month 2026-01 --months 12 --ics isp-2026.ics`
     """
-    isp = protocol.load(repo)
+    isp = loading.load(repo)
     first = month or add_months(month_of(workdays.today()), -1)
     parse_month(first)
     items = workdays.deadlines_between(isp, first, add_months(first, max(months, 1) - 1))

@@ -146,7 +146,7 @@ def demo_command(
     else:
         _print_summary(summary)
     if serve:
-        demo.serve(summary, port)
+        demo.serve(summary, port, console.print)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table
 from isp.errors import IspError
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.protocol.models import DisclosureProfile
 
 app = typer.Typer(help="Disclosure control: audit or protect a published table (cross-tab CSV).", no_args_is_help=True)
@@ -94,7 +94,7 @@ def protect(
 
 
 def _profile(repo: Path, name: str) -> DisclosureProfile:
-    profiles = protocol.load(repo).protocol.disclosure.profiles
+    profiles = loading.load(repo).protocol.disclosure.profiles
     if name not in profiles:
         raise IspError(f"unknown disclosure profile '{name}': protocol.yaml has {', '.join(profiles)}")
     return profiles[name]

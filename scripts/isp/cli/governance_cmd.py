@@ -11,9 +11,8 @@ import typer
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError
-from isp.governance import membership
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.governance import breaches, membership
+from isp.protocol import loading, workdays
 from isp.protocol.periods import month_of
 
 breach_group = typer.Typer(help="Breaches of the protocol: no release while one is open.", no_args_is_help=True)
@@ -30,7 +29,7 @@ def _date(text: str | None, what: str) -> date | None:
         raise UsageError(f"--{what} '{text}' is not a date: write YYYY-MM-DD") from None
 
 
-def _clocks(st: membership.BreachStatus) -> str:
+def _clocks(st: breaches.BreachStatus) -> str:
     return "; ".join(f"{c.name} {c.state} ({c.done or c.due})" for c in st.clocks)
 
 
@@ -39,7 +38,9 @@ def open_(
     description: Annotated[str, typer.Option(prompt="What happened (in words, no figures)", help="What happened.")],
     reported: DateOption = None,
     agency: Annotated[str | None, typer.Option(help="The agency concerned, if one is.")] = None,
-    breach_id: Annotated[str | None, typer.Option("--id", help="Breach id (default BR-<year>-<NNN>).")] = None,
+    breach_id: Annotated[
+        str | None, typer.Option("--id", help="Breach id (default BR-YYYY-NNN: this year, the next number).")
+    ] = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Record a breach of the protocol. Until every signatory agrees it is resolved, nothing is
@@ -48,7 +49,7 @@ def open_(
     Example: `isp breach open --description "A monthly table was e-mailed outside the group" --agency IRC`
     """
     day = _date(reported, "reported") or workdays.today()
-    breach = membership.open_breach(repo, day, description, agency, breach_id)
+    breach = breaches.open_breach(repo, day, description, agency, breach_id)
     ok(f"wrote {breach.path}: releases are refused until every signatory agrees it is resolved")
 
 
@@ -65,7 +66,7 @@ def update(
 
     Example: `isp breach update BR-2026-001 --meeting 2026-03-05`
     """
-    breach = membership.update_breach(
+    breach = breaches.update_breach(
         repo, breach_id, _date(meeting, "meeting"), _date(escalated, "escalated"), description
     )
     ok(f"updated {breach.path}")
@@ -84,8 +85,8 @@ def resolve(
     Example: `isp breach resolve BR-2026-001 --agency IRC && git commit -S protocol/breaches/BR-2026-001.yaml`
     """
     when = _date(day, "date") or workdays.today()
-    breach = membership.agree_resolution(repo, breach_id, agency, when)
-    isp = protocol.load(repo)
+    breach = breaches.agree_resolution(repo, breach_id, agency, when)
+    isp = loading.load(repo)
     missing = [a for a in isp.agencies if a not in breach.agreements]
     ok(f"{breach_id}: {agency} agrees it is resolved")
     if missing:
@@ -99,7 +100,7 @@ def list_(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
 
     Example: `isp breach list --json`
     """
-    statuses = membership.breach_statuses(repo, workdays.today())
+    statuses = breaches.breach_statuses(repo, workdays.today())
     if json_out:
         emit_json({"breaches": [s.as_dict() for s in statuses]})
         return

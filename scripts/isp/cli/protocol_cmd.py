@@ -9,7 +9,7 @@ import typer
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, warn
 from isp.errors import ValidationFailed, errors_only
-from isp.protocol import models as protocol
+from isp.protocol import loading
 
 group = typer.Typer(help="The protocol as data (protocol/*.yaml).", no_args_is_help=True)
 
@@ -22,8 +22,8 @@ def check(repo: RepoOption = Path("."), json_out: JsonOption = False) -> None:
     """
     from isp.sheets.layouts import mapping_problems  # the import mappings live in protocol/imports/
 
-    isp = protocol.load(repo)
-    problems = protocol.cross_check(isp) + mapping_problems(isp, repo)
+    isp = loading.load(repo)
+    problems = loading.cross_check(isp) + mapping_problems(isp, repo)
     if errors_only(problems):
         raise ValidationFailed(problems, f"{len(errors_only(problems))} problem(s) in protocol/")
     if json_out:

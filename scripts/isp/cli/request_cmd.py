@@ -11,9 +11,8 @@ import typer
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
 from isp.errors import UsageError, ValidationFailed
-from isp.governance import membership, request_files
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.governance import breaches, membership, request_files, request_models, request_status
+from isp.protocol import loading, workdays
 
 group = typer.Typer(help="External data requests: unanimous, signed consent.", no_args_is_help=True)
 
@@ -52,7 +51,9 @@ def new(
     indicators: Annotated[str, _prompted("Which indicators or groups, comma-separated, or `all`")],
     geography: Annotated[str, _prompted("Which geography: national, sites, governorates or site codes")],
     request_type: Annotated[str, typer.Option("--type", help="external, media, government or onward.")] = "external",
-    request_id: Annotated[str | None, typer.Option("--id", help="The request id (default REQ-<year>-<NNN>).")] = None,
+    request_id: Annotated[
+        str | None, typer.Option("--id", help="The request id (default REQ-YYYY-NNN: this year, the next number).")
+    ] = None,
     received: DateOption = None,
     issued: DateOption = None,
     recipient: Annotated[str | None, typer.Option(help="Government requests: MOSD, NCFA or FPD.")] = None,
@@ -68,8 +69,8 @@ def new(
     --guarantee "Signed undertaking" --report quarterly --periods 2025-Q4 --indicators caseload
     --geography national`
     """
-    if request_type not in request_files.REQUEST_TYPES:
-        raise UsageError(f"--type '{request_type}' is not one of {', '.join(request_files.REQUEST_TYPES)}")
+    if request_type not in request_models.REQUEST_TYPES:
+        raise UsageError(f"--type '{request_type}' is not one of {', '.join(request_models.REQUEST_TYPES)}")
     fields: dict[str, Any] = {
         "type": request_type,
         "received": _date(received, "received"),
@@ -115,7 +116,7 @@ def decide(
         raise UsageError("give exactly one of --approve or --deny")
     decision = request_files.decide(repo, request_id, agency, approve, reason, _date(day, "date"))
     ok(f"{request_id}: {agency} {'approves' if approve else 'denies'} (dated {decision.date})")
-    rel = request_files.path_of(request_id)
+    rel = request_models.path_of(request_id)
     if commit:
         sha = request_files.commit_file(repo, rel, f"{request_id}: {agency} {'approves' if approve else 'denies'}")
         ok(f"committed {sha[:10]}; it counts if your signing key is registered for {agency}")
@@ -123,14 +124,14 @@ def decide(
         warn(f"it counts once committed and signed by a focal point of {agency}: git commit -S {rel}")
 
 
-def _next_step(st: request_files.RequestStatus) -> str:
+def _next_step(st: request_status.RequestStatus) -> str:
     due = [a for a in st.agencies if a.state in ("follow-up-due", "escalation-due")]
     if st.state not in ("pending", "blocked") or not due:
         return ""
     return "; ".join(f"{a.agency}: contact {a.contact}" for a in due if a.contact)
 
 
-def _show_one(st: request_files.RequestStatus) -> None:
+def _show_one(st: request_status.RequestStatus) -> None:
     rows = [
         (a.agency, a.state, a.date or "", a.reason or "", str(a.contact) if a.contact else "", a.note)
         for a in st.agencies
@@ -159,7 +160,7 @@ def status(
 
     Example: `isp request status REQ-2026-003`; `ISP_TODAY=2026-03-20 isp request status --json`
     """
-    isp = protocol.load(repo)
+    isp = loading.load(repo)
     today = workdays.today()
     if request_id:
         statuses = [request_files.status(repo, request_id, today, isp)]
@@ -199,7 +200,7 @@ def check(
 
     Example: `isp request check --base origin/main --head HEAD`
     """
-    problems = request_files.check(repo, base, head) + membership.breach_check(repo, base, head)
+    problems = request_files.check(repo, base, head) + breaches.breach_check(repo, base, head)
     errors = [p for p in problems if p.severity == "error"]
     if json_out:
         emit_json({"ok": not errors, "problems": [p.as_dict() for p in problems]})

@@ -33,13 +33,13 @@ def template(
 
     Example: `isp template -o ~/irc-2026-01.xlsx --agency IRC --month 2026-01`
     """
-    from isp.protocol import models as protocol
+    from isp.protocol import loading
     from isp.sheets import submit as submit_lib
     from isp.sheets import template as sheet_template
 
     root = repo.resolve()
     submit_lib.refuse_inside(root, out)
-    what = sheet_template.write(protocol.load(root), out, agency, month, force)
+    what = sheet_template.write(loading.load(root), out, agency, month, force)
     ok(f"wrote {out}: {what}")
 
 

@@ -9,7 +9,7 @@ import typer
 
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, table
-from isp.protocol import models as protocol
+from isp.protocol import loading
 from isp.site import credentials
 
 group = typer.Typer(help="The access-controlled internal site (MkDocs, encrypted pages).", no_args_is_help=True)
@@ -34,7 +34,7 @@ def credentials_cmd(
     else:
         ok(f"every level already has a passphrase in {credentials.SITE_CREDENTIALS}")
     if show:
-        values = credentials.load(repo, protocol.load(repo))
+        values = credentials.load(repo, loading.load(repo))
         table("Site passphrases", ["level", "passphrase"], sorted(values.items()))
         return
     console.print(f"Read them with: {credentials.READ_HINT}  (or `isp site credentials --show`)")

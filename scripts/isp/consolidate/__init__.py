@@ -1,13 +1,5 @@
-"""Consolidation: submissions in, aggregates/ out (contract C).
-
-- :mod:`.inputs` finds, hashes, decrypts (in memory) and parses submissions;
-- :mod:`.layout` is the dense cell index and the canonical CSV of an output;
-- :mod:`.compute` is the arithmetic (flows summed, stocks from the last month, suspensions out);
-- :mod:`.plan` decides which outputs are stale (consolidated periods, each agency's year
-  files) and :mod:`.sources` what the consolidated ones are made from;
-- :mod:`.staging` writes outputs so that a killed run leaves the last good state;
-- :mod:`.manifest` and :mod:`.outputs` record and read the results;
-- :mod:`.run` ties them together for ``isp consolidate``.
+"""Consolidation: the encrypted submissions in, the encrypted aggregates/ out (contract C).
+Only stale outputs are recomputed; a killed run leaves the last good state.
 """
 
 from isp.consolidate.compute import consolidate_range

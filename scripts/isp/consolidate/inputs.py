@@ -159,10 +159,10 @@ def load_submissions(root: Path, jobs: int | None = None) -> dict[str, pd.DataFr
 
     Suspended months are included: :func:`isp.consolidate.consolidate_range` leaves them out.
     """
-    from isp.protocol import models as protocol
+    from isp.protocol import loading
     from isp.sheets import tidy
 
-    isp = protocol.load(root)
+    isp = loading.load(root)
     files = submission_files(root, isp)
     frames: dict[str, list[pd.DataFrame]] = {}
     results = sops.decrypt_many([root / rel for _, _, rel in files], jobs)

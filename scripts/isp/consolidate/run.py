@@ -18,6 +18,7 @@ from isp.consolidate.pool import Pool
 from isp.consolidate.revisions import revised
 from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 
@@ -63,7 +64,7 @@ def run(root: Path, jobs: int | None = None, full: bool = False, progress: Progr
     """Bring aggregates/ up to date with submissions/ (everything again with ``full``)."""
     started = time.perf_counter()
     root = root.resolve()
-    isp = protocol.load(root)
+    isp = loading.load(root)
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise IspError("--jobs must be at least 1")

@@ -18,6 +18,7 @@ from isp import yamlfiles
 from isp.crypto import sops
 from isp.errors import IspError
 from isp.fsutil import write_atomic, write_text_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 SOPS_CONFIG = ".sops.yaml"
@@ -29,13 +30,13 @@ ENCRYPTED_GLOBS = ("submissions/*/*.csv", "aggregates/**/*.csv", SITE_CREDENTIAL
 
 
 def _edit_agencies(root: Path) -> AbstractContextManager[Any]:
-    return yamlfiles.edit(protocol.protocol_dir(root) / "agencies.yaml", width=4096)
+    return yamlfiles.edit(loading.protocol_dir(root) / "agencies.yaml", width=4096)
 
 
 def new_key(root: Path, owner: str, out: Path) -> str:
     """Make an age identity for ``owner`` (an agency code or ``ci``); write the secret only to
     ``out`` (mode 0600) and record the public recipient. Returns the recipient."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     owner = "ci" if owner.lower() == "ci" else owner
     if owner != "ci":
         isp.agency(owner)
@@ -88,7 +89,7 @@ def read_public_key(public_key_file: Path) -> str:
 
 def add_signer(root: Path, agency: str, email: str, public_key_file: Path) -> str:
     """Register ``email``'s SSH signing key; ``email`` must be one of the agency's focal points."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     isp.agency(agency)
     if isp.agency_of_email(email) != agency:
         raise IspError(f"{email} is not a focal point of {agency}: add them to protocol/agencies.yaml first")
@@ -198,7 +199,7 @@ def sync(root: Path, rotate: bool = False) -> SyncReport:
     run until done, not forgotten after the first re-wrap. Needs a key that opens the files
     (SOPS_AGE_KEY / SOPS_AGE_KEY_FILE); files it cannot open are listed in ``not_rewrapped``.
     """
-    isp = protocol.load(root)
+    isp = loading.load(root)
     report = SyncReport(written=write_generated(root, isp))
     for rel in encrypted_files(root):
         data = (root / rel).read_bytes()

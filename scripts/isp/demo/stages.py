@@ -1,63 +1,34 @@
-"""The demo's stages beyond keys: each one uses another helper's library when it is there.
+"""The demo's stages after the keys: the history (sheets and governance interleaved by date), then
+consolidation, the release, the site's passphrases and the site, and the canary scan.
 
-A stage that cannot run (its module is missing, or it fails) is reported as skipped with the
-reason, and the demo goes on: ``isp demo`` always builds what the project can do today.
+A stage that a rule refuses (an :class:`~isp.errors.IspError`) or that has nothing to do in this
+story (:class:`~isp.demo.context.StageSkipped`) is reported as skipped with the reason, and the demo
+goes on; any other exception is a bug and stops the demo.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
 import time
-import traceback
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
-from types import ModuleType
 
+from isp import consolidate as consolidation
 from isp.demo import canaries as demo_canaries
-from isp.demo.build import (
-    AGENCIES,
-    RELEASES,
-    Change,
-    DemoContext,
-    Event,
-    StageResult,
-    StageSkipped,
-    replay,
-    submission_events,
-)
+from isp.demo.context import AGENCIES, RELEASES, Change, DemoContext, Event, StageResult, StageSkipped
 from isp.demo.story import Decision, RequestPlan
+from isp.demo.timeline import replay, submission_events
 from isp.errors import IspError
-
-
-def optional(module: str, *names: str) -> ModuleType:
-    """Import ``isp.<module>`` and check it has ``names``; otherwise the stage is skipped."""
-    if importlib.util.find_spec(f"isp.{module}") is None:
-        raise StageSkipped(f"isp.{module} is not written yet")
-    try:
-        loaded = importlib.import_module(f"isp.{module}")
-    except Exception as exc:  # another helper's module mid-way: skip the stage, keep the demo
-        raise StageSkipped(f"isp.{module} cannot be imported yet ({type(exc).__name__})") from exc
-    missing = [name for name in names if not hasattr(loaded, name)]
-    if missing:
-        raise StageSkipped(f"isp.{module} has no {', '.join(missing)} yet")
-    return loaded
-
-
-def available(module: str, *names: str) -> bool:
-    try:
-        optional(module, *names)
-    except StageSkipped:
-        return False
-    return True
+from isp.governance import breaches, membership, request_files
+from isp.governance.request_models import path_of
+from isp.release import build as releasing
+from isp.site import build as site_build
+from isp.site import credentials
 
 
 def _attempt(
     ctx: DemoContext, name: str, step: Callable[[], str], results: list[StageResult], quiet: bool = False
 ) -> None:
-    """Run one stage; a stage that cannot run is reported as skipped and the demo goes on."""
+    """Run one stage; a stage that is refused or has nothing to do is reported as skipped."""
     if not quiet:
         ctx.progress.start(name)
     started = time.monotonic()
@@ -67,23 +38,11 @@ def _attempt(
         detail, status = str(exc), "skipped"
     except IspError as exc:
         detail, status = f"failed: {exc}", "skipped"
-    except Exception as exc:  # another helper's module mid-way: report where, keep the demo going
-        if os.environ.get("ISP_DEBUG") == "1":
-            raise
-        detail = f"failed unexpectedly ({type(exc).__name__} at {_where(exc)}; ISP_DEBUG=1 shows the traceback)"
-        status = "skipped"
     if status == "skipped":
         ctx.progress.skipped(name, detail)
     elif not quiet:
         ctx.progress.done(name, detail)
     results.append(StageResult(name, status, detail, round(time.monotonic() - started, 1)))
-
-
-def _where(exc: BaseException) -> str:
-    """The innermost frame inside the isp package (file:line), never the message: it could hold data."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/isp/" in f.filename]
-    last = frames[-1] if frames else None
-    return f"{Path(last.filename).name}:{last.lineno}" if last else "unknown place"
 
 
 # --- the timeline: sheets and governance, interleaved by date --------------------------------
@@ -101,13 +60,10 @@ def _day(moment: datetime) -> date:
 
 def suspension_events(ctx: DemoContext) -> list[Event]:
     """One agency suspends its sharing for two months, with its written reason (its signatory signs)."""
-    governance = optional("governance.membership", "suspend")
     plan = ctx.story.suspension
-    if not ctx.suspending:
-        raise StageSkipped("planned without a suspension")
 
     def act() -> list[Change]:
-        governance.suspend(ctx.root, plan.agency, plan.start, plan.end, plan.reason, _day(plan.recorded))
+        membership.suspend(ctx.root, plan.agency, plan.start, plan.end, plan.reason, _day(plan.recorded))
         message = f"{plan.agency}: suspend sharing {plan.start} to {plan.end}\n\n{plan.reason}"
         return [Change([AGENCIES], message, ctx.signer(plan.agency, "signatory"), f"{plan.agency.lower()}/suspend")]
 
@@ -116,23 +72,22 @@ def suspension_events(ctx: DemoContext) -> list[Event]:
 
 def breach_events(ctx: DemoContext) -> list[Event]:
     """A breach reported by the coordinators, a meeting, then every signatory's signed agreement."""
-    governance = optional("governance.membership", "open_breach", "update_breach", "agree_resolution")
     plan = ctx.story.breach
     ids: dict[str, str] = {}
     coordinator = ctx.signer(ctx.isp().coordinators()[0])
 
     def report() -> list[Change]:
-        breach = governance.open_breach(ctx.root, _day(plan.reported), plan.summary, agency=plan.agency)
+        breach = breaches.open_breach(ctx.root, _day(plan.reported), plan.summary, agency=plan.agency)
         ids["id"] = breach.id
         return [Change([breach.path], f"Report breach {breach.id}", coordinator, f"breach/{breach.id}")]
 
     def meet() -> list[Change]:
-        breach = governance.update_breach(ctx.root, ids["id"], meeting=_day(plan.meeting))
+        breach = breaches.update_breach(ctx.root, ids["id"], meeting=_day(plan.meeting))
         return [Change([breach.path], f"Breach {breach.id}: meeting held", coordinator, f"breach/{breach.id}-meeting")]
 
     def agree(agency: str, moment: datetime) -> Callable[[], list[Change]]:
         def act() -> list[Change]:
-            breach = governance.agree_resolution(ctx.root, ids["id"], agency, _day(moment))
+            breach = breaches.agree_resolution(ctx.root, ids["id"], agency, _day(moment))
             message = f"{agency}: agree that breach {breach.id} is resolved"
             branch = f"{agency.lower()}/agree-{breach.id}"
             return [Change([breach.path], message, ctx.signer(agency, "signatory"), branch)]
@@ -147,15 +102,11 @@ def breach_events(ctx: DemoContext) -> list[Event]:
 
 def request_events(ctx: DemoContext) -> list[Event]:
     """Three external requests: recorded by a coordinator, each decision signed by its agency."""
-    requests = optional("governance.request_files", "new_request", "decide", "status")
-    optional("governance.membership", "breach_intervals")
     events = []
     for plan in ctx.story.requests:
         ids: dict[str, str] = {}
-        events.append(Event(plan.issued, "a new request", _recorder(ctx, requests, plan, ids), "requests"))
-        events += [
-            Event(d.when, f"{d.agency}'s decision", _decider(ctx, requests, d, ids), "requests") for d in plan.decisions
-        ]
+        events.append(Event(plan.issued, "a new request", _recorder(ctx, plan, ids), "requests"))
+        events += [Event(d.when, f"{d.agency}'s decision", _decider(ctx, d, ids), "requests") for d in plan.decisions]
     return events
 
 
@@ -184,11 +135,9 @@ def _request_fields(plan: RequestPlan) -> dict[str, object]:
     }
 
 
-def _recorder(
-    ctx: DemoContext, requests: ModuleType, plan: RequestPlan, ids: dict[str, str]
-) -> Callable[[], list[Change]]:
+def _recorder(ctx: DemoContext, plan: RequestPlan, ids: dict[str, str]) -> Callable[[], list[Change]]:
     def act() -> list[Change]:
-        request = requests.new_request(ctx.root, _request_fields(plan))
+        request = request_files.new_request(ctx.root, _request_fields(plan))
         ids["id"] = request.id
         ctx.requests[request.id] = plan.expected
         message = f"Record request {request.id} from {plan.organization}"
@@ -197,17 +146,17 @@ def _recorder(
     return act
 
 
-def _decider(
-    ctx: DemoContext, requests: ModuleType, decision: Decision, ids: dict[str, str]
-) -> Callable[[], list[Change]]:
+def _decider(ctx: DemoContext, decision: Decision, ids: dict[str, str]) -> Callable[[], list[Change]]:
     def act() -> list[Change]:
         approve = decision.decision == "approve"
-        requests.decide(ctx.root, ids["id"], decision.agency, approve, decision.reason or None, _day(decision.when))
+        request_files.decide(
+            ctx.root, ids["id"], decision.agency, approve, decision.reason or None, _day(decision.when)
+        )
         verb = "approve" if approve else "deny"
         message = f"{decision.agency}: {verb} request {ids['id']}"
         if decision.reason:
             message += f"\n\n{decision.reason}"
-        path = requests.path_of(ids["id"])
+        path = path_of(ids["id"])
         return [Change([path], message, ctx.signer(decision.agency), f"{decision.agency.lower()}/{verb}-{ids['id']}")]
 
     return act
@@ -248,7 +197,7 @@ def _after(ctx: DemoContext, name: str, check: Callable[[DemoContext], str]) -> 
 
 
 def _plan(ctx: DemoContext, name: str, source: TimelineSource, events: list[Event], results: list[StageResult]) -> bool:
-    """Add ``source``'s events to the timeline; a source that cannot run is reported as skipped."""
+    """Add ``source``'s events to the timeline; a source refused by a rule is reported as skipped."""
     found: list[Event] = []
     attempt: list[StageResult] = []
 
@@ -314,7 +263,6 @@ class _ConsolidationBar:
 
 def consolidate(ctx: DemoContext) -> str:
     """Aggregates for every period, committed by CI straight to main (as the workflow does on merge)."""
-    consolidation = optional("consolidate", "run", "list_outputs")
     report = consolidation.run(ctx.root, jobs=ctx.jobs, progress=_ConsolidationBar(ctx))
     ctx.git.commit(["aggregates"], "Consolidate the submissions (CI)", ctx.ci(), ctx.now(0))
     outputs = consolidation.list_outputs(ctx.root)
@@ -324,7 +272,6 @@ def consolidate(ctx: DemoContext) -> str:
 def release(ctx: DemoContext) -> str:
     """The approved request's package, in the git-ignored releases/ folder; the release is recorded
     in the request file by a coordinator's signed commit."""
-    releasing = optional("release.build", "release")
     approved = [rid for rid, expected in ctx.requests.items() if expected == "approved"]
     if not approved:
         raise StageSkipped("no approved request in this demo")
@@ -341,10 +288,9 @@ def release(ctx: DemoContext) -> str:
 
 def request_states(ctx: DemoContext) -> str:
     """Where each request stands today, checked against what the story meant it to be."""
-    requests = optional("governance.request_files", "status")
     parts, wrong = [], []
     for request_id, expected in ctx.requests.items():
-        status = requests.status(ctx.root, request_id, ctx.story.today)
+        status = request_files.status(ctx.root, request_id, ctx.story.today)
         text = f"{request_id} {status.state}"
         if status.state == "pending":
             due = [a.agency for a in status.agencies if a.state == "follow-up-due"]
@@ -361,7 +307,6 @@ def request_states(ctx: DemoContext) -> str:
 
 def site_credentials(ctx: DemoContext) -> str:
     """One passphrase per access level, sops-encrypted for coordinators and CI, committed by a coordinator."""
-    credentials = optional("site.credentials", "ensure", "load", "levels")
     report = credentials.ensure(ctx.root)
     rel = report.path.relative_to(ctx.root).as_posix()
     coordinator = ctx.signer(ctx.isp().coordinators()[0])
@@ -372,8 +317,7 @@ def site_credentials(ctx: DemoContext) -> str:
 
 def site(ctx: DemoContext) -> str:
     """The access-controlled site, English and Arabic, in the git-ignored build/site."""
-    build = optional("site.build", "build_site")
-    report = build.build_site(ctx.root)
+    report = site_build.build_site(ctx.root)
     ctx.site = report.out
     rel = report.out.relative_to(ctx.root) if report.out.is_relative_to(ctx.root) else report.out
     return f"{report.pages} pages x {len(report.languages)} languages ({', '.join(report.languages)}) in {rel}/"
@@ -388,8 +332,7 @@ def suspension_state(ctx: DemoContext) -> str:
 
 
 def breach_state(ctx: DemoContext) -> str:
-    governance = optional("governance.membership", "breach_statuses")
-    statuses = governance.breach_statuses(ctx.root, ctx.story.today)
+    statuses = breaches.breach_statuses(ctx.root, ctx.story.today)
     still_open = [b.id for b in statuses if b.open]
     if still_open:
         raise IspError(f"breach {', '.join(still_open)} is still open: the story meant it resolved")

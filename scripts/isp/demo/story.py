@@ -156,9 +156,8 @@ class _Clock:
         return self.at(self.cal.add_working_days(moment.date(), working_days))
 
 
-def plan(isp: Isp, months: int, today: date, seed: int, suspend: bool = True) -> Story:
-    """The whole storyline for ``months`` months ending at the last month already due.
-    Without ``suspend`` (no governance module yet) the suspending agency submits every month."""
+def plan(isp: Isp, months: int, today: date, seed: int) -> Story:
+    """The whole storyline for ``months`` months ending at the last month already due."""
     if months < MIN_MONTHS:
         raise UsageError(f"--months must be at least {MIN_MONTHS} (the storyline needs that many)")
     cal = WorkingCalendar(isp)
@@ -175,7 +174,7 @@ def plan(isp: Isp, months: int, today: date, seed: int, suspend: bool = True) ->
     for month in span:
         due = cal.submission_due(month)
         for agency in submitters:
-            if suspend and agency == suspension.agency and suspension.start <= month <= suspension.end:
+            if agency == suspension.agency and suspension.start <= month <= suspension.end:
                 continue
             if (agency, month) == late_key:
                 submissions.append(Submission(agency, month, clock.after(clock.at(due), rng.randint(4, 6)), late=True))

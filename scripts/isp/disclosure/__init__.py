@@ -1,12 +1,5 @@
-"""Disclosure control for what leaves the group (contract D): primary and secondary suppression,
-the attacker's audit, and percent-only indicators.
-
-Modules: :mod:`~isp.disclosure.tables` (count tables and their cells), :mod:`~isp.disclosure.model`
-(the linear model behind linked tables), :mod:`~isp.disclosure.primary` (threshold and p% rules),
-:mod:`~isp.disclosure.engine` and :mod:`~isp.disclosure.lp` (the attacker's optimisation),
-:mod:`~isp.disclosure.audit` (criteria and report), :mod:`~isp.disclosure.secondary`
-(suppress, audit, repeat), :mod:`~isp.disclosure.percent`, :mod:`~isp.disclosure.crosstab`
-(the CSV form the CLI reads) and :mod:`~isp.disclosure.cli_support`.
+"""Disclosure control for what leaves the group (contract D): suppression and the attacker's audit.
+Primary and secondary suppression, the audit of every attacker, and percent-only indicators.
 
 Public API
 ==========

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from isp import errors
 from isp.disclosure.audit import AuditReport, Violation, audit
-from isp.disclosure.crosstab import RULE, read_crosstab, to_crosstab
+from isp.disclosure.crosstab import read_crosstab, to_crosstab
 from isp.disclosure.secondary import protect
 from isp.disclosure.tables import PublishedTable
 from isp.errors import IspError, Problem, ValidationFailed
@@ -95,12 +96,12 @@ def _check_margins(published: PublishedTable) -> None:
     wrong = [labels for labels, v in published.shown.items() if v != truth[labels]]
     if wrong:
         problems = [
-            Problem(
+            Problem.of(
+                errors.CROSSTAB,
                 published.name,
-                RULE,
-                "this total is not the sum of its row or column",
                 column=labels[-1],
                 fix="correct the figures or the total",
+                detail="this total is not the sum of its row or column",
             )
             for labels in wrong
         ]

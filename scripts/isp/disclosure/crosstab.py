@@ -23,11 +23,11 @@ import io
 
 import pandas as pd
 
+from isp import errors
 from isp.disclosure.tables import TOTAL, PublishedTable, Table
 from isp.errors import Problem, ValidationFailed
 
 SUPPRESSED = ("", "x", "X")
-RULE = "crosstab"
 
 
 def read_crosstab(data: bytes, name: str) -> PublishedTable:
@@ -96,7 +96,7 @@ def _value(text: str, name: str, row: int, col: str, problems: list[Problem]) ->
 
 
 def _problem(name: str, message: str, row: int | None, column: str | None, fix: str | None = None) -> Problem:
-    return Problem(name, RULE, message, row=row, column=column, fix=fix)
+    return Problem.of(errors.CROSSTAB, name, row=row, column=column, fix=fix, detail=message)
 
 
 def _published(

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
-from isp.governance import request_files
+from isp.governance.request_models import coordinators_at
+from isp.governance.request_status import Interval
 from isp.history import attribution, git, provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
 
@@ -102,7 +102,7 @@ def open_breach(
     root: Path, reported: date, description: str, agency: str | None = None, breach_id: str | None = None
 ) -> Breach:
     """Record a new breach. From now on no release can be made until it is resolved."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     if agency:
         isp.agency(agency)
     breach = Breach(
@@ -151,7 +151,7 @@ def agree_resolution(root: Path, breach_id: str, agency: str, day: date) -> Brea
     signed by one of the agency's focal points. The breach closes on the day the last counted
     agreement is dated; that is computed, never written here, because the rest of the record
     belongs to the coordinators and an agency's commit may change only its own entry."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     isp.agency(agency)
     breach = load_breach(root, breach_id)
     if day < breach.reported:
@@ -275,7 +275,7 @@ def breach_status(
 
 def breach_statuses(root: Path, today: date | None = None, isp: Isp | None = None) -> list[BreachStatus]:
     """Every breach in the working tree, judged with the agreements committed and signed at HEAD."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
     if git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR)
@@ -302,14 +302,14 @@ def _breaches_at(root: Path, rev: str) -> list[Breach]:
     return found
 
 
-def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[request_files.Interval]:
+def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[Interval]:
     """(reported, closed_on or None) for every breach: from the working tree when ``rev`` is None
     (an uncommitted breach counts as open), else as committed at ``rev``."""
     far = date.max
     breaches = all_breaches(root) if rev is None else _breaches_at(root, rev)
     if any(b.agreements for b in breaches) and git.has_commits(root):
         attribution.prefetch(root, BREACHES_DIR, rev or "HEAD")
-    result: list[request_files.Interval] = []
+    result: list[Interval] = []
     for breach in breaches:
         counted, _ = _agreements_counted(root, breach, rev or "HEAD") if breach.agreements else ({}, {})
         st = breach_status(isp, breach, counted, far)
@@ -353,17 +353,15 @@ def _breach_rules(isp: Isp, path: str, breach: Breach) -> Iterable[Problem]:
         )
 
 
-def breach_check(
-    root: Path, base: str | None = None, head: str = "HEAD", isp: protocol.Isp | None = None
-) -> list[Problem]:
+def breach_check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None) -> list[Problem]:
     """Every rule for the breach register at ``head``: the records themselves, agreements only in
     commits signed by their own agency, and (with ``base``) the pull request's own commits:
     records kept by the coordinators, none deleted. ``isp``: the protocol to judge by (CI passes
     the base's; default: the working tree's)."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     head = provenance.resolve(root, head)
     problems: list[Problem] = []
-    owners = request_files.coordinators_at(root, base) if base else []
+    owners = coordinators_at(root, base) if base else []
     attribution.prefetch(root, BREACHES_DIR, head, base)
     for path in attribution.list_tree(root, head, BREACHES_DIR):
         try:

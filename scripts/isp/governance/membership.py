@@ -1,7 +1,7 @@
 """Governance: breaches and their clocks, suspensions, the protocol's validity, membership changes,
 and the one question a release asks: what, if anything, blocks it.
 
-**Breaches** (``protocol/breaches/``) live in :mod:`isp.governance.breaches` and are re-exported here: a
+**Breaches** (``protocol/breaches/``) live in :mod:`isp.governance.breaches`: a
 breach is open until every signatory's signed agreement counts, and while one is open no release
 is made (:func:`release_blockers`).
 
@@ -38,24 +38,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError
 from isp.governance import request_files
-from isp.governance.breaches import BREACHES_DIR as BREACHES_DIR
-from isp.governance.breaches import Breach as Breach
-from isp.governance.breaches import BreachStatus as BreachStatus
-from isp.governance.breaches import Clock as Clock
-from isp.governance.breaches import agree_resolution as agree_resolution
-from isp.governance.breaches import all_breaches as all_breaches
-from isp.governance.breaches import breach_check as breach_check
-from isp.governance.breaches import breach_clocks as breach_clocks
-from isp.governance.breaches import breach_intervals as breach_intervals
-from isp.governance.breaches import breach_status as breach_status
-from isp.governance.breaches import breach_statuses as breach_statuses
-from isp.governance.breaches import load_breach as load_breach
-from isp.governance.breaches import open_breach as open_breach
-from isp.governance.breaches import open_breaches as open_breaches
-from isp.governance.breaches import update_breach as update_breach
+from isp.governance.breaches import breach_intervals, breach_statuses
+from isp.governance.request_status import RequestStatus
 from isp.history import attribution, git, provenance
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
 
@@ -132,7 +118,7 @@ def _edit_agencies(root: Path) -> AbstractContextManager[Any]:
 
 def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, recorded: date) -> None:
     """Record that ``agency`` suspends its sharing from month ``start`` (to ``end``, inclusive)."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     current = isp.agency(agency)
     parse_month(start)
     if end is not None:
@@ -156,13 +142,13 @@ def suspend(root: Path, agency: str, start: str, end: str | None, reason: str, r
         if node.get("suspensions") is None:
             node["suspensions"] = []
         node["suspensions"].append(entry)
-    protocol.load(root)
+    loading.load(root)
 
 
 def resume(root: Path, agency: str, month: str) -> str:
     """End ``agency``'s open suspension so that it shares again from ``month``; returns the last
     suspended month."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     current = isp.agency(agency)
     parse_month(month)
     index = next((i for i, s in enumerate(current.suspensions) if s.end is None or s.end >= month), None)
@@ -177,16 +163,14 @@ def resume(root: Path, agency: str, month: str) -> str:
     last = add_months(month, -1)
     with _edit_agencies(root) as doc:
         doc["agencies"][agency]["suspensions"][index]["to"] = yamlfiles.quoted(last)
-    protocol.load(root)
+    loading.load(root)
     return last
 
 
 # --- releases --------------------------------------------------------------------------------
 
 
-def decide_release(
-    isp: Isp, status: request_files.RequestStatus, open_breach_ids: Iterable[str], today: date
-) -> list[str]:
+def decide_release(isp: Isp, status: RequestStatus, open_breach_ids: Iterable[str], today: date) -> list[str]:
     """Pure: why the request's data may not leave today (empty: it may)."""
     blockers = []
     if status.state == "pending":
@@ -218,7 +202,7 @@ def release_blockers(root: Path, request_id: str, today: date | None = None) -> 
     Refused unless the request file is committed as it is, passes every rule of
     :func:`isp.governance.request_files.check`, every required agency's signed approval counts, no breach is
     open and the protocol is in force."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     today = today or workdays.today()
     try:
         request = request_files.load(root, request_id)

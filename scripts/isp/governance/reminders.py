@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.governance import membership, request_files
+from isp.governance import breaches, membership, request_files, request_status
 from isp.governance.request_status import working_calendar
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, month_of, month_range
 
@@ -162,7 +161,7 @@ def _request_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator
             )
 
 
-def _request_item(st: request_files.RequestStatus, agency: request_files.AgencyStatus, today: date) -> Item:
+def _request_item(st: request_status.RequestStatus, agency: request_status.AgencyStatus, today: date) -> Item:
     escalate = agency.state == "escalation-due"
     due = st.escalate_on if escalate else st.follow_up_on
     step = "escalation" if escalate else "follow-up"
@@ -196,7 +195,7 @@ CLOCK_TEXT = {
 
 def _breach_items(root: Path, isp: Isp, today: date, horizon: date) -> Iterator[Item]:
     codes, coordinators = _coordinators(isp)
-    for breach in membership.breach_statuses(root, today, isp):
+    for breach in breaches.breach_statuses(root, today, isp):
         if not breach.open:
             continue
         for clock in breach.clocks:
@@ -249,7 +248,7 @@ def _protocol_items(isp: Isp, today: date, horizon: date) -> Iterator[Item]:
 
 def reminders(root: Path, today: date | None = None, horizon_days: int = HORIZON_DAYS) -> list[Item]:
     """Everything due by ``today + horizon_days`` or overdue, by due date."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     today = today or workdays.today()
     horizon = today + timedelta(days=max(horizon_days, 0))
     items: Iterable[Item] = [

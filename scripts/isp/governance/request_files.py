@@ -7,11 +7,12 @@ commit that last set it is signed by a focal point of that agency**, checked aga
 ``protocol/allowed_signers`` (see :func:`signed_entries`). Silence is never consent.
 
 Public API (contract E): :func:`load`, :func:`all_requests`, :func:`status` ->
-:class:`RequestStatus`, :func:`check`, :func:`record_release`; also :func:`new_request`,
-:func:`decide`, and the pure :func:`timeline`. The pieces live in their own modules and are
-re-exported here: the state machine (``isp.governance.request_states``), the status built from it
-(``isp.governance.request_status``), the rules of a request file (``isp.governance.request_rules``), and the signed
-history of decisions (``isp.history.attribution``, shared with breach agreements and membership approvals).
+:class:`~isp.governance.request_status.RequestStatus`, :func:`check`, :func:`record_release`; also
+:func:`new_request` and :func:`decide`. The pieces live in their own modules: the file format
+(:mod:`isp.governance.request_models`), the state machine (:mod:`isp.governance.request_states`), the
+status built from it with the pure ``timeline`` (:mod:`isp.governance.request_status`), the rules of
+a request file (:mod:`isp.governance.request_rules`), and the signed history of decisions
+(:mod:`isp.history.attribution`, shared with breach agreements and membership approvals).
 """
 
 from __future__ import annotations
@@ -21,22 +22,24 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from isp import yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
-from isp.governance.request_rules import ELEMENTS as ELEMENTS
-from isp.governance.request_rules import content_problems as content_problems
-from isp.governance.request_status import AgencyStatus as AgencyStatus
-from isp.governance.request_status import Contact as Contact
-from isp.governance.request_status import Interval as Interval
-from isp.governance.request_status import RequestStatus as RequestStatus
-from isp.governance.request_status import first_lapse as first_lapse
-from isp.governance.request_status import merge_intervals as merge_intervals
-from isp.governance.request_status import timeline as timeline
+from isp.governance.breaches import breach_intervals
+from isp.governance.request_models import (
+    REQUESTS_DIR,
+    Decision,
+    Release,
+    Request,
+    coordinators_at,
+    path_of,
+)
+from isp.governance.request_rules import content_problems
+from isp.governance.request_status import Interval, RequestStatus, first_lapse, timeline
 from isp.history import git, provenance
 from isp.history.attribution import (
     Attribution,
@@ -51,77 +54,12 @@ from isp.history.attribution import (
     unowned_edits,
     yaml_at,
 )
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 
-REQUESTS_DIR = "requests"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 GENERATED_ID = re.compile(r"^REQ-(\d{4})-(\d{3,})$")
 RELEASE_RECORD_DAYS = 7  # a release recorded by a pull request is dated at most this many days back
-RequestType = Literal["external", "media", "government", "onward"]
-REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
-
-
-# --- the file format (contract, DESIGN section 5) --------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Requester(_Model):
-    organization: str = ""
-    name: str = ""
-    position: str = ""
-    contact: str = ""
-
-
-class DataAsked(_Model):
-    report: str = ""
-    periods: list[str] = []
-    indicators: list[str] | str = []
-    geography: list[str] | str = []
-
-
-class Decision(_Model):
-    decision: Literal["approve", "deny"]
-    date: date
-    reason: str | None = None
-
-
-class Release(_Model):
-    id: str
-    date: date
-    recipient: str
-    files: dict[str, str] = {}  # file name -> sha256
-    profile: str | None = None  # the disclosure profile applied (protocol.yaml)
-    suppressed_cells: int | None = None  # how many published cells disclosure control withheld
-
-
-class Request(_Model):
-    id: str
-    type: RequestType
-    received: date
-    issued: date
-    requester: Requester = Requester()
-    purpose: str = ""
-    use: str = ""
-    feedback: str = ""
-    guarantee: str = ""
-    data: DataAsked = DataAsked()
-    recipient: str | None = None  # government requests: a code from protocol.yaml
-    original_request: str | None = None  # onward requests
-    decisions: dict[str, Decision] = {}
-    releases: list[Release] = []
-
-    @property
-    def path(self) -> str:
-        return path_of(self.id)
-
-
-def path_of(request_id: str) -> str:
-    return f"{REQUESTS_DIR}/{request_id}.yaml"
 
 
 def parse(data: bytes | str, rel: str) -> Request:
@@ -190,7 +128,7 @@ HEADER = (
 
 def new_request(root: Path, fields: Mapping[str, Any], isp: Isp | None = None) -> Request:
     """Validate and write a new request; nothing is written when any rule fails."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     values = dict(fields)
     values.setdefault("id", next_id(root, values.get("received") or workdays.today()))
     values.setdefault("decisions", {})
@@ -225,7 +163,7 @@ def decide(
     root: Path, request_id: str, agency: str, approve: bool, reason: str | None, day: date, isp: Isp | None = None
 ) -> Decision:
     """Record ``agency``'s decision in the file (it counts once committed and signed)."""
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     request = load(root, request_id)
     isp.agency(agency)
     if agency not in isp.data_gathering():
@@ -328,13 +266,11 @@ def status(
 ) -> RequestStatus:
     """Where request ``request_id`` stands on ``today`` (default: :func:`isp.protocol.workdays.today`).
     ``breaches``: the register's open periods, when the caller already has them."""
-    from isp.governance import membership  # governance reads breaches with signed_entries from this module
-
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
     request = load(root, request_id)
     counted, notes = counted_decisions(root, request)
-    breaches = membership.breach_intervals(root, isp) if breaches is None else breaches
+    breaches = breach_intervals(root, isp) if breaches is None else breaches
     return _with_validity(isp, timeline(isp, request, counted, breaches, today, notes), today)
 
 
@@ -346,11 +282,9 @@ def _with_validity(isp: Isp, result: RequestStatus, today: date) -> RequestStatu
 
 def all_statuses(root: Path, today: date | None = None, isp: Isp | None = None) -> list[RequestStatus]:
     """Every request's status: the history of requests/ walked once, the files read in one batch."""
-    from isp.governance import membership
-
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     today = today or workdays.today()
-    breaches = membership.breach_intervals(root, isp)
+    breaches = breach_intervals(root, isp)
     found = [load(root, r) for r in request_ids(root)]
     if not git.has_commits(root):
         return [status(root, r.id, today, isp, breaches) for r in found]
@@ -375,12 +309,6 @@ def _tree_requests(root: Path, head: str) -> dict[str, bytes]:
 
 def _substance(content: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in content.items() if k not in ("decisions", "releases")}
-
-
-def coordinators_at(root: Path, rev: str) -> list[str]:
-    """The coordinating agencies in agencies.yaml as committed at ``rev`` (a pull request's base)."""
-    agencies = yaml_at(root, rev, "protocol/agencies.yaml").get("agencies") or {}
-    return [code for code, a in agencies.items() if isinstance(a, dict) and "coordinator" in (a.get("roles") or [])]
 
 
 def _edits_after_decisions(path: str, revs: list[Revision]) -> Iterable[Problem]:
@@ -471,9 +399,7 @@ def check_file(
 def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None) -> list[Problem]:
     """Every request rule on the requests committed at ``head``; with ``base``, the changes the
     pull request ``base..head`` makes are judged strictly (see :func:`signed_entries`)."""
-    from isp.governance import membership
-
-    isp = isp or protocol.load(root)
+    isp = isp or loading.load(root)
     head = provenance.resolve(root, head)
     prefetch(root, REQUESTS_DIR, head, base)
     files = _tree_requests(root, head)
@@ -483,7 +409,7 @@ def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | No
             others[Path(path).stem] = parse(data, path)
         except ValidationFailed:
             continue
-    breaches = membership.breach_intervals(root, isp, head)
+    breaches = breach_intervals(root, isp, head)
     problems = [
         p
         for path, data in sorted(files.items())

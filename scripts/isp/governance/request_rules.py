@@ -1,7 +1,7 @@
 """The rules a request file must follow on its own: the five required elements, the data asked for,
 the type (media, government, onward), and each recorded decision.
 
-Pure functions over the parsed :class:`isp.governance.request_files.Request` and the protocol; the history rules
+Pure functions over the parsed :class:`isp.governance.request_models.Request` and the protocol; the history rules
 (who signed what) live in :mod:`isp.history.attribution` and :func:`isp.governance.request_files.check`.
 """
 
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from isp.errors import Problem
+from isp.governance.request_models import Request
 from isp.protocol.models import Isp
-
-if TYPE_CHECKING:
-    from isp.governance.request_files import Request
 
 REPORTS = ("monthly", "quarterly", "half-yearly", "sectoral", "annual", "custom")
 PERIOD_LABELS = {

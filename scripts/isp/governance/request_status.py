@@ -12,8 +12,9 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from isp.governance.request_models import Decision, Release, Request
 from isp.governance.request_states import (
     AgencyEvent,
     AgencyState,
@@ -25,9 +26,6 @@ from isp.governance.request_states import (
 )
 from isp.protocol import workdays
 from isp.protocol.models import Isp
-
-if TYPE_CHECKING:
-    from isp.governance.request_files import Decision, Release, Request
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""The protocol as data: pydantic models for protocol/*.yaml, loading, and cross-reference checks.
+"""The protocol as data: pydantic models for protocol/*.yaml and the :class:`Isp` bundle of them.
 
-``load(root)`` returns an :class:`Isp` bundle that every other module reads its rules from.
-Errors name the file and the field, one line each, never a traceback.
+:func:`isp.protocol.loading.load` reads the files into an :class:`Isp`, which every other module
+reads its rules from; :mod:`isp.protocol.checks` holds the rules that span files.
 """
 
 from __future__ import annotations
@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from isp import yamlfiles
-from isp.errors import IspError, Problem, ValidationFailed
+from isp.errors import IspError
 from isp.protocol.periods import MONTH_RE, add_months, first_day
 
-PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
 Role = Literal["coordinator", "data_gathering", "technical_support"]
@@ -97,6 +95,15 @@ class BreachClocks(Model):
     resolution_months: int = Field(gt=0)
 
 
+class Meetings(Model):
+    """When the protocol's standing meetings fall (the protocol names them, not their day)."""
+
+    # the CPIMS task force meets monthly on the consolidated report: this many working days after it is due
+    task_force_working_days: int = Field(default=5, gt=0)
+    # the signatories meet twice a year on the sectoral report: this many working days after it is due
+    signatories_working_days: int = Field(default=10, gt=0)
+
+
 class Deadlines(Model):
     submission_day: int = Field(ge=1, le=28)
     consolidation_day: int = Field(ge=1, le=28)
@@ -104,6 +111,7 @@ class Deadlines(Model):
     sectoral_report: SectoralReport
     requests: RequestClocks
     breach: BreachClocks
+    meetings: Meetings = Meetings()
 
     @model_validator(mode="after")
     def _ordered(self) -> Deadlines:
@@ -214,6 +222,8 @@ class Agency(Model):
     focal_points: FocalPoints
     age_recipients: list[str] = []
     suspensions: list[Suspension] = []
+    # the languages of the agency's e-mails, in order (English and, where asked, Arabic)
+    languages: list[Literal["en", "ar"]] = Field(default=["en"], min_length=1)
 
     _recipients = field_validator("age_recipients")(classmethod(lambda cls, v: _check_recipients(v)))
 
@@ -332,56 +342,3 @@ class Isp:
 
     def dimension_codes(self) -> dict[str, list[str]]:
         return {name: [c.code for c in getattr(self.dimensions, name)] for name in ("sex", "age_group", "nationality")}
-
-
-def protocol_dir(root: Path) -> Path:
-    return root / "protocol"
-
-
-def _read_yaml(path: Path, root: Path) -> Any:
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    if not path.exists():
-        raise ValidationFailed(
-            [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
-        )
-    try:
-        return yamlfiles.load_file(path, root=root) or {}
-    except yamlfiles.YamlError as exc:
-        return ValidationFailed([exc.problem])
-
-
-def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) -> Any:
-    data = _read_yaml(path, root)
-    rel = path.relative_to(root).as_posix()
-    if isinstance(data, ValidationFailed):
-        problems.extend(data.problems)
-        return None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(yamlfiles.schema_problems(exc, rel))
-        return None
-
-
-def load(root: Path, check: bool = True) -> Isp:
-    """Load protocol/ under ``root``; raise :class:`ValidationFailed` listing every problem."""
-    root = root.resolve()
-    folder = protocol_dir(root)
-    problems: list[Problem] = []
-    models: list[type[Model]] = [Protocol, Agencies, Sites, Indicators]
-    parsed = [_parse(model, folder / name, root, problems) for model, name in zip(models, PROTOCOL_FILES, strict=True)]
-    if problems:
-        raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
-    isp = Isp(root, *parsed)
-    if check:
-        problems = cross_check(isp)
-        if [p for p in problems if p.severity == "error"]:
-            raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
-    return isp
-
-
-def cross_check(isp: Isp) -> list[Problem]:
-    """Rules that span files: sites, tags, groups, focal points, recipients."""
-    from isp.protocol import checks as protocol_checks  # one concern per module: the rules live there
-
-    return protocol_checks.all_problems(isp)

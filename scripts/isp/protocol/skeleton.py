@@ -18,6 +18,7 @@ TEMPLATE_FILES = (
     "protocol/agencies.yaml",
     "protocol/sites.yaml",
     "protocol/indicators.yaml",
+    "protocol/activityinfo.yaml",
     "protocol/imports",
     "protocol/reports",
     "protocol/README.md",

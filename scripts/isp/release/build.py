@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
@@ -181,7 +180,7 @@ def release(
     options = options or Options()
     root = root.resolve()
     today = today or workdays.today()
-    isp = protocol.load(root)
+    isp = loading.load(root)
     request = request_files.load(root, request_id)
     refuse_unless_allowed(root, request_id, today)
     dest = check_destination(root, out)

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from isp.errors import IspError, UsageError
-from isp.protocol import models as protocol
-from isp.protocol import workdays
+from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import Period, first_day, period_of
 from isp.release.build import Options, ReleaseResult, release
@@ -89,7 +88,7 @@ def propose(root: Path, half: str, today: date | None = None) -> Any:
     period = half_period(half)
     if today < _ended(period):
         raise IspError(f"{period.label} ends on {_ended(period) - timedelta(days=1)}: propose its report after that")
-    isp = protocol.load(root)
+    isp = loading.load(root)
     return request_files.new_request(root, standing_request(isp, half, today), isp)
 
 
@@ -103,7 +102,7 @@ def release_sectoral(
         raise IspError(f"{period.label} has not ended yet: its sectoral report is made from the whole half-year")
     if not (root / TEMPLATE_PATH).exists():
         raise IspError(f"{TEMPLATE_PATH} is missing: restore it (`git checkout -- {TEMPLATE_PATH}`)")
-    isp = protocol.load(root)
+    isp = loading.load(root)
     options = Options(
         kind="sectoral",
         template=TEMPLATE,

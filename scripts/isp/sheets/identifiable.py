@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import NamedTuple
 
+from isp import errors
 
-class Finding(NamedTuple):
-    rule: str
-    what: str  # said of a cell: "the cell looks like ..."
-    holds: str  # said of a column: "the column seems to hold ..."
-    fix: str
+# What a cell or column looks like is a catalogue entry; its message says "the cell ..." or
+# "the column ..." (``place``), and never repeats the value.
+Finding = errors.ErrorCode
 
-
-REASON = "the sheet holds aggregate counts only; personal details stay in the case system"
-NO_PERSONAL = f"remove it: {REASON}"
-
-NAME = Finding("identifiable-name", "looks like a person's name, not a code or a count", "names", NO_PERSONAL)
-DATE = Finding(
-    "identifiable-date", "looks like a date (a date of birth?), not a code or a count", "dates of birth", NO_PERSONAL
-)
-PHONE = Finding("identifiable-phone", "looks like a phone number, not a code or a count", "phone numbers", NO_PERSONAL)
-CASE_ID = Finding(
-    "identifiable-id",
-    "looks like a case or registration number, not a code or a count",
-    "case or registration numbers",
-    NO_PERSONAL,
-)
-FREE_TEXT = Finding("free-text", "is free text; the sheet takes codes and counts only", "free text", NO_PERSONAL)
-FORMULA = Finding(
-    "formula",
-    "starts with =, +, - or @ (a spreadsheet formula could run when the sheet is opened)",
-    "formulas",
-    "type the plain number or code, without a leading =, +, - or @",
-)
+NAME = errors.IDENTIFIABLE_NAME
+DATE = errors.IDENTIFIABLE_DATE
+PHONE = errors.IDENTIFIABLE_PHONE
+CASE_ID = errors.IDENTIFIABLE_ID
+FREE_TEXT = errors.FREE_TEXT
+FORMULA = errors.FORMULA
 
 _DIGIT = re.compile(r"\d")
 _DATE_NUMERIC = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")

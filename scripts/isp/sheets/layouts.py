@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.protocol.models import Isp
 from isp.sheets.read import Cell, RawTable
@@ -147,14 +147,25 @@ def mapping_problems(isp: Isp, root: Path) -> list[Problem]:
             continue
         for header, code in mapping.indicator_columns.items():
             if code not in isp.indicators:
+                value = f"indicator_columns.{header}: '{code}'"
                 problems.append(
-                    Problem(rel, "unknown-code", f"indicator_columns.{header}: '{code}' is not an indicator")
+                    Problem.of(
+                        errors.UNKNOWN_CODE, rel, value=value, what="indicator", codes_file=codes_file("indicator")
+                    )
                 )
         for target, table in mapping.values.items():
             for source, code in table.items():
                 if target in codes and code not in codes[target]:
-                    problems.append(Problem(rel, "unknown-code", f"values.{target}.{source}: '{code}' is not a code"))
+                    value, what = f"values.{target}.{source}: '{code}'", target.replace("_", " ")
+                    problems.append(
+                        Problem.of(errors.UNKNOWN_CODE, rel, value=value, what=what, codes_file=codes_file(target))
+                    )
     return problems
+
+
+def codes_file(target: str) -> str:
+    """The protocol file that lists the codes of ``target``."""
+    return "protocol/" + {"site": "sites.yaml", "agency": "agencies.yaml"}.get(target, "indicators.yaml")
 
 
 @lru_cache(maxsize=8)

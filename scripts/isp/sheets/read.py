@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any
 
+from isp import errors
 from isp.errors import Problem
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -40,10 +41,6 @@ class RawTable:
     kind: str = "csv"
 
 
-def _problem(file: str, rule: str, message: str, fix: str, **kw: Any) -> Problem:
-    return Problem(file, rule, message, fix=fix, **kw)
-
-
 def read(data: bytes, filename: str) -> tuple[RawTable | None, list[Problem]]:
     """Parse ``data`` into a :class:`RawTable`, or return the problems that stop us reading it."""
     name = PurePath(filename).name
@@ -54,25 +51,21 @@ def read(data: bytes, filename: str) -> tuple[RawTable | None, list[Problem]]:
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data, name)
     if suffix in (".xlsx", ".xltx"):
-        return None, [_problem(name, "unreadable-file", "is not a valid .xlsx workbook", "save it again as .xlsx")]
+        return None, [Problem.of(errors.UNREADABLE_FILE, name, why="not a valid .xlsx workbook")]
     return _read_csv(data, name)
 
 
 def _file_problems(data: bytes, filename: str, suffix: str) -> list[Problem]:
     name = PurePath(filename).name
     if len(data) > MAX_BYTES:
-        size = f"{len(data) / 1024 / 1024:.1f} MB"
-        limit = f"{MAX_BYTES // 1024 // 1024} MB"
-        fix = "a monthly sheet is far smaller: send the aggregate sheet, not a case list"
-        return [_problem(name, "too-large", f"the file is {size}; the limit is {limit}", fix)]
+        size = f"file ({len(data) / 1024 / 1024:.1f} MB)"
+        return [Problem.of(errors.TOO_LARGE, name, what=size, limit=f"{MAX_BYTES // 1024 // 1024} MB")]
     if not data.strip():
-        return [
-            _problem(name, "empty-file", "the file is empty", "fill in the template (`isp template`) and try again")
-        ]
+        return [Problem.of(errors.EMPTY_FILE, name)]
     if suffix in MACRO_SUFFIXES:
-        return [_problem(name, "macro-file", "macro-enabled workbooks are refused", "save it as a plain .xlsx")]
+        return [Problem.of(errors.MACRO_FILE, name, why=f"a {suffix} file is macro-enabled")]
     if data.startswith(OLE_MAGIC) or suffix in LEGACY_SUFFIXES:
-        return [_problem(name, "unsupported-format", "old or foreign spreadsheet format", "save it as .xlsx or CSV")]
+        return [Problem.of(errors.UNSUPPORTED_FORMAT, name)]
     return []
 
 
@@ -84,8 +77,7 @@ def _decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        fix = "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)"
-        return None, [_problem(name, "not-utf8", "the file is not UTF-8 text", fix, row=line)]
+        return None, [Problem.of(errors.NOT_UTF8, name, row=line)]
 
 
 def _delimiter(text: str) -> str:
@@ -98,7 +90,7 @@ def _read_csv(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
     if text is None:
         return None, problems
     if "\x00" in text:
-        return None, [_problem(name, "not-text", "the file holds binary data, not CSV text", "send a CSV or .xlsx")]
+        return None, [Problem.of(errors.NOT_TEXT, name)]
     table = RawTable(sheet=None, kind="csv")
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
@@ -107,15 +99,12 @@ def _read_csv(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
                 return None, [_too_many(name)]
             table.rows.append((reader.line_num, list(row)))
     except csv.Error:
-        line = len(table.rows) + 1
-        fix = "check the quotes on that line (save it again from the spreadsheet)"
-        return None, [_problem(name, "csv-syntax", "the CSV cannot be read (unbalanced quotes?)", fix, row=line)]
+        return None, [Problem.of(errors.CSV_SYNTAX, name, row=len(table.rows) + 1)]
     return table, []
 
 
 def _too_many(name: str) -> Problem:
-    fix = "send one month's aggregate sheet; it has a few thousand rows at most"
-    return _problem(name, "too-large", f"more than {MAX_ROWS} rows or {MAX_COLUMNS} columns", fix)
+    return Problem.of(errors.TOO_LARGE, name, what="table", limit=f"{MAX_ROWS} rows or {MAX_COLUMNS} columns")
 
 
 # --- xlsx ------------------------------------------------------------------------------------
@@ -126,21 +115,17 @@ def _zip_problems(data: bytes, name: str) -> list[Problem]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        return [
-            _problem(name, "unreadable-file", "the workbook is damaged (not a valid zip)", "save it again as .xlsx")
-        ]
+        return [Problem.of(errors.UNREADABLE_FILE, name, why="damaged: not a valid zip")]
     members = [info.filename.lower() for info in infos]
     if any(m.endswith("vbaproject.bin") or "macroenabled" in m for m in members):
-        return [
-            _problem(name, "macro-file", "the workbook contains macros (vbaProject.bin)", "save it as a plain .xlsx")
-        ]
+        return [Problem.of(errors.MACRO_FILE, name, why="it contains vbaProject.bin")]
     if sum(info.file_size for info in infos) > MAX_UNZIPPED:
-        return [_problem(name, "too-large", "the workbook unpacks to more than 60 MB", "send the aggregate sheet only")]
+        limit = f"{MAX_UNZIPPED // 1024 // 1024} MB"
+        return [Problem.of(errors.TOO_LARGE, name, what="unpacked workbook", limit=limit)]
     if any(m.startswith(("xl/comments", "xl/threadedcomments/", "xl/persons/")) for m in members):
-        message = "the workbook holds cell comments or notes (free text, perhaps personal details)"
-        return [_problem(name, "free-text", message, "delete every comment and note, then save again")]
+        return [Problem.of(errors.FREE_TEXT, name, place="workbook (in cell comments or notes)")]
     if "[content_types].xml" not in members:
-        return [_problem(name, "unreadable-file", "the file is a zip archive, not a workbook", "send a .xlsx or CSV")]
+        return [Problem.of(errors.UNREADABLE_FILE, name, why="a zip archive, not a workbook")]
     return []
 
 
@@ -153,11 +138,11 @@ def _read_xlsx(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception:  # openpyxl raises many types on damaged input; the file is simply unreadable
-        return None, [_problem(name, "unreadable-file", "the workbook cannot be opened", "save it again as .xlsx")]
+        return None, [Problem.of(errors.UNREADABLE_FILE, name, why="it cannot be opened")]
     try:
         return _sheet_rows(book, name)
     except Exception:
-        return None, [_problem(name, "unreadable-file", "the workbook cannot be read", "save it again as .xlsx")]
+        return None, [Problem.of(errors.UNREADABLE_FILE, name, why="its cells cannot be read")]
     finally:
         book.close()
 
@@ -169,9 +154,7 @@ def _input_sheet(book: Any, name: str) -> tuple[Any, list[Problem]]:
     problems = []
     for index, sheet in enumerate(names, start=1):
         if sheet not in allowed:
-            message = f"worksheet {index} is not part of the sheet"
-            fix = "keep only the input worksheet (extra worksheets may hold case details)"
-            problems.append(_problem(name, "extra-sheet", message, fix))
+            problems.append(Problem.of(errors.EXTRA_SHEET, name, index=index))
     return book[main], problems
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from isp.crypto import keys, sops
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.protocol.periods import is_month
 from isp.sheets import layouts as sheet_import
@@ -51,11 +52,11 @@ def check_protocol(ctx: Context) -> Outcome:
     """protocol/*.yaml (what `isp protocol check` does) and the import mappings."""
     outcome = Outcome("protocol", checked=1)
     try:
-        ctx.isp = protocol.load(ctx.root)
+        ctx.isp = loading.load(ctx.root)
     except ValidationFailed as exc:
         outcome.problems = exc.problems
         return outcome
-    outcome.problems = protocol.cross_check(ctx.isp) + sheet_import.mapping_problems(ctx.isp, ctx.root)
+    outcome.problems = loading.cross_check(ctx.isp) + sheet_import.mapping_problems(ctx.isp, ctx.root)
     return outcome
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from isp.history import provenance
 from isp.history.provenance import CommitInfo
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.protocol.periods import add_months, is_month, month_of, month_range, parse_month
 from isp.protocol.workdays import WorkingCalendar
@@ -110,7 +111,7 @@ def agency_status(
 def _statuses(root: Path, months: list[str], today: date) -> list[MonthStatus]:
     for month in months:
         parse_month(month)
-    isp = protocol.load(root)
+    isp = loading.load(root)
     cal = WorkingCalendar(isp)
     versions = _versions(root, set(months))
     return [
@@ -138,7 +139,7 @@ def history(root: Path, months: list[str], today: date | None = None) -> list[Mo
 
 def latest_due_month(root: Path, today: date) -> str:
     """The latest month whose submission deadline has passed."""
-    cal = WorkingCalendar(protocol.load(root))
+    cal = WorkingCalendar(loading.load(root))
     month = add_months(month_of(today), -1)
     while cal.submission_due(month) >= today:
         month = add_months(month, -1)

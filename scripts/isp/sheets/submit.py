@@ -14,6 +14,7 @@ from pathlib import Path
 from isp.crypto import keys, sops
 from isp.errors import IspError, Problem, ValidationFailed, errors_only
 from isp.fsutil import write_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 from isp.sheets import read as sheet_read
 from isp.sheets import tidy
@@ -60,7 +61,7 @@ def read_source(source: Path) -> bytes:
 def submit(root: Path, source: Path, agency: str, month: str, commit: bool = False, strict: bool = False) -> Submitted:
     """Validate ``source`` and write ``submissions/<agency>/<month>.csv``; nothing is written if invalid."""
     root = root.resolve()
-    isp = protocol.load(root)
+    isp = loading.load(root)
     refuse_inside(root, source)
     frame, problems = validation.validate_bytes(read_source(source), str(source), isp, agency, month, strict)
     if frame is None or errors_only(problems, strict):

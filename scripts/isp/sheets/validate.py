@@ -25,7 +25,8 @@ from datetime import date, datetime, time
 
 import pandas as pd
 
-from isp.errors import Problem, Severity
+from isp import errors
+from isp.errors import ErrorCode, Problem, Severity
 from isp.protocol.models import Isp
 from isp.protocol.periods import is_month
 from isp.sheets import identifiable
@@ -41,6 +42,10 @@ MAX_LISTED_ROWS = 5
 _CODE_SHAPE = re.compile(r"^(?:[A-Z0-9][A-Z0-9_-]{0,19}|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|\d{1,2}-\d{1,2}|[A-Za-z]{1,3})$")
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
+AGE_GROUP_DATE_FIX = (
+    "type the age group code as text (Excel turns 6-11 into a date unless the column is formatted as Text); "
+    "never enter a date of birth"
+)
 Key = tuple[str, str, str, str, str, str]  # month, site, indicator, sex, age_group, nationality
 
 
@@ -67,13 +72,11 @@ def validate_bytes(
 
 def _context_problems(isp: Isp, agency: str, month: str, filename: str) -> list[Problem]:
     if agency not in isp.agencies:
-        known = ", ".join(isp.submitters())
-        return [Problem(filename, "unknown-agency", f"'{agency}' is not an agency", fix=f"use one of {known}")]
+        return [Problem.of(errors.UNKNOWN_AGENCY, filename, agency=agency, known=", ".join(isp.submitters()))]
     if not isp.agencies[agency].submits_sheets:
-        message = f"{agency} does not send the monthly tracking sheet"
-        return [Problem(filename, "no-sheet", message, fix="only data-gathering agencies submit sheets")]
+        return [Problem.of(errors.NO_SHEET, filename, agency=agency)]
     if not is_month(month):
-        return [Problem(filename, "bad-month", "the month must be written YYYY-MM", fix="e.g. --month 2026-01")]
+        return [Problem.of(errors.BAD_MONTH, filename, example="--month 2026-01")]
     return []
 
 
@@ -84,25 +87,14 @@ def _layout_problems(table: RawTable, filename: str) -> list[Problem]:
         for cell in first[1]
         if cell is not None and identifiable.header_finding(str(cell))
     ]
-    fix = "use `isp template`, the tidy CSV columns month,site,indicator,sex,age_group,nationality,count, or an export"
-    message = "the columns match no accepted layout (tidy CSV, template, or an export in protocol/imports/)"
-    return [*problems, Problem(filename, "unknown-layout", message, row=first[0], fix=fix)]
+    return [*problems, Problem.of(errors.UNKNOWN_LAYOUT, filename, row=first[0])]
 
 
 def _column_problem(filename: str, row: int, name: str, finding: identifiable.Finding | None) -> Problem:
     column = _shown_header(name)
     if finding is not None:
-        message = f"this column seems to hold {finding.holds}, which the sheet must never contain"
-        fix = f"remove the column: {identifiable.REASON}" if finding.fix == identifiable.NO_PERSONAL else finding.fix
-        return Problem(filename, finding.rule, message, row=row, column=column, fix=fix)
-    return Problem(
-        filename,
-        "unknown-column",
-        "this column is not part of the sheet",
-        row=row,
-        column=column,
-        fix="remove it; see `isp template` for the columns",
-    )
+        return Problem.of(finding, filename, row=row, column=column, place="column")
+    return Problem.of(errors.UNKNOWN_COLUMN, filename, row=row, column=column)
 
 
 def _shown_header(name: str) -> str:
@@ -166,9 +158,18 @@ class SheetCheck:
         self.undeclared: dict[str, list[int]] = defaultdict(list)
 
     def add(
-        self, rule: str, message: str, row: int | None, column: str | None, fix: str, severity: Severity = "error"
+        self,
+        error: ErrorCode,
+        row: int | None,
+        column: str | None,
+        *,
+        severity: Severity | None = None,
+        fix: str | None = None,
+        **values: object,
     ) -> None:
-        self.problems.append(Problem(self.file, rule, message, row=row, column=column, fix=fix, severity=severity))
+        """Record ``error`` at ``row``/``column``; ``values`` fill its message and fix templates."""
+        problem = Problem.of(error, self.file, row=row, column=column, severity=severity, fix=fix, **values)
+        self.problems.append(problem)
 
     def run(self) -> pd.DataFrame | None:
         if not self._header_ok():
@@ -176,7 +177,7 @@ class SheetCheck:
         rows = [(n, cells) for n, cells in self.table.rows if n > self.header.row and any(_filled(c) for c in cells)]
         rows = [(n, cells) for n, cells in rows if not self._label_row(cells)]
         if not rows:
-            self.add("no-rows", "the sheet has no data rows", None, None, "fill in the sheet (`isp template`)")
+            self.add(errors.NO_ROWS, None, None)
             return None
         for number, cells in rows:
             self._row(number, cells)
@@ -193,25 +194,13 @@ class SheetCheck:
             if name.strip():
                 self.problems.append(_column_problem(self.file, row, name, identifiable.header_finding(name)))
             elif self._column_has_data(index):
-                self.add(
-                    "unnamed-column",
-                    "a column without a header holds data",
-                    row,
-                    f"#{index + 1}",
-                    "remove the column, or give it one of the template's headers",
-                )
+                self.add(errors.UNNAMED_COLUMN, row, f"#{index + 1}")
         missing = [t for t in dict.fromkeys(self.layout.columns.values()) if t not in self.header.keys]
         for target in missing:
             expected = next(k for k, v in self.layout.columns.items() if v == target)
-            self.add(
-                "missing-column",
-                f"the column {expected} is missing",
-                row,
-                expected,
-                f"add the column {expected} (see {self.layout.label})",
-            )
+            self.add(errors.MISSING_COLUMN, row, expected, expected=f"the column {expected}", layout=self.layout.label)
         if self.layout.shape == "wide" and not self.header.indicators:
-            self.add("missing-column", "no indicator columns were found", row, None, "use the template's headers")
+            self.add(errors.MISSING_COLUMN, row, None, expected="every indicator column", layout=self.layout.label)
         return not missing and (self.layout.shape == "long" or bool(self.header.indicators))
 
     def _column_has_data(self, index: int) -> bool:
@@ -272,8 +261,8 @@ class SheetCheck:
         names = self.header.names
         return _shown_header(names[index]) if index < len(names) and names[index].strip() else f"#{index + 1}"
 
-    def _finding(self, finding: identifiable.Finding, row: int, index: int) -> None:
-        self.add(finding.rule, f"the cell {finding.what}", row, self._column(index), finding.fix)
+    def _finding(self, finding: identifiable.Finding, row: int, index: int, fix: str | None = None) -> None:
+        self.add(finding, row, self._column(index), place="cell", fix=fix)
 
     def _key(self, target: str, value: Cell, row: int, index: int) -> str | None:
         """Our code for a key cell, or None after reporting why it has none (cached per text)."""
@@ -287,44 +276,23 @@ class SheetCheck:
     def _resolve(self, target: str, value: Cell, row: int, index: int) -> str | None:
         column = self._column(index)
         if not _filled(value):
-            self.add(
-                "missing-value",
-                f"the {target.replace('_', ' ')} is empty",
-                row,
-                column,
-                f"fill in the {target.replace('_', ' ')} code",
-            )
+            self.add(errors.MISSING_VALUE, row, column, what=target.replace("_", " "))
             return None
         if target == "month":
             return self._month(value, row, index)
         code = sheet_import.code_of(self.layout, self.alias, target, str(value)) if not _is_date(value) else None
         if code is not None and code in self.codes.get(target, set()):
             if target == "agency" and code != self.agency:
-                self.add(
-                    "wrong-agency",
-                    f"the row belongs to {code}, not {self.agency}",
-                    row,
-                    column,
-                    "submit each agency's sheet under its own agency",
-                )
+                self.add(errors.WRONG_AGENCY, row, column, detail=f"the row belongs to {code}, not {self.agency}")
                 return None
             return code
         finding = identifiable.value_finding(value)
-        if finding is identifiable.DATE and target == "age_group":
-            fix = (
-                "type the age group code as text (Excel turns 6-11 into a date unless the column is formatted as Text)"
-            )
-            finding = finding._replace(fix=f"{fix}; never enter a date of birth")
         if finding is not None:
-            self._finding(finding, row, index)
+            age_as_date = finding is identifiable.DATE and target == "age_group"
+            self._finding(finding, row, index, AGE_GROUP_DATE_FIX if age_as_date else None)
             return None
-        self.add(
-            "unknown-code",
-            f"{shown(value)} is not a {target.replace('_', ' ')} code",
-            row,
-            column,
-            f"use a code from protocol/{_codes_file(target)} (see the template's Codes sheet)",
-        )
+        what, codes_file = target.replace("_", " "), sheet_import.codes_file(target)
+        self.add(errors.UNKNOWN_CODE, row, column, value=shown(value), what=what, codes_file=codes_file)
         return None
 
     def _month(self, value: Cell, row: int, index: int) -> str | None:
@@ -335,36 +303,29 @@ class SheetCheck:
             if finding is not None:
                 self._finding(finding, row, index)
                 return None
-            self.add("bad-month", "the month is not written YYYY-MM", row, column, f"write {self.month}")
+            self.add(errors.BAD_MONTH, row, column, example=self.month)
             return None
         if month != self.month:
-            self.add(
-                "wrong-month",
-                f"the row is for {month}, not {self.month}",
-                row,
-                column,
-                f"submit each month separately, or correct the month to {self.month}",
-            )
+            self.add(errors.WRONG_MONTH, row, column, month=month, expected=self.month)
             return None
         return month
 
     def _count(self, value: Cell, row: int, index: int) -> int | None:
         column = self._column(index)
-        fix = "enter a whole number of 0 or more (0 when there were none)"
         if not _filled(value):
             if self.layout.empty_is_zero:
                 return 0
-            self.add("missing-count", "the count is empty", row, column, fix)
+            self.add(errors.MISSING_COUNT, row, column)
             return None
         number = _as_int(value)
         if isinstance(number, identifiable.Finding):
             self._finding(number, row, index)
             return None
         if number is None:
-            self.add("not-integer", "the count is not a whole number", row, column, fix)
+            self.add(errors.NOT_INTEGER, row, column)
             return None
         if number < 0:
-            self.add("negative-count", "the count is negative", row, column, fix)
+            self.add(errors.NEGATIVE_COUNT, row, column)
             return None
         return number
 
@@ -380,13 +341,7 @@ class SheetCheck:
         first = self.seen.setdefault(unit, row)
         if first != row:
             where = ", ".join(keys.get(t, "") for t in targets if t != "month")
-            self.add(
-                "duplicate",
-                f"the cell {where} is given twice (first on row {first})",
-                row,
-                None,
-                "keep one row per cell: add the two rows up or delete one",
-            )
+            self.add(errors.DUPLICATE, row, None, cell=where, first=first)
             return False
         if keys["site"] not in self.isp.agencies[self.agency].sites:
             self.undeclared[keys["site"]].append(row)
@@ -398,14 +353,7 @@ class SheetCheck:
             if self.layout.sum_mapped:  # two export codes that map to one of ours: add them up
                 self.cells[key].count += count
                 return
-            where = ", ".join(key[1:])
-            self.add(
-                "duplicate",
-                f"the cell {where} is given twice (first on row {self.cells[key].row})",
-                row,
-                self._column(index),
-                "keep one row per cell: add the two rows up or delete one",
-            )
+            self.add(errors.DUPLICATE, row, self._column(index), cell=", ".join(key[1:]), first=self.cells[key].row)
             return
         self.cells[key] = Found(count, row, self._column(index))
 
@@ -413,13 +361,15 @@ class SheetCheck:
         declared = ", ".join(self.isp.agencies[self.agency].sites) or "none"
         severity: Severity = "error" if self.strict else "warning"
         for site, rows in self.undeclared.items():
+            column = self._column(self.header.keys["site"])
             self.add(
-                "undeclared-site",
-                f"{site} is not one of {self.agency}'s sites ({declared})",
+                errors.UNDECLARED_SITE,
                 rows[0],
-                self._column(self.header.keys["site"]),
-                "check the site; if the agency now works there, add it to protocol/agencies.yaml",
+                column,
                 severity=severity,
+                site=site,
+                agency=self.agency,
+                declared=declared,
             )
 
     # --- totals ---------------------------------------------------------------------------
@@ -449,11 +399,7 @@ class SheetCheck:
                 where = given or rows[cell]
                 label = self.isp.indicators[total].name_en.lower()
                 self.add(
-                    "totals",
-                    f"{name.lower()} do not add up to {label} for {', '.join(cell[1:])}",
-                    where.row,
-                    where.column,
-                    f"correct the breakdown or {label} so that they agree",
+                    errors.TOTALS, where.row, where.column, parts=name.lower(), total=label, cell=", ".join(cell[1:])
                 )
 
     # --- the tidy frame ---------------------------------------------------------------------
@@ -504,7 +450,3 @@ def _as_int(value: Cell) -> int | identifiable.Finding | None:
             return identifiable.count_finding(text)
         return int(digits) * (-1 if text.startswith("-") else 1)
     return identifiable.count_finding(str(value))
-
-
-def _codes_file(target: str) -> str:
-    return {"site": "sites.yaml", "agency": "agencies.yaml"}.get(target, "indicators.yaml")

@@ -23,6 +23,7 @@ from isp.crypto import sops
 from isp.crypto.keys import SITE_CREDENTIALS
 from isp.errors import IspError
 from isp.fsutil import write_atomic
+from isp.protocol import loading
 from isp.protocol import models as protocol
 
 MEMBERS = "members"
@@ -109,7 +110,7 @@ def load(root: Path, isp: protocol.Isp) -> dict[str, str]:
 
 def ensure(root: Path, rotate: bool = False) -> CredentialsReport:
     """Create the credentials file, add passphrases for new levels, or (``rotate``) renew them all."""
-    isp = protocol.load(root)
+    isp = loading.load(root)
     stored = {} if rotate else (read(root) or {})
     report = CredentialsReport(root / SITE_CREDENTIALS)
     result: dict[str, str] = {}

@@ -23,8 +23,8 @@ from isp.consolidate import codec
 from isp.crypto import sops
 from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
+from isp.protocol import loading, workdays
 from isp.protocol import models as protocol
-from isp.protocol import workdays
 from isp.protocol.periods import PERIOD_KINDS, kind_of_label
 
 log = logging.getLogger("mkdocs.isp.site")
@@ -149,7 +149,7 @@ def read_manifest(root: Path) -> dict:
 def load(root: Path, jobs: int | None = None) -> SiteData:
     """Decrypt and parse every aggregate under ``root`` (needs SOPS_AGE_KEY or SOPS_AGE_KEY_FILE)."""
     root = root.resolve()
-    isp = protocol.load(root)
+    isp = loading.load(root)
     scopes = {"": _files(root, "aggregates")}
     for code in isp.agencies:
         scopes[code] = _year_files(root, code)

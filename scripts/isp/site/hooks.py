@@ -1,4 +1,4 @@
-"""MkDocs hooks: site/overrides/isp_hooks.py imports these ``on_*`` functions (mkdocs.yml ``hooks:``).
+"""MkDocs hooks: isp.site.mkdocs_hooks re-exports these ``on_*`` functions; ``isp site build`` names that file.
 
 ``on_config`` decrypts the aggregates and the site passphrases in memory, hands the passphrases to
 mkdocs-encryptcontent (never to a file), forces its leak-prone options off and sets the

@@ -49,8 +49,8 @@ class Registers:
 
     timeliness: dict[str, list[status.AgencyStatus]] = field(default_factory=dict)
     timeline: list[activity.AuditEntry] = field(default_factory=list)
-    requests: list[registers.RequestRow] | None = None
-    breaches: list[registers.BreachRow] | None = None
+    requests: list[registers.RequestRow] = field(default_factory=list)
+    breaches: list[registers.BreachRow] = field(default_factory=list)
     suspensions: list[registers.SuspensionRow] = field(default_factory=list)
     deadlines: list[workdays.Deadline] = field(default_factory=list)
 

@@ -1,20 +1,20 @@
-"""The requests board, breaches and suspensions (contract E), read when those modules are installed.
+"""The requests board, breaches and suspensions (contract E) as plain records for the templates.
 
-Each reader returns plain records for the templates, or None when its module is not there yet
-(the page then says "none yet"); a register that cannot be read logs a warning, which fails a
-``--strict`` build, rather than silently showing an empty board.
+A register that cannot be read logs a warning, which fails a ``--strict`` build, rather than
+silently showing an empty board.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 from isp.errors import IspError
+from isp.governance import breaches as breach_register
+from isp.governance import request_files
+from isp.governance.request_status import RequestStatus
 from isp.protocol import models as protocol
 
 log = logging.getLogger("mkdocs.isp.site")
@@ -52,14 +52,7 @@ class SuspensionRow:
     active: bool
 
 
-def _optional(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _request_row(st) -> RequestRow:
+def _request_row(st: RequestStatus) -> RequestRow:
     denied = [f"{a.agency}: {a.reason or ''}".rstrip(": ") for a in st.agencies if a.state == "denied"]
     contacts = [
         f"{a.agency}: {a.contact.name} <{a.contact.email}> ({a.contact.role})"
@@ -71,23 +64,17 @@ def _request_row(st) -> RequestRow:
     )
 
 
-def requests_board(root: Path, today: date) -> list[RequestRow] | None:
-    module = _optional("isp.governance.request_files")
-    if module is None or not hasattr(module, "all_statuses"):
-        return None
+def requests_board(root: Path, today: date) -> list[RequestRow]:
     try:
-        return [_request_row(st) for st in module.all_statuses(root, today)]
+        return [_request_row(st) for st in request_files.all_statuses(root, today)]
     except IspError as exc:
         log.warning("the requests board could not be read: %s", exc)
         return []
 
 
-def breaches(root: Path, isp: protocol.Isp, today: date) -> list[BreachRow] | None:
-    module = _optional("isp.governance.membership")
-    if module is None or not hasattr(module, "breach_statuses"):
-        return None
+def breaches(root: Path, isp: protocol.Isp, today: date) -> list[BreachRow]:
     try:
-        statuses = module.breach_statuses(root, today, isp)
+        statuses = breach_register.breach_statuses(root, today, isp)
     except IspError as exc:
         log.warning("the breach register could not be read: %s", exc)
         return []

@@ -1,0 +1,86 @@
+"""The request file format (``requests/<ID>.yaml``, contract E, DESIGN section 5) as pydantic models.
+
+Shared by the rules of a request (:mod:`isp.governance.request_rules`), its status
+(:mod:`isp.governance.request_status`) and the files themselves (:mod:`isp.governance.request_files`);
+:func:`coordinators_at` names who may edit a record that is not an agency's own entry.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from isp.history.attribution import yaml_at
+
+REQUESTS_DIR = "requests"
+RequestType = Literal["external", "media", "government", "onward"]
+REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Requester(_Model):
+    organization: str = ""
+    name: str = ""
+    position: str = ""
+    contact: str = ""
+
+
+class DataAsked(_Model):
+    report: str = ""
+    periods: list[str] = []
+    indicators: list[str] | str = []
+    geography: list[str] | str = []
+
+
+class Decision(_Model):
+    decision: Literal["approve", "deny"]
+    date: date
+    reason: str | None = None
+
+
+class Release(_Model):
+    id: str
+    date: date
+    recipient: str
+    files: dict[str, str] = {}  # file name -> sha256
+    profile: str | None = None  # the disclosure profile applied (protocol.yaml)
+    suppressed_cells: int | None = None  # how many published cells disclosure control withheld
+
+
+class Request(_Model):
+    id: str
+    type: RequestType
+    received: date
+    issued: date
+    requester: Requester = Requester()
+    purpose: str = ""
+    use: str = ""
+    feedback: str = ""
+    guarantee: str = ""
+    data: DataAsked = DataAsked()
+    recipient: str | None = None  # government requests: a code from protocol.yaml
+    original_request: str | None = None  # onward requests
+    decisions: dict[str, Decision] = {}
+    releases: list[Release] = []
+    # the coordinators' choice: send the requester the (non-identifiable) reasons of a denial
+    share_denial_reasons: bool | None = None
+
+    @property
+    def path(self) -> str:
+        return path_of(self.id)
+
+
+def path_of(request_id: str) -> str:
+    return f"{REQUESTS_DIR}/{request_id}.yaml"
+
+
+def coordinators_at(root: Path, rev: str) -> list[str]:
+    """The coordinating agencies in agencies.yaml as committed at ``rev`` (a pull request's base)."""
+    agencies = yaml_at(root, rev, "protocol/agencies.yaml").get("agencies") or {}
+    return [code for code, a in agencies.items() if isinstance(a, dict) and "coordinator" in (a.get("roles") or [])]
