@@ -83,7 +83,7 @@ def _classify(ctx: Context, check: FileCheck, change: Change) -> str | None:
     bad = unsafe(change)
     if bad:
         check.checks["safe-path"] = False
-        ctx.violation(change.path, bad[0], bad[1], "commit plain files under ordinary names only")
+        ctx.problems.append(bad)
         return None
     found = classes_of(change.path)
     if len(found) != 1:
@@ -187,7 +187,9 @@ def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
         if size is None:
             ctx.violation(change.path, "unresolvable", "points at an object the repository does not hold")
         elif size > MAX_FILE_BYTES:
-            ctx.violation(change.path, "too-large", f"{size} bytes, more than the {MAX_FILE_BYTES} a file may have")
+            ctx.violation(
+                change.path, "file-too-large", f"{size} bytes, more than the {MAX_FILE_BYTES} a file may have"
+            )
     return provenance.read_blobs(ctx.root, sorted(set(sizes) - unreadable))
 
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from isp.errors import Problem
 from isp.history import git
 
 NULL_SHA = "0" * 40
@@ -119,10 +120,17 @@ CLASSES: tuple[PathClass, ...] = (
     ),
     PathClass(
         "protocol data",
-        _re(r"^protocol/((protocol|agencies|sites|indicators)\.yaml|imports/[A-Za-z0-9._-]+\.yaml)$"),
+        _re(r"^protocol/((protocol|agencies|sites|indicators|activityinfo)\.yaml|imports/[A-Za-z0-9._-]+\.yaml)$"),
         "each agency for its own entries; amendments by every signatory",
         "protocol YAML (bounded, no duplicate keys)",
         "the amendment and membership rules",
+    ),
+    PathClass(
+        "notification log",
+        _re(r"^protocol/notifications/sent\.jsonl$"),
+        "`isp notify` on main (one line per message sent)",
+        "sent-message records, no figures",
+        "an ordinary review",
     ),
     PathClass(
         "keys and signers",
@@ -174,27 +182,33 @@ def classes_of(path: str) -> list[PathClass]:
     return [cls for cls in CLASSES if cls.matches(path)]
 
 
-def unsafe(change: Change) -> tuple[str, str] | None:
-    """(rule, message) when the path or its mode is one the gate refuses whatever its class."""
+UNSAFE_FIX = "commit plain files under ordinary names only"
+
+
+def unsafe(change: Change) -> Problem | None:
+    """The problem when the path or its mode is one the gate refuses whatever its class."""
+    path = change.path
     if change.new_mode == SYMLINK or (change.deleted and change.old_mode == SYMLINK):
-        return "symlink", "a symbolic link: links are refused everywhere (they can point outside the repository)"
+        message = "a symbolic link: links are refused everywhere (they can point outside the repository)"
+        return Problem(path, "symlink", message, fix=UNSAFE_FIX)
     if GITLINK in (change.new_mode, change.old_mode):
-        return "gitlink", "a submodule (gitlink): only files are allowed"
+        return Problem(path, "gitlink", "a submodule (gitlink): only files are allowed", fix=UNSAFE_FIX)
     if not change.deleted and change.new_mode not in FILE_MODES:
-        return "mode", f"mode {change.new_mode} is not a regular file"
-    return _unsafe_name(change.path)
+        return Problem(path, "mode", f"mode {change.new_mode} is not a regular file", fix=UNSAFE_FIX)
+    return _unsafe_name(path)
 
 
-def _unsafe_name(path: str) -> tuple[str, str] | None:
+def _unsafe_name(path: str) -> Problem | None:
     if "\ufffd" in path or _CONTROL.search(path):
-        return "path-name", "the name holds control characters or bytes that are not UTF-8"
+        message = "the name holds control characters or bytes that are not UTF-8"
+        return Problem(path, "path-name", message, fix=UNSAFE_FIX)
     parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "path-component", "the path has an empty, '.' or '..' component (a hand-made tree)"
-    if any(_DOTGIT.match(part) for part in parts):
-        return "path-component", "the path has a '.git' component"
+    if any(part in ("", ".", "..") for part in parts) or any(_DOTGIT.match(part) for part in parts):
+        message = "the path has an empty, '.', '..' or '.git' component (a hand-made tree)"
+        return Problem(path, "path-component", message, fix=UNSAFE_FIX)
     if _PATHSPEC.search(path):
-        return "pathspec", "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')"
+        message = "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')"
+        return Problem(path, "pathspec", message, fix=UNSAFE_FIX)
     return None
 
 
