@@ -263,7 +263,7 @@ def test_a_leaking_plugin_is_refused(isp_repo: IspRepo, keyring: Keyring, plugin
 def test_search_after_encryptcontent_is_refused(isp_repo: IspRepo, keyring: Keyring) -> None:
     config = isp_repo.root / "mkdocs.yml"
     text = config.read_text().replace("  - search\n", "")
-    config.write_text(text.replace("hooks:\n", "  - search\nhooks:\n"))
+    config.write_text(text.replace("markdown_extensions:\n", "  - search\nmarkdown_extensions:\n"))
     result = isp("site", "build", "--repo", isp_repo.root, env=keyring.env("ci"))
     assert result.code == 1 and "list `search` and then `encryptcontent`" in result.err
 
@@ -400,3 +400,12 @@ def test_a_merge_in_the_audit_timeline_shows_what_it_merged_and_whose_commits(is
     assert merge.signer is None and merge.merged == 2
     assert merge.changes == ["submission IRC 2026-01 added", "requests (1 file)"]
     assert merge.merged_signers == ["IRC:primary"] and merge.merged_unsigned == 1
+
+
+def test_the_hooks_shim_exports_every_hook() -> None:
+    """MkDocs runs only what the shim names: a hook added to isp.site.hooks but not to the shim
+    would silently never run (the 'passphrase for another page' message once went missing so)."""
+    from isp.site import hooks, mkdocs_hooks
+
+    defined = {name for name in vars(hooks) if name.startswith("on_") and callable(getattr(hooks, name))}
+    assert defined == set(mkdocs_hooks.__all__)

@@ -1,5 +1,6 @@
 """The GitHub workflows: actionlint and zizmor (offline) pass on every file, actions are pinned to
-commit ids, and the pull-request job that holds the CI key never runs the head's code."""
+commit ids, no workflow a pull request can edit holds the CI key, the key-holding job is defined on
+the default branch and reads the head as data, and MkDocs never shares a process with the key."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def test_zizmor_passes() -> None:
 def test_zizmor_auditor_persona_passes_on_the_pull_request_workflow() -> None:
     """The workflow that holds the key meets zizmor's strictest persona too."""
     env = {**os.environ, "NO_COLOR": "1"}
-    args = [tool("zizmor"), "--offline", "--no-progress", "--persona", "auditor", str(WORKFLOWS / "pr.yml")]
+    args = [tool("zizmor"), "--offline", "--no-progress", "--persona", "auditor"]
+    args += [str(WORKFLOWS / "pr.yml"), str(WORKFLOWS / "pr-key.yml")]
     proc = subprocess.run(args, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -75,7 +77,7 @@ def test_actions_are_pinned_to_commit_ids(path: Path) -> None:
             assert re.search(r"#\s*v\d", line), f"{path.name}: say which version a pin is: {line.strip()}"
 
 
-# --- pr.yml: the job with the secret runs the base's tooling only ---------------------------------
+# --- pr.yml: no secret, the base's tooling on the head's data ---------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -102,38 +104,117 @@ def test_every_checkout_drops_the_token_and_the_head_keeps_its_history(pr: dict[
         assert len(heads) == 1 and heads[0]["with"]["fetch-depth"] == 0
 
 
-def test_the_secret_job_runs_the_base_commits_tooling_never_the_heads(pr: dict[str, Any]) -> None:
-    jobs = secret_jobs(pr)
-    assert list(jobs) == ["content"]
-    job = jobs["content"]
-    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    checkouts = {s["with"]["ref"]: s["with"]["path"] for s in steps(job) if "actions/checkout@" in s.get("uses", "")}
-    assert checkouts == {BASE_SHA: "trusted", HEAD_SHA: "pr"}
-    runs = [s["run"] for s in steps(job) if "run" in s]
-    installs = [r for r in runs if "pip install" in r]
-    assert installs == ["python -m pip install --disable-pip-version-check ./trusted"]
-    for command in runs:
-        words = command.replace('"', " ").split()
-        assert "${{" not in command, "expressions in run: invite injection; pass them through env"
-        assert not any(re.search(r"(^|[./])pr(/|$)", w) for w in words if w != "pr"), command
-        assert not any(w in ("make", "pre-commit", "tox", "nox", "bash", "sh", "source", ".") for w in words), command
-    isp_steps = [s for s in steps(job) if s.get("run", "").startswith("isp ci pr --repo pr ")]
-    assert len(isp_steps) == 1
-
-
-def test_the_secret_is_only_in_the_env_of_the_step_that_needs_it(pr: dict[str, Any]) -> None:
-    assert "secrets." not in yaml.safe_dump({k: v for k, v in pr.items() if k != "jobs"})
-    for name, job in pr["jobs"].items():
-        assert "secrets." not in yaml.safe_dump({k: v for k, v in job.items() if k != "steps"}), name
-        holders = [s for s in steps(job) if "secrets." in yaml.safe_dump(s)]
-        for step in holders:
-            assert set(step) >= {"env", "run"} and step["run"].startswith("isp ci pr ")
-            assert step["env"]["SOPS_AGE_KEY"] == "${{ secrets.SOPS_AGE_KEY }}"
-            assert "secrets." not in step["run"]
-        assert len(holders) == (1 if name == "content" else 0)
+def test_pr_yml_holds_no_secret_and_names_no_environment(pr: dict[str, Any]) -> None:
+    assert secret_jobs(pr) == {} and "secrets." not in (WORKFLOWS / "pr.yml").read_text()
+    assert all("environment" not in job for job in pr["jobs"].values())
 
 
 def test_the_job_without_secrets_runs_for_forks_too(pr: dict[str, Any]) -> None:
     rules = pr["jobs"]["rules"]
     assert "if" not in rules and "secrets." not in yaml.safe_dump(rules)
     assert any(s.get("run", "").startswith("isp ci pr --repo pr ") for s in steps(rules))
+
+
+# --- pr-key.yml: the key-holding job is defined on the default branch only -----------------------
+
+RUN_HEAD = "${{ github.event.workflow_run.head_sha }}"
+DEFAULT_BRANCH = "${{ github.event.repository.default_branch }}"
+
+
+@pytest.fixture(scope="module")
+def pr_key() -> dict[str, Any]:
+    return load(WORKFLOWS / "pr-key.yml")
+
+
+def test_no_pull_request_workflow_holds_a_secret_or_an_environment() -> None:
+    """`on: pull_request` runs the branch's own workflow files: none of them may reach the key."""
+    for path in FILES:
+        doc = load(path)
+        if "pull_request" in doc["on"] or "pull_request_target" in doc["on"]:
+            for name, job in doc["jobs"].items():
+                assert "secrets." not in yaml.safe_dump(job), f"{path.name}: {name}"
+                assert "environment" not in job, f"{path.name}: {name}"
+        assert "pull_request_target" not in doc["on"], path.name
+
+
+def test_the_key_job_is_started_by_workflow_run_only(pr_key: dict[str, Any]) -> None:
+    assert set(pr_key["on"]) == {"workflow_run"}
+    assert pr_key["on"]["workflow_run"] == {"workflows": [load(WORKFLOWS / "pr.yml")["name"]], "types": ["completed"]}
+    assert pr_key["permissions"] == {}
+    assert list(pr_key["jobs"]) == ["content"]
+    job = pr_key["jobs"]["content"]
+    assert job["environment"] == "ci-key" and job["if"] == "github.event.workflow_run.event == 'pull_request'"
+    assert job["permissions"] == {"contents": "read", "statuses": "write"}
+
+
+def test_the_key_job_runs_the_default_branch_tooling_and_reads_the_head_as_data(pr_key: dict[str, Any]) -> None:
+    job = pr_key["jobs"]["content"]
+    checkouts = [s for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
+    assert [(s["with"]["ref"], s["with"]["path"]) for s in checkouts] == [
+        (DEFAULT_BRANCH, "trusted"),
+        (DEFAULT_BRANCH, "pr"),
+    ]
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+    runs = [s["run"] for s in steps(job) if "run" in s]
+    assert [r for r in runs if "pip install" in r] == ["python -m pip install --disable-pip-version-check ./trusted"]
+    fetch = next(s for s in steps(job) if "fetch" in s.get("run", ""))
+    assert fetch["env"]["HEAD_SHA"] == RUN_HEAD and "checkout" not in fetch["run"] and "pip" not in fetch["run"]
+    for command in runs:
+        assert "${{" not in command, "expressions in run: invite injection; pass them through env"
+        words = command.replace('"', " ").split()
+        assert not any(w in ("make", "pre-commit", "tox", "nox", "source", ".", "./pr") for w in words), command
+        assert not any(w.startswith("pr/") for w in words), command
+
+
+def test_the_key_is_in_the_env_of_the_gate_step_only(pr_key: dict[str, Any]) -> None:
+    job = pr_key["jobs"]["content"]
+    holders = [s for s in steps(job) if "secrets." in yaml.safe_dump(s)]
+    assert len(holders) == 1
+    step = holders[0]
+    assert step["run"] == 'isp ci pr --repo pr --base "origin/$BASE_REF" --head "$HEAD_SHA"'
+    assert step["env"]["SOPS_AGE_KEY"] == "${{ secrets.SOPS_AGE_KEY }}" and step["env"]["HEAD_SHA"] == RUN_HEAD
+
+
+def test_the_ci_key_environment_is_used_from_main_only() -> None:
+    """pages.yml tells the coordinators to limit `ci-key` to main: every job naming it runs on the
+    default branch (push to main, schedule, workflow_run), never on a pull request's ref."""
+    for path in FILES:
+        doc = load(path)
+        for name, job in doc["jobs"].items():
+            if job.get("environment") == "ci-key":
+                assert set(doc["on"]) <= {"push", "schedule", "workflow_dispatch", "workflow_run"}, path.name
+                if "push" in doc["on"]:
+                    assert doc["on"]["push"]["branches"] == ["main"], f"{path.name}: {name}"
+
+
+# --- pages.yml: MkDocs never shares a process with the key -----------------------------------------
+
+
+def test_the_site_build_runs_mkdocs_in_a_process_without_the_key(isp_repo: Any, keyring: Any) -> None:
+    """A page that is a link to /proc/self/environ (what a branch would try) shows MkDocs'
+    environment: the CI key is not in it, nor anywhere in the built site."""
+    from tests.helpers import isp
+
+    assert isp("site", "credentials", "--repo", isp_repo.root).code == 0
+    (isp_repo.root / "site" / "environ.md").symlink_to("/proc/self/environ")
+    out = isp_repo.root / "public"
+    env = {**os.environ, "SOPS_AGE_KEY": keyring.age_secret["ci"], "ISP_TODAY": "2025-06-20"}
+    env.pop("SOPS_AGE_KEY_FILE", None)
+    args = [sys.executable, "-m", "isp", "site", "build", "--repo", str(isp_repo.root), "--out", str(out)]
+    subprocess.run(args, env=env, capture_output=True, check=False)  # a process started with the key, as in CI
+    secret = keyring.age_secret["ci"]
+    page = out / "environ" / "index.html"
+    assert page.exists() and "PATH" in page.read_text(errors="replace")  # the attack was live
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+            assert b"SOPS_AGE_KEY" not in path.read_bytes(), path
+
+
+def test_pages_builds_from_main_only() -> None:
+    pages = load(WORKFLOWS / "pages.yml")
+    assert "pull_request" not in pages["on"] and "workflow_run" not in pages["on"]
+    build = pages["jobs"]["build"]
+    assert build["if"] == "github.ref == 'refs/heads/main'"
+    holders = [s for s in steps(build) if "secrets." in yaml.safe_dump(s)]
+    assert [s["run"] for s in holders] == ["isp site build --strict --out public"]

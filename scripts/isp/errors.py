@@ -644,6 +644,188 @@ AGGREGATES_NOT_BY_CI = _declare(
     "ci",
 )
 
+# --- the pull-request gate: path policy, code, trust files, recipients, approvals ---------------
+# (isp.ci: one class per changed path, default deny; see isp.ci.paths and isp.ci.gate)
+
+PATH_UNCLASSIFIED = _declare(
+    "path-unclassified",
+    "A path in no class of the policy",
+    "falls in no class of the path policy: the gate refuses what it does not know",
+    "put files where the repository layout says (submissions/, requests/, protocol/, docs/ ...)",
+    "ci",
+)
+GITLINK = _declare(
+    "gitlink",
+    "A submodule",
+    "a submodule (gitlink): only files are allowed",
+    "commit plain files under ordinary names only",
+    "ci",
+)
+MODE = _declare(
+    "mode",
+    "Not a regular file",
+    "mode {mode} is not a regular file",
+    "commit plain files under ordinary names only",
+    "ci",
+)
+PATH_NAME = _declare(
+    "path-name",
+    "Control characters or bytes that are not UTF-8 in a name",
+    "the name holds control characters or bytes that are not UTF-8",
+    "commit plain files under ordinary names only",
+    "ci",
+)
+PATH_COMPONENT = _declare(
+    "path-component",
+    "An empty, '.', '..' or '.git' path component",
+    "the path has an empty, '.', '..' or '.git' component (a hand-made tree)",
+    "commit plain files under ordinary names only",
+    "ci",
+)
+PATHSPEC = _declare(
+    "pathspec",
+    "A name git would read as a pathspec",
+    "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')",
+    "commit plain files under ordinary names only",
+    "ci",
+)
+UNRESOLVABLE = _declare(
+    "unresolvable",
+    "An object the repository does not hold",
+    "points at an object the repository does not hold",
+    "push the commit with its files (`git push` of an ordinary commit)",
+    "ci",
+)
+FILE_TOO_LARGE = _declare(
+    "file-too-large",
+    "A file over the gate's size limit",
+    "{size} bytes, more than the {limit} a file may have",
+    "keep large files outside the repository",
+    "ci",
+)
+SECRET_KEY = _declare(
+    "secret-key",
+    "A private key in the pull request",
+    "holds a private key",
+    "remove it; commit only public keys",
+    "ci",
+)
+MKDOCS_HOOKS = _declare(
+    "mkdocs-hooks",
+    "MkDocs hooks named in mkdocs.yml",
+    "names hooks: MkDocs would run Python from the branch; the site's hooks come from the installed isp package",
+    "remove `hooks:`; `isp site build` adds the package's hooks itself",
+    "ci",
+)
+GOVERNANCE_UNREADABLE = _declare(
+    "governance-unreadable",
+    "The governance rules could not read the pull request",
+    "{reason}",
+    "fix the file named in the message",
+    "ci",
+)
+CODE_NOT_APPROVED = _declare(
+    "code-not-approved",
+    "Code without a coordinator's signed approval",
+    "the pull request changes code ({paths}) without a coordinator's signed approval",
+    "a coordinator runs `isp ci approve --base <base>` and commits the record alone, signed (-S); "
+    "or a coordinator signs the code commits",
+    "ci",
+)
+APPROVAL_FROZEN = _declare(
+    "approval-frozen",
+    "A code approval record edited or deleted",
+    "an approval record is never changed or deleted",
+    "add a new one",
+    "ci",
+)
+APPROVAL_RECORD = _declare(
+    "approval-record",
+    "A code approval record that names another change",
+    "the record does not name this code change's digest",
+    "run `isp ci approve` again on the pull request's head",
+    "ci",
+)
+APPROVAL_SIGNER = _declare(
+    "approval-signer",
+    "A code approval not added by a coordinator alone",
+    "the approval record must be added by a coordinator's signed commit that touches nothing else",
+    "a coordinator commits the record alone, signed (-S)",
+    "ci",
+)
+TRUST_FILE_NOT_GENERATED = _declare(
+    "trust-file-not-generated",
+    "A signer list, .sops.yaml or CODEOWNERS written by hand",
+    "differs from what `isp keys sync` generates from the head's protocol/agencies.yaml",
+    "run `isp keys sync` and commit what it writes; change protocol/agencies.yaml, never these files",
+    "ci",
+)
+PROTOCOL_UNREADABLE = _declare(
+    "protocol-unreadable",
+    "The head's protocol cannot be read",
+    "the head's protocol cannot be read: {reason}",
+    "fix protocol/ on the branch (`isp protocol check`)",
+    "ci",
+)
+SITE_CREDENTIALS_SIGNER = _declare(
+    "site-credentials-signer",
+    "Site passphrases changed by someone other than a coordinator",
+    "commit {sha} changes the site passphrases but is not signed by a coordinator",
+    "a coordinator runs `isp site credentials` and commits it signed (-S)",
+    "ci",
+)
+FORGED_IDENTITY = _declare(
+    "forged-identity",
+    "A signed commit under another person's name",
+    "signed by {signer} but the committer says {committer}",
+    "commit under your own name and e-mail (git config user.email), signed with your own key",
+    "ci",
+)
+AUTHOR_NOT_SIGNER = _declare(
+    "author-not-signer",
+    "A signed commit on behalf of another author",
+    "signed by {signer} on behalf of the author {author}: check the author agreed",
+    "nothing, if the author agreed",
+    "ci",
+    severity="warning",
+)
+RECIPIENT_SHAPE = _declare(
+    "recipient-shape",
+    "An age stanza not as sops writes it",
+    "{problem}: the labels do not say who can read it",
+    "encrypt with sops for the base's recipients only (`isp submit`, `isp keys sync`)",
+    "ci",
+)
+RECIPIENT_NOT_CI = _declare(
+    "recipient-not-ci",
+    "The stanza labelled CI's does not open with CI's key",
+    "the stanza labelled as CI's does not open with CI's key (encrypted for someone else)",
+    "encrypt with sops for the base's recipients (`isp submit`, `isp keys sync`)",
+    "ci",
+)
+DECISION_DATE = _declare(
+    "decision-date",
+    "A decision dated away from its signed commit",
+    "{entry} is dated {stated} but was committed on {committed}; a date may differ from its signed commit's "
+    "by {days} days at most",
+    "date it the day you record it (`isp request decide` does)",
+    "ci",
+)
+RECORD_FROZEN = _declare(
+    "record-frozen",
+    "A membership record edited after its first approval",
+    "commit {sha} changes the record after it was approved; the approvals were given to the earlier text",
+    "leave it as approved, and add a new record for the new change",
+    "ci",
+)
+APPROVAL_STALE = _declare(
+    "approval-stale",
+    "An approved change edited afterwards",
+    "what this record approves changed after its first approval; an approval counts only for the change it approved",
+    "revert the later change, or start a new record and collect the approvals again",
+    "ci",
+)
+
 # --- consolidation inputs and outputs -----------------------------------------------------------
 
 _CONSOLIDATE_FIX = (

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from isp.ci import gate as ci
+from isp.ci import rules_code
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, warn
 from isp.errors import ValidationFailed
@@ -31,7 +32,7 @@ def _file_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
     review = {notice.path: notice for notice in report.notices}
     rows: list[tuple[str, ...]] = []
     for item in report.files:
-        checks = " ".join(f"{MARK[result]}{name}" for name, result in item.checks.items())
+        checks = " ".join([f"[cyan]{item.path_class}[/cyan]"] + [f"{MARK[r]}{name}" for name, r in item.checks.items()])
         if item.path in review:
             checks = (checks + " " if checks else "") + (
                 "[bold red]⚠ review[/bold red]" if review[item.path].loud else "[yellow]⚠ review[/yellow]"
@@ -67,11 +68,15 @@ def pr(
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
 ) -> None:
-    """Check a pull request: signatures by the right agency, recipients, no plaintext, no replay,
-    and (with SOPS_AGE_KEY) that every changed submission decrypts and validates.
+    """Check a pull request, default deny: every changed path falls in one class of the path
+    policy (submission, aggregate, request, breach, membership record, code approval, protocol
+    data, keys and signers, site credentials, workflow, code, documentation) and that class's
+    rules hold; a path in no class, a link, a submodule or an odd name is refused. Code and
+    workflows need a coordinator's signed approval (`isp ci approve`); the signer list, .sops.yaml
+    and CODEOWNERS must be what `isp keys sync` writes; no file may hold a tracking sheet. With
+    SOPS_AGE_KEY, every changed envelope also decrypts (in memory) and every submission validates.
 
-    Signatures and recipients are judged by the base commit's allowed signers and protocol.
-    Code, workflow and protocol changes are flagged for coordinator review. Exit 1 on any violation.
+    Signatures, recipients and the protocol are judged by the base commit. Exit 1 on any violation.
 
     Example: `isp ci pr --base origin/main --head HEAD --json`
     """
@@ -87,6 +92,22 @@ def pr(
     ok(f"{len(report.commits)} commit(s), {len(report.files)} file(s): every pull-request rule holds")
 
 
+def approve(
+    base: Annotated[str, typer.Option("--base", help="The commit the pull request targets.")],
+    head: Annotated[str, typer.Option("--head", help="The pull request's last commit.")] = "HEAD",
+    repo: RepoOption = Path("."),
+) -> None:
+    """Write a coordinator's approval of a pull request's code change: the record binds the
+    digest of every code path's new content, so it counts for exactly this change. Commit it
+    alone, signed with a coordinator focal point's key.
+
+    Example: `isp ci approve --base origin/main && git add protocol/approvals && git commit -S -m "Approve code"`
+    """
+    rel, digest = rules_code.write_approval(repo, base, head)
+    ok(f"{rel}: approval of sha256:{digest[:16]}…; commit it alone, signed (git commit -S)")
+
+
 def register(app: typer.Typer) -> None:
     ci_app.command("pr")(pr)
+    ci_app.command("approve")(approve)
     app.add_typer(ci_app, name="ci")

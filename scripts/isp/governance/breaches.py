@@ -353,11 +353,12 @@ def _breach_rules(isp: Isp, path: str, breach: Breach) -> Iterable[Problem]:
         )
 
 
-def breach_check(root: Path, base: str | None = None, head: str = "HEAD") -> list[Problem]:
+def breach_check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None) -> list[Problem]:
     """Every rule for the breach register at ``head``: the records themselves, agreements only in
     commits signed by their own agency, and (with ``base``) the pull request's own commits:
-    records kept by the coordinators, none deleted."""
-    isp = loading.load(root)
+    records kept by the coordinators, none deleted. ``isp``: the protocol to judge by (CI passes
+    the base's; default: the working tree's)."""
+    isp = isp or loading.load(root)
     head = provenance.resolve(root, head)
     problems: list[Problem] = []
     owners = coordinators_at(root, base) if base else []

@@ -283,7 +283,8 @@ def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]
     the module docstring). Without this, a pull request could drop an agency, or its
     data-gathering role, and with it the agency's say over every external release."""
     before, after = _agencies_at(root, base), _agencies_at(root, head)
-    files = _membership_files(root, head)
+    on_base = set(attribution.list_tree(root, base, MEMBERSHIP_DIR))  # an approval counts in the PR that adds it
+    files = [(path, record) for path, record in _membership_files(root, head) if path not in on_base]
     problems: list[Problem] = []
     coordinators = [code for code, a in before.items() if "coordinator" in (a.get("roles") or [])]
     for code in sorted(set(after) - set(before)):

@@ -338,10 +338,11 @@ def _substance(content: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _edits_after_decisions(path: str, revs: list[Revision]) -> Iterable[Problem]:
-    for rev in revs:
-        if not rev.in_review or not rev.parents or not entries_of(rev.parents[0], "decisions"):
+    for rev in revs:  # every parent of a merge: an edit made on a branch from before the decisions counts too
+        decided = [p for p in rev.parents if entries_of(p, "decisions")]
+        if not rev.in_review or not decided:
             continue
-        if _substance(rev.parents[0]) != _substance(rev.after) and rev.after:
+        if any(_substance(p) != _substance(rev.after) for p in decided) and rev.after:
             yield Problem(
                 path,
                 "changed-after-decisions",

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
+import pickle
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,11 +22,13 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from isp.errors import IspError
-from isp.site import hooks
+from isp.site import hooks, mkdocs_hooks
 from isp.site.labels import LANGUAGES
 
 CONFIG = "mkdocs.yml"
+HOOKS = str(Path(mkdocs_hooks.__file__).resolve())  # the package's hooks, never a file of the repository
 DEFAULT_OUT = Path("build/site")
+KEY_VARIABLES = ("SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE")
 
 
 @dataclass
@@ -54,23 +59,42 @@ def _site_dir(out: Path, lang: str) -> Path:
 
 
 def build_site(root: Path, out: Path | None = None, strict: bool = False, verbose: bool = False) -> BuildReport:
-    """Build every language of the site under ``out`` (default: build/site in the repository)."""
+    """Build every language of the site under ``out`` (default: build/site in the repository).
+
+    With an age key in the environment, the aggregates and passphrases are decrypted here, and
+    MkDocs then runs in a child process whose environment holds no key (the prepared session
+    reaches it through a pipe, never a file): nothing MkDocs runs or copies can read the key, not
+    even through /proc/self/environ."""
     root = root.resolve()
     if not (root / CONFIG).exists():
         raise IspError(f"{root / CONFIG} does not exist: this is not an ISP repository (see `isp init`)")
     out = (out or root / DEFAULT_OUT).resolve()
+    start = time.monotonic()
+    session = hooks.Session()
+    if any(os.environ.get(name) for name in KEY_VARIABLES):
+        try:
+            hooks.check_plugins(load_config(str(root / CONFIG), hooks=[HOOKS]))
+            hooks.prepare(root, session)
+        except (IspError, MkDocsException) as exc:
+            raise IspError(f"the site was not built: {exc}") from None
+        _build_in_child(root, out, strict, verbose, session)
+    else:
+        _build(root, out, strict, verbose, session)
+    count = len(session.generator.pages("en")) if session.generator else 0
+    return BuildReport(out, time.monotonic() - start, list(LANGUAGES), count)
+
+
+def _build(root: Path, out: Path, strict: bool, verbose: bool, session: hooks.Session) -> None:
     logger = logging.getLogger("mkdocs")
     handler = _StderrHandler(logging.INFO if verbose else logging.WARNING)
     logger.addHandler(handler)
     previous = logger.level
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    session = hooks.Session()
     hooks.use_session(session)
-    start = time.monotonic()
     try:
         for lang in LANGUAGES:  # English first: its clean-up would delete ar/
             session.lang = lang
-            config = load_config(str(root / CONFIG), site_dir=str(_site_dir(out, lang)), strict=strict)
+            config = load_config(str(root / CONFIG), site_dir=str(_site_dir(out, lang)), strict=strict, hooks=[HOOKS])
             mkdocs_build(config)
     except MkDocsException as exc:
         reason = handler.errors[-1] if handler.errors else str(exc)
@@ -79,8 +103,35 @@ def build_site(root: Path, out: Path | None = None, strict: bool = False, verbos
         hooks.use_session(None)
         logger.removeHandler(handler)
         logger.setLevel(previous)
-    count = len(session.generator.pages("en")) if session.generator else 0
-    return BuildReport(out, time.monotonic() - start, list(LANGUAGES), count)
+
+
+_CHILD_ERROR = "isp-site-build-error: "
+
+
+def _build_in_child(root: Path, out: Path, strict: bool, verbose: bool, session: hooks.Session) -> None:
+    env = {name: value for name, value in os.environ.items() if name not in KEY_VARIABLES}
+    code = "from isp.site.build import child_main; child_main()"
+    args = [sys.executable, "-c", code, str(root), str(out), str(int(strict)), str(int(verbose))]
+    proc = subprocess.run(args, input=pickle.dumps(session), env=env, stderr=subprocess.PIPE, check=False)
+    lines = proc.stderr.decode("utf-8", "replace").splitlines()
+    reasons = [line[len(_CHILD_ERROR) :] for line in lines if line.startswith(_CHILD_ERROR)]
+    for line in lines:
+        if not line.startswith(_CHILD_ERROR):
+            sys.stderr.write(line + "\n")
+    if proc.returncode != 0:
+        raise IspError(reasons[-1] if reasons else f"the site was not built (exit {proc.returncode})")
+
+
+def child_main() -> None:
+    """The MkDocs half of ``isp site build``: the session comes prepared on stdin (pickled by the
+    parent, which alone holds the key); this process's environment has no key."""
+    root, out, strict, verbose = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"
+    session = pickle.loads(sys.stdin.buffer.read())  # from our own parent, through a pipe
+    try:
+        _build(Path(root), Path(out), strict, verbose, session)
+    except IspError as exc:
+        sys.stderr.write(f"{_CHILD_ERROR}{exc}\n")
+        sys.exit(1)
 
 
 def page_weight(site_dir: Path, page: Path) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""MkDocs hooks: site/overrides/isp_hooks.py imports these ``on_*`` functions (mkdocs.yml ``hooks:``).
+"""MkDocs hooks: isp.site.mkdocs_hooks re-exports these ``on_*`` functions; ``isp site build`` names that file.
 
 ``on_config`` decrypts the aggregates and the site passphrases in memory, hands the passphrases to
 mkdocs-encryptcontent (never to a file), forces its leak-prone options off and sets the
@@ -84,7 +84,8 @@ def _plugin_names(config: MkDocsConfig) -> list[str]:
     return list(config.plugins.keys())
 
 
-def _check_plugins(config: MkDocsConfig) -> None:
+def check_plugins(config: MkDocsConfig) -> None:
+    """Refuse plugins that would copy protected text in clear, and a search after encryptcontent."""
     names = _plugin_names(config)
     bad = [name for name in names if name in FORBIDDEN_PLUGINS]
     if bad:
@@ -118,7 +119,8 @@ def _configure_search(config: MkDocsConfig, lang: str) -> None:
             plugin.config["lang"] = [lang]
 
 
-def _prepare(root: Path, session: Session) -> pages.Generator:
+def prepare(root: Path, session: Session) -> pages.Generator:
+    """Decrypt what the site needs into ``session`` (once); the one step that needs the key."""
     if session.data is None:
         session.data = data.load(root)
     if session.passphrases is None:
@@ -144,9 +146,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = Path(config.config_file_path).resolve().parent
     session = _session or Session()
     lang = session.lang or str(config.theme.get("language") or "en")
-    _check_plugins(config)
+    check_plugins(config)
     try:
-        generator = _prepare(root, session)
+        generator = prepare(root, session)
     except IspError as exc:
         raise PluginError(str(exc)) from None
     _configure_encryption(config, session, lang)
