@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.governance.helpers import commit, fields
 from tests.helpers import AGENCIES, make_isp_repo, make_keyring
-from tests.requests_fixtures import commit, fields
 
 from isp.governance import (
     membership,

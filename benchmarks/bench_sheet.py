@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import sheet_fixtures as sf
 from tests.helpers import AGENCIES, make_isp_repo, make_keyring, patched_env, write_submission
+from tests.sheets import helpers as sf
 
 from isp.protocol.periods import add_months
 from isp.sheets import repository as repo_validate

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import IspRepo, Keyring, make_isp_repo, make_keyring
+from tests.helpers import IspRepo, Keyring, git_home, make_isp_repo, make_keyring
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +51,14 @@ def isp_repo(tmp_path: Path, keyring: Keyring, _template_repo: Path) -> IspRepo:
     root = tmp_path / "isp"
     shutil.copytree(_template_repo, root, symlinks=True)
     return IspRepo(root, keyring)
+
+
+@pytest.fixture(scope="module")
+def module_repo(tmp_path_factory: pytest.TempPathFactory, keyring: Keyring, _template_repo: Path) -> Iterator[IspRepo]:
+    """One copy of the initialised repository shared by a whole test module (read-mostly: the
+    provenance, `isp ci pr` and `isp status` tests build their histories on it)."""
+    base = tmp_path_factory.mktemp("module-repo")
+    with git_home(base / "home"):
+        root = base / "isp"
+        shutil.copytree(_template_repo, root, symlinks=True)
+        yield IspRepo(root, keyring)

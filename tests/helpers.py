@@ -180,3 +180,36 @@ def write_submission(repo: IspRepo, agency: str, month: str, frame=None, seed: i
     rel = f"submissions/{agency}/{month}.csv"
     write_atomic(repo.root / rel, sops.encrypt(repo.root, rel, tidy.to_csv(frame)))
     return repo.root / rel
+
+
+@contextlib.contextmanager
+def git_home(home: Path) -> Iterator[None]:
+    """The conftest's clean git environment, for fixtures wider than one test (module and session
+    fixtures start before the per-test one, so they set up their own)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = ISP Test\n\temail = test@example.org\n[init]\n\tdefaultBranch = main\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n"
+    )
+    drop: dict[str, str | None] = {name: None for name in os.environ if name.startswith(("GIT_", "SOPS_"))}
+    env: dict[str, str | None] = {
+        **drop,
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "SOPS_DISABLE_VERSION_CHECK": "1",
+    }
+    with patched_env(env):
+        yield
+
+
+def commit_at(repo: IspRepo, message: str, when: str, signer: str | None = "IRC:primary") -> str:
+    """A signed commit whose committer (and author) date is ``when`` (ISO 8601 with offset)."""
+    with patched_env({"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}):
+        return repo.commit(message, signer=signer)
+
+
+def new_ssh_key(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return ssh_keygen(folder / name, name)

@@ -1,0 +1,138 @@
+"""Where a package may go, writing it all at once, and the files' formats (no crypto, no git history)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from isp.errors import IspError
+from isp.protocol import loading
+from isp.protocol.periods import period_of
+from isp.release.output import check_destination, sha256, write_package
+from isp.release.package import Package, ReleaseMeta, format_value, labels_for, with_period_bounds
+from isp.release.spec import read_spec
+from isp.release.writers import HXL_TAGS, file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
+from tests.helpers import git
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "isp"
+    (root / "requests").mkdir(parents=True)
+    (root / ".gitignore").write_text("/build/\n")
+    git(root, "init", "-q")
+    return root
+
+
+def test_destinations(repo: Path, tmp_path: Path) -> None:
+    for inside in (repo, repo / "requests" / "pkg", repo / "new-folder"):
+        with pytest.raises(IspError, match="inside the repository"):
+            check_destination(repo, inside)
+    assert check_destination(repo, repo / "build" / "pkg") == (repo / "build" / "pkg").resolve()
+    (tmp_path / "empty").mkdir()
+    assert check_destination(repo, tmp_path / "empty") == (tmp_path / "empty").resolve()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(IspError, match="not an empty folder"):
+        check_destination(repo, tmp_path / "full")
+
+
+def test_a_package_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    written = write_package(out, {"b.csv": b"b\n", "a.txt": b"a\n"})
+    assert [w.name for w in written] == ["a.txt", "b.csv"] and written[0].sha256 == sha256(b"a\n")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.csv"]
+    with pytest.raises(ValueError):
+        write_package(tmp_path / "bad", {"ok.csv": b"1\n", "../escape.csv": b"2\n"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"], "no half package, no staging folder"
+
+
+@pytest.fixture(scope="module")
+def package() -> Package:
+    isp_ = loading.load(ROOT)
+    spec = read_spec(isp_, {"periods": ["2026-Q1"], "indicators": ["new_cases", "concern_early_marriage"]}, "r.yaml")
+    rows = [
+        ("2026-Q1", "ALL", "new_cases", "ALL", "ALL", "ALL", "count", 120, ""),
+        ("2026-Q1", "ALL", "new_cases", "F", "ALL", "ALL", "count", None, "suppressed"),
+        ("2026-Q1", "ALL", "concern_early_marriage", "ALL", "ALL", "ALL", "percent", 7, ""),
+    ]
+    columns = ["period", "site", "indicator", "sex", "age_group", "nationality", "measure", "value", "note"]
+    table = with_period_bounds(pd.DataFrame(rows, columns=columns), spec.periods)
+    meta = ReleaseMeta(
+        release_id="REL-R-1",
+        request_id="R",
+        recipient="A. Person, Analyst, Some Institute",
+        title="Figures",
+        generated=date(2026, 4, 20),
+        profile="external",
+        disclaimers=("First, said plainly.", "Second & last <one>."),
+        periods=(period_of("2026-01", "quarterly"),),
+        notes=("A note.",),
+    )
+    return Package(meta, table, labels_for(isp_, spec.indicators), 1)
+
+
+def test_csv_opens_with_id_recipient_and_disclaimers(package: Package) -> None:
+    data = to_csv(package)
+    head = data.decode().splitlines()[:6]
+    assert head[1] == "# Release REL-R-1, prepared for A. Person, Analyst, Some Institute"
+    assert "# Disclaimer: Second & last <one>." in head
+    frame = pd.read_csv(io.BytesIO(data), comment="#", dtype=str, keep_default_na=False)
+    assert list(frame["value"]) == ["120", "", "7"] and frame.loc[0, "period_end"] == "2026-03-31"
+    assert frame.loc[2, "indicator_name"] == "Early marriage (% of new cases)"
+
+
+def test_hxl_has_a_hashtag_row_and_the_release_on_every_row(package: Package) -> None:
+    lines = to_hxl(package).decode().splitlines()
+    assert lines[1].split(",") == list(HXL_TAGS.values())
+    frame = pd.read_csv(io.StringIO("\n".join(lines)), skiprows=[1], dtype=str, keep_default_na=False)
+    assert set(frame["release_id"]) == {"REL-R-1"} and list(frame["percent"]) == ["", "", "7"]
+    assert list(frame["count"]) == ["120", "", ""]
+
+
+def test_metadata_and_readme(package: Package) -> None:
+    names = file_names("REL-R-1")
+    files = {names["csv"]: to_csv(package), names["xlsx"]: to_xlsx(package)}
+    meta = json.loads(to_metadata(package, files))
+    assert meta["caveats"] == list(package.meta.disclaimers) and meta["suppressed_cells"] == 1
+    assert {f["name"]: f["sha256"] for f in meta["files"]} == {n: sha256(d) for n, d in files.items()}
+    readme = to_readme(package, names).decode()
+    assert "REL-R-1" in readme and "#indicator+pct" in readme and "Second & last <one>." in readme
+
+
+@pytest.mark.parametrize(
+    ("value", "measure", "text"),
+    [
+        (None, "count", ""),
+        (float("nan"), "count", ""),
+        (12, "count", "12"),
+        (12.0, "percent", "12"),
+        (7.25, "percent", "7.2"),
+    ],
+)
+def test_format_value(value, measure, text) -> None:
+    assert format_value(value, measure) == text
+
+
+def test_the_briefing_note_answers_a_media_request_for_the_annual_report_only() -> None:
+    from isp.release import briefing
+
+    assert briefing.briefing_problem("media", "annual") is None
+    assert "media request" in (briefing.briefing_problem("external", "annual") or "")
+    assert "annual report" in (briefing.briefing_problem("media", "quarterly") or "")
+
+
+def test_the_briefing_note_template_carries_the_attribution(package: Package) -> None:
+    from isp.release import briefing
+    from isp.release.html import render
+
+    text = render(package, ROOT, briefing.TEMPLATE).decode()
+    assert "briefing note" in text and "Child Protection Sub-Working Group" in text
+    assert "First, said plainly." in text and "REL-R-1" in text
