@@ -25,6 +25,12 @@ from isp.sheets import tidy
 from isp.site.hooks import KDF_POW
 from tests.helpers import IspRepo, patched_env
 
+# Debian's Chromium, driven headless through Playwright by the browser tests.
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]  # fmt: skip
+PASSWORD = "#mkdocs-content-password"
+
 MONTHS = ("2025-11", "2025-12", "2026-01")
 TODAY = "2026-02-20"
 CANARY = 79193
