@@ -13,24 +13,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 
 from isp.errors import ValidationFailed
 from isp.protocol import attribution, loading, workdays
 from tests.conftest import REPO_ROOT
-
-
-@pytest.fixture
-def proto(tmp_path: Path) -> Path:
-    shutil.copytree(REPO_ROOT / "protocol", tmp_path / "protocol")
-    return tmp_path
-
-
-def edit(root: Path, name: str, change) -> None:
-    path = root / "protocol" / name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+from tests.protocol.helpers import edit
 
 
 def problems(root: Path) -> list[str]:

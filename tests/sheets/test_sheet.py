@@ -18,11 +18,6 @@ from tests.helpers import isp as run
 from tests.sheets import helpers as sf
 
 
-@pytest.fixture(scope="module")
-def isp_() -> Isp:
-    return sf.load_isp()
-
-
 def _read(isp_: Isp, data: bytes, name: str, agency: str = "IRC") -> bytes:
     frame, problems = validation.validate_bytes(data, name, isp_, agency, sf.MONTH)
     assert problems == [], [str(p) for p in problems]

@@ -21,11 +21,6 @@ CANARY = "7919"
 
 
 @pytest.fixture(scope="module")
-def isp_() -> Isp:
-    return sf.load_isp()
-
-
-@pytest.fixture(scope="module")
 def rows(isp_: Isp) -> list[list[str]]:
     """IRC's sheet as CSV fields; rows[0] is the header (sheet row 1), rows[i] is sheet row i + 1."""
     return list(csv.reader(io.StringIO(sf.csv_bytes(sf.sheet(isp_, "IRC")).decode())))
