@@ -11,8 +11,6 @@ import pytest
 
 from tests.helpers import IspRepo, Keyring, git_home, make_isp_repo, make_keyring
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(autouse=True)
 def clean_git_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -18,6 +18,8 @@ from isp.crypto import keys
 from isp.protocol import loading
 from isp.protocol import models as protocol
 
+# The repository checkout; tests find files from it, never from their own location (they move).
+REPO_ROOT = Path(__file__).resolve().parents[1]
 AGENCIES = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")
 ROLES = ("primary", "secondary", "signatory")
 

@@ -17,8 +17,7 @@ import pytest
 
 from isp import errors
 from isp.errors import CATALOGUE, ErrorCode, Problem, ValidationFailed
-from tests.conftest import REPO_ROOT
-from tests.helpers import isp
+from tests.helpers import REPO_ROOT, isp
 
 PACKAGE = REPO_ROOT / "scripts" / "isp"
 REFERENCE = REPO_ROOT / "scripts" / "ERRORS.md"

@@ -8,13 +8,13 @@ import ast
 import importlib
 import re
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "protocol" / "README.md"
+from tests.helpers import REPO_ROOT
+
+TABLE = REPO_ROOT / "protocol" / "README.md"
 HEADER = "| clause | protocol | rule | enforced in | tests |"
 TEST_REF = re.compile(r"^(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)$")
 CODE_REF = re.compile(r"`(isp(?:\.[A-Za-z_][A-Za-z0-9_]*)+)`")
@@ -51,7 +51,7 @@ def collected_tests(file_name: str) -> frozenset[str]:
     """Every test function of one test file, collected with ast (nothing is imported). The table
     names a file by its name alone; it is found in whichever folder of tests/ holds it (test file
     names are unique across the folders: tests/test_tests_layout.py checks it)."""
-    paths = sorted((ROOT / "tests").rglob(file_name))
+    paths = sorted((REPO_ROOT / "tests").rglob(file_name))
     if len(paths) != 1:
         return frozenset()
     path = paths[0]

@@ -2,6 +2,8 @@
 tests, or at ``tests/`` itself when it checks the whole project (the short list below). Pytest
 fixtures live in ``conftest.py`` (or in the test module that alone uses them), never in a helper
 module that tests import them from; the old ``tests/*_fixtures.py`` modules do not come back.
+Tests find files from ``tests.helpers.REPO_ROOT``, never from their own location, so a test can
+move folder without breaking.
 
 Files are read with ``ast``; nothing is imported.
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 from tests.test_layout import PACKAGES
 
 TESTS = REPO_ROOT / "tests"
@@ -81,6 +83,22 @@ def duplicate_names(tests: Path) -> list[str]:
     return problems
 
 
+def fragile_imports(tests: Path) -> list[str]:
+    """Imports from a conftest.py (pytest imports conftest files itself; tests take fixtures as
+    arguments and helpers from helpers.py) and paths built from ``__file__`` outside
+    tests/helpers.py (they break when a test moves folder: use ``REPO_ROOT``)."""
+    problems = []
+    for path in sorted(tests.rglob("*.py")):
+        rel = path.relative_to(tests)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "conftest":
+                problems.append(f"{rel}:{node.lineno}: imports {node.module}; use tests.helpers or a fixture")
+            if isinstance(node, ast.Name) and node.id == "__file__" and str(rel) != "helpers.py":
+                problems.append(f"{rel}:{node.lineno}: a path from __file__; use tests.helpers.REPO_ROOT")
+    return problems
+
+
 def missing_init(tests: Path) -> list[str]:
     """Folders of tests without ``__init__.py``: tests import each other as ``tests.<package>.x``."""
     folders = {path.parent for path in tests.rglob("*.py")} - {tests}
@@ -101,6 +119,10 @@ def test_fixtures_are_shared_through_conftest() -> None:
 
 def test_test_module_names_are_unique() -> None:
     assert duplicate_names(TESTS) == []
+
+
+def test_tests_find_files_from_the_repository_root_and_never_import_a_conftest() -> None:
+    assert fragile_imports(TESTS) == []
 
 
 def test_every_folder_is_a_package() -> None:
@@ -125,6 +147,7 @@ def broken(tmp_path: Path) -> Path:
         "requests/test_sheet.py": "",
         "governance/deeper/test_x.py": "from pytest import fixture\n\n@fixture\ndef x(): ...\n",
         "release_fixtures.py": "",
+        "site/test_site.py": "from tests.conftest import REPO_ROOT\nHERE = __file__\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -141,4 +164,8 @@ def test_the_checks_catch_each_break(broken: Path) -> None:
     assert fixture_modules(broken) == ["release_fixtures.py"]
     assert fixtures_outside_conftest(broken) == ["sheets/helpers.py: fixture repo belongs in a conftest.py"]
     assert duplicate_names(broken) == ["sheets/test_sheet.py and requests/test_sheet.py"]
-    assert missing_init(broken) == ["governance/deeper"]
+    assert fragile_imports(broken) == [
+        "site/test_site.py:1: imports tests.conftest; use tests.helpers or a fixture",
+        "site/test_site.py:2: a path from __file__; use tests.helpers.REPO_ROOT",
+    ]
+    assert missing_init(broken) == ["governance/deeper", "site"]

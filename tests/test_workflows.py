@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOWS = ROOT / ".github" / "workflows"
+from tests.helpers import REPO_ROOT
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 BASE_SHA = "${{ github.event.pull_request.base.sha }}"
@@ -45,7 +46,7 @@ def test_there_are_workflows() -> None:
 
 
 def test_actionlint_passes() -> None:
-    proc = subprocess.run([tool("actionlint"), *map(str, FILES)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([tool("actionlint"), *map(str, FILES)], capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -12,8 +12,7 @@ from pydantic import BaseModel, ValidationError
 from isp import yamlfiles
 from isp.errors import IspError
 from isp.yamlfiles import YamlError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
 
 
 def _bomb(levels: int = 9) -> str:

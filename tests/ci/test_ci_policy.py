@@ -17,7 +17,7 @@ from isp.crypto import keys, sops
 from isp.demo import synthetic
 from isp.sheets import tidy
 from tests.ci.helpers import blob, commit_tree, index_commit, tree_plus
-from tests.helpers import IspRepo, Result, git, isp, new_ssh_key, write_submission
+from tests.helpers import REPO_ROOT, IspRepo, Result, git, isp, new_ssh_key, write_submission
 
 TODAY = "2025-06-20"
 CANARY = 918273
@@ -87,7 +87,7 @@ def test_every_known_path_is_in_exactly_one_class(path: str, name: str) -> None:
 
 
 def test_every_file_of_this_repository_is_in_exactly_one_class() -> None:
-    root = Path(__file__).resolve().parents[2]
+    root = REPO_ROOT
     listed = git(root, "ls-files", "-z").split("\0")
     assert {p: [c.name for c in paths.classes_of(p)] for p in listed if p and len(paths.classes_of(p)) != 1} == {}
 

@@ -9,8 +9,7 @@ import pytest
 import typer.main
 
 from isp.cli.main import app
-from tests.conftest import REPO_ROOT
-from tests.helpers import isp
+from tests.helpers import REPO_ROOT, isp
 
 
 def _command_objects() -> dict[tuple[str, ...], object]:

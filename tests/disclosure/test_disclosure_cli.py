@@ -15,9 +15,7 @@ from isp.disclosure import PublishedTable, Table, audit, protect, read_crosstab,
 from isp.disclosure import lp as lp_module
 from isp.errors import IspError, ValidationFailed
 from tests.disclosure.helpers import agency_frame, grid, profile
-from tests.helpers import isp
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT, isp
 
 LEAKY = "site \\ sex,F,M,Total\nJO11,10,x,15\nJO22,x,x,9\nJO13,30,28,58\nTotal,x,x,82\n"
 SAFE_INPUT = "site \\ sex,F,M,Total\nJO11,31,3,34\nJO22,7,25,32\nJO13,30,28,58\nJO21,14,12,26\nTotal,82,68,150\n"

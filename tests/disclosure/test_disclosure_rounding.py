@@ -18,6 +18,7 @@ from isp.disclosure import PublishedTable, Table, protect
 from isp.disclosure.rounding import inner_values, small_count_round, witness_ranges
 from isp.protocol.models import DisclosureProfile
 from isp.release.protect import rounded_percentages
+from tests.helpers import REPO_ROOT
 
 BASE = 5
 ROUNDING = DisclosureProfile(
@@ -309,11 +310,9 @@ def test_percentages_of_rounded_counts_leave_every_numerator_uncertain() -> None
 def test_the_strict_profile_is_the_former_external_profile() -> None:
     """The strict profile keeps every setting the external profile had before issue 11, so it
     hides what it hid (the release test re-runs its independent audit with it)."""
-    from pathlib import Path
-
     from isp.protocol import loading
 
-    strict = loading.load(Path(__file__).resolve().parents[2]).protocol.disclosure.profiles["strict"]
+    strict = loading.load(REPO_ROOT).protocol.disclosure.profiles["strict"]
     assert strict.method == "suppression"
     assert (strict.threshold, strict.site_threshold, strict.dominance_p, strict.protection_width) == (5, 10, 10, 5)
     assert (strict.min_denominator, strict.zeros_published) == (20, True)

@@ -13,8 +13,7 @@ from typing import Any
 from isp.governance import breaches, request_files, request_models
 from isp.protocol import loading
 from isp.protocol.models import Isp
-from tests.conftest import REPO_ROOT
-from tests.helpers import IspRepo
+from tests.helpers import REPO_ROOT, IspRepo
 
 ISSUED = date(2026, 3, 2)  # a Monday
 REQUIRED = ("IRC", "IMC", "JRF", "NHF", "UNHCR", "UNICEF")

@@ -464,7 +464,7 @@ def test_stopping_after_a_breach_is_its_own_written_kind_with_the_recommendation
 
 
 def test_the_site_says_members_share_with_each_other_without_approval() -> None:
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
 
     page = " ".join((REPO_ROOT / "site" / "protocol.md").read_text(encoding="utf-8").split())
     assert "share with each other without the group's approval" in page

@@ -323,7 +323,7 @@ def test_the_scheduled_job_runs_no_pull_request_code() -> None:
     """remind.yml's notify job: scheduled or dispatched on the default branch only, least permissions."""
     import yaml
 
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
 
     doc = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "remind.yml").read_text(encoding="utf-8"))
     triggers = doc.get("on", doc.get(True))

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from isp.history import git, provenance
+from tests.helpers import REPO_ROOT
 from tests.helpers import git as raw_git
 
-PACKAGE = Path(__file__).resolve().parents[2] / "scripts" / "isp"
+PACKAGE = REPO_ROOT / "scripts" / "isp"
 ALLOWED = {"history/git.py", "ci/gate.py"}  # ci/gate.py: moves to history/git.py on branch cigate
 
 

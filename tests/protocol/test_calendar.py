@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from isp.protocol import loading, workdays
-from tests.conftest import REPO_ROOT
-from tests.helpers import isp
+from tests.helpers import REPO_ROOT, isp
 
 
 @pytest.fixture(scope="module")

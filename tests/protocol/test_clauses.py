@@ -16,7 +16,7 @@ import pytest
 
 from isp.errors import ValidationFailed
 from isp.protocol import attribution, loading, workdays
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 from tests.protocol.helpers import edit
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from isp.errors import ValidationFailed
 from isp.protocol import loading
-from tests.conftest import REPO_ROOT
-from tests.helpers import isp
+from tests.helpers import REPO_ROOT, isp
 from tests.protocol.helpers import edit
 
 

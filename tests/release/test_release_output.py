@@ -17,9 +17,7 @@ from isp.release.output import check_destination, sha256, write_package
 from isp.release.package import Package, ReleaseMeta, format_value, labels_for, with_period_bounds
 from isp.release.spec import read_spec
 from isp.release.writers import HXL_TAGS, file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
-from tests.helpers import git
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT, git
 
 
 @pytest.fixture
@@ -56,7 +54,7 @@ def test_a_package_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def package() -> Package:
-    isp_ = loading.load(ROOT)
+    isp_ = loading.load(REPO_ROOT)
     spec = read_spec(isp_, {"periods": ["2026-Q1"], "indicators": ["new_cases", "concern_early_marriage"]}, "r.yaml")
     rows = [
         ("2026-Q1", "ALL", "new_cases", "ALL", "ALL", "ALL", "count", 120, ""),
@@ -133,6 +131,6 @@ def test_the_briefing_note_template_carries_the_attribution(package: Package) ->
     from isp.release import briefing
     from isp.release.html import render
 
-    text = render(package, ROOT, briefing.TEMPLATE).decode()
+    text = render(package, REPO_ROOT, briefing.TEMPLATE).decode()
     assert "briefing note" in text and "Child Protection Sub-Working Group" in text
     assert "First, said plainly." in text and "REL-R-1" in text

@@ -3,8 +3,6 @@ away a hidden early-marriage count are withheld until the audit passes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -14,14 +12,14 @@ from isp.protocol.periods import period_of
 from isp.release.protect import protect_period, relations, tables
 from isp.release.sources import PeriodFigures
 from isp.release.spec import read_spec
+from tests.helpers import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENCIES = ("A1", "A2", "A3")
 
 
 def _leaves(values: dict[tuple[str, str], int]) -> pd.DataFrame:
     """One agency's leaves: every cell zero but (indicator, sex) at ages 6-11, Syrian."""
-    isp_ = loading.load(ROOT)
+    isp_ = loading.load(REPO_ROOT)
     dims = isp_.dimension_codes()
     rows = [
         ("ALL", ind, sex, age, nat, values.get((ind, sex), 0) if (age, nat) == ("6-11", "SYR") else 0)
@@ -38,7 +36,7 @@ def case():
     """Three agencies alike: 100 new cases each per sex; early marriage 1 (girls) and 10 (boys)
     each. Girls' early marriage (3) is below the threshold: hidden. Its percentage would be
     withheld anyway, but the total's and the boys' percentages together would give it away."""
-    isp_ = loading.load(ROOT)
+    isp_ = loading.load(REPO_ROOT)
     spec = read_spec(isp_, {"periods": ["2026-Q1"], "indicators": ["concern_early_marriage"]}, "r.yaml")
     own = _leaves({("new_cases", "F"): 100, ("new_cases", "M"): 100, ("concern_early_marriage", "F"): 1,
                    ("concern_early_marriage", "M"): 10})  # fmt: skip

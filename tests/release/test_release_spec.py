@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -12,14 +10,14 @@ from isp.errors import IspError
 from isp.protocol import loading
 from isp.release.cube import LEAF, contributions, leaves
 from isp.release.spec import NATIONAL, REST, plan_geography, plan_indicators, read_spec
+from tests.helpers import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 WHERE = "requests/REQ-TEST.yaml"
 
 
 @pytest.fixture(scope="module")
 def isp_():
-    return loading.load(ROOT)
+    return loading.load(REPO_ROOT)
 
 
 def test_sgbv_is_withheld_and_early_marriage_is_a_percentage(isp_) -> None:

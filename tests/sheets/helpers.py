@@ -10,7 +10,6 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -22,8 +21,8 @@ from isp.protocol import loading
 from isp.protocol.models import Isp
 from isp.sheets import template as sheet_template
 from isp.sheets import tidy
+from tests.helpers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MONTH = "2026-01"
 
 

@@ -14,6 +14,7 @@ from isp.protocol.models import Isp
 from isp.sheets import template as sheet_template
 from isp.sheets import tidy
 from isp.sheets import validate as validation
+from tests.helpers import REPO_ROOT
 from tests.helpers import isp as run
 from tests.sheets import helpers as sf
 
@@ -27,7 +28,7 @@ def _read(isp_: Isp, data: bytes, name: str, agency: str = "IRC") -> bytes:
 
 def test_xlsx_template_layout(tmp_path: Path, isp_: Isp) -> None:
     out = tmp_path / "irc.xlsx"
-    result = run("template", "-o", out, "--agency", "IRC", "--month", sf.MONTH, "--repo", sf.REPO_ROOT)
+    result = run("template", "-o", out, "--agency", "IRC", "--month", sf.MONTH, "--repo", REPO_ROOT)
     assert result.code == 0, result.err
     assert out.stat().st_mode & 0o777 == 0o600
     book = openpyxl.load_workbook(out)
@@ -52,7 +53,7 @@ def test_xlsx_template_layout(tmp_path: Path, isp_: Isp) -> None:
 
 def test_csv_template_lists_every_cell_at_zero(tmp_path: Path, isp_: Isp) -> None:
     out = tmp_path / "nhf.csv"
-    result = run("template", "-o", out, "--agency", "NHF", "--month", sf.MONTH, "--repo", sf.REPO_ROOT)
+    result = run("template", "-o", out, "--agency", "NHF", "--month", sf.MONTH, "--repo", REPO_ROOT)
     assert result.code == 0, result.err
     frame = tidy.read_csv(out.read_bytes())
     assert len(frame) == len(isp_.agencies["NHF"].sites) * len(isp_.indicators) * 24
@@ -61,7 +62,7 @@ def test_csv_template_lists_every_cell_at_zero(tmp_path: Path, isp_: Isp) -> Non
 
 
 def test_template_refusals(tmp_path: Path) -> None:
-    repo = ("--repo", sf.REPO_ROOT)
+    repo = ("--repo", REPO_ROOT)
     keep = tmp_path / "mine.xlsx"
     keep.write_bytes(b"my filled sheet")
     refused = run("template", "-o", keep, "--agency", "IRC", *repo)
@@ -137,6 +138,6 @@ def test_csv_variants_excel_writes(isp_: Isp) -> None:
 def test_mappings_pass_the_protocol_check(isp_: Isp) -> None:
     from isp.sheets import layouts as sheet_import
 
-    assert sheet_import.mapping_problems(isp_, sf.REPO_ROOT) == []
+    assert sheet_import.mapping_problems(isp_, REPO_ROOT) == []
     names = [layout.name for layout in sheet_import.layouts(isp_)]
     assert names == ["tidy", "template", "cpims_standalone", "rais_cpims"]

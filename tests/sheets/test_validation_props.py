@@ -174,13 +174,13 @@ def test_random_files_through_the_command_line(data: bytes, suffix: str) -> None
     import tempfile
     from pathlib import Path
 
-    from tests.helpers import isp
+    from tests.helpers import REPO_ROOT, isp
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"sheet{suffix}"
         path.write_bytes(data)
         result = isp(
-            "validate", path, "--agency", "IRC", "--month", sf.MONTH, "--repo", sf.REPO_ROOT, env={"ISP_DEBUG": None}
+            "validate", path, "--agency", "IRC", "--month", sf.MONTH, "--repo", REPO_ROOT, env={"ISP_DEBUG": None}
         )
     assert result.code in (0, 1), result.output
     assert "Traceback" not in result.output

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import REPO_ROOT
 from tests.site.helpers import PASSWORD, BuiltSite
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+SHOTS = REPO_ROOT / "build" / "screenshots"
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
