@@ -1,7 +1,7 @@
 """`isp consolidate`: figures, coverage, suspensions, revisions, per-agency outputs, incremental runs.
 
 Real sops and age throughout; expected tables come from an independent pandas oracle
-(tests/consolidate_fixtures.py), not from the code under test.
+(tests/consolidate/helpers.py), not from the code under test.
 """
 
 from __future__ import annotations

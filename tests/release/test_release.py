@@ -1,7 +1,7 @@
 """`isp release`: refused unless every rule holds; otherwise a package with no SGBV figure, no
 early-marriage count, no agency identity, every disclaimer, the release ID and the recipient.
 
-Real sops, age, git and signed commits (tests/release_fixtures.py); the repository is built
+Real sops, age, git and signed commits (tests/release/helpers.py); the repository is built
 once per module and copied for each test that changes it.
 """
 
