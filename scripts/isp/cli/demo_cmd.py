@@ -10,7 +10,15 @@ import typer
 from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from isp.cli.options import JsonOption
@@ -33,7 +41,7 @@ class RichProgress:
             console=err,
             transient=True,
         )
-        self.task: object | None = None
+        self.task: TaskID | None = None
         self.stage = ""
         self.started = time.monotonic()
 
@@ -47,18 +55,18 @@ class RichProgress:
     def start(self, stage: str, total: int | None = None) -> None:
         """A bar for ``stage``; called again for the same stage, it only sets the total."""
         if self.task is not None and self.stage == stage:
-            self.bar.update(self.task, total=total)  # type: ignore[arg-type]
+            self.bar.update(self.task, total=total)
             return
         self._finish()
         self.task, self.stage, self.started = self.bar.add_task(stage, total=total), stage, time.monotonic()
 
     def advance(self, steps: int = 1) -> None:
         if self.task is not None:
-            self.bar.advance(self.task, steps)  # type: ignore[arg-type]
+            self.bar.advance(self.task, steps)
 
     def _finish(self) -> None:
         if self.task is not None:
-            self.bar.remove_task(self.task)  # type: ignore[arg-type]
+            self.bar.remove_task(self.task)
             self.task = None
 
     def done(self, stage: str, detail: str) -> None:

@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,7 +16,7 @@ console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
@@ -25,7 +24,7 @@ LONG_WORD = 16  # words this long are e-mails, IDs or paths: their column is at 
 MAX_WORD = 40  # a longer word (a file path) may fold; IDs, e-mails and dates never do
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """A table that never cuts a word with "…": at 80 columns an ID or an e-mail stays whole
     (its column is at least as wide as it), one-word columns never wrap, text wraps between words."""
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]

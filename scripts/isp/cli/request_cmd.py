@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, NotRequired, TypedDict
 
 import click
 import typer
+from typer.models import OptionInfo
 
 from isp.cli.options import AgencyOption, JsonOption, RepoOption
 from isp.cli.output import emit_json, ok, table, warn
@@ -58,9 +59,10 @@ PROMPTS: dict[str, str] = {
 }
 
 
-def _asked(label: str) -> Any:
+def _asked(label: str) -> OptionInfo:
     """Not marked [required]: a missing one is asked for (see :func:`_ask`)."""
-    return typer.Option(help=f"{label}. Asked for when not given.", show_default=False)
+    option: OptionInfo = typer.Option(help=f"{label}. Asked for when not given.", show_default=False)
+    return option
 
 
 def _ask(given: dict[str, str | None]) -> dict[str, str]:
@@ -115,6 +117,37 @@ def new(
     _record(_ask(given), request_type, request_id, received, issued, recipient, original, commit, repo)
 
 
+class Requester(TypedDict):
+    organization: str
+    name: str
+    position: str
+    contact: str
+
+
+class DataAsked(TypedDict):
+    report: str
+    periods: list[str]
+    indicators: list[str]
+    geography: list[str]
+
+
+class NewRequest(TypedDict):
+    """What ``isp request new`` hands :func:`request_files.new_request` (which validates it)."""
+
+    type: str
+    received: date
+    issued: date
+    requester: Requester
+    purpose: str
+    use: str
+    feedback: str
+    guarantee: str
+    data: DataAsked
+    id: NotRequired[str]
+    recipient: NotRequired[str]
+    original_request: NotRequired[str]
+
+
 def _record(
     asked: dict[str, str],
     request_type: str,
@@ -128,20 +161,33 @@ def _record(
 ) -> None:
     if request_type not in request_models.REQUEST_TYPES:
         raise UsageError(f"--type '{request_type}' is not one of {', '.join(request_models.REQUEST_TYPES)}")
-    fields: dict[str, Any] = {
+    fields: NewRequest = {
         "type": request_type,
         "received": _date(received, "received"),
         "issued": _date(issued, "issued"),
-        "requester": {key: asked[key] for key in ("organization", "name", "position", "contact")},
-        **{key: asked[key] for key in ("purpose", "use", "feedback", "guarantee")},
+        "requester": {
+            "organization": asked["organization"],
+            "name": asked["name"],
+            "position": asked["position"],
+            "contact": asked["contact"],
+        },
+        "purpose": asked["purpose"],
+        "use": asked["use"],
+        "feedback": asked["feedback"],
+        "guarantee": asked["guarantee"],
         "data": {
             "report": asked["report"],
-            **{key: _items(asked[key]) for key in ("periods", "indicators", "geography")},
+            "periods": _items(asked["periods"]),
+            "indicators": _items(asked["indicators"]),
+            "geography": _items(asked["geography"]),
         },
     }
     if request_id:
         fields["id"] = request_id
-    fields |= {k: v for k, v in (("recipient", recipient), ("original_request", original)) if v}
+    if recipient:
+        fields["recipient"] = recipient
+    if original:
+        fields["original_request"] = original
     isp = loading.load(repo)
     request = request_files.new_request(repo, fields, isp)
     ok(f"wrote {request.path}: every data-gathering agency now answers with `isp request decide {request.id}`")

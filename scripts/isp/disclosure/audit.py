@@ -37,7 +37,7 @@ from isp.disclosure import engine, primary
 from isp.disclosure.model import Model, build
 from isp.disclosure.percent import PercentTable, percent_rows
 from isp.disclosure.reduce import reduce
-from isp.disclosure.tables import PublishedTable, Relation
+from isp.disclosure.tables import PublishedTable, Relation, Table
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile
 
@@ -323,8 +323,8 @@ def _reasons(model: Model, profile: DisclosureProfile, shown: np.ndarray) -> np.
     return primary.reasons(value, model.site_level, contrib, profile)
 
 
-def _model_tables(tables: Sequence[PublishedTable], percentages: Sequence[PercentTable]) -> list:
-    out: list = []
+def _model_tables(tables: Sequence[PublishedTable], percentages: Sequence[PercentTable]) -> list[Table]:
+    out: list[Table] = []
     for table in [p.table for p in tables] + [t for p in percentages for t in (p.numerator, p.denominator)]:
         if all(table is not seen for seen in out):
             out.append(table)

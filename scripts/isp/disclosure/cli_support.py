@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -16,6 +16,37 @@ from isp.disclosure.tables import PublishedTable
 from isp.errors import IspError, Problem, ValidationFailed
 from isp.fsutil import write_atomic
 from isp.protocol.models import DisclosureProfile
+
+
+class CellJson(TypedDict):
+    cell: str
+    lo: float
+    hi: float | None  # None: no upper bound
+    exact: bool
+
+
+class ViolationJson(TypedDict):
+    cell: str
+    rule: str
+    lo: float | None
+    hi: float | None
+    needed: str
+
+
+class AuditJson(TypedDict):
+    """``isp disclosure audit --json``."""
+
+    ok: bool
+    cells: list[CellJson]
+    violations: list[ViolationJson]
+
+
+class ProtectJson(TypedDict):
+    """``isp disclosure protect --json``."""
+
+    out: str
+    suppressed: int
+    rounds: int
 
 
 @dataclass(frozen=True)
@@ -38,7 +69,7 @@ class FileAudit:
     def violation_lines(self) -> list[str]:
         return [v.line(values=True) for v in self.violations]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> AuditJson:
         return {
             "ok": not self.violations,
             "cells": [
@@ -76,7 +107,7 @@ def audit_file(path: Path, profile: DisclosureProfile) -> FileAudit:
     return FileAudit(cells, report.violations)
 
 
-def protect_file(path: Path, out: Path, profile: DisclosureProfile, force: bool) -> dict[str, Any]:
+def protect_file(path: Path, out: Path, profile: DisclosureProfile, force: bool) -> ProtectJson:
     """Protect a complete cross-tab and write it (suppressed cells as ``x``), atomically."""
     published = _read(path)
     if not published.table.known:

@@ -96,7 +96,9 @@ class Attacker:
         self.proven_hi = np.where(self.empty, 0.0, INF)
         self.blockers: dict[int, list[int]] = {}
         self._moves: Moves | None = None
-        self._rows: tuple | None = None
+        # the published rows (E over G), whether each has only non-negative coefficients, their
+        # slack over the lower bounds and their cells
+        self._rows: tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lp: LinearProgram | None = None
         self._struct: dict[int, float] = {}
         self.struct_hint: dict[int, float] = {}
@@ -368,8 +370,8 @@ class Attacker:
             sides = self._check(t, need, [s for s in known if s != "width"])
             if sides:
                 failed[t] = sides
-                if known:
-                    self.blockers[t] = self.blockers.get(t, []) + inherited.blockers.get(t, [])  # type: ignore[union-attr]
+                if known and inherited is not None:  # known only comes from inherited
+                    self.blockers[t] = self.blockers.get(t, []) + inherited.blockers.get(t, [])
         return self._outcome(failed, inherited)
 
     def _cheap_pass(self, need: Need, inherited: Outcome | None) -> None:
@@ -424,7 +426,8 @@ class Attacker:
             taken |= members
             total += max(self.c.L[c], float(self.lb[list(members)].sum()))
         rest = [j for j in self.c.S.indices[self.c.S.indptr[t] : self.c.S.indptr[t + 1]] if j not in taken]
-        return max(total + float(self.lb[rest].sum()), self.c.L[t])
+        floor: float = self.c.L[t]
+        return max(total + float(self.lb[rest].sum()), floor)
 
     def _spread(self, t: int, width: float) -> bool:
         """Whether the target can take two values at least ``width`` apart."""

@@ -12,12 +12,13 @@ presolve cannot tell an unbounded problem from an infeasible one, they ask again
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog, milp
+from scipy.optimize import OptimizeResult, linprog, milp
 
 try:  # scipy's own HiGHS bindings (scipy >= 1.15)
     from scipy.optimize._highspy import _core as highs
@@ -96,7 +97,7 @@ class LinearProgram:
         return Result(status, np.nan, None, np.zeros(self.E.shape[0]), np.zeros(self.A.shape[0]))
 
     def _linprog(self, c: np.ndarray) -> Result:
-        kwargs: dict[str, Any] = {
+        kwargs: dict[str, object] = {
             "A_ub": self.A if self.A.shape[0] else None,
             "b_ub": self.b if self.A.shape[0] else None,
             "A_eq": self.E if self.E.shape[0] else None,
@@ -120,7 +121,7 @@ class LinearProgram:
         return self._empty({2: INFEASIBLE, 3: UNBOUNDED}.get(res.status, OTHER))
 
 
-def linprog_retry(*args: Any, **kwargs: Any) -> Any:
+def linprog_retry(*args: object, **kwargs: object) -> OptimizeResult:
     """``scipy.optimize.linprog`` (HiGHS), asked again without presolve when HiGHS cannot tell
     infeasible from unbounded."""
     res = linprog(*args, method="highs", **kwargs)
@@ -129,13 +130,12 @@ def linprog_retry(*args: Any, **kwargs: Any) -> Any:
     return res
 
 
-def milp_retry(*args: Any, **kwargs: Any) -> Any:
+def milp_retry(*args: object, options: Mapping[str, object] | None = None, **kwargs: object) -> OptimizeResult:
     """``scipy.optimize.milp`` (HiGHS), asked again without presolve when HiGHS cannot tell
     infeasible from unbounded."""
-    res = milp(*args, **kwargs)
+    res = milp(*args, options=options, **kwargs)
     if res.status == 4:
-        options = {**kwargs.pop("options", {}), "presolve": False}
-        res = milp(*args, options=options, **kwargs)
+        res = milp(*args, options={**(options or {}), "presolve": False}, **kwargs)
     return res
 
 

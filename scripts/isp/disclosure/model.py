@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,17 @@ def _universe(tables: Sequence[Table], dims: tuple[str, ...]) -> tuple[pd.MultiI
     return universe, first["count"].to_numpy(dtype=float)
 
 
-def _cells(tables: Sequence[Table], universe: pd.MultiIndex) -> tuple[tuple, sp.csr_matrix]:
+class _Cells(NamedTuple):
+    """The distinct cells of :func:`_cells`, as :class:`Model` keeps them."""
+
+    cells_of: tuple[np.ndarray, ...]
+    labels_of: tuple[list[Labels], ...]
+    level: np.ndarray
+    names: list[str]
+    lines: list[tuple[int, list[int]]]
+
+
+def _cells(tables: Sequence[Table], universe: pd.MultiIndex) -> tuple[_Cells, sp.csr_matrix]:
     """Distinct cells over all tables, keyed by their sets of leaves."""
     index: dict[tuple[int, ...], int] = {}
     rows: list[np.ndarray] = []
@@ -141,7 +152,7 @@ def _cells(tables: Sequence[Table], universe: pd.MultiIndex) -> tuple[tuple, sp.
     r = np.repeat(np.arange(len(rows)), [len(x) for x in rows])
     c = np.concatenate(rows) if rows else np.zeros(0, int)
     A = sp.csr_matrix((np.ones(len(c)), (r, c)), shape=(len(rows), len(universe)))
-    return (tuple(cells_of), tuple(labels_of), np.array(level, int), names, lines), A
+    return _Cells(tuple(cells_of), tuple(labels_of), np.array(level, int), names, lines), A
 
 
 def _rows(rows: list[tuple[list[int], list[float]]], n_vars: int) -> sp.csr_matrix:

@@ -16,12 +16,15 @@ suppressed cells to audit ``S z >= L``. Then:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from isp.errors import IspError
+
+if TYPE_CHECKING:
+    from isp.disclosure.witness import MoveLayout
 
 TOL = 1e-6
 
@@ -42,7 +45,7 @@ class Component:
     targets: np.ndarray  # model cell of each S row
     truth: np.ndarray | None
     lbs: dict[str, np.ndarray]  # attacker -> lower bounds of the (merged) variables
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, MoveLayout] = field(default_factory=dict)  # "moves": the witnesses' layout, made once
 
     def row(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """The leaves of target ``t`` and their coefficients."""
@@ -191,7 +194,8 @@ class _Rows:
 
     def g_for(self, lb: np.ndarray) -> np.ndarray:
         """The right-hand side for an attacker with lower bounds ``lb`` (over the unfixed leaves)."""
-        return self.g - np.array([sum(c * lb[j] for j, c in shift.items()) for shift in self.shift])
+        g: np.ndarray = self.g - np.array([sum(c * lb[j] for j, c in shift.items()) for shift in self.shift])
+        return g
 
 
 def _zero_fixed(E: sp.csr_matrix, e: np.ndarray) -> np.ndarray:

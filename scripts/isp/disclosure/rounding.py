@@ -113,7 +113,8 @@ def _blocks(A: sp.csr_matrix, R: sp.csr_matrix, candidates: np.ndarray) -> tuple
     """Candidates that share a published cell or a kept relation are in one block."""
     sub = sp.vstack([A[:, candidates], R[:, candidates]]).tocsc()
     link = (abs(sub).T @ abs(sub)).tocsr()
-    return connected_components(link, directed=False)
+    blocks: tuple[int, np.ndarray] = connected_components(link, directed=False)
+    return blocks
 
 
 def _greedy(z: np.ndarray, base: int) -> np.ndarray:
@@ -298,7 +299,8 @@ def _coarsen(result: Rounded, small: np.ndarray, coarse: np.ndarray) -> np.ndarr
     published = np.asarray(result.model.A.getnnz(axis=0)) > 0
     more[cols] = True
     assert result.model.truth is not None
-    return more & ~small & ~coarse & published & (result.model.truth >= result.base)
+    wanted: np.ndarray = more & ~small & ~coarse & published & (result.model.truth >= result.base)
+    return wanted
 
 
 def _wide(result: Rounded, j: int, lo: float, hi: float) -> bool:

@@ -14,10 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from isp import errors
 from isp.errors import Problem
+
+if TYPE_CHECKING:  # openpyxl is imported only when a workbook is read
+    from openpyxl.cell.read_only import EmptyCell, ReadOnlyCell
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED = 60 * 1024 * 1024
@@ -147,7 +152,7 @@ def _read_xlsx(data: bytes, name: str) -> tuple[RawTable | None, list[Problem]]:
         book.close()
 
 
-def _input_sheet(book: Any, name: str) -> tuple[Any, list[Problem]]:
+def _input_sheet(book: Workbook, name: str) -> tuple[ReadOnlyWorksheet | None, list[Problem]]:
     """The worksheet to read: ``Data`` in a template, else the only one; every other sheet is refused
     (an extra sheet may hold case details). Foreign sheet names are never quoted; the template's are."""
     names = list(book.sheetnames)
@@ -162,7 +167,7 @@ def _input_sheet(book: Any, name: str) -> tuple[Any, list[Problem]]:
     return book[main], problems
 
 
-def _sheet_rows(book: Any, name: str) -> tuple[RawTable | None, list[Problem]]:
+def _sheet_rows(book: Workbook, name: str) -> tuple[RawTable | None, list[Problem]]:
     sheet, problems = _input_sheet(book, name)
     if sheet is None:
         return None, problems
@@ -179,7 +184,7 @@ def _sheet_rows(book: Any, name: str) -> tuple[RawTable | None, list[Problem]]:
     return table, problems
 
 
-def _cells(row: Any, number: int, table: RawTable) -> Iterator[Cell]:
+def _cells(row: tuple[ReadOnlyCell | EmptyCell, ...], number: int, table: RawTable) -> Iterator[Cell]:
     for index, cell in enumerate(row):
         value = getattr(cell, "value", None)
         if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):

@@ -20,7 +20,8 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     """Canonical bytes for a tidy frame (sorted, integer counts)."""
     out = frame[COLUMNS].sort_values(KEY_COLUMNS, kind="mergesort").reset_index(drop=True)
     out["count"] = out["count"].astype("int64")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    text: str = out.to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
 
 
 def read_csv(data: bytes) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from isp import yamlfiles
 from isp.crypto import sops
-from isp.crypto.keys import SITE_CREDENTIALS
+from isp.crypto.keys import SITE_CREDENTIALS as SITE_CREDENTIALS  # re-exported: the file's path
 from isp.errors import IspError
 from isp.fsutil import write_atomic
 from isp.protocol import loading

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import zlib
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,15 @@ from isp.protocol import models as protocol
 from isp.site.data import NATIONAL
 
 DEMOGRAPHICS = ("sex", "age_group", "nationality")
+
+
+class Packed(TypedDict):
+    """A cube as the page's JSON payload carries it."""
+
+    axes: dict[str, list[str]]  # axis name -> its codes, in order
+    shape: list[int]
+    encoding: str
+    cells: str  # see :func:`encode`
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,10 @@ def positions(series: pd.Series, values: list[str]) -> np.ndarray:
     lookup = {code: i for i, code in enumerate(values)}
     if isinstance(series.dtype, pd.CategoricalDtype):
         per_category = np.array([lookup.get(str(c), -1) for c in series.cat.categories] + [-1], dtype=np.int64)
-        return per_category[series.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
-    return series.astype(str).map(lookup).fillna(-1).astype(np.int64).to_numpy()
+        found: np.ndarray = per_category[series.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+        return found
+    column: np.ndarray = series.astype(str).map(lookup).fillna(-1).astype(np.int64).to_numpy()
+    return column
 
 
 def encode(cube: np.ndarray) -> str:
@@ -110,7 +122,7 @@ def encode(cube: np.ndarray) -> str:
     return base64.b64encode(packer.compress(leb128(cube)) + packer.flush()).decode("ascii")
 
 
-def pack(ax: Axes, cells: np.ndarray) -> dict:
+def pack(ax: Axes, cells: np.ndarray) -> Packed:
     """A JSON-ready cube: its axes (codes), shape and encoded cells."""
     return {"axes": ax.as_dict(), "shape": list(ax.shape), "encoding": "leb128+deflate-raw+base64",
             "cells": encode(cells)}  # fmt: skip

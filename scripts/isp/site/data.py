@@ -16,10 +16,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypedDict, cast
 
 import pandas as pd
 
 from isp.consolidate import codec
+from isp.consolidate.manifest import Coverage
 from isp.crypto import sops
 from isp.crypto.keys import AGENCY_OUTPUTS
 from isp.errors import IspError
@@ -34,6 +36,15 @@ HEADER = ",".join(COLUMNS).encode()
 NATIONAL = "ALL"
 MANIFEST = "aggregates/manifest.json"
 YEAR_FILES = "years"  # the pseudo-kind of an agency's year files, split by kind once parsed
+
+
+class EntryView(TypedDict, total=False):
+    """What the site reads of a manifest entry (:class:`isp.consolidate.manifest.Entry`); every
+    key may be missing, as in an entry written by an earlier layout."""
+
+    revised: bool
+    suspended: int
+    coverage: Coverage
 
 
 @dataclass
@@ -62,19 +73,17 @@ class SiteData:
     today: date
     consolidated: Outputs
     agencies: dict[str, Outputs]
-    manifest: dict
+    entries: dict[str, EntryView]  # the manifest's outputs, by key (``monthly/2026-01``)
 
     def latest_month(self) -> str | None:
         months = self.consolidated.periods("monthly")
         return months[-1] if months else None
 
-    def coverage(self, kind: str, label: str) -> dict | None:
-        entry = (self.manifest.get("outputs") or {}).get(f"{kind}/{label}") or {}
-        return entry.get("coverage") if isinstance(entry, dict) else None
+    def coverage(self, kind: str, label: str) -> Coverage | None:
+        return self.manifest_entry(kind, label).get("coverage")
 
-    def manifest_entry(self, kind: str, label: str) -> dict:
-        entry = (self.manifest.get("outputs") or {}).get(f"{kind}/{label}")
-        return entry if isinstance(entry, dict) else {}
+    def manifest_entry(self, kind: str, label: str) -> EntryView:
+        return self.entries.get(f"{kind}/{label}", {})
 
 
 def _files(root: Path, prefix: str) -> dict[str, list[Path]]:
@@ -135,7 +144,9 @@ def _decrypt(root: Path, scopes: dict[str, dict[str, list[Path]]], jobs: int | N
     return result
 
 
-def read_manifest(root: Path) -> dict:
+def read_manifest(root: Path) -> dict[str, EntryView]:
+    """The manifest's entries, by output key; none when there is no manifest, and only the
+    entries that are JSON objects (their values are checked where they are read)."""
     path = root / MANIFEST
     if not path.exists():
         return {}
@@ -143,7 +154,10 @@ def read_manifest(root: Path) -> dict:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise IspError(f"{MANIFEST}: not valid JSON: rerun `isp consolidate`") from None
-    return doc if isinstance(doc, dict) else {}
+    outputs = doc.get("outputs") if isinstance(doc, dict) else None
+    if not isinstance(outputs, dict):
+        return {}
+    return {str(key): cast(EntryView, entry) for key, entry in outputs.items() if isinstance(entry, dict)}
 
 
 def load(root: Path, jobs: int | None = None) -> SiteData:

@@ -17,6 +17,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -50,6 +51,19 @@ FORCED = {
 }
 
 
+class LevelKey(TypedDict):
+    id: str  # where the browser remembers the level's key
+    key: bytes
+
+
+class EncryptSetup(TypedDict, total=False):
+    """The part of mkdocs-encryptcontent's ``setup`` dict read here (the plugin keeps more in it)."""
+
+    level_keys: dict[str, LevelKey]  # access level -> its page key
+    keystore_password: dict[tuple[int, str], str]  # (KS_PASSWORD, passphrase) -> its encrypted keystore
+    kdf_iterations: int
+
+
 @dataclass
 class Session:
     """State shared by the builds of one ``isp site build``."""
@@ -58,7 +72,8 @@ class Session:
     data: data.SiteData | None = None
     generator: pages.Generator | None = None
     passphrases: dict[str, str] | None = None
-    encrypt_setup: dict = field(default_factory=dict)  # encryptcontent's keys, shared by both languages
+    # encryptcontent's keys, shared by both languages
+    encrypt_setup: EncryptSetup = field(default_factory=EncryptSetup)
     built: list[str] = field(default_factory=list)  # site_dir of each finished build
 
 

@@ -14,12 +14,14 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Required, TypeAlias, TypedDict
 
 import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import escape
 
+from isp.consolidate.manifest import Count
 from isp.governance import meetings
 from isp.protocol import workdays
 from isp.protocol.periods import PERIOD_KINDS, add_months, kind_of_label, month_of, period_of
@@ -33,6 +35,34 @@ PAYLOAD_SLOT = '<div class="isp-payload-slot"></div>'
 ICS_URI = "assets/isp-deadlines.ics"
 KEY_GROUP = "caseload"
 TREND_MONTHS = 24
+
+# MkDocs' nav: each entry maps a title to a page or to a section's entries.
+NavEntry: TypeAlias = dict[str, "str | list[NavEntry]"]
+
+
+class PeriodCoverage(TypedDict, total=False):
+    """A period's coverage in a page's payload: the manifest's counts of agencies (a consolidated
+    output) or of agency-months (an agency's own), with what the widgets flag."""
+
+    reported: int
+    expected: int
+    agency_months: Count
+    revised: bool
+    suspended: Required[int]  # agency-months a suspension left out
+
+
+class KeyFigure(TypedDict):
+    """A key indicator's national count: the latest month, the month before, a year before."""
+
+    code: str
+    latest: np.int64 | None
+    previous: np.int64 | None
+    year_before: np.int64 | None
+
+
+class Trend(TypedDict):
+    months: list[str]
+    series: dict[str, list[int]]  # indicator -> its national count each month
 
 
 @dataclass(frozen=True)
@@ -140,15 +170,15 @@ class Generator:
         return self._report_dense("", self.data.consolidated, "monthly")
 
     @cached_property
-    def report_cubes(self) -> dict[str, dict]:
-        result: dict[str, dict] = {}
+    def report_cubes(self) -> dict[str, cube.Packed]:
+        result: dict[str, cube.Packed] = {}
         for kind in PERIOD_KINDS:
             dense = self._monthly if kind == "monthly" else self._report_dense("", self.data.consolidated, kind)
             result[kind] = cube.pack(*dense)
         return result
 
     @cached_property
-    def agency_cubes(self) -> dict[str, dict[str, dict]]:
+    def agency_cubes(self) -> dict[str, dict[str, cube.Packed]]:
         return {
             code: {kind: cube.pack(*self._report_dense(code, outputs, kind)) for kind in PERIOD_KINDS
                    if outputs.periods(kind)}
@@ -156,28 +186,28 @@ class Generator:
         }  # fmt: skip
 
     @cached_property
-    def explore_cube(self) -> dict:
+    def explore_cube(self) -> cube.Packed:
         """The pivot's cube: the monthly one without its national total (sums over sites give it)."""
         return cube.pack(*cube.without_national(*self._monthly))
 
-    def coverage(self, kind: str, periods: list[str]) -> dict[str, dict]:
-        result = {}
+    def coverage(self, kind: str, periods: list[str]) -> dict[str, PeriodCoverage]:
+        result: dict[str, PeriodCoverage] = {}
         for label in periods:
             entry = self.data.manifest_entry(kind, label)
             cov = entry.get("coverage")
-            suspended = entry.get("suspended") if isinstance(entry.get("suspended"), int) else 0
-            result[label] = {
-                **(cov if isinstance(cov, dict) else {}),
+            suspended = entry.get("suspended")
+            flags: PeriodCoverage = {
                 "revised": bool(entry.get("revised")),
-                "suspended": suspended,
+                "suspended": suspended if isinstance(suspended, int) else 0,
             }
+            result[label] = {**cov, **flags} if isinstance(cov, dict) else flags
         return result
 
-    def agency_coverage(self, code: str, outputs: Outputs, kind: str) -> dict[str, dict]:
+    def agency_coverage(self, code: str, outputs: Outputs, kind: str) -> dict[str, PeriodCoverage]:
         """One agency's months received of the months of each period (its suspended months not expected)."""
         received = set(outputs.periods("monthly"))
         agency = self.isp.agencies[code]
-        result = {}
+        result: dict[str, PeriodCoverage] = {}
         for label in outputs.periods(kind):
             months = _months_of(label)
             suspended = sum(agency.suspended_in(m) is not None for m in months)
@@ -263,13 +293,13 @@ class Generator:
         rows = next(iter(self.regs.timeliness.values()), [])
         return [s.month for s in rows[-count:]]
 
-    def key_figures(self) -> list[dict]:
+    def key_figures(self) -> list[KeyFigure]:
         latest = self.data.latest_month()
         frame = self.data.consolidated.frames.get("monthly")
         if latest is None or frame is None:
             return []
         national = cube.totals(with_national(frame).query("site == @NATIONAL"), ["indicator", "period"])
-        rows = []
+        rows: list[KeyFigure] = []
         for code, ind in self.isp.indicators.items():
             if ind.group != KEY_GROUP:
                 continue
@@ -283,7 +313,7 @@ class Generator:
             )
         return rows
 
-    def trend(self) -> dict:
+    def trend(self) -> Trend:
         """National monthly series of the key indicators, last months only (small, for the home page)."""
         months = self.data.consolidated.periods("monthly")[-TREND_MONTHS:]
         frame = self.data.consolidated.frames.get("monthly")
@@ -391,18 +421,21 @@ class Generator:
 
     # --- navigation ---------------------------------------------------------------------------
 
-    def nav(self, lang: str, pages: list[SitePage], protocol_page: str | None) -> list:
+    def nav(self, lang: str, pages: list[SitePage], protocol_page: str | None) -> list[NavEntry]:
         uris = {page.src_uri for page in pages}
 
         def t(key: str) -> str:
             return labels.t(key, lang)
 
-        agencies = []
+        agencies: list[NavEntry] = []
         for code in self.isp.agencies:
             base = f"agencies/{code.lower()}"
-            own = [{t(kind): f"{base}/{kind}.md"} for kind in PERIOD_KINDS if f"{base}/{kind}.md" in uris]
+            own: list[NavEntry] = [
+                {t(kind): f"{base}/{kind}.md"} for kind in PERIOD_KINDS if f"{base}/{kind}.md" in uris
+            ]
             agencies.append({code: [{t("agency_home"): f"{base}/index.md"}, *own]})
-        about = [{t("protocol_plain"): protocol_page}] if protocol_page else []
+        about: list[NavEntry] = [{t("protocol_plain"): protocol_page}] if protocol_page else []
+        reports: list[NavEntry] = [{t(kind): f"reports/{kind}.md"} for kind in PERIOD_KINDS]
         about += [
             {t("signatories"): "about/signatories.md"},
             {t("sites_matrix"): "about/sites.md"},
@@ -410,7 +443,7 @@ class Generator:
         ]
         return [
             {t("home"): "index.md"},
-            {t("reports"): [{t(kind): f"reports/{kind}.md"} for kind in PERIOD_KINDS]},
+            {t("reports"): reports},
             {t("explore"): "explore.md"},
             {t("agencies"): agencies},
             {t("requests"): "requests.md"},
