@@ -688,21 +688,21 @@ MODE = _declare(
 PATH_NAME = _declare(
     "path-name",
     "Control characters or bytes that are not UTF-8 in a name",
-    "{detail}",
+    "the name holds control characters or bytes that are not UTF-8",
     "commit plain files under ordinary names only",
     "ci",
 )
 PATH_COMPONENT = _declare(
     "path-component",
     "An empty, '.', '..' or '.git' path component",
-    "{detail}",
+    "the path has an empty, '.', '..' or '.git' component (a hand-made tree)",
     "commit plain files under ordinary names only",
     "ci",
 )
 PATHSPEC = _declare(
     "pathspec",
     "A name git would read as a pathspec",
-    "{detail}",
+    "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')",
     "commit plain files under ordinary names only",
     "ci",
 )
@@ -1030,7 +1030,7 @@ SCHEMA = _declare(
 UNKNOWN_SITE = _declare(
     "unknown-site",
     "Unknown site",
-    "{detail}",
+    "{where}: '{site}' is not a site of sites.yaml",
     "use a code from protocol/sites.yaml",
     "protocol",
 )
@@ -1065,7 +1065,7 @@ UNKNOWN_GROUP = _declare(
 UNKNOWN_TAG = _declare(
     "unknown-tag",
     "Undeclared tag",
-    "{detail}",
+    "{where}: tag '{tag}' is not declared in indicators.yaml",
     "declare the tag under tags in protocol/indicators.yaml",
     "protocol",
 )
@@ -1118,7 +1118,7 @@ UNKNOWN_PROFILE = _declare(
 ID = _declare(
     "id",
     "Id differs from the file name",
-    "{detail}",
+    "id '{id}' differs from the file name",
     "make the id and the file name the same",
     "requests",
 )

@@ -215,15 +215,12 @@ def unsafe(change: Change) -> Problem | None:
 
 def _unsafe_name(path: str) -> Problem | None:
     if "\ufffd" in path or _CONTROL.search(path):
-        message = "the name holds control characters or bytes that are not UTF-8"
-        return Problem.of(errors.PATH_NAME, path, fix=UNSAFE_FIX, detail=message)
+        return Problem.of(errors.PATH_NAME, path, fix=UNSAFE_FIX)
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts) or any(_DOTGIT.match(part) for part in parts):
-        message = "the path has an empty, '.', '..' or '.git' component (a hand-made tree)"
-        return Problem.of(errors.PATH_COMPONENT, path, fix=UNSAFE_FIX, detail=message)
+        return Problem.of(errors.PATH_COMPONENT, path, fix=UNSAFE_FIX)
     if _PATHSPEC.search(path):
-        message = "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')"
-        return Problem.of(errors.PATHSPEC, path, fix=UNSAFE_FIX, detail=message)
+        return Problem.of(errors.PATHSPEC, path, fix=UNSAFE_FIX)
     return None
 
 

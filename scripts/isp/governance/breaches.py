@@ -319,7 +319,7 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[Inter
 
 def _breach_rules(isp: Isp, path: str, breach: Breach) -> Iterable[Problem]:
     if Path(path).stem != breach.id:
-        yield Problem.of(errors.ID, path, column="id", detail=f"id '{breach.id}' differs from the file name")
+        yield Problem.of(errors.ID, path, column="id", id=breach.id)
     if DIGITS.search(breach.description):
         yield Problem.of(errors.BREACH_FIGURES, path, column="description", fix="describe what happened in words")
     for name in ("meeting", "escalated", "resolved"):

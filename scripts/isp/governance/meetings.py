@@ -88,7 +88,10 @@ def problems(isp: Isp, minutes: Minutes, rel: str) -> list[Problem]:
     if Path(rel).stem != minutes.id or minutes.id != minutes_id(minutes.kind, minutes.subject):
         found.append(
             Problem.of(
-                errors.ID, rel, detail=f"id must be {minutes_id(minutes.kind, minutes.subject)} and match the file name"
+                errors.ID,
+                rel,
+                id=minutes.id,
+                fix=f"set id to {minutes_id(minutes.kind, minutes.subject)} and name the file after it",
             )
         )
     for email in minutes.attended:

@@ -399,9 +399,7 @@ def check_file(
         return exc.problems
     problems = []
     if Path(path).stem != request.id:
-        problems.append(
-            Problem.of(errors.ID, path, column="id", detail=f"id '{request.id}' differs from the file name")
-        )
+        problems.append(Problem.of(errors.ID, path, column="id", id=request.id))
     problems += content_problems(isp, request, others)
     attribution = signed_entries(root, path, "decisions", "decision", head, base)
     problems += attribution.problems

@@ -23,7 +23,8 @@ def _agency_sites(isp: Isp) -> Iterator[Problem]:
                     errors.UNKNOWN_SITE,
                     AGENCIES,
                     fix="use a code from protocol/sites.yaml",
-                    detail=f"agencies.{code}.sites: '{site}' is not in sites.yaml",
+                    where=f"agencies.{code}.sites",
+                    site=site,
                 )
         if agency.submits_sheets and not agency.sites:
             yield Problem.of(errors.NO_SITES, AGENCIES, agency=code)
@@ -72,7 +73,7 @@ def _roles(isp: Isp) -> Iterator[Problem]:
 def _sites(isp: Isp) -> Iterator[Problem]:
     for site in isp.sites.values():
         if site.parent and site.parent not in isp.sites:
-            yield Problem.of(errors.UNKNOWN_SITE, SITES, detail=f"{site.code}.parent: '{site.parent}' is not a site")
+            yield Problem.of(errors.UNKNOWN_SITE, SITES, where=f"{site.code}.parent", site=site.parent)
 
 
 def _indicators(isp: Isp) -> Iterator[Problem]:
@@ -81,9 +82,7 @@ def _indicators(isp: Isp) -> Iterator[Problem]:
             yield Problem.of(errors.UNKNOWN_GROUP, INDICATORS, indicator=ind.code, group=ind.group)
         for tag in ind.tags:
             if tag not in isp.tags:
-                yield Problem.of(
-                    errors.UNKNOWN_TAG, INDICATORS, detail=f"{ind.code}.tags: '{tag}' is not declared under tags"
-                )
+                yield Problem.of(errors.UNKNOWN_TAG, INDICATORS, where=f"{ind.code}.tags", tag=tag)
         if ind.denominator and ind.denominator not in isp.indicators:
             yield Problem.of(
                 errors.UNKNOWN_INDICATOR, INDICATORS, where=f"{ind.code}.denominator", indicator=ind.denominator
@@ -102,9 +101,7 @@ def _sharing_tags(isp: Isp) -> Iterator[Problem]:
     sharing = isp.protocol.sharing
     for tag in [*sharing.never_external_tags, *sharing.percent_only_tags]:
         if tag not in isp.tags:
-            yield Problem.of(
-                errors.UNKNOWN_TAG, PROTOCOL, detail=f"sharing: tag '{tag}' is not declared in indicators.yaml"
-            )
+            yield Problem.of(errors.UNKNOWN_TAG, PROTOCOL, where="sharing", tag=tag)
 
 
 def _suspensions(isp: Isp) -> Iterator[Problem]:
