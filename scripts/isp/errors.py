@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import string
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -89,6 +90,21 @@ class Problem:
     ) -> Problem:
         """The problem ``error`` describes, its templates filled from ``values`` (and file, row,
         column). ``fix`` replaces the catalogue's fix where the place knows a more precise one."""
+        return cls.filled(error, file, values, row=row, column=column, severity=severity, fix=fix)
+
+    @classmethod
+    def filled(
+        cls,
+        error: ErrorCode,
+        file: str,
+        values: Mapping[str, object],
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        severity: Severity | None = None,
+        fix: str | None = None,
+    ) -> Problem:
+        """:meth:`of` with the values as one mapping, for a helper that passes its caller's on."""
         where = {"file": file, "row": row, "column": column, **values}
         return cls(
             file,
@@ -552,14 +568,14 @@ ENCRYPTCONTENT_CACHE = _declare(
 SYMLINK = _declare(
     "symlink",
     "A link among encrypted files",
-    "a link has no place in submissions/ or aggregates/",
+    "{detail}",
     "commit the file",
     "guard",
 )
 PLAINTEXT_SHEET = _declare(
     "plaintext-sheet",
     "Unencrypted spreadsheet or CSV",
-    "a spreadsheet or CSV in the repository, unencrypted",
+    "{holds}, unencrypted",
     "keep sheets outside the repository; `isp submit FILE` encrypts the figures into submissions/",
     "guard",
 )
@@ -604,14 +620,14 @@ AGENCY = _declare(
 MONTH = _declare(
     "month",
     "Wrong month",
-    "{detail}",
+    "{month} is not a past or current month (today is {today})",
     "name the file for the month the figures describe, and give every row that month",
     "ci",
 )
 SIGNATURE = _declare(
     "signature",
     "Unsigned or unaccepted signature",
-    "{where} {detail}: only a focal point of {agency} may change it",
+    "{detail}",
     "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)",
     "ci",
 )
@@ -639,7 +655,8 @@ DELETED = _declare(
 AGGREGATES_NOT_BY_CI = _declare(
     "aggregates-not-by-ci",
     "A pull request changed aggregates/",
-    "{change} by the pull request; aggregates/ is written only by the consolidation on main (main.yml)",
+    "{changed} by the pull request; aggregates/ is written only by the consolidation on main (main.yml), "
+    "after the submissions are merged",
     "drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
     "ci",
 )
@@ -650,7 +667,7 @@ AGGREGATES_NOT_BY_CI = _declare(
 PATH_UNCLASSIFIED = _declare(
     "path-unclassified",
     "A path in no class of the policy",
-    "falls in no class of the path policy: the gate refuses what it does not know",
+    "falls in {what}: the gate refuses what it does not know",
     "put files where the repository layout says (submissions/, requests/, protocol/, docs/ ...)",
     "ci",
 )
@@ -713,7 +730,7 @@ SECRET_KEY = _declare(
 MKDOCS_HOOKS = _declare(
     "mkdocs-hooks",
     "MkDocs hooks named in mkdocs.yml",
-    "names hooks: MkDocs would run Python from the branch; the site's hooks come from the installed isp package",
+    "names hooks: MkDocs would run Python from the branch; the site's hooks come from the installed isp package only",
     "remove `hooks:`; `isp site build` adds the package's hooks itself",
     "ci",
 )
@@ -727,7 +744,7 @@ GOVERNANCE_UNREADABLE = _declare(
 CODE_NOT_APPROVED = _declare(
     "code-not-approved",
     "Code without a coordinator's signed approval",
-    "the pull request changes code ({paths}) without a coordinator's signed approval",
+    "the pull request changes code ({shown}) without a coordinator's signed approval (digest sha256:{digest}…)",
     "a coordinator runs `isp ci approve --base <base>` and commits the record alone, signed (-S); "
     "or a coordinator signs the code commits",
     "ci",
@@ -742,7 +759,7 @@ APPROVAL_FROZEN = _declare(
 APPROVAL_RECORD = _declare(
     "approval-record",
     "A code approval record that names another change",
-    "the record does not name this code change's digest",
+    "{detail}",
     "run `isp ci approve` again on the pull request's head",
     "ci",
 )
@@ -770,7 +787,7 @@ PROTOCOL_UNREADABLE = _declare(
 SITE_CREDENTIALS_SIGNER = _declare(
     "site-credentials-signer",
     "Site passphrases changed by someone other than a coordinator",
-    "commit {sha} changes the site passphrases but is not signed by a coordinator",
+    "commit {sha} changes the site passphrases but is not signed by a coordinator ({join})",
     "a coordinator runs `isp site credentials` and commits it signed (-S)",
     "ci",
 )
@@ -821,7 +838,8 @@ RECORD_FROZEN = _declare(
 APPROVAL_STALE = _declare(
     "approval-stale",
     "An approved change edited afterwards",
-    "what this record approves changed after its first approval; an approval counts only for the change it approved",
+    "what this record approves changed after its first approval (commit {sha}); "
+    "an approval counts only for the change it approved",
     "revert the later change, or start a new record and collect the approvals again",
     "ci",
 )
@@ -848,7 +866,7 @@ CSV = _declare(
 COUNT = _declare(
     "count",
     "Bad count",
-    "a count must be {expected}",
+    "a count must {expected}",
     _CONSOLIDATE_FIX,
     "consolidate",
 )
@@ -887,7 +905,7 @@ ACTIVITYINFO_MAPPING = _declare(
 ATTENDED = _declare(
     "attended",
     "Unknown attendee",
-    "{detail}",
+    "attended: {email} is not a focal point in agencies.yaml",
     "list attendees by the e-mail address of a focal point in protocol/agencies.yaml",
     "meetings",
 )
@@ -901,7 +919,7 @@ MINUTES_FIGURES = _declare(
 BREACH_MEETING_ATTENDANCE = _declare(
     "breach-meeting-attendance",
     "Breach meeting without every agency",
-    "{detail}",
+    "the breach meeting brings together the focal points of every agency; absent: {join}",
     "the protocol calls the focal points of every agency to a breach meeting: invite the absent ones",
     "meetings",
 )
@@ -923,7 +941,7 @@ RIGHTS_SCOPE = _declare(
 RIGHTS_MINUTES = _declare(
     "rights-minutes",
     "Discussion without its minutes",
-    "{detail}",
+    "minutes: no {minutes} in {meetings_dir}/",
     "record the signatories' discussion in protocol/meetings/ and name its id under `minutes`",
     "rights",
 )
@@ -938,21 +956,21 @@ WITHDRAWAL_BREACH = _declare(
 SYSTEM_SWITCH_RECORD = _declare(
     "system-switch-record",
     "System switch record incomplete",
-    "{detail}",
+    "{name}: when the coordinators {what}",
     "add the day the coordinators arranged the training (`training`) and told the signatories (`signatories_notified`)",
     "membership",
 )
 FOCAL_POINT_POSITION = _declare(
     "focal-point-position",
     "Focal point without a position",
-    "{detail}",
+    "agencies.{code}.focal_points.{role}: no position (the annex gives each focal point's role)",
     "add `position: JOB TITLE` (the annex gives each focal point's role)",
     "protocol",
 )
 ATTRIBUTION = _declare(
     "attribution",
     "Attribution missing an element",
-    "{detail}",
+    "sharing.attribution: the wording does not say that {says} ({code})",
     "keep every element of ground rule 10, or remove `attribution` to use the default wording",
     "protocol",
 )
@@ -976,7 +994,7 @@ YAML_SYNTAX = _declare(
 YAML_TOO_LARGE = _declare(
     "yaml-too-large",
     "YAML file too large",
-    "{size} bytes, more than the {limit} a YAML file of the protocol may have",
+    "{detail}",
     "a protocol, request or breach file is a few kilobytes: split the file or remove what does not belong",
     "protocol",
 )
@@ -997,14 +1015,15 @@ YAML_ALIAS = _declare(
 YAML_DUPLICATE_KEY = _declare(
     "yaml-duplicate-key",
     "Key repeated in a YAML mapping",
-    "{detail}",
+    "the key '{key}' appears twice (lines {first} and {line}); YAML keeps only the last, "
+    "so a reader and the code would disagree",
     "keep one entry per key: a repeated key lets a reviewer read one value while the tool reads another",
     "protocol",
 )
 SCHEMA = _declare(
     "schema",
     "Field breaks the schema",
-    "{field}: {detail}",
+    "{detail}",
     "correct the field; the schemas are described in protocol/README.md",
     "protocol",
 )
@@ -1120,7 +1139,7 @@ DATA = _declare(
 WITHHELD = _declare(
     "withheld",
     "Indicators that never leave the group",
-    "data.indicators: {indicators} never leave the group and will be left out of any release",
+    "{detail}",
     "nothing to do; drop them from data.indicators to say so in the request itself",
     "requests",
     severity="warning",
@@ -1193,14 +1212,14 @@ DENIAL_WITHOUT_REASON = _declare(
 DECISION_BEFORE_ISSUED = _declare(
     "decision-before-issued",
     "Decision before the request was issued",
-    "{where}: {detail}, before the request was issued ({issued}); nothing is approved in advance",
+    "{where}: {when}, before the request was issued ({issued}); nothing is approved in advance",
     "decide after the coordinators issue the request, in a signed commit",
     "requests",
 )
 MEDIA_PRE_APPROVED = _declare(
     "media-pre-approved",
     "Media request approved in advance",
-    "{where}: {detail}, before the request was issued ({issued}); media requests are decided case by case",
+    "{where}: {when}, before the request was issued ({issued}); media requests are decided case by case",
     "decide after the coordinators issue the request, in a signed commit",
     "requests",
 )
@@ -1275,6 +1294,7 @@ SIGNED_ENTRY = {
     "decision": _signed_entry("decision", "requests"),
     "agreement": _signed_entry("agreement", "breaches"),
     "approval": _signed_entry("approval", "membership"),
+    "signature": _signed_entry("signature", "rights"),
 }
 RECORD_NOT_BY_COORDINATOR = _declare(
     "record-not-by-coordinator",

@@ -28,7 +28,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from isp.errors import IspError, Problem
+from isp import errors
+from isp.errors import ErrorCode, IspError, Problem
 from isp.fsutil import write_text_atomic
 
 MAX_BYTES = 1_000_000
@@ -51,8 +52,10 @@ class _PlainDumper(yaml.SafeDumper):
 class YamlError(IspError):
     """A YAML file that cannot be read safely; one line naming the file, the line and the rule."""
 
-    def __init__(self, source: str, rule: str, message: str, row: int | None = None, fix: str | None = None) -> None:
-        self.problem = Problem(source, rule, message, row=row, fix=fix)
+    def __init__(
+        self, source: str, error: ErrorCode, row: int | None = None, fix: str | None = None, **values: object
+    ) -> None:
+        self.problem = Problem.filled(error, source, values, row=row, fix=fix)
         super().__init__(str(self.problem))
 
 
@@ -85,11 +88,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
             if key in seen:
                 raise YamlError(
                     self.source,
-                    "yaml-duplicate-key",
-                    f"the key '{_short(key)}' appears twice (lines {seen[key]} and {line}); YAML keeps only "
-                    "the last, so a reader and the code would disagree",
+                    errors.YAML_DUPLICATE_KEY,
                     row=line,
                     fix="keep one of them",
+                    key=_short(key),
+                    first=seen[key],
+                    line=line,
                 )
             seen[key] = line
 
@@ -117,23 +121,25 @@ def _check_graph(root: Node, source: str, max_depth: int, aliases: str) -> None:
     level, depth, seen, visits = [root], 1, set(), 1
     while level:
         if depth > max_depth:
-            raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels", row=_row(level[0]))
+            raise YamlError(source, errors.YAML_TOO_DEEP, row=_row(level[0]), limit=max_depth)
         following: list[Node] = []
         for node in level:
             if aliases == "refuse":
                 if id(node) in seen:
                     raise YamlError(
                         source,
-                        "yaml-alias",
-                        "uses an anchor and alias (&name, *name)",
+                        errors.YAML_ALIAS,
                         row=_row(node),
+                        detail="uses an anchor and alias (&name, *name)",
                         fix="write the values out",
                     )
                 seen.add(id(node))
             children = _children(node, scalars=aliases != "none")
             visits += len(children)
             if visits > MAX_EXPANDED_NODES:
-                raise YamlError(source, "yaml-alias", f"aliases expand to more than {MAX_EXPANDED_NODES} values")
+                raise YamlError(
+                    source, errors.YAML_ALIAS, detail=f"aliases expand to more than {MAX_EXPANDED_NODES} values"
+                )
             following += children
         level, depth = following, depth + 1
 
@@ -143,9 +149,8 @@ def _row(node: Node) -> int:
 
 
 def _too_large(size: int, source: str, max_bytes: int) -> YamlError:
-    return YamlError(
-        source, "yaml-too-large", f"{size} bytes, more than the {max_bytes} a YAML file of the protocol may have"
-    )
+    detail = f"{size} bytes, more than the {max_bytes} a YAML file of the protocol may have"
+    return YamlError(source, errors.YAML_TOO_LARGE, detail=detail)
 
 
 def _size(data: bytes | str) -> int:
@@ -176,9 +181,9 @@ def load(
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         row = None if mark is None else mark.line + 1
-        raise YamlError(source, "yaml-syntax", f"not valid YAML: {type(exc).__name__}", row=row) from None
+        raise YamlError(source, errors.YAML_SYNTAX, row=row, why=f": {type(exc).__name__}") from None
     except RecursionError:  # the pure-Python composer, without libyaml's own nesting bound
-        raise YamlError(source, "yaml-too-deep", f"nested deeper than {max_depth} levels") from None
+        raise YamlError(source, errors.YAML_TOO_DEEP, limit=max_depth) from None
     finally:
         loader.dispose()
 
@@ -203,7 +208,7 @@ def load_file(
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise YamlError(source, "missing-file", "the file is missing") from None
+        raise YamlError(source, errors.MISSING_FILE) from None
     if size > max_bytes:
         raise _too_large(size, source, max_bytes)
     return load(path.read_bytes(), source, max_bytes=max_bytes, max_depth=max_depth, allow_aliases=allow_aliases)
@@ -237,7 +242,7 @@ def edit(path: Path, *, width: int | None = None, indent: Indent | None = None) 
     holds a mapping; any other document is refused."""
     doc = round_trip(width, indent).load(path.read_text(encoding="utf-8"))
     if not isinstance(doc, Document):
-        raise YamlError(str(path), "schema", "(top level): the document is not a mapping")
+        raise YamlError(str(path), errors.SCHEMA, detail="(top level): the document is not a mapping")
     yield doc
     write_text_atomic(path, dump(doc, width=width, indent=indent))
 
@@ -262,5 +267,5 @@ def schema_problems(error: ValidationError, source: str, *, fix: str | None = No
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(source, "schema", message, column=where, fix=fix))
+        problems.append(Problem.of(errors.SCHEMA, source, column=where, fix=fix, detail=message))
     return problems

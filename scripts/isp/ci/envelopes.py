@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 
+from isp import errors
 from isp.ci.report import Context, FileCheck
 from isp.crypto import keys
 from isp.crypto import sops as crypto
@@ -43,10 +44,7 @@ def check_envelope(ctx: Context, check: FileCheck, blob: bytes, rewrap: bool = F
     if not crypto.is_envelope(blob):
         check.checks["encrypted"] = False
         ctx.violation(
-            check.path,
-            "not-encrypted",
-            "not a sops envelope (plaintext or damaged)",
-            "encrypt it with `isp submit` (never commit the plaintext sheet)",
+            check.path, errors.NOT_ENCRYPTED, fix="encrypt it with `isp submit` (never commit the plaintext sheet)"
         )
         return
     check.checks["encrypted"] = True
@@ -58,9 +56,9 @@ def check_envelope(ctx: Context, check: FileCheck, blob: bytes, rewrap: bool = F
     if want is None:
         ctx.violation(
             check.path,
-            "recipients",
-            "no rule of the base's .sops.yaml covers this path",
-            "use submissions/<AGENCY>/<YYYY-MM>.csv for an agency of protocol/agencies.yaml",
+            errors.RECIPIENTS,
+            fix="use submissions/<AGENCY>/<YYYY-MM>.csv for an agency of protocol/agencies.yaml",
+            detail="no rule of the base's .sops.yaml covers this path",
         )
     elif want != have:
         owners = _owners(ctx.isp)
@@ -70,9 +68,10 @@ def check_envelope(ctx: Context, check: FileCheck, blob: bytes, rewrap: bool = F
         ]
         ctx.violation(
             check.path,
-            "recipients",
-            f"encrypted for the wrong recipients ({'; '.join(w for w in wrong if w)})",
-            "re-encrypt with `isp submit` from the base branch; key changes go in a pull request of their own first",
+            errors.RECIPIENTS,
+            fix="re-encrypt with `isp submit` from the base branch; "
+            "key changes go in a pull request of their own first",
+            detail=f"encrypted for the wrong recipients ({'; '.join(w for w in wrong if w)})",
         )
     else:
         check_stanzas(ctx, check, blob)
@@ -114,9 +113,9 @@ def check_stanzas(ctx: Context, check: FileCheck, blob: bytes) -> None:
     for problem in problems[:1]:
         ctx.violation(
             check.path,
-            "recipient-shape",
-            f"{problem}: the labels do not say who can read it",
-            "encrypt with sops for the base's recipients only (`isp submit`, `isp keys sync`)",
+            errors.RECIPIENT_SHAPE,
+            fix="encrypt with sops for the base's recipients only (`isp submit`, `isp keys sync`)",
+            problem=problem,
         )
     if not problems and ctx.can_decrypt:
         _check_ci_stanza(ctx, check, stanzas)
@@ -155,9 +154,8 @@ def _check_ci_stanza(ctx: Context, check: FileCheck, stanzas: list[dict[str, str
     if mine and not opened:
         ctx.violation(
             check.path,
-            "recipient-not-ci",
-            "the stanza labelled as CI's does not open with CI's key (encrypted for someone else)",
-            "encrypt with sops for the base's recipients (`isp submit`, `isp keys sync`)",
+            errors.RECIPIENT_NOT_CI,
+            fix="encrypt with sops for the base's recipients (`isp submit`, `isp keys sync`)",
         )
 
 
@@ -172,7 +170,7 @@ def check_decrypts(ctx: Context, check: FileCheck, blob: bytes, fix: str) -> byt
         plaintext = crypto.decrypt_bytes(blob, check.path)
     except crypto.CryptoError as exc:
         check.checks["decrypts"] = False
-        ctx.violation(check.path, "decrypt", exc.reason, fix)
+        ctx.violation(check.path, errors.DECRYPT, fix=fix, reason=exc.reason)
         return None
     check.checks["decrypts"] = True
     return plaintext

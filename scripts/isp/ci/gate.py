@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
 from isp.ci.envelopes import check_decrypts, check_envelope
 from isp.ci.paths import CODE_APPROVALS, MAX_FILE_BYTES, Change, classes_of, object_sizes, raw_changes, unsafe
@@ -91,9 +91,9 @@ def _classify(ctx: Context, check: FileCheck, change: Change) -> str | None:
         what = "no class of the path policy" if not found else f"{len(found)} classes"
         ctx.violation(
             change.path,
-            "path-unclassified",
-            f"falls in {what}: the gate refuses what it does not know",
-            "put files where the repository layout says (submissions/, requests/, protocol/, docs/ ...)",
+            errors.PATH_UNCLASSIFIED,
+            fix="put files where the repository layout says (submissions/, requests/, protocol/, docs/ ...)",
+            what=what,
         )
         return None
     check.path_class = found[0].name
@@ -107,10 +107,10 @@ def _content(ctx: Context, check: FileCheck, blob: bytes) -> None:
         found = "a spreadsheet or CSV file"
     check.checks["no-plaintext"] = found is None
     if found:
-        ctx.violation(check.path, "plaintext-sheet", f"holds {found}, unencrypted", guard.STRAY_SHEET_FIX)
+        ctx.violation(check.path, errors.PLAINTEXT_SHEET, guard.STRAY_SHEET_FIX, holds=f"holds {found}")
     if guard.AGE_IDENTITY.search(blob) or guard.PRIVATE_KEY.search(blob):
         check.checks["no-secret-key"] = False
-        ctx.violation(check.path, "secret-key", "holds a private key", "remove it; commit only public keys")
+        ctx.violation(check.path, errors.SECRET_KEY, fix="remove it; commit only public keys")
 
 
 def _yaml(ctx: Context, check: FileCheck, blob: bytes) -> None:
@@ -135,11 +135,7 @@ def _mkdocs(ctx: Context, check: FileCheck, blob: bytes) -> None:
     check.checks["no-hooks"] = not hooks
     if hooks:
         ctx.violation(
-            MKDOCS,
-            "mkdocs-hooks",
-            "names hooks: MkDocs would run Python from the branch; the site's hooks come from the installed "
-            "isp package only",
-            "remove `hooks:`; `isp site build` adds the package's hooks itself",
+            MKDOCS, errors.MKDOCS_HOOKS, fix="remove `hooks:`; `isp site build` adds the package's hooks itself"
         )
 
 
@@ -185,11 +181,9 @@ def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
     for change in changes:
         size = sizes.get(change.new_blob, 0)
         if size is None:
-            ctx.violation(change.path, "unresolvable", "points at an object the repository does not hold")
+            ctx.violation(change.path, errors.UNRESOLVABLE)
         elif size > MAX_FILE_BYTES:
-            ctx.violation(
-                change.path, "file-too-large", f"{size} bytes, more than the {MAX_FILE_BYTES} a file may have"
-            )
+            ctx.violation(change.path, errors.FILE_TOO_LARGE, size=size, limit=MAX_FILE_BYTES)
     return provenance.read_blobs(ctx.root, sorted(set(sizes) - unreadable))
 
 
@@ -260,7 +254,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
             try:
                 ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
             except IspError as exc:
-                ctx.violation("governance", "governance-unreadable", str(exc))
+                ctx.violation("governance", errors.GOVERNANCE_UNREADABLE, reason=str(exc))
     return PrReport(base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, ctx.notices, ctx.can_decrypt)
 
 
@@ -287,12 +281,9 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
     blobs = provenance.read_blobs(ctx.root, readable)
     good = len(readable) == len(sizes)
     for blob_id in sorted(set(sizes) - set(readable)):
-        ctx.violation(
-            versions[blob_id],
-            "yaml-too-large",
-            f"a version written by the pull request (blob {blob_id[:10]}) is missing or over "
-            f"{yamlfiles.MAX_BYTES} bytes",
-        )
+        detail = f"a version written by the pull request (blob {blob_id[:10]}) is missing or over "
+        detail += f"{yamlfiles.MAX_BYTES} bytes"
+        ctx.violation(versions[blob_id], errors.YAML_TOO_LARGE, detail=detail)
     for blob_id, data in blobs.items():
         try:
             yamlfiles.load(data, versions[blob_id])

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from isp import errors
 from isp.errors import Problem
 from isp.history import git
 
@@ -204,25 +205,22 @@ def unsafe(change: Change) -> Problem | None:
     path = change.path
     if change.new_mode == SYMLINK or (change.deleted and change.old_mode == SYMLINK):
         message = "a symbolic link: links are refused everywhere (they can point outside the repository)"
-        return Problem(path, "symlink", message, fix=UNSAFE_FIX)
+        return Problem.of(errors.SYMLINK, path, fix=UNSAFE_FIX, detail=message)
     if GITLINK in (change.new_mode, change.old_mode):
-        return Problem(path, "gitlink", "a submodule (gitlink): only files are allowed", fix=UNSAFE_FIX)
+        return Problem.of(errors.GITLINK, path, fix=UNSAFE_FIX)
     if not change.deleted and change.new_mode not in FILE_MODES:
-        return Problem(path, "mode", f"mode {change.new_mode} is not a regular file", fix=UNSAFE_FIX)
+        return Problem.of(errors.MODE, path, fix=UNSAFE_FIX, mode=change.new_mode)
     return _unsafe_name(path)
 
 
 def _unsafe_name(path: str) -> Problem | None:
     if "\ufffd" in path or _CONTROL.search(path):
-        message = "the name holds control characters or bytes that are not UTF-8"
-        return Problem(path, "path-name", message, fix=UNSAFE_FIX)
+        return Problem.of(errors.PATH_NAME, path, fix=UNSAFE_FIX)
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts) or any(_DOTGIT.match(part) for part in parts):
-        message = "the path has an empty, '.', '..' or '.git' component (a hand-made tree)"
-        return Problem(path, "path-component", message, fix=UNSAFE_FIX)
+        return Problem.of(errors.PATH_COMPONENT, path, fix=UNSAFE_FIX)
     if _PATHSPEC.search(path):
-        message = "the name looks like a git pathspec (leading ':', '*', '?', '[', ']' or '\\')"
-        return Problem(path, "pathspec", message, fix=UNSAFE_FIX)
+        return Problem.of(errors.PATHSPEC, path, fix=UNSAFE_FIX)
     return None
 
 

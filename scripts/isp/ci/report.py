@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from isp.errors import Problem
+from isp.errors import ErrorCode, Problem
 from isp.history.provenance import CommitInfo
 from isp.protocol import models as protocol
 
@@ -94,11 +94,11 @@ class Context:
     notices: list[Notice] = field(default_factory=list)
     head_isp: protocol.Isp | None = None  # the head's protocol, when its key change is generated and judged
 
-    def violation(self, path: str, rule: str, message: str, fix: str | None = None) -> None:
-        self.problems.append(Problem(path, rule, message, fix=fix))
+    def violation(self, path: str, error: ErrorCode, fix: str | None = None, **values: object) -> None:
+        self.problems.append(Problem.filled(error, path, values, fix=fix))
 
-    def warning(self, path: str, rule: str, message: str, fix: str | None = None) -> None:
-        self.problems.append(Problem(path, rule, message, fix=fix, severity="warning"))
+    def warning(self, path: str, error: ErrorCode, fix: str | None = None, **values: object) -> None:
+        self.problems.append(Problem.filled(error, path, values, fix=fix, severity="warning"))
 
     def notice(self, path: str, message: str, loud: bool = False) -> None:
         self.notices.append(Notice(path, message, loud))

@@ -8,6 +8,7 @@ decrypt (with the key) and carry one well-formed stanza per recipient (see :mod:
 
 from __future__ import annotations
 
+from isp import errors
 from isp.ci.envelopes import check_decrypts, check_envelope
 from isp.ci.report import Context, FileCheck
 from isp.crypto import sops as crypto
@@ -29,10 +30,9 @@ def check_aggregate(ctx: Context, check: FileCheck, before: bytes | None, after:
     if not rewrap:
         ctx.violation(
             check.path,
-            "aggregates-not-by-ci",
-            f"{_CHANGE_WORDS.get(check.change, 'changed')} by the pull request; aggregates/ is written only "
-            "by the consolidation on main (main.yml), after the submissions are merged",
-            "drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
+            errors.AGGREGATES_NOT_BY_CI,
+            fix="drop the change: `git checkout origin/main -- aggregates` (re-wraps by `isp keys sync` are allowed)",
+            changed=_CHANGE_WORDS.get(check.change, "changed"),
         )
         return
     assert after is not None

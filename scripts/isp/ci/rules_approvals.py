@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from isp import errors
 from isp.ci.report import Context
 from isp.history import attribution
 from isp.history.attribution import Revision, entries_of, entry_changes
@@ -54,10 +55,12 @@ def check_decision_dates(ctx: Context, path: str, revs: list[Revision]) -> None:
             if stated is not None and abs((stated - committed).days) > TOLERANCE_DAYS:
                 ctx.violation(
                     path,
-                    "decision-date",
-                    f"{key}.{name} is dated {stated} but was committed on {committed} (commit {rev.sha[:10]}); "
-                    f"a date may differ from its signed commit's by {TOLERANCE_DAYS} days at most",
-                    "date it the day you record it (`isp request decide` does)",
+                    errors.DECISION_DATE,
+                    fix="date it the day you record it (`isp request decide` does)",
+                    entry=f"{key}.{name}",
+                    stated=stated,
+                    committed=f"{committed} (commit {rev.sha[:10]})",
+                    days=TOLERANCE_DAYS,
                 )
 
 
@@ -73,10 +76,9 @@ def check_frozen(ctx: Context, path: str, revs: list[Revision]) -> None:
             if entries_of(parent, "approvals") and _substance(parent) != _substance(rev.after):
                 ctx.violation(
                     path,
-                    "record-frozen",
-                    f"commit {rev.sha[:10]} changes the record after it was approved; "
-                    "the approvals were given to the earlier text",
-                    "leave it as approved, and add a new record for the new change",
+                    errors.RECORD_FROZEN,
+                    fix="leave it as approved, and add a new record for the new change",
+                    sha=rev.sha[:10],
                 )
                 break
 
@@ -101,10 +103,9 @@ def check_stale(ctx: Context, path: str, revs: list[Revision]) -> None:
     if _approved_subject(ctx, record, first.sha) != _approved_subject(ctx, record, ctx.head):
         ctx.violation(
             path,
-            "approval-stale",
-            f"what this record approves changed after its first approval (commit {first.sha[:10]}); "
-            "an approval counts only for the change it approved",
-            "revert the later change, or start a new record and collect the approvals again",
+            errors.APPROVAL_STALE,
+            fix="revert the later change, or start a new record and collect the approvals again",
+            sha=first.sha[:10],
         )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.ci.paths import CODE_APPROVALS, CODE_CLASSES, Change, classes_of
 from isp.ci.report import Context, OwnChanges
 from isp.errors import IspError
@@ -83,9 +83,7 @@ def check_code(
     """Refuse unapproved code changes and edits of approval records (see the module doc)."""
     for change in changes:
         if change.path.startswith(f"{CODE_APPROVALS}/") and change.status != "A":
-            ctx.violation(
-                change.path, "approval-frozen", "an approval record is never changed or deleted", "add a new one"
-            )
+            ctx.violation(change.path, errors.APPROVAL_FROZEN, fix="add a new one")
     code = [c.path for c in changes if is_code(c.path)]
     if not code:
         return
@@ -98,13 +96,7 @@ def check_code(
         ctx.notice(code[0], f"code change ({len(code)} path(s)) approved by a coordinator (sha256:{digest[:16]}…)")
         return
     shown = ", ".join(code[:3]) + (f" and {len(code) - 3} more" if len(code) > 3 else "")
-    ctx.violation(
-        code[0],
-        "code-not-approved",
-        f"the pull request changes code ({shown}) without a coordinator's signed approval "
-        f"(digest sha256:{digest[:16]}…)",
-        APPROVE_FIX,
-    )
+    ctx.violation(code[0], errors.CODE_NOT_APPROVED, fix=APPROVE_FIX, shown=shown, digest=digest[:16])
 
 
 def _approved_by_record(
@@ -121,10 +113,12 @@ def _approved_by_record(
     try:
         record = yamlfiles.load(heads.get(path, b""), path, max_bytes=4096)
     except IspError as exc:
-        ctx.violation(path, "approval-record", str(exc))
+        ctx.violation(path, errors.APPROVAL_RECORD, detail=str(exc))
         return False
     if not isinstance(record, dict) or record.get("kind") != "code" or record.get("digest") != f"sha256:{digest}":
-        ctx.violation(path, "approval-record", "the record does not name this code change's digest", APPROVE_FIX)
+        ctx.violation(
+            path, errors.APPROVAL_RECORD, fix=APPROVE_FIX, detail="the record does not name this code change's digest"
+        )
         return False
     adders = [sha for sha, paths in own.items() if any(p == path for _, p in paths)]
     good = [
@@ -133,11 +127,6 @@ def _approved_by_record(
         if _coordinator(ctx, infos[sha]) and all(p.startswith(f"{CODE_APPROVALS}/") for _, p in own[sha])
     ]
     if not adders or len(good) != len(adders):
-        ctx.violation(
-            path,
-            "approval-signer",
-            "the approval record must be added by a coordinator's signed commit that touches nothing else",
-            APPROVE_FIX,
-        )
+        ctx.violation(path, errors.APPROVAL_SIGNER, fix=APPROVE_FIX)
         return False
     return True

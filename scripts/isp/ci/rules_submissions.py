@@ -19,6 +19,7 @@ import io
 import re
 from pathlib import Path
 
+from isp import errors
 from isp.ci.envelopes import check_envelope
 from isp.ci.report import Context, FileCheck, OwnChanges
 from isp.crypto import keys
@@ -46,21 +47,26 @@ def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str)
     where = f"commit {info.sha[:10]}"
     if info.status == "N":
         ctx.violation(
-            path, "signature", f"{where} is not signed: only a focal point of {agency} may change it", SIGN_FIX
+            path,
+            errors.SIGNATURE,
+            fix=SIGN_FIX,
+            detail=f"{where} is not signed: only a focal point of {agency} may change it",
         )
     elif not info.verified:
         ctx.violation(
             path,
-            "signature",
-            f"{where} carries a signature the base's {keys.ALLOWED_SIGNERS} does not accept ({signer_label(info)})",
-            f"sign with the key registered for a focal point of {agency} (`isp keys signer`, merged beforehand)",
+            errors.SIGNATURE,
+            fix=f"sign with the key registered for a focal point of {agency} (`isp keys signer`, merged beforehand)",
+            detail=f"{where} carries a signature the base's {keys.ALLOWED_SIGNERS} does not accept "
+            f"({signer_label(info)})",
         )
     elif info.agency != agency:
         ctx.violation(
             path,
-            "wrong-agency",
-            f"{where} is signed by {info.principal} of {info.agency}; only a focal point of {agency} may change it",
+            errors.WRONG_AGENCY,
             f"ask {agency}'s focal point to commit its own sheet",
+            detail=f"{where} is signed by {info.principal} of {info.agency}; "
+            f"only a focal point of {agency} may change it",
         )
 
 
@@ -107,31 +113,24 @@ def check_submission_path(ctx: Context, check: FileCheck) -> tuple[str, str] | N
     match = SUBMISSION_PATH.match(check.path)
     if not match:
         check.checks["path"] = False
-        ctx.violation(
-            check.path,
-            "path",
-            "not a submission file name",
-            "name it submissions/<AGENCY>/<YYYY-MM>.csv (as `isp submit` does)",
-        )
+        ctx.violation(check.path, errors.PATH, fix="name it submissions/<AGENCY>/<YYYY-MM>.csv (as `isp submit` does)")
         return None
     agency, month = match.groups()
     check.checks["path"] = True
     if agency not in ctx.isp.agencies or not ctx.isp.agencies[agency].submits_sheets:
         check.checks["path"] = False
         ctx.violation(
-            check.path,
-            "agency",
-            f"{agency} is not an agency that submits tracking sheets",
-            "check the agency code against protocol/agencies.yaml",
+            check.path, errors.AGENCY, fix="check the agency code against protocol/agencies.yaml", agency=agency
         )
         return None
     if not is_month(month) or month > month_of(ctx.today):
         check.checks["path"] = False
         ctx.violation(
             check.path,
-            "month",
-            f"{month} is not a past or current month (today is {ctx.today})",
-            "name the file for the month the figures describe",
+            errors.MONTH,
+            fix="name the file for the month the figures describe",
+            month=month,
+            today=ctx.today,
         )
         return None
     return agency, month
@@ -186,9 +185,9 @@ def check_replay(ctx: Context, check: FileCheck, blob_id: str, blob: bytes, inde
     if copies:
         ctx.violation(
             check.path,
-            "replay",
-            f"the ciphertext is a copy of {sorted(copies)[0]}",
-            "submit this month's own sheet with `isp submit`; an envelope never moves to another month",
+            errors.REPLAY,
+            fix="submit this month's own sheet with `isp submit`; an envelope never moves to another month",
+            original=sorted(copies)[0],
         )
 
 
@@ -208,27 +207,24 @@ def check_content(ctx: Context, check: FileCheck, blob: bytes, agency: str, mont
         plaintext = crypto.decrypt_bytes(blob, check.path)
     except crypto.CryptoError as exc:
         check.checks["decrypts"] = False
-        ctx.violation(check.path, "decrypt", exc.reason, "submit the file again with `isp submit`")
+        ctx.violation(check.path, errors.DECRYPT, fix="submit the file again with `isp submit`", reason=exc.reason)
         return
     check.checks["decrypts"] = True
     months = _month_column(plaintext)
     check.checks["month-matches"] = months == {month}
     if months != {month}:
-        message = "the sheet's month column does not match the file name (replayed or filed under the wrong month)"
-        ctx.violation(check.path, "month-mismatch", message, "submit the sheet under its own month")
+        ctx.violation(check.path, errors.MONTH_MISMATCH, fix="submit the sheet under its own month")
     from isp.sheets.validate import validate_bytes
 
     _frame, problems = validate_bytes(plaintext, check.path, ctx.isp, agency, month)
-    errors = [p for p in problems if p.severity == "error"]
-    check.checks["valid"] = not errors
-    ctx.problems.extend(errors)
+    failed = [p for p in problems if p.severity == "error"]
+    check.checks["valid"] = not failed
+    ctx.problems.extend(failed)
 
 
 def check_deleted(ctx: Context, check: FileCheck) -> None:
     check.checks["kept"] = False
-    ctx.violation(
-        check.path, "deleted", "a submission may not be deleted", "to correct it, commit a new version of the same file"
-    )
+    ctx.violation(check.path, errors.DELETED, fix="to correct it, commit a new version of the same file")
 
 
 def check_submission(

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.ci.report import Context, OwnChanges
 from isp.crypto import keys
 from isp.errors import IspError
@@ -68,7 +68,7 @@ def generated_protocol(ctx: Context, changed: set[str]) -> Iterator[protocol.Isp
     try:
         isp = head_protocol(ctx.root, ctx.head)
     except IspError as exc:
-        ctx.violation(AGENCIES, "protocol-unreadable", f"the head's protocol cannot be read: {exc}")
+        ctx.violation(AGENCIES, errors.PROTOCOL_UNREADABLE, reason=exc)
         yield None
         return
     yield isp if _generated_match(ctx, isp) else None
@@ -81,12 +81,7 @@ def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
         have = found.get(f"{ctx.head}:{path}")
         if have is None or have.decode("utf-8", "replace") != make(isp):
             good = False
-            ctx.violation(
-                path,
-                "trust-file-not-generated",
-                "differs from what `isp keys sync` generates from the head's protocol/agencies.yaml",
-                SYNC_FIX,
-            )
+            ctx.violation(path, errors.TRUST_FILE_NOT_GENERATED, fix=SYNC_FIX)
     return good
 
 
@@ -100,10 +95,10 @@ def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: OwnC
         if not (info.verified and info.agency in coordinators):
             ctx.violation(
                 keys.SITE_CREDENTIALS,
-                "site-credentials-signer",
-                f"commit {sha[:10]} changes the site passphrases but is not signed by a coordinator "
-                f"({', '.join(coordinators)})",
-                "a coordinator runs `isp site credentials` and commits it signed (-S)",
+                errors.SITE_CREDENTIALS_SIGNER,
+                fix="a coordinator runs `isp site credentials` and commits it signed (-S)",
+                sha=sha[:10],
+                join=", ".join(coordinators),
             )
 
 
@@ -128,13 +123,10 @@ def check_identities(ctx: Context, infos: dict[str, CommitInfo], shas: list[str]
         if committer.casefold() != signer:
             ctx.violation(
                 f"commit {sha[:10]}",
-                "forged-identity",
-                f"signed by {infos[sha].principal} but the committer says {committer}",
-                "commit under your own name and e-mail (git config user.email), signed with your own key",
+                errors.FORGED_IDENTITY,
+                fix="commit under your own name and e-mail (git config user.email), signed with your own key",
+                signer=infos[sha].principal,
+                committer=committer,
             )
         elif author.casefold() != signer:
-            ctx.warning(
-                f"commit {sha[:10]}",
-                "author-not-signer",
-                f"signed by {infos[sha].principal} on behalf of the author {author}: check the author agreed",
-            )
+            ctx.warning(f"commit {sha[:10]}", errors.AUTHOR_NOT_SIGNER, signer=infos[sha].principal, author=author)

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from isp import errors
 from isp.consolidate import codec
 from isp.consolidate.layout import AXES, NATIONAL, Layout
 from isp.crypto import sops
-from isp.errors import Problem, ValidationFailed
+from isp.errors import ErrorCode, Problem, ValidationFailed
 from isp.protocol.models import Isp
 from isp.protocol.periods import is_month
 from isp.sheets.tidy import COLUMNS, KEY_COLUMNS
@@ -72,15 +73,17 @@ def describe(isp: Isp, files: list[tuple[str, str, str]], hashes: list[str]) -> 
     ]
 
 
-def _problem(rel: str, rule: str, message: str, row: int | None = None, column: str | None = None) -> ValidationFailed:
+def _problem(
+    error: ErrorCode, rel: str, row: int | None = None, column: str | None = None, **values: object
+) -> ValidationFailed:
     fix = _OUTPUT_FIX if rel.startswith(AGGREGATES) else _FIX.format(rel=rel)
-    return ValidationFailed([Problem(rel, rule, message, row=row, column=column, fix=fix)])
+    return ValidationFailed([Problem.filled(error, rel, values, row=row, column=column, fix=fix)])
 
 
 def _read(data: bytes, rel: str, columns: list[str]) -> pd.DataFrame:
     header = data[: data.find(b"\n")].decode("utf-8", "replace").strip()
     if header.split(",") != columns:
-        raise _problem(rel, "columns", f"the header must be {','.join(columns)}", row=1)
+        raise _problem(errors.COLUMNS, rel, row=1, columns=",".join(columns))
     dtypes = {column: "category" for column in columns[:-1]} | {"count": "int64"}
     try:
         return pd.read_csv(io.BytesIO(data), dtype=dtypes, na_filter=False)
@@ -93,11 +96,11 @@ def _counts_problem(data: bytes, rel: str) -> ValidationFailed:
     try:
         raw = pd.read_csv(io.BytesIO(data), dtype=str, na_filter=False)
     except (ValueError, pd.errors.ParserError):
-        return _problem(rel, "csv", "not a readable CSV table")
+        return _problem(errors.CSV, rel)
     numbers = pd.to_numeric(raw["count"], errors="coerce")
     bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers.fillna(0) % 1 != 0).to_numpy())
     row = int(bad[0]) + 2 if len(bad) else None
-    return _problem(rel, "count", "a count must be a whole number", row=row, column="count")
+    return _problem(errors.COUNT, rel, row=row, column="count", expected="be a whole number")
 
 
 def _first_row(frame: pd.DataFrame, mask: np.ndarray) -> int:
@@ -113,7 +116,9 @@ def _codes(frame: pd.DataFrame, layout: Layout, rel: str) -> dict[str, np.ndarra
         positions = lookup[column.cat.codes.to_numpy()]
         if (positions < 0).any():
             row = _first_row(frame, positions < 0)
-            raise _problem(rel, "unknown-code", "a code that is not in protocol/", row=row, column=axis)
+            raise _problem(
+                errors.UNKNOWN_CODE, rel, row=row, column=axis, value="the value", what=axis, codes_file="protocol/"
+            )
         codes[axis] = positions
     return codes
 
@@ -123,13 +128,16 @@ def cells_of(frame: pd.DataFrame, layout: Layout, label: str, rel: str, column: 
     frame = frame.astype({name: "category" for name in (column, *AXES)})
     if len(frame) and (frame[column] != label).any():
         row = _first_row(frame, (frame[column] != label).to_numpy())
-        raise _problem(rel, column, f"every row must be for {label}, as the file name says", row, column)
+        raise _problem(errors.PERIOD, rel, row, column, label=label)
     counts = frame["count"].to_numpy(dtype=np.int64)
     if (counts < 0).any():
-        raise _problem(rel, "count", "a count must not be negative", _first_row(frame, counts < 0), "count")
+        raise _problem(errors.COUNT, rel, _first_row(frame, counts < 0), "count", expected="not be negative")
     ids = layout.cell_ids(_codes(frame, layout, rel))
-    if len(np.unique(ids)) != len(ids):
-        raise _problem(rel, "duplicate", "the same cell appears on two rows")
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    if len(first) != len(ids):
+        again = int(np.flatnonzero(first[inverse] != np.arange(len(ids)))[0])
+        row, earlier = int(frame.index[again]) + 2, int(frame.index[first[inverse[again]]]) + 2
+        raise _problem(errors.DUPLICATE, rel, row, cell=f"on row {row}", first=earlier)
     return Cells(ids, counts)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
+from isp import errors
 from isp.crypto import sops
 from isp.errors import Problem
 from isp.history import git
@@ -62,34 +63,33 @@ def check_file(root: Path, path: Path) -> list[Problem]:
     absolute = path if path.is_absolute() else Path.cwd() / path
     if PurePosixPath(rel).name == CACHE_NAME:
         fix = "delete it and add it to .gitignore (set cache_file: '' in mkdocs.yml)"
-        return [Problem(rel, "encryptcontent-cache", "the site's key cache must never be committed", fix=fix)]
+        return [Problem.of(errors.ENCRYPTCONTENT_CACHE, rel, fix=fix)]
     if absolute.is_symlink() and _protected(rel):
-        return [Problem(rel, "symlink", "a link has no place in submissions/ or aggregates/", fix="commit the file")]
+        return [
+            Problem.of(
+                errors.SYMLINK, rel, fix="commit the file", detail="a link has no place in submissions/ or aggregates/"
+            )
+        ]
     if not absolute.is_file():
         return []
     data = absolute.read_bytes()
     problems = []
     if _protected(rel) and not sops.is_envelope(data):
         problems.append(
-            Problem(
+            Problem.of(
+                errors.PLAINTEXT,
                 rel,
-                "plaintext",
-                "not a sops envelope: plaintext must never be committed here",
                 fix="unstage it (`git restore --staged FILE`) and use `isp submit`, which encrypts",
             )
         )
     if is_stray_sheet(rel) and not sops.is_envelope(data):
         problems.append(
-            Problem(rel, "plaintext-sheet", "a spreadsheet or CSV in the repository, unencrypted", fix=STRAY_SHEET_FIX)
+            Problem.of(errors.PLAINTEXT_SHEET, rel, fix=STRAY_SHEET_FIX, holds="a spreadsheet or CSV in the repository")
         )
     if AGE_IDENTITY.search(data):
-        problems.append(
-            Problem(rel, "age-identity", "holds an age secret key", fix="unstage it and keep keys outside the repo")
-        )
+        problems.append(Problem.of(errors.AGE_IDENTITY, rel, fix="unstage it and keep keys outside the repo"))
     if PRIVATE_KEY.search(data):
-        problems.append(
-            Problem(rel, "private-key", "holds an SSH private key", fix="unstage it; commit only the .pub file")
-        )
+        problems.append(Problem.of(errors.PRIVATE_KEY, rel, fix="unstage it; commit only the .pub file"))
     return problems
 
 

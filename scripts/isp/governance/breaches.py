@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance.request_models import coordinators_at
@@ -319,37 +319,25 @@ def breach_intervals(root: Path, isp: Isp, rev: str | None = None) -> list[Inter
 
 def _breach_rules(isp: Isp, path: str, breach: Breach) -> Iterable[Problem]:
     if Path(path).stem != breach.id:
-        yield Problem(path, "id", f"id '{breach.id}' differs from the file name", column="id")
+        yield Problem.of(errors.ID, path, column="id", id=breach.id)
     if DIGITS.search(breach.description):
-        yield Problem(
-            path,
-            "breach-figures",
-            "description: no figures in a breach record (no digits at all)",
-            column="description",
-            fix="describe what happened in words",
-        )
+        yield Problem.of(errors.BREACH_FIGURES, path, column="description", fix="describe what happened in words")
     for name in ("meeting", "escalated", "resolved"):
         value = getattr(breach, name)
         if value is not None and value < breach.reported:
-            yield Problem(
-                path, "dates", f"{name} {value} is before the breach was reported ({breach.reported})", column=name
+            yield Problem.of(
+                errors.DATES,
+                path,
+                column=name,
+                detail=f"{name} {value} is before the breach was reported ({breach.reported})",
             )
     for agency in breach.agreements:
         if agency not in isp.agencies:
-            yield Problem(
-                path,
-                "not-a-signatory",
-                f"agreements.{agency}: not an agency of agencies.yaml",
-                column=f"agreements.{agency}",
-            )
+            yield Problem.of(errors.NOT_A_SIGNATORY, path, column=f"agreements.{agency}", agency=agency)
     missing = [a for a in isp.agencies if a not in breach.agreements]
     if breach.resolved is not None and missing:
-        yield Problem(
-            path,
-            "resolved-without-agreement",
-            f"resolved is set but {', '.join(missing)} have not agreed: the breach stays open",
-            column="resolved",
-            severity="warning",
+        yield Problem.of(
+            errors.RESOLVED_WITHOUT_AGREEMENT, path, column="resolved", severity="warning", missing=", ".join(missing)
         )
 
 
@@ -377,7 +365,7 @@ def breach_check(root: Path, base: str | None = None, head: str = "HEAD", isp: I
     if base:
         for sha in provenance.commits_between(root, base, head):
             problems += [
-                Problem(path, "breach-deleted", f"commit {sha[:10]} deletes a breach record; the register is kept")
+                Problem.of(errors.BREACH_DELETED, path, commit=sha[:10])
                 for change, path in provenance.changed_paths(root, sha)
                 if change == "D" and path.startswith(f"{BREACHES_DIR}/") and path.endswith(".yaml")
             ]

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.governance import breaches
 from isp.protocol.models import Isp
@@ -87,20 +87,22 @@ def problems(isp: Isp, minutes: Minutes, rel: str) -> list[Problem]:
     found = []
     if Path(rel).stem != minutes.id or minutes.id != minutes_id(minutes.kind, minutes.subject):
         found.append(
-            Problem(rel, "id", f"id must be {minutes_id(minutes.kind, minutes.subject)} and match the file name")
+            Problem.of(
+                errors.ID,
+                rel,
+                id=minutes.id,
+                fix=f"set id to {minutes_id(minutes.kind, minutes.subject)} and name the file after it",
+            )
         )
     for email in minutes.attended:
         if isp.agency_of_email(email) is None:
-            found.append(
-                Problem(rel, "attended", f"attended: {email} is not a focal point in agencies.yaml", column="attended")
-            )
+            found.append(Problem.of(errors.ATTENDED, rel, column="attended", email=email))
     for text in minutes.decisions:
         if DIGIT.search(DATES.sub("", text)):
             found.append(
-                Problem(
+                Problem.of(
+                    errors.MINUTES_FIGURES,
                     rel,
-                    "minutes-figures",
-                    "decisions: no figures in minutes (digits only in dates)",
                     column="decisions",
                     fix="say what was decided in words; the figures stay in the encrypted reports",
                 )
@@ -108,12 +110,8 @@ def problems(isp: Isp, minutes: Minutes, rel: str) -> list[Problem]:
     missing = [a for a in isp.agencies if a not in attendance(isp, minutes)]
     if minutes.kind == "breach" and missing:
         found.append(
-            Problem(
-                rel,
-                "breach-meeting-attendance",
-                f"the breach meeting brings together the focal points of every agency; absent: {', '.join(missing)}",
-                column="attended",
-                severity="warning",
+            Problem.of(
+                errors.BREACH_MEETING_ATTENDANCE, rel, column="attended", severity="warning", join=", ".join(missing)
             )
         )
     return found

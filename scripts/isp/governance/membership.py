@@ -35,8 +35,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from isp import yamlfiles
-from isp.errors import IspError, Problem, UsageError
+from isp import errors, yamlfiles
+from isp.errors import ErrorCode, IspError, Problem, UsageError
 from isp.governance import request_files, rights
 from isp.governance.breaches import BREACHES_DIR, breach_ids, breach_intervals, breach_statuses
 from isp.governance.request_status import RequestStatus
@@ -89,24 +89,25 @@ def validity_problems(isp: Isp, day: date) -> list[Problem]:
     where = "protocol/protocol.yaml"
     if not validity.in_force(day):
         return [
-            Problem(
+            Problem.of(
+                errors.PROTOCOL_NOT_IN_FORCE,
                 where,
-                "protocol-not-in-force",
-                f"the protocol is not in force on {day}: nothing may be shared until it is renewed",
                 column="validity.periods",
                 fix="the signatories renew it; add the renewal under validity.periods",
+                day=day,
             )
         ]
     if day >= validity.review_date:
         end = validity.periods[-1].end
         return [
-            Problem(
+            Problem.of(
+                errors.PROTOCOL_REVIEW,
                 where,
-                "protocol-review",
-                f"the protocol's review was due on {validity.review_date}; the current period ends on {end}",
                 column="validity.review_date",
                 severity="warning",
                 fix="review it with the signatories and record the renewal",
+                review=validity.review_date,
+                end=end,
             )
         ]
     return []
@@ -312,7 +313,7 @@ def _switch_record(files: list[tuple[str, MembershipChange]], code: str, system:
     for path, m in files:
         if m.change == "system-switch" and m.agency == code and m.system == system:
             return [
-                Problem(path, "system-switch-record", f"{name}: when the coordinators {what}", column=name)
+                Problem.of(errors.SYSTEM_SWITCH_RECORD, path, column=name, name=name, what=what)
                 for name, what in (
                     ("training", "arranged the training"),
                     ("signatories_notified", "told the signatories"),
@@ -324,10 +325,10 @@ def _switch_record(files: list[tuple[str, MembershipChange]], code: str, system:
 
 # Fields of an agency's entry that are its own to change (field -> rule code when someone else does).
 OWN_FIELDS = {
-    "suspensions": "suspension-signature",
-    "focal_points": "keys-signature",
-    "other_focal_points": "keys-signature",
-    "age_recipients": "keys-signature",
+    "suspensions": errors.SUSPENSION_SIGNATURE,
+    "focal_points": errors.KEYS_SIGNATURE,
+    "other_focal_points": errors.KEYS_SIGNATURE,
+    "age_recipients": errors.KEYS_SIGNATURE,
 }
 
 
@@ -362,11 +363,11 @@ def own_fields_check(
         if not any(p.get("ci") == rev.after.get("ci") for p in rev.parents) and not (
             rev.signer.verified and rev.signer.agency in coordinators
         ):
-            problems.append(_own_field_problem(rev, "CI", "ci", "ci-key-signature", coordinators))
+            problems.append(_own_field_problem(rev, "CI", "ci", errors.CI_KEY_SIGNATURE, coordinators))
         # an agency added or removed as a whole is a membership change, judged above
         codes = set(rev.after.get("agencies") or {}).intersection(*((p.get("agencies") or {}) for p in rev.parents))
         for code in sorted(codes):
-            for name, rule in OWN_FIELDS.items():
+            for name, error in OWN_FIELDS.items():
                 # a merge is judged on its own change only: what differs from every parent
                 if any(_field(p, code, name) == _field(rev.after, code, name) for p in rev.parents):
                     continue
@@ -374,18 +375,22 @@ def own_fields_check(
                 allowed = {code, *coordinators} if name == "suspensions" or setting_up else {code}
                 if rev.signer.verified and rev.signer.agency in allowed:
                     continue
-                problems.append(_own_field_problem(rev, code, name, rule, sorted(allowed)))
+                problems.append(_own_field_problem(rev, code, name, error, sorted(allowed)))
     return problems
 
 
-def _own_field_problem(rev: attribution.Revision, code: str, name: str, rule: str, allowed: list[str]) -> Problem:
-    what = "the CI key" if name == "ci" else f"{code}'s {name.replace('_', ' ')}"
-    return Problem(
+def _own_field_problem(
+    rev: attribution.Revision, code: str, name: str, error: ErrorCode, allowed: list[str]
+) -> Problem:
+    return Problem.of(
+        error,
         AGENCIES_FILE,
-        rule,
-        f"commit {rev.sha[:10]} changes {what} but is {attribution.describe(rev.signer)}",
         column="ci" if name == "ci" else f"agencies.{code}.{name}",
-        fix=f"a focal point of {' or '.join(allowed)} commits it, signed with a key registered before this change",
+        commit=rev.sha[:10],
+        agency=code,
+        field=name.replace("_", " "),
+        signer=attribution.describe(rev.signer),
+        allowed=" or ".join(allowed),
     )
 
 
@@ -440,12 +445,13 @@ def _needs(
     if match is None:
         subject = f"sections: [{', '.join(sections or [])}]" if code is None else f"agency: {code}"
         return [
-            Problem(
+            Problem.of(
+                errors.MEMBERSHIP_APPROVAL,
                 PROTOCOL_FILE if code is None else AGENCIES_FILE,
-                "membership-approval",
-                f"{what} has no approval record",
                 fix=f"add {MEMBERSHIP_DIR}/<ID>.yaml (change: {change}, {subject}) and have "
                 f"{'every signatory' if all_of else 'a coordinator'} approve it in a signed commit",
+                what=what,
+                detail="has no approval record",
             )
         ]
     path, _ = match
@@ -454,11 +460,12 @@ def _needs(
     if (all_of and missing) or (not all_of and len(missing) == len(approvers)):
         who = ", ".join(missing) if all_of else f"a coordinator ({', '.join(approvers)})"
         problems.append(
-            Problem(
+            Problem.of(
+                errors.MEMBERSHIP_APPROVAL,
                 path,
-                "membership-approval",
-                f"{what} still needs the signed approval of {who}",
                 fix="each approves under `approvals:` in a commit signed by its focal point",
+                what=what,
+                detail=f"still needs the signed approval of {who}",
             )
         )
     return problems

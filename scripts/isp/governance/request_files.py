@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.fsutil import write_text_atomic
 from isp.governance.breaches import breach_intervals
@@ -69,7 +69,7 @@ def parse(data: bytes | str, rel: str) -> Request:
     except yamlfiles.YamlError as exc:
         raise ValidationFailed([exc.problem]) from None
     if not isinstance(raw, dict):
-        raise ValidationFailed([Problem(rel, "schema", "a request is a mapping of fields")])
+        raise ValidationFailed([Problem.of(errors.SCHEMA, rel, detail="a request is a mapping of fields")])
     try:
         return Request.model_validate(raw)
     except ValidationError as exc:
@@ -343,12 +343,11 @@ def _edits_after_decisions(path: str, revs: list[Revision]) -> Iterable[Problem]
         if not rev.in_review or not decided:
             continue
         if any(_substance(p) != _substance(rev.after) for p in decided) and rev.after:
-            yield Problem(
+            yield Problem.of(
+                errors.CHANGED_AFTER_DECISIONS,
                 path,
-                "changed-after-decisions",
-                f"commit {rev.sha[:10]} changes the request after agencies "
-                "decided on it; their answers were about the earlier text",
                 fix="leave it as decided, and issue a new request for the new terms",
+                commit=rev.sha[:10],
             )
 
 
@@ -356,12 +355,7 @@ def _deleted(root: Path, base: str, head: str) -> Iterable[Problem]:
     for sha in provenance.commits_between(root, base, head):
         for change, path in provenance.changed_paths(root, sha):
             if change == "D" and path.startswith(f"{REQUESTS_DIR}/") and path.endswith(".yaml"):
-                yield Problem(
-                    path,
-                    "request-deleted",
-                    f"commit {sha[:10]} deletes a request; the record is kept",
-                    fix="restore the file",
-                )
+                yield Problem.of(errors.REQUEST_DELETED, path, fix="restore the file", commit=sha[:10])
 
 
 def _release_rules(
@@ -370,25 +364,22 @@ def _release_rules(
     for release in request.releases:
         state = timeline(isp, request, counted, breaches, release.date).state
         if state != "approved":
-            yield Problem(
+            yield Problem.of(
+                errors.RELEASE_WITHOUT_APPROVAL,
                 request.path,
-                "release-without-approval",
-                f"releases: {release.id} on {release.date} was made while the request was {state}",
                 column="releases",
+                release=release.id,
+                date=release.date,
+                state=state,
             )
 
 
 def _pre_issue_commits(request: Request, attribution: Attribution) -> Iterable[Problem]:
     for agency, info in attribution.entries.items():
         if info is not None and info.committed.date() < request.issued - timedelta(days=1):
-            rule = "media-pre-approved" if request.type == "media" else "decision-before-issued"
-            yield Problem(
-                request.path,
-                rule,
-                f"decisions.{agency}: committed on {info.committed.date()}, before the "
-                f"request was issued ({request.issued})",
-                column=f"decisions.{agency}",
-            )
+            error = errors.MEDIA_PRE_APPROVED if request.type == "media" else errors.DECISION_BEFORE_ISSUED
+            where, when = f"decisions.{agency}", f"committed on {info.committed.date()}"
+            yield Problem.of(error, request.path, column=where, where=where, when=when, issued=request.issued)
 
 
 def check_file(
@@ -408,7 +399,7 @@ def check_file(
         return exc.problems
     problems = []
     if Path(path).stem != request.id:
-        problems.append(Problem(path, "id", f"id '{request.id}' differs from the file name", column="id"))
+        problems.append(Problem.of(errors.ID, path, column="id", id=request.id))
     problems += content_problems(isp, request, others)
     attribution = signed_entries(root, path, "decisions", "decision", head, base)
     problems += attribution.problems
@@ -465,13 +456,14 @@ def _backdated_releases(heads: Mapping[str, Request], base_files: Mapping[str, b
             if release.id in known or today - timedelta(days=RELEASE_RECORD_DAYS) <= release.date <= today:
                 continue
             problems.append(
-                Problem(
+                Problem.of(
+                    errors.RELEASE_DATE,
                     request.path,
-                    "release-date",
-                    f"releases: {release.id} is dated {release.date}, but it is recorded on {today}",
                     column="releases",
-                    fix=f"record a release within {RELEASE_RECORD_DAYS} days of making it, with the real date "
-                    "(`isp release` without ISP_TODAY)",
+                    days=RELEASE_RECORD_DAYS,
+                    release=release.id,
+                    date=release.date,
+                    today=today,
                 )
             )
     return problems

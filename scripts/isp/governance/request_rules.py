@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from isp import errors
 from isp.errors import Problem
 from isp.governance.request_models import Request
 from isp.protocol.models import Isp
@@ -56,12 +57,13 @@ def _element(request: Request, dotted: str) -> Any:
 def _completeness(request: Request) -> Iterable[Problem]:
     for dotted, meaning in ELEMENTS.items():
         if _blank(_element(request, dotted)):
-            yield Problem(
+            yield Problem.of(
+                errors.INCOMPLETE,
                 request.path,
-                "incomplete",
-                f"{dotted} is missing: {meaning}",
                 column=dotted,
                 fix=f"fill in {dotted} (a request needs all five required elements)",
+                field=dotted,
+                meaning=meaning,
             )
 
 
@@ -72,47 +74,58 @@ def _as_list(value: list[str] | str) -> list[str]:
 def _data_rules(isp: Isp, request: Request) -> Iterable[Problem]:
     rel, data = request.path, request.data
     if data.report and data.report not in REPORTS:
-        yield Problem(
-            rel, "data", f"data.report: '{data.report}' is not one of {', '.join(REPORTS)}", column="data.report"
+        yield Problem.of(
+            errors.DATA,
+            rel,
+            column="data.report",
+            field="report",
+            value=data.report,
+            detail=f"is not one of {', '.join(REPORTS)}",
         )
     pattern = PERIOD_LABELS.get(data.report)
     for label in data.periods:
         if pattern and not pattern.match(str(label)):
-            yield Problem(
+            yield Problem.of(
+                errors.DATA,
                 rel,
-                "data",
-                f"data.periods: '{label}' is not a {data.report} period label",
                 column="data.periods",
                 fix="write 2026-01, 2026-Q1, 2026-H1 or 2026 to match data.report",
+                field="periods",
+                value=label,
+                detail=f"is not a {data.report} period label",
             )
     known = set(isp.indicators) | set(isp.groups) | {"all"}
     for code in _as_list(data.indicators):
         if code not in known:
-            yield Problem(
+            yield Problem.of(
+                errors.DATA,
                 rel,
-                "data",
-                f"data.indicators: '{code}' is neither an indicator nor a group",
                 column="data.indicators",
                 fix="use codes from protocol/indicators.yaml, or `all`",
+                field="indicators",
+                value=code,
+                detail="is neither an indicator nor a group",
             )
     never = set(isp.protocol.sharing.never_external_tags)
     withheld = [c for c in _expand(isp, data.indicators) if never & set(isp.indicators[c].tags)]
     if withheld:
-        yield Problem(
+        yield Problem.of(
+            errors.WITHHELD,
             rel,
-            "withheld",
-            f"data.indicators: {', '.join(withheld)} never leave the group and will be left out of any release",
             column="data.indicators",
             severity="warning",
+            detail=f"data.indicators: {', '.join(withheld)} never leave the group and will be left out of any release",
         )
     for place in _as_list(data.geography):
         if place not in GEOGRAPHY_WORDS and place not in isp.sites:
-            yield Problem(
+            yield Problem.of(
+                errors.DATA,
                 rel,
-                "data",
-                f"data.geography: '{place}' is not a site code",
                 column="data.geography",
                 fix=f"use {', '.join(GEOGRAPHY_WORDS)} or codes from protocol/sites.yaml",
+                field="geography",
+                value=place,
+                detail="is not a site code",
             )
 
 
@@ -128,36 +141,28 @@ def _type_rules(isp: Isp, request: Request, others: Mapping[str, Request]) -> It
     if request.type == "government":
         codes = [r.code for r in isp.protocol.sharing.government_recipients]
         if request.recipient not in codes:
-            yield Problem(
+            yield Problem.of(
+                errors.GOVERNMENT_RECIPIENT,
                 rel,
-                "government-recipient",
-                f"recipient: '{request.recipient}' is not a government body of protocol.yaml ({', '.join(codes)})",
                 column="recipient",
+                recipient=request.recipient,
+                known=", ".join(codes),
             )
         if request.data.report != "annual":
-            yield Problem(
+            yield Problem.of(
+                errors.GOVERNMENT_ANNUAL,
                 rel,
-                "government-annual",
-                "a government request receives the annual analysis only",
                 column="data.report",
                 fix="set data.report: annual and annual periods (2025)",
             )
     elif request.recipient is not None:
-        yield Problem(rel, "recipient", "recipient is only for government requests", column="recipient")
+        yield Problem.of(errors.RECIPIENT, rel, column="recipient")
     if request.type == "onward":
         yield from _onward_rules(request, others)
     elif request.original_request is not None:
-        yield Problem(
-            rel, "original-request", "original_request is only for onward requests", column="original_request"
-        )
+        yield Problem.of(errors.ORIGINAL_REQUEST, rel, column="original_request")
     if request.type == "media" and "all" in _as_list(request.data.indicators):
-        yield Problem(
-            rel,
-            "media-blanket",
-            "a media request names the exact indicators it needs; media requests "
-            "are decided case by case, never as a blanket approval",
-            column="data.indicators",
-        )
+        yield Problem.of(errors.MEDIA_BLANKET, rel, column="data.indicators")
 
 
 def _same_org(a: str, b: str) -> bool:
@@ -168,20 +173,20 @@ def _onward_rules(request: Request, others: Mapping[str, Request]) -> Iterable[P
     rel = request.path
     original = others.get(request.original_request or "")
     if original is None or original.id == request.id:
-        yield Problem(
+        yield Problem.of(
+            errors.ONWARD_ORIGINAL,
             rel,
-            "onward-original",
-            f"original_request: '{request.original_request}' is not an existing request",
             column="original_request",
             fix="name the request under which the data first left the group",
+            original=request.original_request,
         )
     elif _same_org(original.requester.organization, request.requester.organization):
-        yield Problem(
+        yield Problem.of(
+            errors.ONWARD_FORWARDING,
             rel,
-            "onward-forwarding",
-            f"{request.requester.organization} received the data under "
-            f"{original.id} and may never pass it on itself; the third party asks the group directly",
             column="requester.organization",
+            organization=request.requester.organization,
+            original=original.id,
         )
 
 
@@ -190,30 +195,22 @@ def _decision_rules(isp: Isp, request: Request) -> Iterable[Problem]:
     for agency, decision in request.decisions.items():
         where = f"decisions.{agency}"
         if agency not in required:
-            yield Problem(
-                request.path,
-                "not-a-party",
-                f"{where}: {agency} is not a data-gathering agency of agencies.yaml ({', '.join(required)})",
-                column=where,
+            yield Problem.of(
+                errors.NOT_A_PARTY, request.path, column=where, where=where, agency=agency, required=", ".join(required)
             )
         if decision.decision == "deny" and _blank(decision.reason):
-            yield Problem(
+            yield Problem.of(
+                errors.DENIAL_WITHOUT_REASON,
                 request.path,
-                "denial-without-reason",
-                f"{where}: a denial needs its reason",
                 column=where,
-                fix=f"{agency} adds `reason:` in a signed commit",
+                agency=agency,
+                where=where,
             )
         yield from _profile_rule(isp, request, agency, decision)
         if decision.date < request.issued:
-            rule = "media-pre-approved" if request.type == "media" else "decision-before-issued"
-            yield Problem(
-                request.path,
-                rule,
-                f"{where}: dated {decision.date}, before the request was issued "
-                f"({request.issued}); nothing is approved in advance",
-                column=where,
-            )
+            error = errors.MEDIA_PRE_APPROVED if request.type == "media" else errors.DECISION_BEFORE_ISSUED
+            when = f"dated {decision.date}"
+            yield Problem.of(error, request.path, column=where, where=where, when=when, issued=request.issued)
 
 
 def _profile_rule(isp: Isp, request: Request, agency: str, decision: Any) -> Iterable[Problem]:
@@ -223,12 +220,13 @@ def _profile_rule(isp: Isp, request: Request, agency: str, decision: Any) -> Ite
     where = f"decisions.{agency}.profile"
     allowed = isp.protocol.disclosure.strictness
     if decision.decision != "approve" or decision.profile not in allowed:
-        yield Problem(
+        yield Problem.of(
+            errors.UNKNOWN_PROFILE,
             request.path,
-            "unknown-profile",
-            f"{where}: `{decision.profile}` is not a condition an approval can set",
             column=where,
             fix=f"approve with one of {', '.join(allowed)}, or leave `profile:` out",
+            where=where,
+            profile=decision.profile,
         )
 
 
@@ -237,8 +235,11 @@ def content_problems(isp: Isp, request: Request, others: Mapping[str, Request]) 
     problems = list(_completeness(request))
     if request.issued < request.received:
         problems.append(
-            Problem(
-                request.path, "dates", f"issued {request.issued} is before received {request.received}", column="issued"
+            Problem.of(
+                errors.DATES,
+                request.path,
+                column="issued",
+                detail=f"issued {request.issued} is before received {request.received}",
             )
         )
     problems += [*_data_rules(isp, request), *_type_rules(isp, request, others), *_decision_rules(isp, request)]
@@ -257,14 +258,14 @@ def withheld_warnings(isp: Isp, request: Request) -> list[Problem]:
             if set(indicator.tags) & never and item in (code, indicator.group, "all"):
                 named.setdefault(code, item)
     return [
-        Problem(
+        Problem.of(
+            errors.WITHHELD,
             request.path,
-            "withheld",
-            f"{code} ({isp.indicators[code].name_en}, asked as '{item}') is never shared outside the group: "
-            "the release will withhold it",
             column="data.indicators",
             fix="tell the requester now; the protocol's sharing rules cannot be waived by consent",
             severity="warning",
+            detail=f"{code} ({isp.indicators[code].name_en}, asked as '{item}') is never shared outside the group: "
+            "the release will withhold it",
         )
         for code, item in named.items()
     ]

@@ -40,7 +40,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import Problem
 from isp.governance import breaches, meetings
 from isp.history import attribution, git
@@ -94,24 +94,39 @@ def all_rights(root: Path) -> list[Right]:
 
 def record_problems(isp: Isp, right: Right, rel: str) -> list[Problem]:
     """The rules on one record's content (who signs is judged from git by :func:`signature_problems`)."""
-    found = [] if right.agency in isp.agencies else [Problem(rel, "agency", f"agency: '{right.agency}' is unknown")]
+    found = (
+        []
+        if right.agency in isp.agencies
+        else [
+            Problem.of(errors.UNKNOWN_AGENCY, rel, column="agency", agency=right.agency, known=", ".join(isp.agencies))
+        ]
+    )
     if set(right.signed) - {right.agency}:
         others = ", ".join(sorted(set(right.signed) - {right.agency}))
-        found.append(Problem(rel, "rights-signed", f"signed: only {right.agency} signs its own right, not {others}"))
+        found.append(
+            Problem.of(
+                errors.RIGHTS_SIGNED, rel, detail=f"signed: only {right.agency} signs its own right, not {others}"
+            )
+        )
     needed = {
         "withdrawal": ("breach",),
         "own-data-authorisation": ("member", "recipient", "data"),
         "other-use-discussion": ("report", "use", "minutes"),
     }[right.kind]
     found += [
-        Problem(rel, "rights-scope", f"{name}: a {right.kind} record names it", column=name)
+        Problem.of(errors.RIGHTS_SCOPE, rel, column=name, detail=f"{name}: a {right.kind} record names it")
         for name in needed
         if not getattr(right, name)
     ]
     wrong_member = right.member is not None and (right.member == right.agency or right.member not in isp.agencies)
     if right.kind == "own-data-authorisation" and wrong_member:
         found.append(
-            Problem(rel, "rights-scope", "member: another agency of agencies.yaml, not the owner", column="member")
+            Problem.of(
+                errors.RIGHTS_SCOPE,
+                rel,
+                column="member",
+                detail="member: another agency of agencies.yaml, not the owner",
+            )
         )
     return found
 
@@ -121,12 +136,18 @@ def signature_problems(
 ) -> list[Problem]:
     """The agency's entry under ``signed`` counts only from a commit signed by its own focal point."""
     if not git.has_commits(root):
-        return [Problem(rel, "rights-signed", "not in a git repository: the signature cannot be verified")]
+        return [
+            Problem.of(errors.RIGHTS_SIGNED, rel, detail="not in a git repository: the signature cannot be verified")
+        ]
     signed = attribution.signed_entries(root, rel, "signed", "signature", head, base)
     problems = list(signed.problems)
     if signed.entries.get(right.agency) is None:
         problems.append(
-            Problem(rel, "rights-signed", f"not signed by a focal point of {right.agency}: the record does not count")
+            Problem.of(
+                errors.RIGHTS_SIGNED,
+                rel,
+                detail=f"not signed by a focal point of {right.agency}: the record does not count",
+            )
         )
     return problems
 
@@ -148,18 +169,24 @@ def withdrawal_problems(
     record = next((r for r in all_rights(root) if r.kind == "withdrawal" and r.agency == code), None)
     if record is None:
         return None
-    content = [p for p in record_problems(isp, record, record.path) if p.rule != "agency"]  # it has left
+    content = [
+        p for p in record_problems(isp, record, record.path) if p.rule != errors.UNKNOWN_AGENCY.code
+    ]  # it has left
     problems = content + signature_problems(root, record, record.path, head, base)
     intervals = dict(zip(breaches.breach_ids(root), breaches.breach_intervals(root, isp), strict=False))
     interval = intervals.get(record.breach or "")
     if interval is None:
-        problems.append(Problem(record.path, "withdrawal-breach", f"breach: no breach {record.breach} in the register"))
+        problems.append(
+            Problem.of(
+                errors.WITHDRAWAL_BREACH, record.path, detail=f"breach: no breach {record.breach} in the register"
+            )
+        )
     elif not (interval[0] <= record.date and (interval[1] is None or record.date < interval[1])):
         problems.append(
-            Problem(
+            Problem.of(
+                errors.WITHDRAWAL_BREACH,
                 record.path,
-                "withdrawal-breach",
-                f"{record.breach} was not open on {record.date}: leaving without every signatory's approval "
+                detail=f"{record.breach} was not open on {record.date}: leaving without every signatory's approval "
                 "is the right of an agency whose breach could not be resolved",
             )
         )
@@ -256,7 +283,7 @@ def discussion_problems(root: Path, isp: Isp, right: Right) -> list[Problem]:
     held = {m.id for m in meetings.all_minutes(root, isp)}
     if right.minutes in held:
         return []
-    return [Problem(right.path, "rights-minutes", f"minutes: no {right.minutes} in {meetings.MEETINGS_DIR}/")]
+    return [Problem.of(errors.RIGHTS_MINUTES, right.path, minutes=right.minutes, meetings_dir=meetings.MEETINGS_DIR)]
 
 
 # --- the written texts ----------------------------------------------------------------------------

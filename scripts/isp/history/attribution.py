@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import Problem
 from isp.history import git, provenance
 
@@ -232,33 +232,17 @@ def signed_entries(
 
 
 def _judge(path: str, key: str, what: str, rev: Revision, name: str, change: str) -> Problem | None:
-    short, where = rev.sha[:10], f"{key}.{name}"
+    codes = errors.SIGNED_ENTRY[what]
     if change == "removed":
-        return Problem(
-            path,
-            f"{what}-removed",
-            f"commit {short} removes {name}'s {what} ({describe(rev.signer)}); "
-            "an agency's recorded answer is never deleted",
-            column=where,
-            fix=f"restore it; {name} may change its own {what} in a commit it signs",
-        )
-    if not rev.signer.verified:
-        return Problem(
-            path,
-            f"{what}-unsigned",
-            f"commit {short} {change} {name}'s {what} but is {describe(rev.signer)}",
-            column=where,
-            fix=f"a focal point of {name} commits it with an SSH signature (`git commit -S`)",
-        )
-    if rev.signer.agency != name:
-        return Problem(
-            path,
-            f"{what}-by-other-agency",
-            f"commit {short} is {describe(rev.signer)} but {change} {name}'s {what}; an agency may only record its own",
-            column=where,
-            fix=f"drop that change; only {name}'s focal points record {name}'s {what}",
-        )
-    return None
+        error = codes.removed
+    elif not rev.signer.verified:
+        error = codes.unsigned
+    elif rev.signer.agency != name:
+        error = codes.by_other_agency
+    else:
+        return None
+    said = {"commit": rev.sha[:10], "agency": name, "signer": describe(rev.signer), "change": change}
+    return Problem.filled(error, path, said, column=f"{key}.{name}")
 
 
 def unowned_edits(path: str, revs: list[Revision], key: str, owners: list[str], record: str) -> list[Problem]:
@@ -275,12 +259,14 @@ def unowned_edits(path: str, revs: list[Revision], key: str, owners: list[str], 
         if rev.signer.verified and rev.signer.agency in owners:
             continue
         problems.append(
-            Problem(
+            Problem.of(
+                errors.RECORD_NOT_BY_COORDINATOR,
                 path,
-                "record-not-by-coordinator",
-                f"commit {rev.sha[:10]} writes the {record} itself but is {describe(rev.signer)}; "
-                f"the coordinators ({', '.join(owners)}) keep this record",
                 fix="a coordinator's focal point commits it, signed; agencies change only their own entry",
+                commit=rev.sha[:10],
+                record=record,
+                signer=describe(rev.signer),
+                owners=", ".join(owners),
             )
         )
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from isp import errors
 from isp.errors import Problem
 from isp.protocol import attribution
 from isp.protocol.models import Isp
@@ -18,14 +19,15 @@ def _agency_sites(isp: Isp) -> Iterator[Problem]:
     for code, agency in isp.agencies.items():
         for site in agency.sites:
             if site not in isp.sites:
-                yield Problem(
+                yield Problem.of(
+                    errors.UNKNOWN_SITE,
                     AGENCIES,
-                    "unknown-site",
-                    f"agencies.{code}.sites: '{site}' is not in sites.yaml",
                     fix="use a code from protocol/sites.yaml",
+                    where=f"agencies.{code}.sites",
+                    site=site,
                 )
         if agency.submits_sheets and not agency.sites:
-            yield Problem(AGENCIES, "no-sites", f"agencies.{code}.sites: a data-gathering agency needs sites")
+            yield Problem.of(errors.NO_SITES, AGENCIES, agency=code)
 
 
 def _focal_points(isp: Isp) -> Iterator[Problem]:
@@ -36,59 +38,62 @@ def _focal_points(isp: Isp) -> Iterator[Problem]:
             owners.setdefault(email, set()).add(code)
         for role, fp in agency.annex_focal_points():
             if not fp.position:
-                yield Problem(
+                yield Problem.of(
+                    errors.FOCAL_POINT_POSITION,
                     AGENCIES,
-                    "focal-point-position",
-                    f"agencies.{code}.focal_points.{role}: no position (the annex gives each focal point's role)",
                     fix="add `position: <job title>`",
                     severity="warning",
+                    code=code,
+                    role=role,
                 )
         fps = agency.focal_points
         if "data_gathering" in agency.roles and fps.primary.email.lower() == fps.secondary.email.lower():
-            yield Problem(
+            yield Problem.of(
+                errors.FOCAL_POINTS,
                 AGENCIES,
-                "focal-points",
-                f"agencies.{code}.focal_points: primary and secondary must be different people",
                 fix="name a secondary focal point for follow-ups",
+                detail=f"agencies.{code}.focal_points: primary and secondary must be different people",
             )
     for email, codes in owners.items():
         if len(codes) > 1:
-            yield Problem(
-                AGENCIES, "focal-points", f"{email} is a focal point of {', '.join(sorted(codes))}: one agency each"
+            yield Problem.of(
+                errors.FOCAL_POINTS,
+                AGENCIES,
+                detail=f"{email} is a focal point of {', '.join(sorted(codes))}: one agency each",
             )
 
 
 def _roles(isp: Isp) -> Iterator[Problem]:
     if not isp.coordinators():
-        yield Problem(AGENCIES, "roles", "no agency has the coordinator role")
+        yield Problem.of(errors.ROLES, AGENCIES, role="has the coordinator role")
     if not isp.submitters():
-        yield Problem(AGENCIES, "roles", "no agency sends the monthly tracking sheet")
+        yield Problem.of(errors.ROLES, AGENCIES, role="sends the monthly tracking sheet")
 
 
 def _sites(isp: Isp) -> Iterator[Problem]:
     for site in isp.sites.values():
         if site.parent and site.parent not in isp.sites:
-            yield Problem(SITES, "unknown-site", f"{site.code}.parent: '{site.parent}' is not a site")
+            yield Problem.of(errors.UNKNOWN_SITE, SITES, where=f"{site.code}.parent", site=site.parent)
 
 
 def _indicators(isp: Isp) -> Iterator[Problem]:
     for ind in isp.indicators.values():
         if ind.group not in isp.groups:
-            yield Problem(INDICATORS, "unknown-group", f"{ind.code}.group: '{ind.group}' is not a group")
+            yield Problem.of(errors.UNKNOWN_GROUP, INDICATORS, indicator=ind.code, group=ind.group)
         for tag in ind.tags:
             if tag not in isp.tags:
-                yield Problem(INDICATORS, "unknown-tag", f"{ind.code}.tags: '{tag}' is not declared under tags")
+                yield Problem.of(errors.UNKNOWN_TAG, INDICATORS, where=f"{ind.code}.tags", tag=tag)
         if ind.denominator and ind.denominator not in isp.indicators:
-            yield Problem(
-                INDICATORS, "unknown-indicator", f"{ind.code}.denominator: '{ind.denominator}' is not an indicator"
+            yield Problem.of(
+                errors.UNKNOWN_INDICATOR, INDICATORS, where=f"{ind.code}.denominator", indicator=ind.denominator
             )
         percent_only = set(isp.protocol.sharing.percent_only_tags)
         if percent_only & set(ind.tags) and not ind.denominator:
-            yield Problem(INDICATORS, "denominator", f"{ind.code}: a percent-only indicator needs a denominator")
+            yield Problem.of(errors.DENOMINATOR, INDICATORS, indicator=ind.code)
     for group in isp.groups.values():
         if group.sums_to and group.sums_to not in isp.indicators:
-            yield Problem(
-                INDICATORS, "unknown-indicator", f"groups.{group.code}.sums_to: '{group.sums_to}' is not an indicator"
+            yield Problem.of(
+                errors.UNKNOWN_INDICATOR, INDICATORS, where=f"groups.{group.code}.sums_to", indicator=group.sums_to
             )
 
 
@@ -96,32 +101,35 @@ def _sharing_tags(isp: Isp) -> Iterator[Problem]:
     sharing = isp.protocol.sharing
     for tag in [*sharing.never_external_tags, *sharing.percent_only_tags]:
         if tag not in isp.tags:
-            yield Problem(PROTOCOL, "unknown-tag", f"sharing: tag '{tag}' is not declared in indicators.yaml")
+            yield Problem.of(errors.UNKNOWN_TAG, PROTOCOL, where="sharing", tag=tag)
 
 
 def _suspensions(isp: Isp) -> Iterator[Problem]:
     for code, agency in isp.agencies.items():
         for s in agency.suspensions:
             if s.end is not None and s.end < s.start:
-                yield Problem(
-                    AGENCIES, "dates", f"agencies.{code}.suspensions: 'to' {s.end} is before 'from' {s.start}"
+                yield Problem.of(
+                    errors.DATES,
+                    AGENCIES,
+                    detail=f"agencies.{code}.suspensions: 'to' {s.end} is before 'from' {s.start}",
                 )
 
 
 def _attribution(isp: Isp) -> Iterator[Problem]:
     for element in attribution.missing_elements(attribution.wording(isp), isp):
-        yield Problem(
+        yield Problem.of(
+            errors.ATTRIBUTION,
             PROTOCOL,
-            "attribution",
-            f"sharing.attribution: the wording does not say that {element.says} ({element.code})",
             fix="keep every element of ground rule 10, or remove `attribution` to use the default wording",
+            says=element.says,
+            code=element.code,
         )
 
 
 def _validity(isp: Isp) -> Iterator[Problem]:
     validity = isp.protocol.validity
     if validity.term_months != validity.periods[0].months:
-        yield Problem(PROTOCOL, "dates", "validity.term_months differs from the signature period")
+        yield Problem.of(errors.DATES, PROTOCOL, detail="validity.term_months differs from the signature period")
 
 
 RULES: tuple[Callable[[Isp], Iterator[Problem]], ...] = (

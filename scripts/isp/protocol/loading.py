@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from isp import yamlfiles
+from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.protocol import checks
 from isp.protocol.models import Agencies, Indicators, Isp, Model, Protocol, Sites
@@ -26,9 +26,7 @@ def protocol_dir(root: Path) -> Path:
 def _read_yaml(path: Path, root: Path) -> Any:
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     if not path.exists():
-        raise ValidationFailed(
-            [Problem(rel, "missing-file", "the file is missing", fix="run `isp init` or restore it from git")]
-        )
+        raise ValidationFailed([Problem.of(errors.MISSING_FILE, rel, fix="run `isp init` or restore it from git")])
     try:
         return yamlfiles.load_file(path, root=root) or {}
     except yamlfiles.YamlError as exc:
