@@ -16,15 +16,11 @@ suppressed cells to audit ``S z >= L``. Then:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from isp.errors import IspError
-
-if TYPE_CHECKING:
-    from isp.disclosure.witness import MoveLayout
 
 TOL = 1e-6
 
@@ -45,7 +41,9 @@ class Component:
     targets: np.ndarray  # model cell of each S row
     truth: np.ndarray | None
     lbs: dict[str, np.ndarray]  # attacker -> lower bounds of the (merged) variables
-    cache: dict[str, MoveLayout] = field(default_factory=dict)  # "moves": the witnesses' layout, made once
+    # "moves": the witnesses' layout (isp.disclosure.witness.MoveLayout), made once; typed loosely
+    # here because witness imports this module
+    cache: dict[str, object] = field(default_factory=dict)
 
     def row(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """The leaves of target ``t`` and their coefficients."""

@@ -74,7 +74,9 @@ class Moves:
         assert comp.truth is not None
         if "moves" not in comp.cache:
             comp.cache["moves"] = MoveLayout(comp)
-        self.layout: MoveLayout = comp.cache["moves"]
+        layout = comp.cache["moves"]
+        assert isinstance(layout, MoveLayout)
+        self.layout: MoveLayout = layout
         self.truth = comp.truth
         self.lb = lb
         self.y0 = comp.S @ comp.truth

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from isp import errors
 from isp.crypto import keys, sops
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
 from isp.protocol import loading
@@ -130,33 +131,12 @@ def validate_repo(root: Path, strict: bool = False) -> list[Outcome]:
 def envelope_problems(isp: protocol.Isp, rel: str, data: bytes) -> list[Problem]:
     """Placement, encryption and recipients of a file under submissions/."""
     if not SUBMISSION.match(rel):
-        return [
-            Problem(
-                rel,
-                "misplaced",
-                "submissions/ holds only AGENCY/YYYY-MM.csv files",
-                fix="move or remove the file; `isp submit` writes the right name",
-            )
-        ]
+        return [Problem.of(errors.MISPLACED, rel)]
     if not sops.is_envelope(data):
-        return [
-            Problem(
-                rel,
-                "plaintext",
-                "not a sops envelope: plaintext must never be in the repository",
-                fix="delete it and submit with `isp submit`, which encrypts",
-            )
-        ]
+        return [Problem.of(errors.PLAINTEXT, rel, fix="delete it and submit with `isp submit`, which encrypts")]
     want = keys.required_recipients(isp, rel)
     if want is not None and sops.recipients(data) != want:
-        return [
-            Problem(
-                rel,
-                "recipients",
-                "not encrypted for the recipients .sops.yaml requires",
-                fix="run `isp keys sync` (or submit again)",
-            )
-        ]
+        return [Problem.of(errors.RECIPIENTS, rel, detail="not encrypted for the recipients .sops.yaml requires")]
     return []
 
 
@@ -167,20 +147,19 @@ def have_key() -> bool:
 
 
 def _no_key_warning() -> Problem:
-    return Problem(
+    return Problem.of(
+        errors.NOT_DECRYPTED,
         "submissions/",
-        "not-decrypted",
-        "contents not checked: no age key is set",
         fix="set SOPS_AGE_KEY or SOPS_AGE_KEY_FILE to check what is inside",
-        severity="warning",
+        why="no age key is set",
     )
 
 
 def _content_problems(ctx: Context, rel: str, result: bytes | sops.CryptoError) -> list[Problem]:
     if isinstance(result, sops.CryptoError):
         if result.reason == NO_KEY:
-            return [Problem(rel, "not-decrypted", "not checked: your key cannot open it", severity="warning")]
-        return [Problem(rel, "decrypt", result.reason, fix="restore the file from git history or submit again")]
+            return [Problem.of(errors.NOT_DECRYPTED, rel, why="your key cannot open it")]
+        return [Problem.of(errors.DECRYPT, rel, reason=result.reason)]
     match = SUBMISSION.match(rel)
     assert match is not None and ctx.isp is not None
     return sheet_problems(ctx.isp, rel, result, match.group(1), match.group(2), ctx.strict)
@@ -192,15 +171,7 @@ def sheet_problems(
     """A sheet's problems; a ``stored`` (decrypted) submission must also be in the canonical form."""
     frame, problems = validation.validate_bytes(plaintext, display, isp, agency, month, strict)
     if stored and frame is not None and not problems and tidy.to_csv(frame) != plaintext:
-        problems.append(
-            Problem(
-                display,
-                "not-canonical",
-                "not in the canonical tidy form `isp submit` writes",
-                fix="submit it again with `isp submit`",
-                severity="warning",
-            )
-        )
+        problems.append(Problem.of(errors.NOT_CANONICAL, display))
     return problems
 
 
@@ -257,7 +228,7 @@ def _one_path(ctx: Context, path: Path, agency: str | None, month: str | None) -
         try:
             data = sops.decrypt_bytes(data, rel)
         except IspError as exc:
-            return [*problems, Problem(rel, "decrypt", getattr(exc, "reason", str(exc)))]
+            return [*problems, Problem.of(errors.DECRYPT, rel, reason=getattr(exc, "reason", type(exc).__name__))]
     elif in_repo:
         problems += envelope_problems(ctx.isp, rel, data)
     return problems + sheet_problems(ctx.isp, rel, data, agency, month, ctx.strict, stored)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from isp import errors
 from isp.crypto import keys, sops
 from isp.errors import IspError, Problem, ValidationFailed, errors_only
 from isp.fsutil import write_atomic
@@ -99,15 +100,13 @@ def _not_over(month: str, rel: str) -> list[Problem]:
 
     if month < f"{today():%Y-%m}":
         return []
-    message = f"{month} has not ended yet: the sheet may be incomplete"
-    return [Problem(rel, "month-not-over", message, fix="submit again after the month ends", severity="warning")]
+    return [Problem.of(errors.MONTH_NOT_OVER, rel, month=month)]
 
 
 def _own_key(isp: protocol.Isp, agency: str, rel: str) -> list[Problem]:
     if isp.agencies[agency].age_recipients:
         return []
-    message = f"{agency} has no age key: it will not be able to read its own submission"
-    return [Problem(rel, "no-agency-key", message, fix=f"run `isp keys new {agency} --out FILE`", severity="warning")]
+    return [Problem.of(errors.NO_AGENCY_KEY, rel, agency=agency)]
 
 
 def _same(target: Path, plaintext: bytes) -> bool:
@@ -126,6 +125,4 @@ def _inside_repo(root: Path, source: Path) -> list[Problem]:
 
     if submit_git.is_ignored(root, resolved):
         return []
-    message = "the plaintext sheet is inside the repository and not git-ignored"
-    fix = "move it outside the repository so it can never be committed"
-    return [Problem(str(source), "plaintext-in-repo", message, fix=fix, severity="warning")]
+    return [Problem.of(errors.PLAINTEXT_IN_REPO, str(source))]
