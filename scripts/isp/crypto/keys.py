@@ -12,7 +12,7 @@ import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from isp import yamlfiles
 from isp.crypto import sops
@@ -29,7 +29,7 @@ AGENCY_OUTPUTS = "aggregates/agency"
 ENCRYPTED_GLOBS = ("submissions/*/*.csv", "aggregates/**/*.csv", SITE_CREDENTIALS)
 
 
-def _edit_agencies(root: Path) -> AbstractContextManager[Any]:
+def _edit_agencies(root: Path) -> AbstractContextManager[yamlfiles.Document]:
     return yamlfiles.edit(loading.protocol_dir(root) / "agencies.yaml", width=4096)
 
 
@@ -114,16 +114,23 @@ def add_signer(root: Path, agency: str, email: str, public_key_file: Path) -> st
 # --- generated files -------------------------------------------------------------------------
 
 
-def _rule(regex: str, recipients: list[str]) -> dict[str, Any]:
+class SopsRule(TypedDict):
+    """One ``creation_rules`` entry of .sops.yaml: files matching ``path_regex`` go to ``age``."""
+
+    path_regex: str
+    age: list[str]
+
+
+def _rule(regex: str, recipients: list[str]) -> SopsRule:
     return {"path_regex": regex, "age": sorted(set(recipients))}
 
 
-def sops_rules(isp: protocol.Isp) -> list[dict[str, Any]]:
+def sops_rules(isp: protocol.Isp) -> list[SopsRule]:
     """Creation rules, most specific first (sops uses the first match)."""
     ci = list(isp.ci.age_recipients)
     coordinators = [r for code in isp.coordinators() for r in isp.agencies[code].age_recipients]
     members = [r for a in isp.agencies.values() for r in a.age_recipients]
-    rules = []
+    rules: list[SopsRule] = []
     for code, agency in isp.agencies.items():
         own = list(agency.age_recipients)
         rules.append(_rule(rf"^submissions/{code}/.*$", own + coordinators + ci))
@@ -142,7 +149,7 @@ def sops_config(isp: protocol.Isp) -> str:
 def required_recipients(isp: protocol.Isp, rel_path: str) -> set[str] | None:
     """The recipients .sops.yaml gives ``rel_path`` (None when no rule matches)."""
     for rule in sops_rules(isp):
-        if re.match(str(rule["path_regex"]), rel_path):
+        if re.match(rule["path_regex"], rel_path):
             return set(rule["age"])
     return None
 

@@ -7,7 +7,7 @@ its rules from. Errors name the file and the field, one line each, never a trace
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -18,12 +18,14 @@ from isp.protocol.models import Agencies, Indicators, Isp, Model, Protocol, Site
 
 PROTOCOL_FILES = ("protocol.yaml", "agencies.yaml", "sites.yaml", "indicators.yaml")
 
+M = TypeVar("M", bound=Model)
+
 
 def protocol_dir(root: Path) -> Path:
     return root / "protocol"
 
 
-def _read_yaml(path: Path, root: Path) -> Any:
+def _read_yaml(path: Path, root: Path) -> object:
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     if not path.exists():
         raise ValidationFailed([Problem.of(errors.MISSING_FILE, rel, fix="run `isp init` or restore it from git")])
@@ -33,7 +35,8 @@ def _read_yaml(path: Path, root: Path) -> Any:
         return ValidationFailed([exc.problem])
 
 
-def _parse(model: type[Model], path: Path, root: Path, problems: list[Problem]) -> Any:
+def _parse(model: type[M], path: Path, root: Path, problems: list[Problem]) -> M | None:
+    """``model`` validated from ``path``, or None with the reasons added to ``problems``."""
     data = _read_yaml(path, root)
     rel = path.relative_to(root).as_posix()
     if isinstance(data, ValidationFailed):
@@ -51,11 +54,15 @@ def load(root: Path, check: bool = True) -> Isp:
     root = root.resolve()
     folder = protocol_dir(root)
     problems: list[Problem] = []
-    models: list[type[Model]] = [Protocol, Agencies, Sites, Indicators]
-    parsed = [_parse(model, folder / name, root, problems) for model, name in zip(models, PROTOCOL_FILES, strict=True)]
-    if problems:
+    protocol_name, agencies_name, sites_name, indicators_name = PROTOCOL_FILES
+    protocol = _parse(Protocol, folder / protocol_name, root, problems)
+    agencies = _parse(Agencies, folder / agencies_name, root, problems)
+    sites = _parse(Sites, folder / sites_name, root, problems)
+    indicators = _parse(Indicators, folder / indicators_name, root, problems)
+    # _parse returns None only after adding a problem, so the None checks narrow the types only.
+    if problems or protocol is None or agencies is None or sites is None or indicators is None:
         raise ValidationFailed(problems, f"{len(problems)} problem(s) in protocol/")
-    isp = Isp(root, *parsed)
+    isp = Isp(root, protocol, agencies, sites, indicators)
     if check:
         problems = cross_check(isp)
         if [p for p in problems if p.severity == "error"]:

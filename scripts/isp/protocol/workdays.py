@@ -207,4 +207,5 @@ def to_ics(deadlines: list[Deadline], calendar_name: str) -> bytes:
         event.add("dtend", item.due + timedelta(days=1))
         event.add("dtstamp", ICS_STAMP)
         cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
