@@ -192,7 +192,7 @@ def build_package(
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
 
 
-def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, profile: str) -> dict:
+def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, profile: str) -> dict[tuple[str, ...], int]:
     """The rounding of every small cell in the earlier releases of this request, rebuilt from the
     aggregates at the commit each was made from (in memory), so that this release rounds a
     still-small cell the same way: an attacker holding both learns nothing from the pair."""
@@ -201,7 +201,7 @@ def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, prof
 
     if isp.protocol.disclosure.profiles[profile].method != "rounding":
         return {}
-    prior: dict = {}
+    prior: dict[tuple[str, ...], int] = {}
     for earlier in request.releases:
         used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
         if not earlier.source_commit or used is None or used.method != "rounding":
