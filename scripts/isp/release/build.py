@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from isp.errors import IspError
 from isp.protocol import attribution, loading, workdays
@@ -32,6 +32,9 @@ from isp.release.output import WrittenFile, check_destination, write_package
 from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
 from isp.release.spec import REST, ReleaseSpec, read_spec
 from isp.release.writers import file_names, to_csv, to_hxl, to_metadata, to_readme, to_xlsx
+
+if TYPE_CHECKING:
+    from isp.governance.request_models import Request
 
 PROFILE = "external"
 
@@ -78,13 +81,13 @@ def refuse_unless_allowed(root: Path, request_id: str, today: date) -> None:
         raise IspError(f"release of {request_id} refused: {'; '.join(blockers)} (nothing was written)")
 
 
-def recipient_of(request: Any) -> str:
+def recipient_of(request: Request) -> str:
     """ "Name, position, organisation" of the requester (never their contact details)."""
     who = request.requester
     return ", ".join(part.strip() for part in (who.name, who.position, who.organization) if part and part.strip())
 
 
-def next_release_id(request: Any) -> str:
+def next_release_id(request: Request) -> str:
     """``REL-<request id>-<n>``, n counting this request's releases from 1."""
     return f"REL-{request.id}-{len(request.releases) + 1}"
 
@@ -156,7 +159,7 @@ def notes(isp: Isp, spec: ReleaseSpec, profile_name: str = PROFILE) -> tuple[str
 
 
 def build_package(
-    root: Path, isp: Isp, request: Any, spec: ReleaseSpec, today: date, options: Options, jobs: int | None = None
+    root: Path, isp: Isp, request: Request, spec: ReleaseSpec, today: date, options: Options, jobs: int | None = None
 ) -> Package:
     """Decrypt, protect and audit (all in memory); the package ready to render."""
     from isp.release import protect as release_protect
@@ -192,7 +195,9 @@ def build_package(
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
 
 
-def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, profile: str) -> dict:
+def earlier_rounding(
+    root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str
+) -> dict[tuple[str, ...], int]:
     """The rounding of every small cell in the earlier releases of this request, rebuilt from the
     aggregates at the commit each was made from (in memory), so that this release rounds a
     still-small cell the same way: an attacker holding both learns nothing from the pair."""
@@ -201,7 +206,7 @@ def earlier_rounding(root: Path, isp: Isp, spec: ReleaseSpec, request: Any, prof
 
     if isp.protocol.disclosure.profiles[profile].method != "rounding":
         return {}
-    prior: dict = {}
+    prior: dict[tuple[str, ...], int] = {}
     for earlier in request.releases:
         used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
         if not earlier.source_commit or used is None or used.method != "rounding":

@@ -27,6 +27,7 @@ right, and it bounds its parts from above as any published total does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -41,6 +42,9 @@ from isp.release.cube import LEAF, leaf_sites
 from isp.release.package import NOTE_SMALL_DENOMINATOR, NOTE_SUPPRESSED, PUBLISHED_COLUMNS
 from isp.release.sources import PeriodFigures
 from isp.release.spec import TOTAL, ReleaseSpec
+
+Prior = Mapping[tuple[str, ...], int]
+"""Rounded small inner cells of earlier releases, by leaf (:func:`rounding.inner_values`)."""
 
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("by sex and age", ("sex", "age_group")),
@@ -288,7 +292,7 @@ def audited_percentages(
 
 
 def protect_period(
-    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: dict | None = None
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: Prior | None = None
 ) -> pd.DataFrame:
     """The published rows of one period, after protection, percentages and a passing audit."""
     profile = isp.protocol.disclosure.profiles[profile_name]
@@ -323,8 +327,8 @@ def _refuse_ranges(failures: list[rounding.RangeFailure], period: str) -> IspErr
 
 
 def inner_rounding(
-    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile: DisclosureProfile, prior: dict
-) -> dict:
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile: DisclosureProfile, prior: Prior
+) -> dict[tuple[str, ...], int]:
     """The rounded small cells of a release of ``spec`` made from ``figures`` (``prior``: of the
     releases before it), to keep in the next one."""
     out = dict(prior)
@@ -336,7 +340,7 @@ def inner_rounding(
 
 
 def rounded_period(
-    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile, prior: dict | None = None
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile, prior: Prior | None = None
 ) -> pd.DataFrame:
     """One period under small-count rounding: the counts rounded together (additive across
     tables), the audit of every small cell's range, and percentages from rounded counts.
@@ -404,7 +408,7 @@ def rounded_percentages(
 
 
 def protect(
-    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str, prior: dict | None = None
+    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str, prior: Prior | None = None
 ) -> Protected:
     """Every period protected and audited; the release's published table and its suppressed cells.
     ``prior``: the rounding of earlier releases (:func:`inner_rounding`), kept where still small."""

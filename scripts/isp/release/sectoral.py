@@ -15,13 +15,16 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from isp.errors import IspError, UsageError
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import Period, custom_period, first_day, period_of
 from isp.release.build import Options, ReleaseResult, release
+
+if TYPE_CHECKING:
+    from isp.governance.request_models import Request
 
 HALF = re.compile(r"^(\d{4})-H([12])$")
 TEMPLATE = "sectoral.html.j2"
@@ -106,7 +109,7 @@ def standing_request(isp: Isp, half: str, today: date) -> dict[str, Any]:
     }
 
 
-def propose(root: Path, half: str, today: date | None = None) -> Any:
+def propose(root: Path, half: str, today: date | None = None) -> Request:
     """Write ``requests/SECTORAL-<half>.yaml`` once the half-year has ended (agencies then decide)."""
     from isp.governance import request_files
 

@@ -66,7 +66,9 @@ def submissions(root: Path, isp: Isp, months: list[str], jobs: int | None) -> di
     return {agency: pd.concat(parts, ignore_index=True) for agency, parts in frames.items()}
 
 
-def agency_figures(root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int | None) -> dict[Period, dict]:
+def agency_figures(
+    root: Path, isp: Isp, periods: tuple[Period, ...], jobs: int | None
+) -> dict[Period, dict[str, pd.DataFrame]]:
     """Each agency's consolidated figures per period, from its submissions (decrypted in memory)."""
     from isp import consolidate
 

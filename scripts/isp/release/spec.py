@@ -21,10 +21,10 @@ and its quarter side by side would let anyone difference them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeAlias
 
 from isp.errors import IspError
 from isp.protocol.models import Isp
@@ -35,6 +35,9 @@ REST = "REST"  # every site not requested, when the national total is published 
 TOTAL = "ALL"  # the margin of a dimension (sex, age group, nationality)
 
 CUSTOM_RANGE = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2]))_(\d{4}-(?:0[1-9]|1[0-2]))$")
+Requested: TypeAlias = str | Sequence[str] | None
+"""``data.indicators`` or ``data.geography`` of a request: one code or keyword, several, or none."""
+
 FIRST_MONTH = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "annual": 12}
 
 
@@ -103,7 +106,7 @@ def parse_period(label: str, where: str) -> Period:
     )
 
 
-def parse_periods(labels: Iterable[Any], where: str) -> tuple[Period, ...]:
+def parse_periods(labels: Iterable[str | int], where: str) -> tuple[Period, ...]:
     periods = sorted({parse_period(str(label), where) for label in labels}, key=lambda p: (p.first, p.last))
     if not periods:
         raise IspError(f"{where}: data.periods is empty: name at least one period")
@@ -116,7 +119,7 @@ def parse_periods(labels: Iterable[Any], where: str) -> tuple[Period, ...]:
     return tuple(periods)
 
 
-def _expand(isp: Isp, requested: Any, where: str) -> list[str]:
+def _expand(isp: Isp, requested: Requested, where: str) -> list[str]:
     if requested in (None, "all", ["all"]):
         return list(isp.indicators)
     items = [requested] if isinstance(requested, str) else list(requested)
@@ -135,7 +138,7 @@ def _tagged(isp: Isp, tags: list[str]) -> set[str]:
     return {code for code, ind in isp.indicators.items() if set(ind.tags) & set(tags)}
 
 
-def plan_indicators(isp: Isp, requested: Any, where: str) -> IndicatorPlan:
+def plan_indicators(isp: Isp, requested: Requested, where: str) -> IndicatorPlan:
     """Split the requested indicators into counts, percentages and withheld, and fold residuals."""
     sharing = isp.protocol.sharing
     wanted = _expand(isp, requested, where)
@@ -166,7 +169,7 @@ def _residual(isp: Isp, group: str, counts: list[str], hidden: set[str], where: 
     return Residual(group, other, total, folded)
 
 
-def plan_geography(isp: Isp, requested: Any, where: str) -> Geography:
+def plan_geography(isp: Isp, requested: Requested, where: str) -> Geography:
     every = list(isp.sites)
     if requested in (None, "national"):
         return Geography((), True)

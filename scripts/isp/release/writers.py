@@ -24,6 +24,7 @@ from datetime import date, datetime
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from isp.release.output import sha256
 from isp.release.package import Package, format_value
@@ -169,12 +170,12 @@ def to_hxl(package: Package) -> bytes:
     return _csv_bytes(lines)
 
 
-def _sheet_header(sheet, package: Package) -> int:
+def _sheet_header(sheet: Worksheet, package: Package) -> int:
     for line in header_lines(package):
         sheet.append([line])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([])
-    return sheet.max_row
+    return int(sheet.max_row)
 
 
 def _table_sheet(book: Workbook, title: str, package: Package, measure: str) -> None:
