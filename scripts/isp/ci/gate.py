@@ -221,16 +221,17 @@ def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> 
 
 def records_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> list[Problem]:
     """protocol/meetings/ (no figures, known attendees) and protocol/rights/ (each signed by its own
-    agency). These two read the records from the working tree: run where the head is checked out."""
+    agency), read as the head commit holds them, whatever is checked out (pr-key.yml checks out
+    the default branch and fetches the head as objects only)."""
     from isp.errors import ValidationFailed
     from isp.governance import meetings, rights
 
     try:
-        meetings.all_minutes(root, isp)
+        meetings.all_minutes(root, isp, rev=head)
         found: list[Problem] = []
     except ValidationFailed as exc:
         found = list(exc.problems)
-    return found + rights.check(root, isp, head, base)
+    return found + rights.check(root, isp, head, base, committed=True)
 
 
 def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = None) -> PrReport:

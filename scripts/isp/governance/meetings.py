@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
 from isp.governance import breaches
+from isp.history import attribution
 from isp.protocol.models import Isp
 from isp.protocol.workdays import Deadline
 
@@ -63,9 +64,9 @@ def minutes_id(kind: str, subject: str) -> str:
     return f"{PREFIX[kind]}-{subject}"
 
 
-def _parse(path: Path, rel: str) -> Minutes:
+def _parse(data: bytes, rel: str) -> Minutes:
     try:
-        return Minutes.model_validate(yamlfiles.load(path.read_bytes(), rel) or {})
+        return Minutes.model_validate(yamlfiles.load(data, rel) or {})
     except yamlfiles.YamlError as exc:
         raise ValidationFailed([exc.problem]) from None
     except ValidationError as exc:
@@ -117,14 +118,13 @@ def problems(isp: Isp, minutes: Minutes, rel: str) -> list[Problem]:
     return found
 
 
-def all_minutes(root: Path, isp: Isp) -> list[Minutes]:
-    """Every minutes record, checked; :class:`ValidationFailed` lists every problem at once."""
-    folder = root / MEETINGS_DIR
+def all_minutes(root: Path, isp: Isp, rev: str | None = None) -> list[Minutes]:
+    """Every minutes record (the working tree's, or as committed at ``rev``), checked;
+    :class:`ValidationFailed` lists every problem at once."""
     records, found = [], []
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        rel = f"{MEETINGS_DIR}/{path.name}"
+    for rel, data in attribution.records(root, MEETINGS_DIR, rev):
         try:
-            record = _parse(path, rel)
+            record = _parse(data, rel)
         except ValidationFailed as exc:
             found += exc.problems
             continue

@@ -300,14 +300,15 @@ def stop_justification(isp: Isp, agency: str, start: str, reason: str, breach: s
     return "\n".join(lines)
 
 
-def check(root: Path, isp: Isp, head: str = "HEAD", base: str | None = None) -> list[Problem]:
-    """Every rule on protocol/rights/ at the working tree, signatures judged at ``head``."""
+def check(
+    root: Path, isp: Isp, head: str = "HEAD", base: str | None = None, *, committed: bool = False
+) -> list[Problem]:
+    """Every rule on protocol/rights/, signatures judged at ``head``; the records are read from the
+    working tree, or with ``committed`` as ``head`` holds them (the gate: whatever is checked out)."""
     problems: list[Problem] = []
-    folder = root / RIGHTS_DIR
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        rel = f"{RIGHTS_DIR}/{path.name}"
+    for rel, data in attribution.records(root, RIGHTS_DIR, head if committed else None):
         try:
-            right = Right.model_validate(yamlfiles.load_file(path, root=root) or {})
+            right = Right.model_validate(yamlfiles.load(data, rel) or {})
         except yamlfiles.YamlError as exc:
             problems.append(exc.problem)
             continue

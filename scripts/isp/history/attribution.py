@@ -60,6 +60,18 @@ def list_tree(root: Path, rev: str, folder: str) -> list[str]:
     return [p for p in paths if p.endswith(".yaml") and p.count("/") == folder.count("/") + 1]
 
 
+def records(root: Path, folder: str, rev: str | None = None) -> list[tuple[str, bytes]]:
+    """(path, content) of the ``*.yaml`` records directly in ``folder``: from the working tree, or
+    as committed at ``rev`` (what a pull request's head holds, whatever is checked out)."""
+    if rev is None:
+        where = root / folder
+        files = sorted(where.glob("*.yaml")) if where.is_dir() else []
+        return [(f"{folder}/{f.name}", f.read_bytes()) for f in files]
+    paths = sorted(list_tree(root, rev, folder))
+    blobs = git.read_many(root, [f"{rev}:{p}" for p in paths])
+    return [(p, blobs[f"{rev}:{p}"] or b"") for p in paths]
+
+
 def mapping_of(data: bytes | None, source: str = "<yaml>") -> yamlfiles.Mapping:
     """The mapping in ``data``; {} when absent, unreadable or over a limit of :mod:`isp.yamlfiles`
     (the checks that judge the file report those)."""
