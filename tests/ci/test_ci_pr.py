@@ -381,8 +381,8 @@ def test_a_plaintext_sheet_anywhere_in_the_pull_request_is_refused(module_repo: 
     assert str(CANARY) not in result.output
 
 
-def test_ci_pr_refuses_minutes_with_figures_and_a_right_signed_by_another_agency(isp_repo: IspRepo) -> None:
-    """Minutes hold no figures; an agency's right counts only on its own signature."""
+def _commit_bad_minutes_and_right(isp_repo: IspRepo) -> tuple[str, str]:
+    """Minutes with a figure and a right signed by another agency, committed: (base, head)."""
     import yaml
 
     base = isp_repo.head()
@@ -397,36 +397,27 @@ def test_ci_pr_refuses_minutes_with_figures_and_a_right_signed_by_another_agency
              "recipient": "A donor", "data": ["new_cases"], "date": "2026-03-01", "reason": "For a donor report.",
              "signed": {"JRF": "2026-03-01"}}  # fmt: skip
     (isp_repo.root / "protocol" / "rights" / "RIGHT-2026-001.yaml").write_text(yaml.safe_dump(right))
-    isp_repo.commit("Minutes and a right", signer="IRC:primary")
+    return base, isp_repo.commit("Minutes and a right", signer="IRC:primary")
+
+
+def _violations(result: Result) -> set[str]:
+    return {p["rule"] for p in json.loads(result.out)["violations"]}
+
+
+def test_ci_pr_refuses_minutes_with_figures_and_a_right_signed_by_another_agency(isp_repo: IspRepo) -> None:
+    """Minutes hold no figures; an agency's right counts only on its own signature."""
+    base, _ = _commit_bad_minutes_and_right(isp_repo)
     result = isp("ci", "pr", "--repo", isp_repo.root, "--base", base, "--json")
     assert result.code == 1
-    rules = {p["rule"] for p in json.loads(result.out)["violations"]}
-    assert {"minutes-figures", "rights-signed"} <= rules
+    assert {"minutes-figures", "rights-signed"} <= _violations(result)
 
 
 def test_minutes_and_rights_are_judged_as_the_head_commit_holds_them(isp_repo: IspRepo) -> None:
     """pr-key.yml checks out the default branch and fetches the head as objects only: records that
     exist only in the head commit are still read and judged (never the checked-out files)."""
-    import subprocess
-
-    import yaml
-
-    base = isp_repo.head()
-    folder = isp_repo.root / "protocol" / "meetings"
-    folder.mkdir(exist_ok=True)
-    (folder / "TF-2026-02.yaml").write_text(
-        "id: TF-2026-02\nkind: task-force\nsubject: 2026-02\ndate: 2026-03-16\n"
-        "attended: [focal.irc@example.org]\ndecisions: [Seventeen or 17 new cases in Irbid.]\n"
-    )
-    (isp_repo.root / "protocol" / "rights").mkdir(exist_ok=True)
-    right = {"id": "RIGHT-2026-001", "kind": "own-data-authorisation", "agency": "JRF", "member": "IRC",
-             "recipient": "A donor", "data": ["new_cases"], "date": "2026-03-01", "reason": "For a donor report.",
-             "signed": {"JRF": "2026-03-01"}}  # fmt: skip
-    (isp_repo.root / "protocol" / "rights" / "RIGHT-2026-001.yaml").write_text(yaml.safe_dump(right))
-    head = isp_repo.commit("Minutes and a right", signer="IRC:primary")
-    subprocess.run(["git", "checkout", "-q", "--detach", base], cwd=isp_repo.root, check=True)
+    base, head = _commit_bad_minutes_and_right(isp_repo)
+    git(isp_repo.root, "checkout", "-q", "--detach", base)
     assert not (isp_repo.root / "protocol" / "rights" / "RIGHT-2026-001.yaml").exists()
     result = isp("ci", "pr", "--repo", isp_repo.root, "--base", base, "--head", head, "--json")
     assert result.code == 1
-    rules = {p["rule"] for p in json.loads(result.out)["violations"]}
-    assert {"minutes-figures", "rights-signed"} <= rules
+    assert {"minutes-figures", "rights-signed"} <= _violations(result)
