@@ -596,7 +596,7 @@ def test_an_amendment_changed_after_its_approval_is_not_covered(module_repo: Isp
 def test_a_request_edited_on_a_branch_from_before_the_decisions_is_refused(module_repo: IspRepo, base: str) -> None:
     from datetime import date
 
-    from isp.governance import request_files
+    from isp.governance import request_models
     from tests.governance.helpers import decide, new
 
     start_pr(module_repo, base, "request-before")
@@ -607,7 +607,7 @@ def test_a_request_edited_on_a_branch_from_before_the_decisions_is_refused(modul
         decide(module_repo, request.id, "IRC", day=date(2026, 3, 3))
     decided = module_repo.head()  # main, with a decision
     start_pr(module_repo, before, "request-edit")
-    path = module_repo.root / request_files.path_of(request.id)
+    path = module_repo.root / request_models.path_of(request.id)
     path.write_text(path.read_text().replace("not published", "published in full"))
     with _at(DAY):
         module_repo.commit("A wider use", signer="UNHCR:primary")

@@ -84,21 +84,21 @@ def test_a_coordinator_missing_from_the_contact_is_refused(proto: Path) -> None:
 
 
 def _denied_status():
-    from isp.governance import request_files
+    from isp.governance import request_models, request_status
     from tests.governance.helpers import ISSUED, REQUIRED, fields, shipped_isp
 
-    request = request_files.Request.model_validate(fields())
-    decisions = {a: request_files.Decision(decision="approve", date=ISSUED) for a in REQUIRED}
-    decisions["IRC"] = request_files.Decision(
+    request = request_models.Request.model_validate(fields())
+    decisions = {a: request_models.Decision(decision="approve", date=ISSUED) for a in REQUIRED}
+    decisions["IRC"] = request_models.Decision(
         decision="deny",
         date=ISSUED,
         reason="IRC (International Rescue Committee): Rana Example <focal.irc@example.org> asks that irc's "
         "camp figures stay inside the group while the site is reviewed.",
     )
-    decisions["NHF"] = request_files.Decision(
+    decisions["NHF"] = request_models.Decision(
         decision="deny", date=ISSUED, reason="The Institute for Family Health sees a risk to children in small sites."
     )
-    return shipped_isp(), request_files.timeline(shipped_isp(), request, decisions, [], ISSUED)
+    return shipped_isp(), request_status.timeline(shipped_isp(), request, decisions, [], ISSUED)
 
 
 def test_a_denials_reasons_reach_the_requester_without_any_agency_named() -> None:

@@ -120,7 +120,7 @@ Interval = tuple[date, date | None]  # a breach open from day one until (excludi
 def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     merged: list[Interval] = []
     for start, end in sorted(intervals, key=lambda i: i[0]):
-        if merged and (merged[-1][1] is None or start <= merged[-1][1]):  # type: ignore[operator]
+        if merged and (merged[-1][1] is None or start <= merged[-1][1]):
             prev_start, prev_end = merged[-1]
             merged[-1] = (prev_start, None if end is None or prev_end is None else max(prev_end, end))
         else:
