@@ -19,17 +19,17 @@ from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from isp import errors
-from isp.errors import ErrorCode, IspError, Problem
+from isp.errors import ErrorCode, IspError, Problem, ValidationFailed
 from isp.fsutil import write_text_atomic
 
 MAX_BYTES = 1_000_000
@@ -269,3 +269,20 @@ def schema_problems(error: ValidationError, source: str, *, fix: str | None = No
         message = item["msg"].removeprefix("Value error, ")
         problems.append(Problem.of(errors.SCHEMA, source, column=where, fix=fix, detail=message))
     return problems
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], data: bytes | str, source: str, *, what: str = "", fix: str | None = None) -> M:
+    """``data`` (YAML text) validated as ``model``: the one road from a YAML record to a model.
+
+    A YAML error or any schema error raises :class:`ValidationFailed` with every problem, each
+    naming ``source`` and the field; ``what`` ("a breach record") makes the summary line."""
+    summary = f"{source}: not {what}" if what else ""
+    try:
+        return model.model_validate(load(data, source) or {})
+    except YamlError as exc:
+        raise ValidationFailed([exc.problem], summary) from None
+    except ValidationError as exc:
+        raise ValidationFailed(schema_problems(exc, source, fix=fix), summary) from None

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from isp import errors, yamlfiles
 from isp.errors import IspError, Problem, UsageError, ValidationFailed
@@ -58,12 +58,7 @@ class Breach(_Model):
 
 
 def _parse_breach(data: bytes | str, rel: str) -> Breach:
-    try:
-        return Breach.model_validate(yamlfiles.load(data, rel) or {})
-    except yamlfiles.YamlError as exc:
-        raise ValidationFailed([exc.problem]) from None
-    except ValidationError as exc:
-        raise ValidationFailed(yamlfiles.schema_problems(exc, rel), f"{rel}: not a valid breach record") from None
+    return yamlfiles.parse_model(Breach, data, rel, what="a valid breach record")
 
 
 def breach_ids(root: Path) -> list[str]:

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
@@ -65,12 +65,7 @@ def minutes_id(kind: str, subject: str) -> str:
 
 
 def _parse(data: bytes, rel: str) -> Minutes:
-    try:
-        return Minutes.model_validate(yamlfiles.load(data, rel) or {})
-    except yamlfiles.YamlError as exc:
-        raise ValidationFailed([exc.problem]) from None
-    except ValidationError as exc:
-        raise ValidationFailed(yamlfiles.schema_problems(exc, rel), f"{rel}: not valid minutes") from None
+    return yamlfiles.parse_model(Minutes, data, rel, what="valid minutes")
 
 
 def attendance(isp: Isp, minutes: Minutes) -> dict[str, list[str]]:

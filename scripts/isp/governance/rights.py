@@ -41,7 +41,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from isp import errors, yamlfiles
-from isp.errors import Problem
+from isp.errors import Problem, ValidationFailed
 from isp.governance import breaches, meetings
 from isp.history import attribution, git
 from isp.protocol.models import Isp
@@ -308,12 +308,9 @@ def check(
     problems: list[Problem] = []
     for rel, data in attribution.records(root, RIGHTS_DIR, head if committed else None):
         try:
-            right = Right.model_validate(yamlfiles.load(data, rel) or {})
-        except yamlfiles.YamlError as exc:
-            problems.append(exc.problem)
-            continue
-        except ValidationError as exc:
-            problems += yamlfiles.schema_problems(exc, rel)
+            right = yamlfiles.parse_model(Right, data, rel)
+        except ValidationFailed as exc:
+            problems += exc.problems
             continue
         problems += record_problems(isp, right, rel) + signature_problems(root, right, rel, head, base)
         problems += discussion_problems(root, isp, right)

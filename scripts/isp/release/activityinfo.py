@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from isp import errors, yamlfiles
 from isp.consolidate import outputs
@@ -99,12 +99,7 @@ def load_mapping(root: Path, isp: Isp) -> Mapping:
     path = root / MAPPING
     if not path.is_file():
         raise IspError(f"{MAPPING} is missing: describe the ActivityInfo form there (database, form, field codes)")
-    try:
-        mapping = Mapping.model_validate(yamlfiles.load_file(path, root=root) or {})
-    except yamlfiles.YamlError as exc:
-        raise ValidationFailed([exc.problem], f"{MAPPING}: not usable") from None
-    except ValidationError as exc:
-        raise ValidationFailed(yamlfiles.schema_problems(exc, MAPPING), f"{MAPPING}: not usable") from None
+    mapping = yamlfiles.parse_model(Mapping, path.read_bytes(), MAPPING, what="usable")
     problems = mapping_problems(mapping, isp)
     if problems:
         raise ValidationFailed(problems, f"{MAPPING}: not usable")

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isp import errors, yamlfiles
 from isp.errors import Problem, ValidationFailed
@@ -126,12 +126,7 @@ def _layout(mapping: MappingFile, stem: str) -> Layout:
 
 def load_mapping(path: Path) -> MappingFile:
     rel = f"{IMPORTS_DIR}/{path.name}"
-    try:
-        return MappingFile.model_validate(yamlfiles.load(path.read_bytes(), rel))
-    except yamlfiles.YamlError as exc:
-        raise ValidationFailed([exc.problem]) from None
-    except ValidationError as exc:
-        raise ValidationFailed(yamlfiles.schema_problems(exc, rel, fix="see protocol/imports/README.md")) from None
+    return yamlfiles.parse_model(MappingFile, path.read_bytes(), rel, fix="see protocol/imports/README.md")
 
 
 def mapping_problems(isp: Isp, root: Path) -> list[Problem]:
