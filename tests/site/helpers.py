@@ -30,6 +30,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]  # fmt: skip
 PASSWORD = "#mkdocs-content-password"
+WHOSE = "#mkdocs-content-user"  # the unlock form's "whose passphrase is it?"
 
 MONTHS = ("2025-11", "2025-12", "2026-01")
 TODAY = "2026-02-20"
@@ -343,3 +344,10 @@ def hermetic_git(home: Path) -> dict[str, str | None]:
     config.write_text("[user]\n\tname = ISP Test\n\temail = test@example.org\n[commit]\n\tgpgsign = false\n")
     return {"HOME": str(home), "GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
             "XDG_CONFIG_HOME": str(home / ".config")}  # fmt: skip
+
+
+def unlock(page, passphrase: str, level: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill the unlock form as a person does: whose passphrase it is (``level``), the passphrase, Enter."""
+    page.select_option(WHOSE, level)
+    page.fill(PASSWORD, passphrase)
+    page.press(PASSWORD, "Enter")

@@ -349,10 +349,13 @@ def test_leak_checks_catch_each_leak(tmp_path: Path) -> None:
 
 
 def test_inventory_gives_every_passphrase_the_members_pages_and_only_its_own_level() -> None:
+    """User/password mode, the user being the level: a page derives the chosen level's entry only."""
     values = {"members": "m" * 24, "coordinators": "c" * 24, "agency-irc": "i" * 24, "agency-imc": "j" * 24}
     inventory = credentials.inventory(values)
-    assert sorted(inventory["members"]) == sorted(values.values())
-    assert inventory["coordinators"] == ["c" * 24] and inventory["agency-irc"] == ["i" * 24]
+    assert inventory["members"] == values
+    assert inventory["coordinators"] == {"coordinators": "c" * 24} and inventory["agency-irc"] == {"agency-irc": "i" * 24}
+    assert credentials.opens("agency-irc", "members") and credentials.opens("agency-irc", "agency-irc")
+    assert not credentials.opens("agency-irc", "agency-imc") and not credentials.opens("members", "coordinators")
     phrase = credentials.passphrase()
     assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){5}", phrase) and phrase != credentials.passphrase()
 
