@@ -39,10 +39,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_site import commit, setup_repository, write_aggregates  # noqa: E402
+from bench_site import commit, setup_repository, write_aggregates
 
-from isp.protocol import loading  # noqa: E402
-from isp.protocol.periods import add_months, month_range  # noqa: E402
+from isp.protocol import loading
+from isp.protocol.periods import add_months, month_range
 
 RESULTS = Path(__file__).resolve().parent / "results" / "unlock.json"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,9 +106,13 @@ def measure(out: Path, passphrases: dict[str, str], agencies: list[str], repeat:
             for name, path, level in scenarios(agencies):
                 runs = [unlock_once(page, base, path, level, passphrases[level]) for _ in range(repeat)]
                 seconds = [round(s, 3) for s, _ in runs]
-                results[name] = {"page": path, "passphrase": level, "seconds": seconds,
-                                 "median_s": round(statistics.median(seconds), 3),
-                                 "pbkdf2_derivations": sorted({d for _, d in runs})}  # fmt: skip
+                results[name] = {
+                    "page": path,
+                    "passphrase": level,
+                    "seconds": seconds,
+                    "median_s": round(statistics.median(seconds), 3),
+                    "pbkdf2_derivations": sorted({d for _, d in runs}),
+                }
                 print(f"{name}: {seconds} s, derivations {results[name]['pbkdf2_derivations']}", file=sys.stderr)
             browser.close()
     finally:
@@ -157,12 +161,20 @@ def main() -> None:
     passphrases = credentials.load(root, isp)
     load = os.getloadavg()[0]
     timings = measure(report.out, passphrases, list(isp.agencies), args.repeat)
-    label = args.label or subprocess.run(["git", "branch", "--show-current"], capture_output=True, text=True,
-                                         cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
+    label = (
+        args.label
+        or subprocess.run(
+            ["git", "branch", "--show-current"], capture_output=True, text=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+    )
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_before": round(load, 2),
-                    "load_after": round(os.getloadavg()[0], 2)},  # fmt: skip
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_before": round(load, 2),
+            "load_after": round(os.getloadavg()[0], 2),
+        },
         "kdf": "PBKDF2-SHA256, 10^6 iterations (WebCrypto)",
         "budget_s": 1.0,
         "unlocks": timings,

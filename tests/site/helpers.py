@@ -296,9 +296,19 @@ def _aes(key: bytes, iv_b64: str, data_b64: str) -> bytes | None:
         return None
 
 
-def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW) -> str | None:
+def user_hash(user: str) -> str:
+    """The label of a user's keystore entry: base64(SHA-256(encodeURIComponent(lower(user))))."""
+    import base64
+    import hashlib
+    from urllib.parse import quote
+
+    return base64.b64encode(hashlib.sha256(quote(user.lower(), safe="~()*!'").encode()).digest()).decode()
+
+
+def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW, user: str | None = None) -> str | None:
     """The decrypted content of a built page, or None when ``passphrase`` does not open it
-    (mkdocs-encryptcontent's scheme: PBKDF2-SHA256 keystores, then AES-256-CBC content)."""
+    (mkdocs-encryptcontent's scheme: PBKDF2-SHA256 keystores, then AES-256-CBC content). With
+    ``user``, only that user's entry is tried, as the browser does; else every entry."""
     import base64
     from urllib.parse import quote
 
@@ -308,6 +318,8 @@ def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW) -> s
     keystores = json.loads(KEYSTORE_JSON.search(html).group(1))  # type: ignore[union-attr]
     content_id = CONTENT_ID.search(html).group(1)  # type: ignore[union-attr]
     for entry in keystores:
+        if user is not None and entry.split(";")[3:] != [user_hash(user)]:
+            continue
         iv, data, salt = entry.split(";")[:3]
         kdf = PBKDF2(quote(passphrase, safe="~()*!'"), base64.b64decode(salt), 32, count=iterations,
                      hmac_hash_module=SHA256)  # fmt: skip
