@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,6 +25,9 @@ from isp.protocol.periods import PERIOD_KINDS, Period, period_of
 from isp.sheets import tidy
 from isp.site.hooks import KDF_POW
 from tests.helpers import IspRepo, patched_env
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 # Debian's Chromium, driven headless through Playwright by the browser tests.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -358,7 +362,7 @@ def hermetic_git(home: Path) -> dict[str, str | None]:
             "XDG_CONFIG_HOME": str(home / ".config")}  # fmt: skip
 
 
-def unlock(page, passphrase: str, level: str) -> None:  # type: ignore[no-untyped-def]
+def unlock(page: Page, passphrase: str, level: str) -> None:
     """Fill the unlock form as a person does: whose passphrase it is (``level``), the passphrase, Enter."""
     page.select_option(WHOSE, level)
     page.fill(PASSWORD, passphrase)

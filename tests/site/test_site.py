@@ -89,6 +89,7 @@ def test_credentials_are_kept_printed_only_on_request_and_rotated(isp_repo: IspR
     before = _load(isp_repo, with_env)
     assert not any(value in first.output for value in before.values())
     assert all(value in shown.out for value in before.values())
+    assert "choose on the site" in shown.out and "IRC: International Rescue" in shown.out  # the form's names
     again = isp("site", "credentials", "--repo", isp_repo.root, env=env)
     assert "already has a passphrase" in again.out and _load(isp_repo, with_env) == before
     rotated = isp("site", "credentials", "--repo", isp_repo.root, "--rotate", env=env)

@@ -32,6 +32,7 @@ from isp.errors import IspError
 from isp.fsutil import write_atomic
 from isp.protocol import loading
 from isp.protocol import models as protocol
+from isp.site import labels
 
 MEMBERS = "members"
 COORDINATORS = "coordinators"
@@ -53,6 +54,12 @@ def agency_level(code: str) -> str:
 def levels(isp: protocol.Isp) -> list[str]:
     """Every access level of the site, in a stable order."""
     return [MEMBERS, COORDINATORS, *(agency_level(code) for code in isp.agencies)]
+
+
+def holders(isp: protocol.Isp, lang: str = "en") -> dict[str, str]:
+    """Each level and how the unlock form names whose passphrase it is (the form's choices, in order)."""
+    agencies = {agency_level(code): agency for code, agency in isp.agencies.items()}
+    return {level: labels.identity_name(level, lang, agencies.get(level)) for level in levels(isp)}
 
 
 def passphrase() -> str:

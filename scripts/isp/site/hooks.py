@@ -42,7 +42,7 @@ PROTOCOL_PAGE = "protocol.md"
 # 10^7 takes ten times as long. benchmarks/bench_unlock.py measures it.
 KDF_POW = 6
 # The unlock form: encryptcontent's own plus "whose passphrase is it?" (user/password mode).
-UNLOCK_FORM = Path(__file__).resolve().parent / "templates" / "unlock-form.html"
+UNLOCK_FORM = pages.TEMPLATES / "unlock-form.html"
 FORCED = {
     "kdf_pow": KDF_POW,
     "html_template_path": str(UNLOCK_FORM),  # absolute: the plugin joins it to mkdocs.yml's folder
@@ -137,9 +137,7 @@ def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> 
 def identities(session: Session, lang: str) -> list[dict[str, str]]:
     """The unlock form's choices: each level (the user name of its passphrase) and its holder's name."""
     assert session.data is not None
-    agencies = {credentials.agency_level(code): agency for code, agency in session.data.isp.agencies.items()}
-    levels = credentials.levels(session.data.isp)
-    return [{"user": level, "name": labels.identity_name(level, lang, agencies.get(level))} for level in levels]
+    return [{"user": level, "name": name} for level, name in credentials.holders(session.data.isp, lang).items()]
 
 
 def _configure_search(config: MkDocsConfig, lang: str) -> None:
