@@ -49,6 +49,11 @@ FORCED = {
     "cache_file": "",  # its cache holds derived keys: never write it
     "search_index": "encrypted",  # protected pages leave the search index
     "webcrypto": True,
+    # The tab keeps the page keys a passphrase opened (sessionStorage), so later pages of those
+    # levels open without asking and isp.js trims the navigation; never the passphrase itself,
+    # which would sit readable in the tab and be retried, one derivation each, on every page it
+    # does not open. isp.js remembers only whose passphrase it was, to preselect it in the form.
+    "remember_keys": True,
     "remember_password": False,
     "sharelinks": False,
     "sign_files": None,
