@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,11 +26,15 @@ from isp.sheets import tidy
 from isp.site.hooks import KDF_POW
 from tests.helpers import IspRepo, patched_env
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 # Debian's Chromium, driven headless through Playwright by the browser tests.
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]  # fmt: skip
 PASSWORD = "#mkdocs-content-password"
+WHOSE = "#mkdocs-content-user"  # the unlock form's "whose passphrase is it?"
 
 MONTHS = ("2025-11", "2025-12", "2026-01")
 TODAY = "2026-02-20"
@@ -295,9 +300,19 @@ def _aes(key: bytes, iv_b64: str, data_b64: str) -> bytes | None:
         return None
 
 
-def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW) -> str | None:
+def user_hash(user: str) -> str:
+    """The label of a user's keystore entry: base64(SHA-256(encodeURIComponent(lower(user))))."""
+    import base64
+    import hashlib
+    from urllib.parse import quote
+
+    return base64.b64encode(hashlib.sha256(quote(user.lower(), safe="~()*!'").encode()).digest()).decode()
+
+
+def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW, user: str | None = None) -> str | None:
     """The decrypted content of a built page, or None when ``passphrase`` does not open it
-    (mkdocs-encryptcontent's scheme: PBKDF2-SHA256 keystores, then AES-256-CBC content)."""
+    (mkdocs-encryptcontent's scheme: PBKDF2-SHA256 keystores, then AES-256-CBC content). With
+    ``user``, only that user's entry is tried, as the browser does; else every entry."""
     import base64
     from urllib.parse import quote
 
@@ -307,6 +322,8 @@ def decrypt_page(html: str, passphrase: str, iterations: int = 10**KDF_POW) -> s
     keystores = json.loads(KEYSTORE_JSON.search(html).group(1))  # type: ignore[union-attr]
     content_id = CONTENT_ID.search(html).group(1)  # type: ignore[union-attr]
     for entry in keystores:
+        if user is not None and entry.split(";")[3:] != [user_hash(user)]:
+            continue
         iv, data, salt = entry.split(";")[:3]
         kdf = PBKDF2(quote(passphrase, safe="~()*!'"), base64.b64decode(salt), 32, count=iterations,
                      hmac_hash_module=SHA256)  # fmt: skip
@@ -343,3 +360,10 @@ def hermetic_git(home: Path) -> dict[str, str | None]:
     config.write_text("[user]\n\tname = ISP Test\n\temail = test@example.org\n[commit]\n\tgpgsign = false\n")
     return {"HOME": str(home), "GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
             "XDG_CONFIG_HOME": str(home / ".config")}  # fmt: skip
+
+
+def unlock(page: Page, passphrase: str, level: str) -> None:
+    """Fill the unlock form as a person does: whose passphrase it is (``level``), the passphrase, Enter."""
+    page.select_option(WHOSE, level)
+    page.fill(PASSWORD, passphrase)
+    page.press(PASSWORD, "Enter")

@@ -26,6 +26,7 @@ from tests.helpers import IspRepo, Keyring, isp, patched_env
 from tests.site.helpers import (
     BREACH_ID,
     CANARY,
+    KEYSTORE_JSON,
     LATE,
     MINUTES_DECISION,
     MINUTES_ID,
@@ -37,6 +38,7 @@ from tests.site.helpers import (
     hermetic_git,
     renderings,
     scan,
+    user_hash,
 )
 
 MB = 1024 * 1024
@@ -87,6 +89,7 @@ def test_credentials_are_kept_printed_only_on_request_and_rotated(isp_repo: IspR
     before = _load(isp_repo, with_env)
     assert not any(value in first.output for value in before.values())
     assert all(value in shown.out for value in before.values())
+    assert "choose on the site" in shown.out and "IRC: International Rescue" in shown.out  # the form's names
     again = isp("site", "credentials", "--repo", isp_repo.root, env=env)
     assert "already has a passphrase" in again.out and _load(isp_repo, with_env) == before
     rotated = isp("site", "credentials", "--repo", isp_repo.root, "--rotate", env=env)
@@ -147,6 +150,29 @@ def test_each_level_opens_its_own_pages_only(built_site: BuiltSite) -> None:
     assert decrypt_page(compliance, pw["members"]) is None
     home = _html(built_site, "")
     assert all(decrypt_page(home, value) is not None for value in pw.values())
+
+
+def test_every_page_derives_only_the_entry_of_whose_passphrase_it_is(built_site: BuiltSite) -> None:
+    """Password-only keystores were unlabelled, so the browser ran PBKDF2 on each in turn: eight
+    derivations for the last agency's passphrase. Each entry now carries the hash of its level
+    (the user name the form sends), and the form lists every level."""
+    pw = built_site.passphrases
+    levels = credentials.levels(built_site.site.repo.load())
+    for url in ("", "explore/", "agencies/irc/monthly/", "compliance/"):
+        html = _html(built_site, url)
+        entries = json.loads(KEYSTORE_JSON.search(html).group(1))  # type: ignore[union-attr]
+        assert sorted(entry.split(";")[3] for entry in entries) == sorted(user_hash(level) for level in levels), url
+        assert re.findall(r'<option value="([a-z-]+)"', html) == levels, url
+    home = _html(built_site, "")
+    assert all(decrypt_page(home, value, user=level) is not None for level, value in pw.items())
+    assert decrypt_page(home, pw["agency-irc"], user="members") is None  # the level chosen is the one tried
+    irc_own = _html(built_site, "agencies/irc/monthly/")
+    assert '<option value="agency-irc" selected>' in irc_own
+    assert decrypt_page(irc_own, pw["agency-irc"], user="agency-irc") is not None
+    assert decrypt_page(irc_own, pw["members"], user="members") is None
+    check = re.search(r'<script id="isp-passphrase-check" type="application/json">(.*?)</script>', irc_own)
+    doc = json.loads(check.group(1))  # type: ignore[union-attr]
+    assert doc["opens"] == ["agency-irc"] and set(doc["entries"]) == set(levels) and doc["iterations"] == 10**6
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
@@ -349,10 +375,15 @@ def test_leak_checks_catch_each_leak(tmp_path: Path) -> None:
 
 
 def test_inventory_gives_every_passphrase_the_members_pages_and_only_its_own_level() -> None:
+    """User/password mode, the user being the level: a page derives the chosen level's entry only."""
     values = {"members": "m" * 24, "coordinators": "c" * 24, "agency-irc": "i" * 24, "agency-imc": "j" * 24}
     inventory = credentials.inventory(values)
-    assert sorted(inventory["members"]) == sorted(values.values())
-    assert inventory["coordinators"] == ["c" * 24] and inventory["agency-irc"] == ["i" * 24]
+    assert inventory["members"] == values
+    assert inventory["coordinators"] == {"coordinators": "c" * 24} and inventory["agency-irc"] == {
+        "agency-irc": "i" * 24
+    }
+    assert credentials.opens("agency-irc", "members") and credentials.opens("agency-irc", "agency-irc")
+    assert not credentials.opens("agency-irc", "agency-imc") and not credentials.opens("members", "coordinators")
     phrase = credentials.passphrase()
     assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){5}", phrase) and phrase != credentials.passphrase()
 

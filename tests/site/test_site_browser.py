@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.site.helpers import PASSWORD, BuiltSite
+from tests.site.helpers import PASSWORD, WHOSE, BuiltSite, unlock
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,6 @@ def page(browser, base_url: str):  # type: ignore[no-untyped-def]
     yield tab
     context.close()
     assert errors == []
-
-
-def _unlock(page, passphrase: str) -> None:  # type: ignore[no-untyped-def]
-    page.fill(PASSWORD, passphrase)
-    page.press(PASSWORD, "Enter")
 
 
 def _numbers(built: BuiltSite) -> list[str]:
@@ -50,7 +45,7 @@ def test_no_credential_shows_no_figure(page, base_url: str, built_site: BuiltSit
 
 def test_member_opens_the_dashboard_and_the_pivot_responds(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     page.goto(base_url)
-    _unlock(page, built_site.passphrases["members"])
+    unlock(page, built_site.passphrases["members"], "members")
     page.wait_for_selector("article >> text=Key figures")
     national = f"{max(built_site.canaries):,}"
     assert national in page.inner_text("article")
@@ -71,7 +66,7 @@ def test_member_opens_the_dashboard_and_the_pivot_responds(page, base_url: str, 
 
 def test_downloads_are_built_in_the_browser(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     page.goto(base_url + "reports/monthly/")
-    _unlock(page, built_site.passphrases["members"])
+    unlock(page, built_site.passphrases["members"], "members")
     page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"]').wait_for()
     with page.expect_download() as csv_download:
         page.locator('[data-isp-download="csv"]').first.click()
@@ -93,36 +88,46 @@ def test_downloads_are_built_in_the_browser(page, base_url: str, built_site: Bui
 def test_an_agency_cannot_open_another_agencys_pages(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     irc = built_site.passphrases["agency-irc"]
     page.goto(base_url + "agencies/irc/monthly/")
-    _unlock(page, irc)
+    assert page.input_value(WHOSE) == "agency-irc"  # an agency's page starts at that agency
+    unlock(page, irc, "agency-irc")
     page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"]').wait_for()
     page.goto(base_url + "agencies/imc/monthly/")
     page.wait_for_selector(PASSWORD, state="visible")
-    _unlock(page, irc)
+    assert page.input_value(WHOSE) == "agency-irc"  # the choice made earlier in the tab
+    unlock(page, irc, "agency-irc")
     # a right passphrase for another page is not called wrong (it said "Wrong passphrase.")
     page.wait_for_selector("#mkdocs-decrypt-msg[data-isp-reason=other-page]:has-text('opens other pages')")
+    assert "(IMC: International Medical Corps)" in page.inner_text("#mkdocs-decrypt-msg")
     assert page.locator(".isp-widget").count() == 0
     page.goto(base_url + "compliance/")  # the coordinators' page, with an agency's passphrase
-    _unlock(page, irc)
-    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('this page is for another audience')")
+    unlock(page, irc, "agency-irc")
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('this page is for another audience (Coordinators)')")
     page.goto(base_url + "agencies/imc/monthly/")
-    _unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx")
-    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
+    unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx", "agency-imc")
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase')")
+    assert page.get_attribute("#mkdocs-decrypt-msg", "data-isp-reason") is None
     page.goto(base_url)  # the agency's passphrase also opens the members' pages
     page.wait_for_selector("article >> text=Key figures")
 
 
-def test_a_wrong_passphrase_is_refused(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_passphrase_is_refused(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     page.goto(base_url + "explore/")
-    _unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx")
-    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase.')")
+    assert page.input_value(WHOSE) == "members"  # a members' page starts at "all members"
+    unlock(page, "abcd-efgh-ijkl-mnop-qrst-uvwx", "members")
+    page.wait_for_selector("#mkdocs-decrypt-msg:has-text('Wrong passphrase')")
     assert page.locator(".isp-widget").count() == 0
     assert page.is_visible(PASSWORD)
+    # the passphrase is checked against the level chosen, not against every level's
+    unlock(page, built_site.passphrases["agency-irc"], "coordinators")
+    page.wait_for_function("document.getElementById('mkdocs-decrypt-msg').textContent.includes('Wrong passphrase')"
+                           " && !document.getElementById('mkdocs-content-password').value")  # fmt: skip
+    assert page.locator(".isp-widget").count() == 0
 
 
 def test_arabic_pages_are_right_to_left(page, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
     page.goto(base_url + "ar/reports/monthly/")
     assert page.get_attribute("body", "dir") == "rtl"
-    _unlock(page, built_site.passphrases["members"])
+    unlock(page, built_site.passphrases["members"], "members")
     report = page.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"]')
     report.wait_for()
     text = report.inner_text()

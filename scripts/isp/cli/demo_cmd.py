@@ -113,17 +113,21 @@ def _print_summary(summary: demo.DemoSummary) -> None:
 
 
 def _print_credentials(summary: demo.DemoSummary) -> None:
+    from isp.protocol import loading
+    from isp.site import credentials
+
     agency = next((level for level in summary.credentials if level.startswith("agency-")), None)
+    names = credentials.holders(loading.load(summary.root))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(style="green", no_wrap=True)
     for level in (*SHOWN_LEVELS, *([agency] if agency else [])):
         if level in summary.credentials:
-            label = f"agency {level.removeprefix('agency-').upper()}" if level.startswith("agency-") else level
-            grid.add_row(label, summary.credentials[level])
+            grid.add_row(names.get(level, level), summary.credentials[level])
     key = summary.key_dir / "ci.agekey"
+    how = "On a protected page, choose whose passphrase it is (left), then enter it (right)."
     hint = f"every level: SOPS_AGE_KEY_FILE={key} isp site credentials --show --repo {summary.root}"
-    console.print(Panel(Group(grid, "", hint), title="site passphrases (demo only)", title_align="left"))
+    console.print(Panel(Group(grid, "", how, hint), title="site passphrases (demo only)", title_align="left"))
 
 
 def demo_command(

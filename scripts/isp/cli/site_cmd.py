@@ -24,6 +24,8 @@ def credentials_cmd(
     """Create the site passphrases, one per access level (members, coordinators, one per agency),
     in the sops-encrypted protocol/site-credentials.yaml (coordinators and CI can open it). Existing
     passphrases are kept unless --rotate; a new agency gets its own. Commit the file, then rebuild.
+    On the site, a person chooses whose passphrase it is (the level's name in the table of --show),
+    then enters it.
 
     Example: `isp site credentials` then `sops decrypt --input-type binary --output-type binary
     protocol/site-credentials.yaml`
@@ -34,8 +36,11 @@ def credentials_cmd(
     else:
         ok(f"every level already has a passphrase in {credentials.SITE_CREDENTIALS}")
     if show:
-        values = credentials.load(repo, loading.load(repo))
-        table("Site passphrases", ["level", "passphrase"], sorted(values.items()))
+        isp = loading.load(repo)
+        values = credentials.load(repo, isp)
+        rows = [(level, name, values[level]) for level, name in credentials.holders(isp).items()]
+        table("Site passphrases", ["level", "choose on the site", "passphrase"], rows)
+        console.print("On a protected page: choose whose passphrase it is, then enter it.")
         return
     console.print(f"Read them with: {credentials.READ_HINT}  (or `isp site credentials --show`)")
 

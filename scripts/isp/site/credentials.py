@@ -8,6 +8,13 @@ CI (the .sops.yaml rule), and decrypted only in memory when the site is built.
 
 Every agency's and the coordinators' passphrase also opens the members' pages (the inventory below
 lists them at the ``members`` level too), so a person needs one passphrase only.
+
+The inventory is in encryptcontent's user/password mode, the user name being the level itself:
+the unlock form asks whose passphrase it is (members, coordinators, an agency), and a page's
+keystore entry for that name is the only one derived. In password-only mode the browser ran
+PBKDF2 (10^6 iterations) on every entry in turn until one opened: eight derivations for the last
+agency's passphrase on a members' page, one whatever the passphrase now. The names are no secret:
+they are the levels, listed in the form.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from isp.errors import IspError
 from isp.fsutil import write_atomic
 from isp.protocol import loading
 from isp.protocol import models as protocol
+from isp.site import labels
 
 MEMBERS = "members"
 COORDINATORS = "coordinators"
@@ -48,6 +56,12 @@ def levels(isp: protocol.Isp) -> list[str]:
     return [MEMBERS, COORDINATORS, *(agency_level(code) for code in isp.agencies)]
 
 
+def holders(isp: protocol.Isp, lang: str = "en") -> dict[str, str]:
+    """Each level and how the unlock form names whose passphrase it is (the form's choices, in order)."""
+    agencies = {agency_level(code): agency for code, agency in isp.agencies.items()}
+    return {level: labels.identity_name(level, lang, agencies.get(level)) for level in levels(isp)}
+
+
 def passphrase() -> str:
     """A fresh passphrase like ``k3f9-x0qa-...``: easy to read aloud, hard to guess."""
     return "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_SIZE)) for _ in range(GROUPS))
@@ -62,14 +76,19 @@ def strong(value: str) -> bool:
     return float(zxcvbn.zxcvbn(value[:100])["guesses_log10"]) >= MIN_GUESSES_LOG10
 
 
-def inventory(passphrases: dict[str, str]) -> dict[str, list[str]]:
-    """encryptcontent's ``password_inventory``: who opens which level.
+def inventory(passphrases: dict[str, str]) -> dict[str, dict[str, str]]:
+    """encryptcontent's ``password_inventory`` in user/password mode: level -> {user: passphrase}.
 
-    Members' pages open with any passphrase; coordinators' and agencies' pages with their own."""
-    others = [value for level, value in passphrases.items() if level != MEMBERS]
-    result = {MEMBERS: [passphrases[MEMBERS], *others]}
-    result.update({level: [value] for level, value in passphrases.items() if level != MEMBERS})
+    The user is the level whose passphrase it is. Members' pages open with any level's passphrase;
+    coordinators' and agencies' pages with their own only."""
+    result = {MEMBERS: dict(passphrases)}
+    result.update({level: {level: value} for level, value in passphrases.items() if level != MEMBERS})
     return result
+
+
+def opens(level: str, page_level: str) -> bool:
+    """Whether the passphrase of ``level`` opens a page of ``page_level`` (see :func:`inventory`)."""
+    return page_level in (MEMBERS, level)
 
 
 @dataclass

@@ -13,6 +13,7 @@ One ``isp site build`` runs two MkDocs builds (English, then Arabic) in one proc
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from dataclasses import dataclass, field
@@ -35,14 +36,24 @@ FORBIDDEN_PLUGINS = ("offline", "material/offline", "privacy", "material/privacy
 ARABIC_SUFFIX = ".ar.md"
 PROTOCOL_PAGE = "protocol.md"
 # PBKDF2-SHA256 is the only key derivation encryptcontent offers; it takes 10^kdf_pow iterations.
-# 10^6 (above OWASP's 600,000) is the strongest that still derives a key in under a second in
-# Chromium on a loaded 2-core machine (0.6-0.8 s measured); 10^7 takes 7 s.
+# 10^6 (above OWASP's 600,000) is the strongest that still unlocks a page in under a second in
+# Chromium on a loaded 2-core machine: 0.2-0.3 s idle, 0.6-0.9 s under load, for the one
+# derivation an unlock runs (the form names whose passphrase it is: credentials.inventory);
+# 10^7 takes ten times as long. benchmarks/bench_unlock.py measures it.
 KDF_POW = 6
+# The unlock form: encryptcontent's own plus "whose passphrase is it?" (user/password mode).
+UNLOCK_FORM = pages.TEMPLATES / "unlock-form.html"
 FORCED = {
     "kdf_pow": KDF_POW,
+    "html_template_path": str(UNLOCK_FORM),  # absolute: the plugin joins it to mkdocs.yml's folder
     "cache_file": "",  # its cache holds derived keys: never write it
     "search_index": "encrypted",  # protected pages leave the search index
     "webcrypto": True,
+    # The tab keeps the page keys a passphrase opened (sessionStorage), so later pages of those
+    # levels open without asking and isp.js trims the navigation; never the passphrase itself,
+    # which would sit readable in the tab and be retried, one derivation each, on every page it
+    # does not open. isp.js remembers only whose passphrase it was, to preselect it in the form.
+    "remember_keys": True,
     "remember_password": False,
     "sharelinks": False,
     "sign_files": None,
@@ -60,7 +71,7 @@ class EncryptSetup(TypedDict, total=False):
     """The part of mkdocs-encryptcontent's ``setup`` dict read here (the plugin keeps more in it)."""
 
     level_keys: dict[str, LevelKey]  # access level -> its page key
-    keystore_password: dict[tuple[int, str], str]  # (KS_PASSWORD, passphrase) -> its encrypted keystore
+    keystore_userpass: dict[tuple[str, str], str]  # (level, passphrase) -> its encrypted keystore entry
     kdf_iterations: int
 
 
@@ -117,6 +128,8 @@ def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> 
     plugin.config.update(FORCED)
     plugin.config["password_inventory"] = credentials.inventory(session.passphrases)
     plugin.config["password_file"] = None
+    assert session.data is not None
+    plugin.config["html_extra_vars"] = {"whose": labels.t("whose", lang), "identities": identities(session, lang)}
     plugin.config.update(
         summary=labels.t("protected_summary", lang),
         encryption_info_message=labels.t("protected_info", lang),
@@ -124,6 +137,12 @@ def _configure_encryption(config: MkDocsConfig, session: Session, lang: str) -> 
         password_button_text=labels.t("unlock", lang),
         decryption_failure_message=labels.t("wrong_passphrase", lang),
     )
+
+
+def identities(session: Session, lang: str) -> list[dict[str, str]]:
+    """The unlock form's choices: each level (the user name of its passphrase) and its holder's name."""
+    assert session.data is not None
+    return [{"user": level, "name": name} for level, name in credentials.holders(session.data.isp, lang).items()]
 
 
 def _configure_search(config: MkDocsConfig, lang: str) -> None:
@@ -226,16 +245,17 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
 
 @event_priority(-50)  # after encryptcontent has put the page's form and keystore in
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    """On a page for one audience (an agency, the coordinators), a passphrase of another audience
-    is told apart from a wrong one: the page gets the members' keystore (every passphrase opens
-    the members' pages, and those pages carry the same entries already), which isp.js tries when
-    the page's own keystore refuses a passphrase."""
+    """On a page for one audience (an agency, the coordinators), the form starts at that audience,
+    and a passphrase of another audience is told apart from a wrong one: isp.js derives the
+    chosen level's entry (already in the page's keystore) when the page has refused it."""
     state = _current()
     scripts = f'<script id="isp-levels" type="application/json">{page_levels(state)}</script>'
     generated = state.pages.get(page.file.src_uri)
     if generated is not None and generated.level not in (None, credentials.MEMBERS):
-        check = passphrase_check(state.session, state.lang)
+        check = passphrase_check(state.session, state.lang, generated.level)
         scripts += f'<script id="isp-passphrase-check" type="application/json">{check}</script>'
+        own = f'<option value="{html.escape(generated.level)}">'
+        output = output.replace(own, own.removesuffix(">") + " selected>", 1)
     return output.replace("</body>", scripts + "</body>", 1)
 
 
@@ -255,16 +275,19 @@ def _url(src_uri: str) -> str:
     return stem
 
 
-def passphrase_check(session: Session, lang: str) -> str:
-    """JSON for isp.js: the members' keystore entries, the KDF iterations and the message."""
-    assert session.passphrases is not None
-    members = set(credentials.inventory(session.passphrases)[credentials.MEMBERS])
-    stored = session.encrypt_setup.get("keystore_password", {})
-    entries = [bundle for (_, password), bundle in stored.items() if password in members]
+def passphrase_check(session: Session, lang: str, page_level: str) -> str:
+    """JSON for isp.js on a page of ``page_level``: each level's keystore entry (the page carries
+    them all already, labelled by a hash of the level), which levels open the page, the KDF
+    iterations and the message for a right passphrase of another level."""
+    assert session.passphrases is not None and session.data is not None
+    stored = session.encrypt_setup.get("keystore_userpass", {})
+    entries = {user: bundle for (user, _), bundle in stored.items()}
+    names = {who["user"]: who["name"] for who in identities(session, lang)}
     doc = {
-        "keystore": entries,
+        "entries": entries,
+        "opens": [level for level in session.passphrases if credentials.opens(level, page_level)],
         "iterations": session.encrypt_setup.get("kdf_iterations"),
-        "message": labels.t("other_page", lang),
+        "message": labels.t("other_page", lang).format(audience=names.get(page_level, page_level)),
     }
     return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
 

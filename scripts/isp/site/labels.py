@@ -94,8 +94,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "stock_last": ("stock: value of the last month", "رصيد: قيمة آخر شهر"),
     "flow_sum": ("flow: sum of the months", "تدفق: مجموع الأشهر"),
     "other_page": (
-        "This passphrase opens other pages, not this one: this page is for another audience.",
-        "عبارة المرور هذه تفتح صفحات أخرى، لا هذه الصفحة: هذه الصفحة لفئة أخرى.",
+        "This passphrase opens other pages, not this one: this page is for another audience ({audience}).",
+        "عبارة المرور هذه تفتح صفحات أخرى، لا هذه الصفحة: هذه الصفحة لفئة أخرى ({audience}).",
     ),
     "latest_month": ("Latest consolidated month", "آخر شهر موحّد"),
     "key_figures": ("Key figures", "الأرقام الرئيسية"),
@@ -178,12 +178,18 @@ TEXT: dict[str, tuple[str, str]] = {
     # encryptcontent's form
     "protected_summary": ("This page is protected.", "هذه الصفحة محمية."),
     "protected_info": (
-        "Enter the passphrase your coordinator gave your agency.",
-        "أدخل عبارة المرور التي زوّدك بها المنسّق لوكالتك.",
+        "Choose whose passphrase you were given, then enter it.",
+        "اختر لمن عبارة المرور التي أُعطيت لك، ثم أدخلها.",
     ),
+    "whose": ("Whose passphrase is it?", "لمن عبارة المرور هذه؟"),
+    "identity_members": ("All members (the shared passphrase)", "جميع الأعضاء (عبارة المرور المشتركة)"),
+    "identity_coordinators": ("Coordinators", "المنسّقون"),
     "passphrase": ("Passphrase", "عبارة المرور"),
     "unlock": ("Open", "فتح"),
-    "wrong_passphrase": ("Wrong passphrase.", "عبارة المرور غير صحيحة."),
+    "wrong_passphrase": (
+        "Wrong passphrase: check it, and whose it is (above).",
+        "عبارة المرور غير صحيحة: تحقّق منها، ومن صاحبها (أعلاه).",
+    ),
     "language_other": ("العربية", "English"),
 }
 
@@ -208,6 +214,14 @@ def site_name(isp: protocol.Isp, code: str, lang: str) -> str:
         return t("national", lang)
     site = isp.sites.get(code)
     return _name(site, lang) if site else code
+
+
+def identity_name(level: str, lang: str, agency: protocol.Agency | None = None) -> str:
+    """How the unlock form names the holder of a level's passphrase: all members, the
+    coordinators, or an agency (its short label and full name)."""
+    if agency is not None:
+        return f"{agency.label}: {agency.name}"
+    return t(f"identity_{level}", lang)
 
 
 def code_names(isp: protocol.Isp, lang: str) -> dict[str, dict[str, str]]:

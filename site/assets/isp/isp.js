@@ -511,48 +511,68 @@
   }
 
   // ---------------------------------------------------------------- passphrase of another page
-  /* The page's own keystore refused the passphrase. If the members' keystore (put on the page by
-   * the site hooks) accepts it, it is a real passphrase, but for another audience: say so rather
-   * than "Wrong passphrase.". Same derivation as encryptcontent: PBKDF2-SHA256, AES-256-CBC. */
+  /* The page refused the passphrase. When the level chosen in "whose passphrase is it?" does not
+   * open this page and its keystore entry (put on the page by the site hooks) accepts the
+   * passphrase, it is a real passphrase, but for another audience: say so rather than "Wrong
+   * passphrase". One derivation, and only then: a level that opens the page was simply wrong.
+   * Same scheme as encryptcontent: PBKDF2-SHA256, then AES-256-CBC. */
   function b64(text) { return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }); }
 
-  async function opensSomething(pass, check) {
+  async function opensEntry(pass, entry, iterations) {
+    var parts = (entry || "").split(";");
+    if (parts.length < 3) return false;
     var raw = await crypto.subtle.importKey("raw", new TextEncoder().encode(encodeURIComponent(pass)), "PBKDF2", false, ["deriveKey"]);
-    for (var i = 0; i < check.keystore.length; i++) {
-      var parts = check.keystore[i].split(";");
-      if (parts.length !== 3) continue;
-      var key = await crypto.subtle.deriveKey({ name: "PBKDF2", salt: b64(parts[2]), iterations: check.iterations, hash: "SHA-256" },
-        raw, { name: "AES-CBC", length: 256 }, false, ["decrypt"]);
-      try {
-        var plain = await crypto.subtle.decrypt({ name: "AES-CBC", iv: b64(parts[0]) }, key, b64(parts[1]));
-        JSON.parse(new TextDecoder().decode(plain));
-        return true;
-      } catch (e) { /* not this entry */ }
-    }
-    return false;
+    var key = await crypto.subtle.deriveKey({ name: "PBKDF2", salt: b64(parts[2]), iterations: iterations, hash: "SHA-256" },
+      raw, { name: "AES-CBC", length: 256 }, false, ["decrypt"]);
+    try {
+      var plain = await crypto.subtle.decrypt({ name: "AES-CBC", iv: b64(parts[0]) }, key, b64(parts[1]));
+      JSON.parse(new TextDecoder().decode(plain));
+      return true;
+    } catch (e) { return false; }
   }
 
   function watchPassphrase() {
     var node = document.getElementById("isp-passphrase-check");
     var input = document.getElementById("mkdocs-content-password");
+    var who = document.getElementById("mkdocs-content-user");
     var msg = document.getElementById("mkdocs-decrypt-msg");
-    if (!node || !input || !msg || input._ispWatched) return;
+    if (!node || !input || !who || !msg || input._ispWatched) return;
     input._ispWatched = true;
     var check = JSON.parse(node.textContent);
-    var last = "";
-    function grab() { if (input.value) last = input.value; }
+    var last = null;
+    function grab() { if (input.value) last = { pass: input.value, level: who.value }; }
     input.addEventListener("keydown", grab, true);
     input.addEventListener("input", grab);
     var button = document.getElementById("mkdocs-decrypt-button");
     if (button) button.addEventListener("pointerdown", grab, true);
     new MutationObserver(function () {
-      var pass = last;
-      if (!pass || !msg.textContent || msg.textContent === check.message) return;
-      last = "";
-      opensSomething(pass, check).then(function (yes) {
+      var tried = last;
+      if (!tried || !msg.textContent || msg.textContent === check.message) return;
+      last = null;
+      if (check.opens.indexOf(tried.level) >= 0) return;  // that level opens this page: the passphrase is wrong
+      opensEntry(tried.pass, check.entries[tried.level], check.iterations).then(function (yes) {
         if (yes) { msg.textContent = check.message; msg.setAttribute("data-isp-reason", "other-page"); }
       });
     }).observe(msg, { childList: true, characterData: true, subtree: true });
+  }
+
+  // ---------------------------------------------------------------- whose passphrase
+  /* The form's "whose passphrase is it?" starts at the choice made earlier in this tab (the
+   * level's name only, never the passphrase: encryptcontent keeps the page keys it opened). */
+  var WHO = "isp-whose-passphrase";
+
+  function rememberWho() {
+    var who = document.getElementById("mkdocs-content-user");
+    if (!who || who._ispRemembered) return;
+    who._ispRemembered = true;
+    var earlier = sessionStorage.getItem(WHO);
+    if (earlier && Array.from(who.options).some(function (o) { return o.value === earlier; })) who.value = earlier;
+    function keep() { sessionStorage.setItem(WHO, who.value); }
+    who.addEventListener("change", keep);
+    var input = document.getElementById("mkdocs-content-password");
+    if (input) input.addEventListener("keydown", function (e) { if (e.key === "Enter") keep(); }, true);
+    var button = document.getElementById("mkdocs-decrypt-button");
+    if (button) button.addEventListener("pointerdown", keep, true);
   }
 
   // ---------------------------------------------------------------- navigation
@@ -583,6 +603,7 @@
   var WIDGETS = { report: report, trend: trend, pivot: pivot, "home-trend": homeTrend };
 
   function boot() {
+    rememberWho();
     watchPassphrase();
     trimNavigation();
     document.querySelectorAll(".md-typeset__table, .md-typeset__scrollwrap").forEach(scrollToLatest);
