@@ -206,15 +206,15 @@ def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
     return files
 
 
-def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> list[Problem]:
+def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp, since: str | None = None) -> list[Problem]:
     """The rules on requests/, protocol/breaches/ and membership changes, over the same commits,
-    judged by the base's protocol."""
+    judged by the base's protocol; what changed is taken from ``since`` (the merge base)."""
     from isp.governance import breaches, membership, request_files
 
     return (
-        request_files.check(root, base, head, isp=isp)
+        request_files.check(root, base, head, isp=isp, since=since)
         + breaches.breach_check(root, base, head, isp=isp)
-        + membership.membership_check(root, base, head)
+        + membership.membership_check(root, base, head, since=since)
         + records_problems(root, base, head, isp)
     )
 
@@ -235,7 +235,13 @@ def records_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> lis
 
 
 def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = None) -> PrReport:
-    """Every pull-request rule on ``base...head``; never raises for a rule broken, only reports."""
+    """Every pull-request rule on ``base...head``; never raises for a rule broken, only reports.
+
+    Two ends of the base, on purpose: what the pull request changes is the diff from the merge
+    base of ``base`` and ``head`` (its own commits, ``base..head``), so changes that landed on
+    ``base`` after the branch point are never counted as the pull request's; who may sign, which
+    agencies and recipients exist and who coordinates are read from ``base`` itself, the tip the
+    pull request merges into, never from the merge base or the head."""
     base_sha, head_sha = provenance.resolve(root, base), provenance.resolve(root, head)
     start = provenance.merge_base(root, base_sha, head_sha)
     shas = provenance.commits_between(root, base_sha, head_sha)
@@ -253,7 +259,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
         if _yaml_versions_ok(ctx, shas):
             try:
-                ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
+                ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp, since=start))
             except IspError as exc:
                 ctx.violation("governance", errors.GOVERNANCE_UNREADABLE, reason=str(exc))
     return PrReport(base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, ctx.notices, ctx.can_decrypt)
