@@ -355,6 +355,52 @@ def test_a_forged_committer_beside_a_valid_signature_is_flagged(module_repo: Isp
     assert rules(ci_pr(module_repo, base)) == {"forged-identity"}
 
 
+def _commit_as(repo: IspRepo, signer: str, committer: str, author: str | None = None) -> None:
+    """A commit SSH-signed by ``signer``, with the signer's e-mail, under the names given."""
+    email = repo.email(*signer.split(":"))
+    opts = ["-c", f"user.email={email}", "-c", f"user.name={committer}", "-c", "gpg.format=ssh"]
+    opts += ["-c", f"user.signingkey={repo.keyring.ssh[signer]}"]
+    git(repo.root, "add", "--all")
+    extra = ["--author", f"{author} <{email}>"] if author else []
+    git(repo.root, *opts, "commit", "-q", "-S", "-m", "IRC: March", *extra)
+
+
+def warned(result: Result) -> set[str]:
+    return {w["rule"] for w in json.loads(result.out)["warnings"]}
+
+
+@pytest.mark.parametrize(
+    ("committer", "author"),
+    [("Lina Example", None), ("Rana Example", "Director IRC Example"), ("Rana Example", "LINA  EXAMPLE")],
+    ids=["committer-another-agency", "author-own-signatory", "author-case-and-spaces"],
+)
+def test_another_declared_persons_name_beside_a_valid_signature_is_refused(
+    module_repo: IspRepo, base: str, committer: str, author: str | None
+) -> None:
+    """IRC's primary signs with her own key and e-mail, but the commit is named after someone
+    else agencies.yaml declares (IMC's focal point, her own signatory): a forgery."""
+    start_pr(module_repo, base, "forged-person")
+    write_submission(module_repo, "IRC", "2025-03")
+    _commit_as(module_repo, "IRC:primary", committer, author)
+    result = ci_pr(module_repo, base)
+    assert rules(result) == {"forged-name"}, result.output
+
+
+def test_the_signers_declared_name_passes_and_an_unknown_one_is_flagged(module_repo: IspRepo, base: str) -> None:
+    """The legitimate twin: the declared name, in any case and Unicode form (a no-break space is
+    NFKC's space), passes clean; a name agencies.yaml does not declare passes with a warning."""
+    for name, warnings in (
+        ("Rana Example", set()),
+        ("RANA\u00a0example", set()),
+        ("R. Example", {"name-not-declared"}),
+    ):
+        start_pr(module_repo, base, "own-name")
+        write_submission(module_repo, "IRC", "2025-03")
+        _commit_as(module_repo, "IRC:primary", name)
+        result = ci_pr(module_repo, base)
+        assert result.code == 0 and warned(result) == warnings, (name, result.output)
+
+
 # --- recipients checked for real ------------------------------------------------------------------
 
 

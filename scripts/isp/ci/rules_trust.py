@@ -9,14 +9,18 @@
 * ``site credentials`` (``protocol/site-credentials.yaml``) change only in commits signed by a
   focal point of a coordinating agency (``site-credentials-signer``): its recipients are public,
   so anyone could otherwise encrypt passphrases of their choosing.
-* A valid signature beside another person's name is flagged: the committer of a signed commit is
-  the signer (``forged-identity``); an author other than the signer is a warning.
+* A valid signature beside another person's identity is refused: the committer of a signed commit
+  is the signer by e-mail (``forged-identity``), and every name beside a declared e-mail is that
+  person's name in the base's agencies.yaml, compared after Unicode NFKC normalisation and
+  case-folding: another declared person's name is refused (``forged-name``), an undeclared name is
+  a warning (``name-not-declared``), and so is an author other than the signer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,18 +119,48 @@ def committers(root: Path, shas: list[str]) -> dict[str, tuple[str, str, str, st
     return found
 
 
+def normal_name(name: str) -> str:
+    """A name as compared: Unicode NFKC, case-folded, runs of white space as one space."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def declared_names(isp: protocol.Isp) -> dict[str, str]:
+    """e-mail (lower case) -> name, for everyone agencies.yaml declares (focal points, signatories)."""
+    return {fp.email.lower(): fp.name for agency in isp.agencies.values() for _, fp in agency.people()}
+
+
+def _check_name(ctx: Context, where: str, who: str, name: str, email: str, signer: str) -> None:
+    """The name beside ``email`` is that person's declared name. Another declared person's name is
+    a forgery (``forged-name``); a name nobody declared is flagged (``name-not-declared``)."""
+    named = declared_names(ctx.isp)
+    expected = named.get(email.lower())
+    if expected is not None and normal_name(name) == normal_name(expected):
+        return
+    owner = next((e for e, n in named.items() if normal_name(n) == normal_name(name)), None)
+    if owner is not None:
+        whose = f"signed by {signer}" + (f" for {email}" if email.lower() != signer.lower() else "")
+        ctx.violation(where, errors.FORGED_NAME, who=who, name=name, owner=owner, whose=whose)
+    elif expected is not None:
+        ctx.warning(where, errors.NAME_NOT_DECLARED, who=who, name=name, expected=expected, email=email)
+
+
 def check_identities(ctx: Context, infos: dict[str, CommitInfo], shas: list[str]) -> None:
-    """A signed commit whose committer (or author) claims to be someone other than its signer."""
+    """A signed commit whose committer (or author) claims to be someone other than its signer: by
+    e-mail (the committer's must be the signer's), and by name (the name beside a declared e-mail
+    must be that person's name in the base's agencies.yaml, never another declared person's)."""
     verified = [sha for sha in shas if infos[sha].verified]
-    for sha, (_an, author, _cn, committer) in committers(ctx.root, verified).items():
-        signer = (infos[sha].principal or "").casefold()
-        if committer.casefold() != signer:
+    for sha, (author_name, author, committer_name, committer) in committers(ctx.root, verified).items():
+        signer, where = infos[sha].principal or "", f"commit {sha[:10]}"
+        if committer.casefold() != signer.casefold():
             ctx.violation(
-                f"commit {sha[:10]}",
+                where,
                 errors.FORGED_IDENTITY,
                 fix="commit under your own name and e-mail (git config user.email), signed with your own key",
-                signer=infos[sha].principal,
+                signer=signer,
                 committer=committer,
             )
-        elif author.casefold() != signer:
-            ctx.warning(f"commit {sha[:10]}", errors.AUTHOR_NOT_SIGNER, signer=infos[sha].principal, author=author)
+            continue
+        _check_name(ctx, where, "committer", committer_name, committer, signer)
+        if author.casefold() != signer.casefold():
+            ctx.warning(where, errors.AUTHOR_NOT_SIGNER, signer=signer, author=author)
+        _check_name(ctx, where, "author", author_name, author, signer)
