@@ -821,6 +821,14 @@ NAME_NOT_DECLARED = _declare(
     "ci",
     severity="warning",
 )
+CI_ROTATION_RECIPIENTS = _declare(
+    "ci-rotation-recipients",
+    "A CI-key rotation that also changes other recipients",
+    "commit {commit} rotates CI's key and also changes {others}: {detail}",
+    "rotate CI's key alone (`isp keys new ci`, `isp keys sync`, one commit signed by a coordinator); "
+    "an agency changes its own keys in its own signed commit",
+    "ci",
+)
 RECIPIENT_SHAPE = _declare(
     "recipient-shape",
     "An age stanza not as sops writes it",

@@ -515,6 +515,87 @@ def test_a_ci_key_rotation_rewrapped_by_a_coordinator_passes(module_repo: IspRep
     assert {"ci-key-signature", "wrong-agency"} <= rules(ci_pr(module_repo, base))
 
 
+def _rotate_ci_and_add_imc_key(repo: IspRepo) -> None:
+    """`isp keys new ci` and a second IMC age key in one change, then `isp keys sync`."""
+    from isp.crypto.sops import new_identity
+
+    keys.add_recipient(repo.root, "ci", new_identity()[1])
+    keys.add_recipient(repo.root, "IMC", new_identity()[1])
+    with _env(repo.keyring.env("ci")):
+        report = keys.sync(repo.root)
+    assert "submissions/IRC/2025-01.csv" in report.rewrapped
+
+
+def test_a_ci_rotation_with_other_recipients_needs_a_coordinator(module_repo: IspRepo, base: str) -> None:
+    """The legitimate twin: IMC (a coordinator) rotates CI's key and adds its own second key in
+    one `isp keys sync`: generated, signed by a coordinator, accepted. The same change signed by
+    JRF is refused."""
+    start_pr(module_repo, base, "ci-rotation-mixed")
+    _rotate_ci_and_add_imc_key(module_repo)
+    module_repo.commit("CI and IMC: new age keys", signer=COORDINATOR)
+    result = ci_pr(module_repo, base, key=True)
+    assert result.code == 0, result.output
+    start_pr(module_repo, base, "ci-rotation-mixed-by-member")
+    _rotate_ci_and_add_imc_key(module_repo)
+    module_repo.commit("CI and IMC: new age keys", signer="JRF:primary")
+    found = rules(ci_pr(module_repo, base))
+    assert {"ci-rotation-recipients", "ci-key-signature", "keys-signature"} <= found, found
+
+
+def _stanza_for(repo: IspRepo, envelope: bytes, recipient: str | None) -> bytes:
+    """The envelope with one more stanza, for ``recipient`` (its data key opened with CI's
+    identity), or with the last stanza dropped (None): the data and MAC are untouched."""
+    import pyrage
+
+    from isp.ci.envelopes import _dearmor
+
+    doc = json.loads(envelope)
+    if recipient is None:
+        doc["sops"]["age"].pop()
+        return json.dumps(doc, indent=1).encode()
+    identity = pyrage.x25519.Identity.from_str(repo.keyring.age_secret["ci"])
+    ci = next(s for s in doc["sops"]["age"] if s["recipient"] == repo.keyring.age_public["ci"])
+    data_key = pyrage.decrypt(_dearmor(ci["enc"]), [identity])
+    wrapped = pyrage.encrypt(data_key, [pyrage.x25519.Recipient.from_str(recipient)])
+    doc["sops"]["age"].append({"recipient": recipient, "enc": _armor(wrapped)})
+    return json.dumps(doc, indent=1).encode()
+
+
+def test_a_stranger_stanza_riding_on_a_ci_rotation_is_refused_even_from_a_coordinator(
+    module_repo: IspRepo, base: str
+) -> None:
+    """IMC's rotation commit also wraps IRC's sheet for a key nobody registered, and the next
+    commit drops that stanza so the head looks clean: the sheet stays readable by that key in the
+    history. Refused: the rotation's envelopes are not what `isp keys sync` writes."""
+    from isp.crypto.sops import new_identity
+
+    start_pr(module_repo, base, "ci-rotation-stranger")
+    _rotate_ci_and_add_imc_key(module_repo)
+    sheet = module_repo.root / "submissions/IRC/2025-01.csv"
+    sheet.write_bytes(_stanza_for(module_repo, sheet.read_bytes(), new_identity()[1]))
+    module_repo.commit("CI and IMC: new age keys", signer=COORDINATOR)
+    sheet.write_bytes(_stanza_for(module_repo, sheet.read_bytes(), None))
+    module_repo.commit("tidy", signer=COORDINATOR)
+    found = rules(ci_pr(module_repo, base, key=True))
+    assert "ci-rotation-recipients" in found and "wrong-agency" in found, found
+
+
+def test_a_coordinators_stranger_stanza_is_no_rewrap(module_repo: IspRepo, base: str) -> None:
+    """No rotation at all: a coordinator wraps IRC's sheet for an extra key and drops it again.
+    A coordinator's re-wrap stands in for the agency's signature only when it is exactly what
+    `isp keys sync` writes, so IRC's signature is missing."""
+    from isp.crypto.sops import new_identity
+
+    start_pr(module_repo, base, "stranger-stanza")
+    sheet = module_repo.root / "submissions/IRC/2025-01.csv"
+    original = sheet.read_bytes()
+    sheet.write_bytes(_stanza_for(module_repo, original, new_identity()[1]))
+    module_repo.commit("re-wrap", signer=COORDINATOR)
+    sheet.write_bytes(original)
+    module_repo.commit("re-wrap back", signer=COORDINATOR)
+    assert rules(ci_pr(module_repo, base)) == {"wrong-agency"}
+
+
 def _env(values: dict[str, str | None]):
     from tests.helpers import patched_env
 

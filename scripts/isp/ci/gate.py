@@ -256,6 +256,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_code.check_code(ctx, changes, _approval_blobs(root, changes), infos, own)
         rules_trust.check_site_credentials(ctx, infos, own)
         rules_trust.check_identities(ctx, infos, shas)
+        rules_trust.check_ci_rotations(ctx, infos, own)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
         if _yaml_versions_ok(ctx, shas):
             try:

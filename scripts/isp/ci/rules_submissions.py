@@ -92,8 +92,11 @@ def _coordinator(ctx: Context, info: CommitInfo) -> bool:
 
 
 def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
-    """The ``paths`` that commit ``sha`` only re-wrapped, compared with each of its parents."""
+    """The ``paths`` that commit ``sha`` only re-wrapped, compared with each of its parents, for
+    exactly the recipients `isp keys sync` gives them from the commit's own agencies.yaml (a
+    coordinator's hand-made stanza for another key is no re-wrap: the agency's signature counts)."""
     from isp.ci.rules_aggregates import is_rewrap
+    from isp.ci.rules_trust import generated_recipients
     from isp.history import git
 
     parents = git.text(ctx.root, "rev-list", "--parents", "-n", "1", sha).split()[1:]
@@ -103,7 +106,12 @@ def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
     for path in paths:
         after = found.get(f"{sha}:{path}")
         befores = [found.get(f"{p}:{path}") for p in parents]
-        if after is not None and befores and all(b is not None and is_rewrap(b, after) for b in befores):
+        if (
+            after is not None
+            and befores
+            and all(b is not None and is_rewrap(b, after) for b in befores)
+            and generated_recipients(ctx.root, sha, path, after)
+        ):
             rewrapped.add(path)
     return rewrapped
 
