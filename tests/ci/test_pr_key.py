@@ -138,7 +138,8 @@ def _gate(scene: Scene, key: bool) -> Result:
     env: dict[str, str | None] = {"ISP_TODAY": TODAY}
     if key:
         env.update(scene.main.keyring.env("ci"))
-    args = ["ci", "pr", "--repo", scene.work / "pr", "--base", "origin/main", "--head", scene.head, "--json"]
+    args: list[str | Path] = ["ci", "pr", "--repo", scene.work / "pr", "--base", "origin/main"]
+    args += ["--head", scene.head, "--json"]
     return isp(*args, env=env)
 
 

@@ -113,23 +113,22 @@ def _content(ctx: Context, check: FileCheck, blob: bytes) -> None:
         ctx.violation(check.path, errors.SECRET_KEY, fix="remove it; commit only public keys")
 
 
-def _yaml(ctx: Context, check: FileCheck, blob: bytes) -> None:
+def _yaml(ctx: Context, check: FileCheck, blob: bytes) -> tuple[bool, object]:
+    """(read?, the document) through the bounded reader; a refusal is reported once, here."""
     try:
-        yamlfiles.load(blob, check.path)
+        document = yamlfiles.load(blob, check.path)
     except yamlfiles.YamlError as exc:
         check.checks["yaml"] = False
         ctx.problems.append(exc.problem)
-        return
+        return False, None
     check.checks["yaml"] = True
+    return True, document
 
 
 def _mkdocs(ctx: Context, check: FileCheck, blob: bytes) -> None:
     """MkDocs hooks come from the installed isp package only (``isp site build`` passes them)."""
-    try:
-        config = yamlfiles.load(blob, MKDOCS)
-    except yamlfiles.YamlError as exc:
-        check.checks["yaml"] = False
-        ctx.problems.append(exc.problem)
+    read, config = _yaml(ctx, check, blob)
+    if not read:
         return
     hooks = config.get("hooks") if isinstance(config, dict) else None
     check.checks["no-hooks"] = not hooks
@@ -248,15 +247,17 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
     infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, base_sha))
     changes = raw_changes(root, start, head_sha)
     own = {sha: provenance.own_changes(root, sha) for sha in shas}
+    parents = {sha: provenance.parents(root, sha) for sha in shas}
     with base_protocol(root, base_sha) as isp:
         ctx = Context(root, base_sha, head_sha, start, isp, today or workdays.today(), can_decrypt())
-        check_commits(ctx, infos, own)
+        ctx.infos, ctx.own, ctx.parents = infos, own, parents
+        check_commits(ctx)
         with rules_trust.generated_protocol(ctx, {c.path for c in changes}) as ctx.head_isp:
             files = _check_files(ctx, changes)
-        rules_code.check_code(ctx, changes, _approval_blobs(root, changes), infos, own)
-        rules_trust.check_site_credentials(ctx, infos, own)
-        rules_trust.check_identities(ctx, infos, shas)
-        rules_trust.check_ci_rotations(ctx, infos, own)
+        rules_code.check_code(ctx, changes, _approval_blobs(root, changes))
+        rules_trust.check_site_credentials(ctx)
+        rules_trust.check_identities(ctx, shas)
+        rules_trust.check_ci_rotations(ctx)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
         if _yaml_versions_ok(ctx, shas):
             try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from isp import errors
 from isp.ci.envelopes import check_envelope
-from isp.ci.report import Context, FileCheck, OwnChanges
+from isp.ci.report import Context, FileCheck
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.history import provenance
@@ -70,25 +70,21 @@ def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str)
         )
 
 
-def check_commits(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
+def check_commits(ctx: Context) -> None:
     """Every commit that touches submissions/A/ must be signed by a focal point of A, except a
     coordinator's re-wrap (`isp keys sync` after a change of CI's key: the same data and MAC,
     only the key stanzas differ, so no figure changes hands)."""
-    for sha, changes in own.items():
+    for sha, changes in ctx.own.items():
         touched = [p for _s, p in changes if _is_submission(p)]
-        rewraps = _rewraps(ctx, sha, touched) if _coordinator(ctx, infos[sha]) else set()
+        rewraps = _rewraps(ctx, sha, touched) if ctx.by_coordinator(sha) else set()
         for path in touched:
             if path not in rewraps:
-                _check_commit_signer(ctx, infos[sha], path, path.split("/")[1])
+                _check_commit_signer(ctx, ctx.infos[sha], path, path.split("/")[1])
 
 
 def _is_submission(path: str) -> bool:
     parts = path.split("/")
     return len(parts) >= 3 and parts[0] == "submissions" and parts[-1] != ".gitkeep"
-
-
-def _coordinator(ctx: Context, info: CommitInfo) -> bool:
-    return info.verified and info.agency in ctx.isp.coordinators()
 
 
 def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
@@ -99,7 +95,7 @@ def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
     from isp.ci.rules_trust import generated_recipients
     from isp.history import git
 
-    parents = git.text(ctx.root, "rev-list", "--parents", "-n", "1", sha).split()[1:]
+    parents = ctx.parents[sha]
     specs = [f"{rev}:{path}" for path in paths for rev in (sha, *parents)]
     found = git.read_many(ctx.root, specs)
     rewrapped = set()

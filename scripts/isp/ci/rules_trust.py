@@ -33,12 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from isp import errors, yamlfiles
-from isp.ci.report import Context, OwnChanges
+from isp.ci.report import Context
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.errors import IspError
 from isp.history import git
-from isp.history.provenance import CommitInfo
 from isp.protocol import loading
 from isp.protocol import models as protocol
 
@@ -98,14 +97,13 @@ def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
     return good
 
 
-def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
+def check_site_credentials(ctx: Context) -> None:
     """Every commit that touches the site credentials is signed by a coordinator."""
     coordinators = ctx.isp.coordinators()
-    for sha, paths in own.items():
+    for sha, paths in ctx.own.items():
         if not any(p == keys.SITE_CREDENTIALS for _, p in paths):
             continue
-        info = infos[sha]
-        if not (info.verified and info.agency in coordinators):
+        if not ctx.by_coordinator(sha):
             ctx.violation(
                 keys.SITE_CREDENTIALS,
                 errors.SITE_CREDENTIALS_SIGNER,
@@ -153,13 +151,13 @@ def _check_name(ctx: Context, where: str, who: str, name: str, email: str, signe
         ctx.warning(where, errors.NAME_NOT_DECLARED, who=who, name=name, expected=expected, email=email)
 
 
-def check_identities(ctx: Context, infos: dict[str, CommitInfo], shas: list[str]) -> None:
+def check_identities(ctx: Context, shas: list[str]) -> None:
     """A signed commit whose committer (or author) claims to be someone other than its signer: by
     e-mail (the committer's must be the signer's), and by name (the name beside a declared e-mail
     must be that person's name in the base's agencies.yaml, never another declared person's)."""
-    verified = [sha for sha in shas if infos[sha].verified]
+    verified = [sha for sha in shas if ctx.infos[sha].verified]
     for sha, (author_name, author, committer_name, committer) in committers(ctx.root, verified).items():
-        signer, where = infos[sha].principal or "", f"commit {sha[:10]}"
+        signer, where = ctx.infos[sha].principal or "", f"commit {sha[:10]}"
         if committer.casefold() != signer.casefold():
             ctx.violation(
                 where,
@@ -213,8 +211,9 @@ def _agency_recipients(data: bytes | None) -> tuple[frozenset[str], dict[str, fr
         doc = None
     if not isinstance(doc, dict):
         return frozenset(), {}
-    ci = doc.get("ci") if isinstance(doc.get("ci"), dict) else {}
-    agencies = doc.get("agencies") if isinstance(doc.get("agencies"), dict) else {}
+    ci, agencies = doc.get("ci"), doc.get("agencies")
+    if not isinstance(agencies, dict):
+        agencies = {}
 
     def listed(node: object) -> frozenset[str]:
         found = node.get("age_recipients") if isinstance(node, dict) else None
@@ -253,18 +252,16 @@ def _rotation(ctx: Context, sha: str, parents: list[str], paths: list[str]) -> t
     return ci_changed, others, envelopes
 
 
-def check_ci_rotations(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
+def check_ci_rotations(ctx: Context) -> None:
     """A CI-key rotation that changes other recipients too (see the module doc)."""
     coordinators = ctx.isp.coordinators()
-    for sha, changes in own.items():
-        parents = git.text(ctx.root, "rev-list", "--parents", "-n", "1", sha).split()[1:]
-        found = _rotation(ctx, sha, parents, [p for _, p in changes])
+    for sha, changes in ctx.own.items():
+        found = _rotation(ctx, sha, ctx.parents[sha], [p for _, p in changes])
         if found is None or not found[0] or not found[1]:
             continue
         _, others, envelopes = found
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        info = infos[sha]
-        if not (info.verified and info.agency in coordinators):
+        if not ctx.by_coordinator(sha):
             detail = f"only a coordinator ({', '.join(coordinators)}) may, and this commit is not signed by one"
         else:
             detail = _not_generated(ctx, sha, envelopes)

@@ -63,7 +63,12 @@ def _print(report: ci.PrReport) -> None:
 
 
 def pr(
-    base: Annotated[str, typer.Option("--base", help="The commit the pull request targets (trusted).")],
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base", help="The tip of the branch the pull request merges into (trusted: signers, protocol, keys)."
+        ),
+    ],
     head: Annotated[str, typer.Option("--head", help="The pull request's last commit.")] = "HEAD",
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
@@ -76,7 +81,9 @@ def pr(
     and CODEOWNERS must be what `isp keys sync` writes; no file may hold a tracking sheet. With
     SOPS_AGE_KEY, every changed envelope also decrypts (in memory) and every submission validates.
 
-    Signatures, recipients and the protocol are judged by the base commit. Exit 1 on any violation.
+    The changes judged are the pull request's own: from the merge base of --base and --head, so
+    what landed on the base after the branch point is not counted. Signatures, names, recipients
+    and the protocol are judged by --base itself, the tip. Exit 1 on any violation.
 
     Example: `isp ci pr --base origin/main --head HEAD --json`
     """
