@@ -720,6 +720,28 @@ def test_an_amendment_changed_after_its_approval_is_not_covered(module_repo: Isp
     assert "approval-stale" in rules(ci_pr(module_repo, base))
 
 
+def test_what_main_changed_after_the_branch_point_is_not_the_pull_requests(module_repo: IspRepo, base: str) -> None:
+    """main amends the protocol and changes UNICEF's roles after the branch point (approved
+    elsewhere); a pull request from before, adding one sheet, is judged on its own change only:
+    the gate diffs from the merge base and asks for no amendment or membership approval."""
+    start_pr(module_repo, base, "main-moves-on")
+    external = ("disclosure", "profiles", "external")
+    _edit_yaml(
+        module_repo.root / "protocol/protocol.yaml",
+        lambda d: d[external[0]][external[1]][external[2]].__setitem__("threshold", 6),
+    )
+    _edit_yaml(
+        module_repo.root / "protocol/agencies.yaml", lambda d: d["agencies"]["UNICEF"]["roles"].remove("data_gathering")
+    )
+    tip = module_repo.commit("main: an amendment and a role change", signer="UNHCR:primary")
+    start_pr(module_repo, base, "one-sheet-from-before")
+    write_submission(module_repo, "IRC", "2025-03")
+    module_repo.commit("IRC: March", signer="IRC:primary")
+    result = ci_pr(module_repo, tip)
+    assert result.code == 0, result.output
+    assert [f["path"] for f in json.loads(result.out)["files"]] == ["submissions/IRC/2025-03.csv"]
+
+
 def test_a_request_edited_on_a_branch_from_before_the_decisions_is_refused(module_repo: IspRepo, base: str) -> None:
     from datetime import date
 

@@ -24,7 +24,10 @@ documentation          content only
 =====================  ==========================================================================
 
 Whatever the class: unsafe paths are refused (:func:`isp.ci.paths.unsafe`), and no added or
-changed file may hold a tracking sheet (:mod:`isp.ci.plaintext`) or a secret key.
+changed file may hold a tracking sheet (:mod:`isp.ci.plaintext`) or a secret key. Per commit
+(:mod:`isp.ci.rules_trust`): a signed commit's committer and author are who signed it, by e-mail
+and by the name agencies.yaml declares; a commit rotating CI's key changes no other recipient
+unless a coordinator signed it and it is exactly what ``isp keys sync`` writes.
 Nothing decrypted is ever printed: messages name files, commits and rules only.
 """
 
