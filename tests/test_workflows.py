@@ -145,7 +145,20 @@ def test_the_key_job_is_started_by_workflow_run_only(pr_key: dict[str, Any]) -> 
     assert list(pr_key["jobs"]) == ["content"]
     job = pr_key["jobs"]["content"]
     assert job["environment"] == "ci-key" and job["if"] == "github.event.workflow_run.event == 'pull_request'"
-    assert job["permissions"] == {"contents": "read", "statuses": "write"}
+    assert job["permissions"] == {"contents": "read", "statuses": "write", "pull-requests": "read"}
+
+
+def test_the_key_job_takes_its_pull_request_from_githubs_records(pr_key: dict[str, Any]) -> None:
+    """The base is never chosen from the head: `isp ci pull-request` names the pull request from
+    the event or the API, and the head is fetched by that pull request's ref and compared with
+    the run's head_sha (tests/ci/test_pr_key.py runs these steps for real)."""
+    job = pr_key["jobs"]["content"]
+    find = next(s for s in steps(job) if s.get("id") == "pull")
+    assert "isp ci pull-request" in find["run"] and find["env"]["HEAD_SHA"] == RUN_HEAD
+    assert find["env"]["EVENT_PULLS"] == "${{ toJSON(github.event.workflow_run.pull_requests) }}"
+    fetch = next(s for s in steps(job) if "fetch" in s.get("run", ""))
+    assert fetch["env"]["HEAD_REF"] == "${{ steps.pull.outputs.head_ref }}"
+    assert '[ "$fetched" != "$HEAD_SHA" ]' in fetch["run"]
 
 
 def test_the_key_job_runs_the_default_branch_tooling_and_reads_the_head_as_data(pr_key: dict[str, Any]) -> None:

@@ -806,6 +806,29 @@ AUTHOR_NOT_SIGNER = _declare(
     "ci",
     severity="warning",
 )
+FORGED_NAME = _declare(
+    "forged-name",
+    "A signed commit under another declared person's name",
+    "the {who} name '{name}' is {owner}'s, but the commit is {whose}",
+    "commit under your own name as protocol/agencies.yaml declares it (git config user.name), signed with your own key",
+    "ci",
+)
+NAME_NOT_DECLARED = _declare(
+    "name-not-declared",
+    "A signed commit whose name is not the one agencies.yaml declares",
+    "the {who} name '{name}' is not {expected}, as protocol/agencies.yaml declares {email}",
+    "set git config user.name to your name as protocol/agencies.yaml declares it",
+    "ci",
+    severity="warning",
+)
+CI_ROTATION_RECIPIENTS = _declare(
+    "ci-rotation-recipients",
+    "A CI-key rotation that also changes other recipients",
+    "commit {commit} rotates CI's key and also changes {others}: {detail}",
+    "rotate CI's key alone (`isp keys new ci`, `isp keys sync`, one commit signed by a coordinator); "
+    "an agency changes its own keys in its own signed commit",
+    "ci",
+)
 RECIPIENT_SHAPE = _declare(
     "recipient-shape",
     "An age stanza not as sops writes it",

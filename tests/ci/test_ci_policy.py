@@ -355,6 +355,52 @@ def test_a_forged_committer_beside_a_valid_signature_is_flagged(module_repo: Isp
     assert rules(ci_pr(module_repo, base)) == {"forged-identity"}
 
 
+def _commit_as(repo: IspRepo, signer: str, committer: str, author: str | None = None) -> None:
+    """A commit SSH-signed by ``signer``, with the signer's e-mail, under the names given."""
+    email = repo.email(*signer.split(":"))
+    opts = ["-c", f"user.email={email}", "-c", f"user.name={committer}", "-c", "gpg.format=ssh"]
+    opts += ["-c", f"user.signingkey={repo.keyring.ssh[signer]}"]
+    git(repo.root, "add", "--all")
+    extra = ["--author", f"{author} <{email}>"] if author else []
+    git(repo.root, *opts, "commit", "-q", "-S", "-m", "IRC: March", *extra)
+
+
+def warned(result: Result) -> set[str]:
+    return {w["rule"] for w in json.loads(result.out)["warnings"]}
+
+
+@pytest.mark.parametrize(
+    ("committer", "author"),
+    [("Lina Example", None), ("Rana Example", "Director IRC Example"), ("Rana Example", "LINA  EXAMPLE")],
+    ids=["committer-another-agency", "author-own-signatory", "author-case-and-spaces"],
+)
+def test_another_declared_persons_name_beside_a_valid_signature_is_refused(
+    module_repo: IspRepo, base: str, committer: str, author: str | None
+) -> None:
+    """IRC's primary signs with her own key and e-mail, but the commit is named after someone
+    else agencies.yaml declares (IMC's focal point, her own signatory): a forgery."""
+    start_pr(module_repo, base, "forged-person")
+    write_submission(module_repo, "IRC", "2025-03")
+    _commit_as(module_repo, "IRC:primary", committer, author)
+    result = ci_pr(module_repo, base)
+    assert rules(result) == {"forged-name"}, result.output
+
+
+def test_the_signers_declared_name_passes_and_an_unknown_one_is_flagged(module_repo: IspRepo, base: str) -> None:
+    """The legitimate twin: the declared name, in any case and Unicode form (a no-break space is
+    NFKC's space), passes clean; a name agencies.yaml does not declare passes with a warning."""
+    for name, warnings in (
+        ("Rana Example", set()),
+        ("RANA\u00a0example", set()),
+        ("R. Example", {"name-not-declared"}),
+    ):
+        start_pr(module_repo, base, "own-name")
+        write_submission(module_repo, "IRC", "2025-03")
+        _commit_as(module_repo, "IRC:primary", name)
+        result = ci_pr(module_repo, base)
+        assert result.code == 0 and warned(result) == warnings, (name, result.output)
+
+
 # --- recipients checked for real ------------------------------------------------------------------
 
 
@@ -467,6 +513,87 @@ def test_a_ci_key_rotation_rewrapped_by_a_coordinator_passes(module_repo: IspRep
         keys.sync(module_repo.root)
     module_repo.commit("CI: a second age key", signer="JRF:primary")
     assert {"ci-key-signature", "wrong-agency"} <= rules(ci_pr(module_repo, base))
+
+
+def _rotate_ci_and_add_imc_key(repo: IspRepo) -> None:
+    """`isp keys new ci` and a second IMC age key in one change, then `isp keys sync`."""
+    from isp.crypto.sops import new_identity
+
+    keys.add_recipient(repo.root, "ci", new_identity()[1])
+    keys.add_recipient(repo.root, "IMC", new_identity()[1])
+    with _env(repo.keyring.env("ci")):
+        report = keys.sync(repo.root)
+    assert "submissions/IRC/2025-01.csv" in report.rewrapped
+
+
+def test_a_ci_rotation_with_other_recipients_needs_a_coordinator(module_repo: IspRepo, base: str) -> None:
+    """The legitimate twin: IMC (a coordinator) rotates CI's key and adds its own second key in
+    one `isp keys sync`: generated, signed by a coordinator, accepted. The same change signed by
+    JRF is refused."""
+    start_pr(module_repo, base, "ci-rotation-mixed")
+    _rotate_ci_and_add_imc_key(module_repo)
+    module_repo.commit("CI and IMC: new age keys", signer=COORDINATOR)
+    result = ci_pr(module_repo, base, key=True)
+    assert result.code == 0, result.output
+    start_pr(module_repo, base, "ci-rotation-mixed-by-member")
+    _rotate_ci_and_add_imc_key(module_repo)
+    module_repo.commit("CI and IMC: new age keys", signer="JRF:primary")
+    found = rules(ci_pr(module_repo, base))
+    assert {"ci-rotation-recipients", "ci-key-signature", "keys-signature"} <= found, found
+
+
+def _stanza_for(repo: IspRepo, envelope: bytes, recipient: str | None) -> bytes:
+    """The envelope with one more stanza, for ``recipient`` (its data key opened with CI's
+    identity), or with the last stanza dropped (None): the data and MAC are untouched."""
+    import pyrage
+
+    from isp.ci.envelopes import _dearmor
+
+    doc = json.loads(envelope)
+    if recipient is None:
+        doc["sops"]["age"].pop()
+        return json.dumps(doc, indent=1).encode()
+    identity = pyrage.x25519.Identity.from_str(repo.keyring.age_secret["ci"])
+    ci = next(s for s in doc["sops"]["age"] if s["recipient"] == repo.keyring.age_public["ci"])
+    data_key = pyrage.decrypt(_dearmor(ci["enc"]), [identity])
+    wrapped = pyrage.encrypt(data_key, [pyrage.x25519.Recipient.from_str(recipient)])
+    doc["sops"]["age"].append({"recipient": recipient, "enc": _armor(wrapped)})
+    return json.dumps(doc, indent=1).encode()
+
+
+def test_a_stranger_stanza_riding_on_a_ci_rotation_is_refused_even_from_a_coordinator(
+    module_repo: IspRepo, base: str
+) -> None:
+    """IMC's rotation commit also wraps IRC's sheet for a key nobody registered, and the next
+    commit drops that stanza so the head looks clean: the sheet stays readable by that key in the
+    history. Refused: the rotation's envelopes are not what `isp keys sync` writes."""
+    from isp.crypto.sops import new_identity
+
+    start_pr(module_repo, base, "ci-rotation-stranger")
+    _rotate_ci_and_add_imc_key(module_repo)
+    sheet = module_repo.root / "submissions/IRC/2025-01.csv"
+    sheet.write_bytes(_stanza_for(module_repo, sheet.read_bytes(), new_identity()[1]))
+    module_repo.commit("CI and IMC: new age keys", signer=COORDINATOR)
+    sheet.write_bytes(_stanza_for(module_repo, sheet.read_bytes(), None))
+    module_repo.commit("tidy", signer=COORDINATOR)
+    found = rules(ci_pr(module_repo, base, key=True))
+    assert "ci-rotation-recipients" in found and "wrong-agency" in found, found
+
+
+def test_a_coordinators_stranger_stanza_is_no_rewrap(module_repo: IspRepo, base: str) -> None:
+    """No rotation at all: a coordinator wraps IRC's sheet for an extra key and drops it again.
+    A coordinator's re-wrap stands in for the agency's signature only when it is exactly what
+    `isp keys sync` writes, so IRC's signature is missing."""
+    from isp.crypto.sops import new_identity
+
+    start_pr(module_repo, base, "stranger-stanza")
+    sheet = module_repo.root / "submissions/IRC/2025-01.csv"
+    original = sheet.read_bytes()
+    sheet.write_bytes(_stanza_for(module_repo, original, new_identity()[1]))
+    module_repo.commit("re-wrap", signer=COORDINATOR)
+    sheet.write_bytes(original)
+    module_repo.commit("re-wrap back", signer=COORDINATOR)
+    assert rules(ci_pr(module_repo, base)) == {"wrong-agency"}
 
 
 def _env(values: dict[str, str | None]):
@@ -591,6 +718,28 @@ def test_an_amendment_changed_after_its_approval_is_not_covered(module_repo: Isp
     with _at(DAY):
         module_repo.commit("and one more tweak", signer="UNHCR:primary")
     assert "approval-stale" in rules(ci_pr(module_repo, base))
+
+
+def test_what_main_changed_after_the_branch_point_is_not_the_pull_requests(module_repo: IspRepo, base: str) -> None:
+    """main amends the protocol and changes UNICEF's roles after the branch point (approved
+    elsewhere); a pull request from before, adding one sheet, is judged on its own change only:
+    the gate diffs from the merge base and asks for no amendment or membership approval."""
+    start_pr(module_repo, base, "main-moves-on")
+    external = ("disclosure", "profiles", "external")
+    _edit_yaml(
+        module_repo.root / "protocol/protocol.yaml",
+        lambda d: d[external[0]][external[1]][external[2]].__setitem__("threshold", 6),
+    )
+    _edit_yaml(
+        module_repo.root / "protocol/agencies.yaml", lambda d: d["agencies"]["UNICEF"]["roles"].remove("data_gathering")
+    )
+    tip = module_repo.commit("main: an amendment and a role change", signer="UNHCR:primary")
+    start_pr(module_repo, base, "one-sheet-from-before")
+    write_submission(module_repo, "IRC", "2025-03")
+    module_repo.commit("IRC: March", signer="IRC:primary")
+    result = ci_pr(module_repo, tip)
+    assert result.code == 0, result.output
+    assert [f["path"] for f in json.loads(result.out)["files"]] == ["submissions/IRC/2025-03.csv"]
 
 
 def test_a_request_edited_on_a_branch_from_before_the_decisions_is_refused(module_repo: IspRepo, base: str) -> None:

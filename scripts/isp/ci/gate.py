@@ -24,7 +24,10 @@ documentation          content only
 =====================  ==========================================================================
 
 Whatever the class: unsafe paths are refused (:func:`isp.ci.paths.unsafe`), and no added or
-changed file may hold a tracking sheet (:mod:`isp.ci.plaintext`) or a secret key.
+changed file may hold a tracking sheet (:mod:`isp.ci.plaintext`) or a secret key. Per commit
+(:mod:`isp.ci.rules_trust`): a signed commit's committer and author are who signed it, by e-mail
+and by the name agencies.yaml declares; a commit rotating CI's key changes no other recipient
+unless a coordinator signed it and it is exactly what ``isp keys sync`` writes.
 Nothing decrypted is ever printed: messages name files, commits and rules only.
 """
 
@@ -113,23 +116,22 @@ def _content(ctx: Context, check: FileCheck, blob: bytes) -> None:
         ctx.violation(check.path, errors.SECRET_KEY, fix="remove it; commit only public keys")
 
 
-def _yaml(ctx: Context, check: FileCheck, blob: bytes) -> None:
+def _yaml(ctx: Context, check: FileCheck, blob: bytes) -> tuple[bool, object]:
+    """(read?, the document) through the bounded reader; a refusal is reported once, here."""
     try:
-        yamlfiles.load(blob, check.path)
+        document = yamlfiles.load(blob, check.path)
     except yamlfiles.YamlError as exc:
         check.checks["yaml"] = False
         ctx.problems.append(exc.problem)
-        return
+        return False, None
     check.checks["yaml"] = True
+    return True, document
 
 
 def _mkdocs(ctx: Context, check: FileCheck, blob: bytes) -> None:
     """MkDocs hooks come from the installed isp package only (``isp site build`` passes them)."""
-    try:
-        config = yamlfiles.load(blob, MKDOCS)
-    except yamlfiles.YamlError as exc:
-        check.checks["yaml"] = False
-        ctx.problems.append(exc.problem)
+    read, config = _yaml(ctx, check, blob)
+    if not read:
         return
     hooks = config.get("hooks") if isinstance(config, dict) else None
     check.checks["no-hooks"] = not hooks
@@ -206,15 +208,15 @@ def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
     return files
 
 
-def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> list[Problem]:
+def governance_problems(root: Path, base: str, head: str, isp: protocol.Isp, since: str | None = None) -> list[Problem]:
     """The rules on requests/, protocol/breaches/ and membership changes, over the same commits,
-    judged by the base's protocol."""
+    judged by the base's protocol; what changed is taken from ``since`` (the merge base)."""
     from isp.governance import breaches, membership, request_files
 
     return (
-        request_files.check(root, base, head, isp=isp)
+        request_files.check(root, base, head, isp=isp, since=since)
         + breaches.breach_check(root, base, head, isp=isp)
-        + membership.membership_check(root, base, head)
+        + membership.membership_check(root, base, head, since=since)
         + records_problems(root, base, head, isp)
     )
 
@@ -235,25 +237,34 @@ def records_problems(root: Path, base: str, head: str, isp: protocol.Isp) -> lis
 
 
 def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = None) -> PrReport:
-    """Every pull-request rule on ``base...head``; never raises for a rule broken, only reports."""
+    """Every pull-request rule on ``base...head``; never raises for a rule broken, only reports.
+
+    Two ends of the base, on purpose: what the pull request changes is the diff from the merge
+    base of ``base`` and ``head`` (its own commits, ``base..head``), so changes that landed on
+    ``base`` after the branch point are never counted as the pull request's; who may sign, which
+    agencies and recipients exist and who coordinates are read from ``base`` itself, the tip the
+    pull request merges into, never from the merge base or the head."""
     base_sha, head_sha = provenance.resolve(root, base), provenance.resolve(root, head)
     start = provenance.merge_base(root, base_sha, head_sha)
     shas = provenance.commits_between(root, base_sha, head_sha)
     infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, base_sha))
     changes = raw_changes(root, start, head_sha)
     own = {sha: provenance.own_changes(root, sha) for sha in shas}
+    parents = {sha: provenance.parents(root, sha) for sha in shas}
     with base_protocol(root, base_sha) as isp:
         ctx = Context(root, base_sha, head_sha, start, isp, today or workdays.today(), can_decrypt())
-        check_commits(ctx, infos, own)
+        ctx.infos, ctx.own, ctx.parents = infos, own, parents
+        check_commits(ctx)
         with rules_trust.generated_protocol(ctx, {c.path for c in changes}) as ctx.head_isp:
             files = _check_files(ctx, changes)
-        rules_code.check_code(ctx, changes, _approval_blobs(root, changes), infos, own)
-        rules_trust.check_site_credentials(ctx, infos, own)
-        rules_trust.check_identities(ctx, infos, shas)
+        rules_code.check_code(ctx, changes, _approval_blobs(root, changes))
+        rules_trust.check_site_credentials(ctx)
+        rules_trust.check_identities(ctx, shas)
+        rules_trust.check_ci_rotations(ctx)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
         if _yaml_versions_ok(ctx, shas):
             try:
-                ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp))
+                ctx.problems.extend(governance_problems(root, base_sha, head_sha, isp, since=start))
             except IspError as exc:
                 ctx.violation("governance", errors.GOVERNANCE_UNREADABLE, reason=str(exc))
     return PrReport(base_sha, head_sha, [infos[s] for s in shas], files, ctx.problems, ctx.notices, ctx.can_decrypt)

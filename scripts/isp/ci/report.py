@@ -93,6 +93,14 @@ class Context:
     problems: list[Problem] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     head_isp: protocol.Isp | None = None  # the head's protocol, when its key change is generated and judged
+    infos: dict[str, CommitInfo] = field(default_factory=dict)  # the pull request's commits, verified by the base
+    own: OwnChanges = field(default_factory=dict)  # what each of those commits changes itself
+    parents: dict[str, list[str]] = field(default_factory=dict)  # each of those commits' parents
+
+    def by_coordinator(self, sha: str) -> bool:
+        """Commit ``sha`` is verified as signed by a focal point of a coordinating agency (of the base)."""
+        info = self.infos[sha]
+        return info.verified and info.agency in self.isp.coordinators()
 
     def violation(self, path: str, error: ErrorCode, fix: str | None = None, **values: object) -> None:
         self.problems.append(Problem.filled(error, path, values, fix=fix))

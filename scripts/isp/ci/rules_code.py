@@ -20,10 +20,9 @@ from pathlib import Path
 
 from isp import errors, yamlfiles
 from isp.ci.paths import CODE_APPROVALS, CODE_CLASSES, Change, classes_of
-from isp.ci.report import Context, OwnChanges
+from isp.ci.report import Context
 from isp.errors import IspError
 from isp.history import provenance
-from isp.history.provenance import CommitInfo
 
 APPROVE_FIX = (
     "a coordinator runs `isp ci approve --base <base>` on the pull request's head and commits the record it "
@@ -69,17 +68,7 @@ def write_approval(root: Path, base: str, head: str) -> tuple[str, str]:
     return rel, digest
 
 
-def _coordinator(ctx: Context, info: CommitInfo) -> bool:
-    return info.verified and info.agency in ctx.isp.coordinators()
-
-
-def check_code(
-    ctx: Context,
-    changes: list[Change],
-    heads: dict[str, bytes],
-    infos: dict[str, CommitInfo],
-    own: OwnChanges,
-) -> None:
+def check_code(ctx: Context, changes: list[Change], heads: dict[str, bytes]) -> None:
     """Refuse unapproved code changes and edits of approval records (see the module doc)."""
     for change in changes:
         if change.path.startswith(f"{CODE_APPROVALS}/") and change.status != "A":
@@ -87,26 +76,19 @@ def check_code(
     code = [c.path for c in changes if is_code(c.path)]
     if not code:
         return
-    code_commits = [sha for sha, paths in own.items() if any(is_code(p) for _, p in paths)]
-    if code_commits and all(_coordinator(ctx, infos[sha]) for sha in code_commits):
+    code_commits = [sha for sha, paths in ctx.own.items() if any(is_code(p) for _, p in paths)]
+    if code_commits and all(ctx.by_coordinator(sha) for sha in code_commits):
         ctx.notice(code[0], f"code change ({len(code)} path(s)) signed by a coordinator in every commit")
         return
     digest = code_digest(changes)
-    if _approved_by_record(ctx, changes, heads, infos, own, digest):
+    if _approved_by_record(ctx, changes, heads, digest):
         ctx.notice(code[0], f"code change ({len(code)} path(s)) approved by a coordinator (sha256:{digest[:16]}…)")
         return
     shown = ", ".join(code[:3]) + (f" and {len(code) - 3} more" if len(code) > 3 else "")
     ctx.violation(code[0], errors.CODE_NOT_APPROVED, fix=APPROVE_FIX, shown=shown, digest=digest[:16])
 
 
-def _approved_by_record(
-    ctx: Context,
-    changes: list[Change],
-    heads: dict[str, bytes],
-    infos: dict[str, CommitInfo],
-    own: OwnChanges,
-    digest: str,
-) -> bool:
+def _approved_by_record(ctx: Context, changes: list[Change], heads: dict[str, bytes], digest: str) -> bool:
     path = approval_path(digest)
     if not any(c.path == path and c.status == "A" for c in changes):
         return False
@@ -120,11 +102,11 @@ def _approved_by_record(
             path, errors.APPROVAL_RECORD, fix=APPROVE_FIX, detail="the record does not name this code change's digest"
         )
         return False
-    adders = [sha for sha, paths in own.items() if any(p == path for _, p in paths)]
+    adders = [sha for sha, paths in ctx.own.items() if any(p == path for _, p in paths)]
     good = [
         sha
         for sha in adders
-        if _coordinator(ctx, infos[sha]) and all(p.startswith(f"{CODE_APPROVALS}/") for _, p in own[sha])
+        if ctx.by_coordinator(sha) and all(p.startswith(f"{CODE_APPROVALS}/") for _, p in ctx.own[sha])
     ]
     if not adders or len(good) != len(adders):
         ctx.violation(path, errors.APPROVAL_SIGNER, fix=APPROVE_FIX)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from isp import errors
 from isp.ci.envelopes import check_envelope
-from isp.ci.report import Context, FileCheck, OwnChanges
+from isp.ci.report import Context, FileCheck
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.history import provenance
@@ -70,16 +70,16 @@ def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str)
         )
 
 
-def check_commits(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
+def check_commits(ctx: Context) -> None:
     """Every commit that touches submissions/A/ must be signed by a focal point of A, except a
     coordinator's re-wrap (`isp keys sync` after a change of CI's key: the same data and MAC,
     only the key stanzas differ, so no figure changes hands)."""
-    for sha, changes in own.items():
+    for sha, changes in ctx.own.items():
         touched = [p for _s, p in changes if _is_submission(p)]
-        rewraps = _rewraps(ctx, sha, touched) if _coordinator(ctx, infos[sha]) else set()
+        rewraps = _rewraps(ctx, sha, touched) if ctx.by_coordinator(sha) else set()
         for path in touched:
             if path not in rewraps:
-                _check_commit_signer(ctx, infos[sha], path, path.split("/")[1])
+                _check_commit_signer(ctx, ctx.infos[sha], path, path.split("/")[1])
 
 
 def _is_submission(path: str) -> bool:
@@ -87,23 +87,27 @@ def _is_submission(path: str) -> bool:
     return len(parts) >= 3 and parts[0] == "submissions" and parts[-1] != ".gitkeep"
 
 
-def _coordinator(ctx: Context, info: CommitInfo) -> bool:
-    return info.verified and info.agency in ctx.isp.coordinators()
-
-
 def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
-    """The ``paths`` that commit ``sha`` only re-wrapped, compared with each of its parents."""
+    """The ``paths`` that commit ``sha`` only re-wrapped, compared with each of its parents, for
+    exactly the recipients `isp keys sync` gives them from the commit's own agencies.yaml (a
+    coordinator's hand-made stanza for another key is no re-wrap: the agency's signature counts)."""
     from isp.ci.rules_aggregates import is_rewrap
+    from isp.ci.rules_trust import generated_recipients
     from isp.history import git
 
-    parents = git.text(ctx.root, "rev-list", "--parents", "-n", "1", sha).split()[1:]
+    parents = ctx.parents[sha]
     specs = [f"{rev}:{path}" for path in paths for rev in (sha, *parents)]
     found = git.read_many(ctx.root, specs)
     rewrapped = set()
     for path in paths:
         after = found.get(f"{sha}:{path}")
         befores = [found.get(f"{p}:{path}") for p in parents]
-        if after is not None and befores and all(b is not None and is_rewrap(b, after) for b in befores):
+        if (
+            after is not None
+            and befores
+            and all(b is not None and is_rewrap(b, after) for b in befores)
+            and generated_recipients(ctx.root, sha, path, after)
+        ):
             rewrapped.add(path)
     return rewrapped
 

@@ -9,23 +9,35 @@
 * ``site credentials`` (``protocol/site-credentials.yaml``) change only in commits signed by a
   focal point of a coordinating agency (``site-credentials-signer``): its recipients are public,
   so anyone could otherwise encrypt passphrases of their choosing.
-* A valid signature beside another person's name is flagged: the committer of a signed commit is
-  the signer (``forged-identity``); an author other than the signer is a warning.
+* A valid signature beside another person's identity is refused: the committer of a signed commit
+  is the signer by e-mail (``forged-identity``), and every name beside a declared e-mail is that
+  person's name in the base's agencies.yaml, compared after Unicode NFKC normalisation and
+  case-folding: another declared person's name is refused (``forged-name``), an undeclared name is
+  a warning (``name-not-declared``), and so is an author other than the signer.
+* A commit that rotates CI's key (changes ``ci:`` in agencies.yaml, or which CI recipients an
+  envelope carries) and in the same change adds, removes or replaces any other recipient (an
+  agency's key in agencies.yaml, a stanza of an envelope) is refused unless a coordinator signed
+  it, and even then unless every envelope it writes carries exactly the recipients, and its
+  ``.sops.yaml`` is exactly what, ``isp keys sync`` generates from that commit's agencies.yaml
+  (``ci-rotation-recipients``). A rotation re-wraps every file: without this, a stanza for a key
+  nobody registered could ride along in an intermediate commit, stay readable in the history,
+  and be gone again by the head.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 from isp import errors, yamlfiles
-from isp.ci.report import Context, OwnChanges
+from isp.ci.report import Context
 from isp.crypto import keys
+from isp.crypto import sops as crypto
 from isp.errors import IspError
 from isp.history import git
-from isp.history.provenance import CommitInfo
 from isp.protocol import loading
 from isp.protocol import models as protocol
 
@@ -85,14 +97,13 @@ def _generated_match(ctx: Context, isp: protocol.Isp) -> bool:
     return good
 
 
-def check_site_credentials(ctx: Context, infos: dict[str, CommitInfo], own: OwnChanges) -> None:
+def check_site_credentials(ctx: Context) -> None:
     """Every commit that touches the site credentials is signed by a coordinator."""
     coordinators = ctx.isp.coordinators()
-    for sha, paths in own.items():
+    for sha, paths in ctx.own.items():
         if not any(p == keys.SITE_CREDENTIALS for _, p in paths):
             continue
-        info = infos[sha]
-        if not (info.verified and info.agency in coordinators):
+        if not ctx.by_coordinator(sha):
             ctx.violation(
                 keys.SITE_CREDENTIALS,
                 errors.SITE_CREDENTIALS_SIGNER,
@@ -115,18 +126,166 @@ def committers(root: Path, shas: list[str]) -> dict[str, tuple[str, str, str, st
     return found
 
 
-def check_identities(ctx: Context, infos: dict[str, CommitInfo], shas: list[str]) -> None:
-    """A signed commit whose committer (or author) claims to be someone other than its signer."""
-    verified = [sha for sha in shas if infos[sha].verified]
-    for sha, (_an, author, _cn, committer) in committers(ctx.root, verified).items():
-        signer = (infos[sha].principal or "").casefold()
-        if committer.casefold() != signer:
+def normal_name(name: str) -> str:
+    """A name as compared: Unicode NFKC, case-folded, runs of white space as one space."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def declared_names(isp: protocol.Isp) -> dict[str, str]:
+    """e-mail (lower case) -> name, for everyone agencies.yaml declares (focal points, signatories)."""
+    return {fp.email.lower(): fp.name for agency in isp.agencies.values() for _, fp in agency.people()}
+
+
+def _check_name(ctx: Context, where: str, who: str, name: str, email: str, signer: str) -> None:
+    """The name beside ``email`` is that person's declared name. Another declared person's name is
+    a forgery (``forged-name``); a name nobody declared is flagged (``name-not-declared``)."""
+    named = declared_names(ctx.isp)
+    expected = named.get(email.lower())
+    if expected is not None and normal_name(name) == normal_name(expected):
+        return
+    owner = next((e for e, n in named.items() if normal_name(n) == normal_name(name)), None)
+    if owner is not None:
+        whose = f"signed by {signer}" + (f" for {email}" if email.lower() != signer.lower() else "")
+        ctx.violation(where, errors.FORGED_NAME, who=who, name=name, owner=owner, whose=whose)
+    elif expected is not None:
+        ctx.warning(where, errors.NAME_NOT_DECLARED, who=who, name=name, expected=expected, email=email)
+
+
+def check_identities(ctx: Context, shas: list[str]) -> None:
+    """A signed commit whose committer (or author) claims to be someone other than its signer: by
+    e-mail (the committer's must be the signer's), and by name (the name beside a declared e-mail
+    must be that person's name in the base's agencies.yaml, never another declared person's)."""
+    verified = [sha for sha in shas if ctx.infos[sha].verified]
+    for sha, (author_name, author, committer_name, committer) in committers(ctx.root, verified).items():
+        signer, where = ctx.infos[sha].principal or "", f"commit {sha[:10]}"
+        if committer.casefold() != signer.casefold():
             ctx.violation(
-                f"commit {sha[:10]}",
+                where,
                 errors.FORGED_IDENTITY,
                 fix="commit under your own name and e-mail (git config user.email), signed with your own key",
-                signer=infos[sha].principal,
+                signer=signer,
                 committer=committer,
             )
-        elif author.casefold() != signer:
-            ctx.warning(f"commit {sha[:10]}", errors.AUTHOR_NOT_SIGNER, signer=infos[sha].principal, author=author)
+            continue
+        _check_name(ctx, where, "committer", committer_name, committer, signer)
+        if author.casefold() != signer.casefold():
+            ctx.warning(where, errors.AUTHOR_NOT_SIGNER, signer=signer, author=author)
+        _check_name(ctx, where, "author", author_name, author, signer)
+
+
+# --- CI-key rotations ----------------------------------------------------------------------------
+
+_PROTOCOLS: dict[tuple[Path, str], protocol.Isp | None] = {}
+
+
+def protocol_at(root: Path, rev: str) -> protocol.Isp | None:
+    """protocol/ as commit ``rev`` holds it (bounded reader), None when it does not load; cached
+    by commit id (a commit never changes)."""
+    key = (root, rev)
+    if key not in _PROTOCOLS:
+        if len(_PROTOCOLS) > 64:
+            _PROTOCOLS.clear()
+        try:
+            _PROTOCOLS[key] = head_protocol(root, rev)
+        except (IspError, ValueError):
+            _PROTOCOLS[key] = None
+    return _PROTOCOLS[key]
+
+
+def is_encrypted_path(path: str) -> bool:
+    return path.startswith(("submissions/", "aggregates/")) or path == keys.SITE_CREDENTIALS
+
+
+def generated_recipients(root: Path, rev: str, path: str, envelope: bytes) -> bool:
+    """``envelope`` at ``path`` carries exactly the recipients ``isp keys sync`` gives it from
+    ``rev``'s own agencies.yaml."""
+    isp = protocol_at(root, rev)
+    return isp is not None and crypto.recipients(envelope) == keys.required_recipients(isp, path)
+
+
+def _agency_recipients(data: bytes | None) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """(CI's recipients, agency -> its recipients) of one agencies.yaml version ({} when unreadable)."""
+    try:
+        doc = yamlfiles.load(data or b"", AGENCIES) if data else None
+    except yamlfiles.YamlError:
+        doc = None
+    if not isinstance(doc, dict):
+        return frozenset(), {}
+    ci, agencies = doc.get("ci"), doc.get("agencies")
+    if not isinstance(agencies, dict):
+        agencies = {}
+
+    def listed(node: object) -> frozenset[str]:
+        found = node.get("age_recipients") if isinstance(node, dict) else None
+        return frozenset(str(r) for r in found) if isinstance(found, list) else frozenset()
+
+    return listed(ci), {str(code): listed(entry) for code, entry in agencies.items()}
+
+
+def _rotation(ctx: Context, sha: str, parents: list[str], paths: list[str]) -> tuple[bool, list[str], list[str]] | None:
+    """(CI's key changed?, the other recipients changed, the envelopes written) by commit ``sha``
+    itself: a change counts only when it differs from every parent (a merge brings changes its
+    own commits made). None when the commit touches neither agencies.yaml nor an envelope."""
+    envelopes = [p for p in paths if is_encrypted_path(p)]
+    if not parents or (AGENCIES not in paths and not envelopes):
+        return None
+    found = git.read_many(ctx.root, [f"{rev}:{p}" for p in [AGENCIES, *envelopes] for rev in (sha, *parents)])
+    ci_after, after = _agency_recipients(found.get(f"{sha}:{AGENCIES}"))
+    befores = [_agency_recipients(found.get(f"{p}:{AGENCIES}")) for p in parents]
+    ci_keys = set(ctx.isp.ci.age_recipients) | ci_after | {r for ci, _ in befores for r in ci}
+    ci_changed = all(ci != ci_after for ci, _ in befores)
+    others = [
+        f"{code}'s keys"
+        for code in sorted(set(after).union(*(b for _, b in befores)))
+        if all(b.get(code, frozenset()) != after.get(code, frozenset()) for _, b in befores)
+    ]
+    for path in envelopes:  # a file added or deleted is no re-wrap: its own rules judge it
+        versions = [found.get(f"{rev}:{path}") for rev in (sha, *parents)]
+        if any(v is None for v in versions):
+            continue
+        have, *had = [crypto.recipients(v or b"") for v in versions]
+        if any(h == have for h in had):
+            continue
+        ci_changed = ci_changed or all((h ^ have) & ci_keys for h in had)
+        if all((h ^ have) - ci_keys for h in had):
+            others.append(f"the recipients of {path}")
+    return ci_changed, others, envelopes
+
+
+def check_ci_rotations(ctx: Context) -> None:
+    """A CI-key rotation that changes other recipients too (see the module doc)."""
+    coordinators = ctx.isp.coordinators()
+    for sha, changes in ctx.own.items():
+        found = _rotation(ctx, sha, ctx.parents[sha], [p for _, p in changes])
+        if found is None or not found[0] or not found[1]:
+            continue
+        _, others, envelopes = found
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        if not ctx.by_coordinator(sha):
+            detail = f"only a coordinator ({', '.join(coordinators)}) may, and this commit is not signed by one"
+        else:
+            detail = _not_generated(ctx, sha, envelopes)
+        if detail:
+            ctx.violation(AGENCIES, errors.CI_ROTATION_RECIPIENTS, commit=sha[:10], others=shown, detail=detail)
+
+
+def _not_generated(ctx: Context, sha: str, envelopes: list[str]) -> str:
+    """Why commit ``sha``'s recipients are not what `isp keys sync` writes from its own agencies.yaml
+    ("" when they are)."""
+    isp = protocol_at(ctx.root, sha)
+    if isp is None:
+        return "its protocol/ does not load"
+    found = git.read_many(ctx.root, [f"{sha}:{keys.SOPS_CONFIG}", *(f"{sha}:{p}" for p in envelopes)])
+    config = found.get(f"{sha}:{keys.SOPS_CONFIG}")
+    if config is None or config.decode("utf-8", "replace") != keys.sops_config(isp):
+        return f"its {keys.SOPS_CONFIG} is not what `isp keys sync` writes from its agencies.yaml"
+    wrong = [
+        p
+        for p in envelopes
+        if (data := found.get(f"{sha}:{p}")) is not None
+        and crypto.is_envelope(data)
+        and crypto.recipients(data) != keys.required_recipients(isp, p)
+    ]
+    if wrong:
+        return f"{wrong[0]} is not encrypted for what `isp keys sync` gives it from this commit's agencies.yaml"
+    return ""

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from isp.ci import gate as ci
-from isp.ci import rules_code
+from isp.ci import pull, rules_code
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import console, emit_json, ok, warn
 from isp.errors import ValidationFailed
@@ -63,7 +63,12 @@ def _print(report: ci.PrReport) -> None:
 
 
 def pr(
-    base: Annotated[str, typer.Option("--base", help="The commit the pull request targets (trusted).")],
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base", help="The tip of the branch the pull request merges into (trusted: signers, protocol, keys)."
+        ),
+    ],
     head: Annotated[str, typer.Option("--head", help="The pull request's last commit.")] = "HEAD",
     repo: RepoOption = Path("."),
     json_out: JsonOption = False,
@@ -76,7 +81,9 @@ def pr(
     and CODEOWNERS must be what `isp keys sync` writes; no file may hold a tracking sheet. With
     SOPS_AGE_KEY, every changed envelope also decrypts (in memory) and every submission validates.
 
-    Signatures, recipients and the protocol are judged by the base commit. Exit 1 on any violation.
+    The changes judged are the pull request's own: from the merge base of --base and --head, so
+    what landed on the base after the branch point is not counted. Signatures, names, recipients
+    and the protocol are judged by --base itself, the tip. Exit 1 on any violation.
 
     Example: `isp ci pr --base origin/main --head HEAD --json`
     """
@@ -107,7 +114,28 @@ def approve(
     ok(f"{rel}: approval of sha256:{digest[:16]}…; commit it alone, signed (git commit -S)")
 
 
+def pull_request(
+    head_sha: Annotated[str, typer.Option("--head-sha", help="The head commit the workflow run names.")],
+    default_branch: Annotated[str, typer.Option("--default-branch", help="The repository's default branch.")],
+    repository: Annotated[str, typer.Option("--repository", help="owner/name of this repository.")],
+    event: Annotated[Path | None, typer.Option("--event", help="JSON: the event's workflow_run.pull_requests.")] = None,
+    api: Annotated[
+        Path | None, typer.Option("--api", help="JSON: GitHub's answer to GET /repos/R/commits/SHA/pulls.")
+    ] = None,
+) -> None:
+    """Name the pull request a `workflow_run` judges, from GitHub's records only: its number, its
+    base branch and the ref that holds its head (refs/pull/N/head, forks included), as lines for
+    $GITHUB_OUTPUT. Refused (exit 1) when no open pull request has that head, or when it does not
+    target the default branch: the base is never taken from anything the head controls.
+
+    Example: `isp ci pull-request --head-sha $SHA --default-branch main --repository o/r --api pulls.json`
+    """
+    chosen = pull.choose(head_sha, default_branch, repository, pull.read_list(event), pull.read_list(api))
+    typer.echo(chosen.outputs(), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     ci_app.command("pr")(pr)
+    ci_app.command("pull-request")(pull_request)
     ci_app.command("approve")(approve)
     app.add_typer(ci_app, name="ci")

@@ -277,34 +277,41 @@ def _approvals(root: Path, path: str, base: str, head: str) -> tuple[set[str], l
     return {a for a, info in signed.entries.items() if info is not None}, signed.problems
 
 
-def membership_check(root: Path, base: str, head: str = "HEAD") -> list[Problem]:
+def membership_check(root: Path, base: str, head: str = "HEAD", since: str | None = None) -> list[Problem]:
     """Agencies added to or removed from agencies.yaml, and any change of an agency's roles, need
     every base signatory's signed approval (they change whose consent a release needs, and who
     coordinates); a switch of system needs a coordinator's (recorded in protocol/membership/, see
     the module docstring). Without this, a pull request could drop an agency, or its
-    data-gathering role, and with it the agency's say over every external release."""
-    before, after = _agencies_at(root, base), _agencies_at(root, head)
+    data-gathering role, and with it the agency's say over every external release.
+
+    ``since``: where the head left the base (the merge base; default ``base``). What the pull
+    request changes is ``since`` against ``head``; who must approve (the signatories and
+    coordinators) is read from ``base``, the tip the pull request merges into. Without the split,
+    a branch started before a change landed on main would be judged as undoing it."""
+    trusted, after = _agencies_at(root, base), _agencies_at(root, head)
+    before = _agencies_at(root, since) if since else trusted
     on_base = set(attribution.list_tree(root, base, MEMBERSHIP_DIR))  # an approval counts in the PR that adds it
     files = [(path, record) for path, record in _membership_files(root, head) if path not in on_base]
     problems: list[Problem] = []
-    coordinators = [code for code, a in before.items() if "coordinator" in (a.get("roles") or [])]
+    coordinators = [code for code, a in trusted.items() if "coordinator" in (a.get("roles") or [])]
+    signatories = sorted(trusted)
     for code in sorted(set(after) - set(before)):
-        problems += _needs(root, files, base, head, code, "add-agency", None, sorted(before), all_of=True)
+        problems += _needs(root, files, base, head, code, "add-agency", None, signatories, all_of=True)
     for code in sorted(set(before) - set(after)):
         left = rights.withdrawal_problems(root, loading.load(root), code, head, base)
         if left is None:  # a removal by the others needs everyone; leaving after a breach needs no one
-            problems += _needs(root, files, base, head, code, "remove-agency", None, sorted(before), all_of=True)
+            problems += _needs(root, files, base, head, code, "remove-agency", None, signatories, all_of=True)
         else:
             problems += left
     for code in sorted(set(after) & set(before)):
         if sorted(before[code].get("roles") or []) != sorted(after[code].get("roles") or []):
-            problems += _needs(root, files, base, head, code, "role-change", None, sorted(before), all_of=True)
+            problems += _needs(root, files, base, head, code, "role-change", None, signatories, all_of=True)
         old, new = before[code].get("system"), after[code].get("system")
         if old != new:
             problems += _needs(root, files, base, head, code, "system-switch", new, coordinators, all_of=False)
             problems += _switch_record(files, code, new)
-    problems += own_fields_check(root, base, head, before, coordinators)
-    return problems + amendment_check(root, base, head, files, sorted(before))
+    problems += own_fields_check(root, base, head, trusted, coordinators)
+    return problems + amendment_check(root, base, head, files, signatories, since=since)
 
 
 def _switch_record(files: list[tuple[str, MembershipChange]], code: str, system: str | None) -> list[Problem]:
@@ -395,7 +402,12 @@ def _own_field_problem(
 
 
 def amendment_check(
-    root: Path, base: str, head: str, files: list[tuple[str, MembershipChange]], signatories: list[str]
+    root: Path,
+    base: str,
+    head: str,
+    files: list[tuple[str, MembershipChange]],
+    signatories: list[str],
+    since: str | None = None,
 ) -> list[Problem]:
     """A change to what may leave the group (protocol.yaml's ``sharing``: SGBV never, early
     marriage only as percentages, the government recipients), to how it is protected
@@ -406,7 +418,7 @@ def amendment_check(
     changed = [
         name
         for name, (path, key, free) in AMENDED_SECTIONS.items()
-        if _section(root, base, path, key, free) != _section(root, head, path, key, free)
+        if _section(root, since or base, path, key, free) != _section(root, head, path, key, free)
     ]
     if not changed:
         return []

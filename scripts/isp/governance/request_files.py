@@ -413,9 +413,13 @@ def check_file(
     return problems
 
 
-def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None) -> list[Problem]:
+def check(
+    root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | None = None, since: str | None = None
+) -> list[Problem]:
     """Every request rule on the requests committed at ``head``; with ``base``, the changes the
-    pull request ``base..head`` makes are judged strictly (see :func:`signed_entries`)."""
+    pull request ``base..head`` makes are judged strictly (see :func:`signed_entries`). ``since``:
+    where the head left the base (default ``base``): releases already recorded there are not the
+    pull request's own."""
     isp = isp or loading.load(root)
     head = provenance.resolve(root, head)
     prefetch(root, REQUESTS_DIR, head, base)
@@ -434,7 +438,7 @@ def check(root: Path, base: str | None = None, head: str = "HEAD", isp: Isp | No
     ]
     if base:
         problems += _deleted(root, base, head)
-        problems += _backdated_releases(others, _tree_requests(root, provenance.resolve(root, base)))
+        problems += _backdated_releases(others, _tree_requests(root, provenance.resolve(root, since or base)))
     return problems
 
 

@@ -132,6 +132,11 @@ def verify(root: Path, shas: list[str], allowed_signers: str) -> dict[str, Commi
     return {info.sha: info for info in infos}
 
 
+def parents(root: Path, sha: str) -> list[str]:
+    """The parents of commit ``sha`` (none for a root commit, two or more for a merge)."""
+    return _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()[1:]
+
+
 def changed_paths(root: Path, sha: str) -> list[git.Change]:
     """(status letter, path) for each file ``sha`` changed against its first parent (renames
     are reported as a deletion plus an addition, so neither side escapes the rules)."""
@@ -184,12 +189,12 @@ def diff_paths(root: Path, base: str, head: str) -> list[git.Change]:
 def own_changes(root: Path, sha: str) -> list[git.Change]:
     """The changes a commit makes itself. For a merge, only paths that differ from *every* parent
     (what the merge's author wrote); what a parent brought is judged where it was made."""
-    parents = _git(root, "rev-list", "--parents", "-n", "1", resolve(root, sha)).split()[1:]
-    if len(parents) < 2:
+    merged = parents(root, sha)
+    if len(merged) < 2:
         return changed_paths(root, sha)
     per_parent = [
         {path: status for status, path in git.diff(root, "diff-tree", "-r", "--no-commit-id", parent, sha)}
-        for parent in parents
+        for parent in merged
     ]
     common = set(per_parent[0]).intersection(*per_parent[1:])
     return [git.Change(status, path) for path, status in per_parent[0].items() if path in common]
