@@ -858,6 +858,22 @@ RECORD_FROZEN = _declare(
     "leave it as approved, and add a new record for the new change",
     "ci",
 )
+UNATTRIBUTED_CHANGE = _declare(
+    "unattributed-change",
+    "A change no commit of the pull request made",
+    "no commit of the pull request writes this version ({detail}); a merge took it from a commit "
+    "outside the pull request, so no signature vouches for it",
+    "make the change in an ordinary commit, signed by whoever may make it; merge only the base branch's tip",
+    "ci",
+)
+SOPS_METADATA = _declare(
+    "sops-metadata",
+    "sops metadata that sops does not write here",
+    "the envelope's sops block holds {fields}: key groups or settings other than age stanzas can open "
+    "the file to keys nobody checks",
+    "encrypt it again with `isp submit` (or `isp keys sync`); never edit an envelope by hand",
+    "ci",
+)
 APPROVAL_STALE = _declare(
     "approval-stale",
     "An approved change edited afterwards",

@@ -7,7 +7,10 @@ anything: a stanza labelled as CI's could be encrypted for another key, or for s
 * without the key, every stanza must have sops' shape for exactly one X25519 recipient
   (``recipient-shape``), and the labels must be exactly the recipients the base requires;
 * with the CI key, the stanza labelled CI's must open with CI's identity and the whole file must
-  decrypt (``recipient-not-ci``, ``decrypt``).
+  decrypt (``recipient-not-ci``, ``decrypt``);
+* the ``sops`` block holds only what sops writes for an age-only binary file (``sops-metadata``):
+  sops reads ``key_groups`` *instead of* the top-level stanzas, and tries an ``hc_vault`` (or any
+  other) master key beside them, so either would open the file to a key no label check sees.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from isp.protocol import models as protocol
 _ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
 _ARMOR_END = "-----END AGE ENCRYPTED FILE-----"
 _AGE_VERSION = b"age-encryption.org/v1"
+SOPS_FIELDS = frozenset({"age", "lastmodified", "mac", "version"})  # all sops writes for an age-only binary file
+# ...and, after `sops updatekeys` (a re-wrap), its default suffix: "data" never ends with it
+SOPS_DEFAULTS = {"unencrypted_suffix": "_unencrypted"}
 
 
 def _owners(isp: protocol.Isp) -> dict[str, str]:
@@ -48,6 +54,11 @@ def check_envelope(ctx: Context, check: FileCheck, blob: bytes, rewrap: bool = F
         )
         return
     check.checks["encrypted"] = True
+    meta = json.loads(blob)["sops"]
+    extra = sorted(k for k in set(meta) - SOPS_FIELDS if k not in SOPS_DEFAULTS or meta[k] != SOPS_DEFAULTS[k])
+    check.checks["sops-metadata"] = not extra
+    if extra:
+        ctx.violation(check.path, errors.SOPS_METADATA, fields=", ".join(f"`{f}`" for f in extra[:4]))
     want = keys.required_recipients(ctx.isp, check.path)
     have = crypto.recipients(blob)
     if rewrap and ctx.head_isp is not None and have != want:

@@ -22,6 +22,12 @@
   (``ci-rotation-recipients``). A rotation re-wraps every file: without this, a stanza for a key
   nobody registered could ride along in an intermediate commit, stay readable in the history,
   and be gone again by the head.
+* Every version the pull request leaves at its head was written by one of its own commits
+  (``unattributed-change``). A merge commit owns only what differs from all its parents: what it
+  takes from a parent is judged where that parent made it. A parent from main's own history
+  (an old commit, not the base's tip) is judged nowhere, so a merge of it could otherwise roll
+  another agency's submission, a request or a trust file back to an old version with no signature
+  of theirs.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from isp import errors, yamlfiles
+from isp.ci.paths import Change
 from isp.ci.report import Context
 from isp.crypto import keys
 from isp.crypto import sops as crypto
@@ -289,3 +296,26 @@ def _not_generated(ctx: Context, sha: str, envelopes: list[str]) -> str:
     if wrong:
         return f"{wrong[0]} is not encrypted for what `isp keys sync` gives it from this commit's agencies.yaml"
     return ""
+
+
+def check_attribution(ctx: Context, changes: list[Change]) -> None:
+    """Each changed path's head version (mode and object) is one that a commit of the pull request
+    writes itself (see the module doc)."""
+    owners: dict[str, set[str]] = {}
+    for sha, own in ctx.own.items():
+        for _status, path in own:
+            owners.setdefault(sha, set()).add(path)
+    wanted = {c.path for c in changes}
+    written: dict[str, set[tuple[str, str] | None]] = {path: set() for path in wanted}
+    for sha, paths in owners.items():
+        mine = sorted(paths & wanted)
+        if not mine:
+            continue
+        entries = {e.path: (e.mode, e.object_id) for e in git.ls_tree(ctx.root, sha, *mine)}
+        for path in mine:
+            written[path].add(entries.get(path))
+    for change in changes:
+        if (None if change.deleted else (change.new_mode, change.new_blob)) in written[change.path]:
+            continue
+        detail = "no commit of it changes this path" if not written[change.path] else "its commits leave other versions"
+        ctx.violation(change.path, errors.UNATTRIBUTED_CHANGE, detail=detail)

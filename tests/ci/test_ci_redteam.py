@@ -1,0 +1,113 @@
+"""Attacks on `isp ci pr` found by a hostile review (real git, real SSH signatures, real sops and
+age): each was accepted before its rule existed; each has a legitimate twin that still passes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import IspRepo, Result, git, isp, write_submission
+
+TODAY = "2025-06-20"
+JANUARY = "submissions/IRC/2025-01.csv"
+
+
+@pytest.fixture(scope="module")
+def base(module_repo: IspRepo) -> str:
+    """main: IRC's January, then IRC's corrected January (two versions in main's history)."""
+    write_submission(module_repo, "IRC", "2025-01")
+    module_repo.commit("IRC: January", signer="IRC:primary")
+    write_submission(module_repo, "IRC", "2025-01", seed=77)
+    return module_repo.commit("IRC: corrected January", signer="IRC:primary")
+
+
+def start_pr(repo: IspRepo, base: str, name: str) -> None:
+    git(repo.root, "checkout", "-q", "-f", "-B", name, base)
+    git(repo.root, "clean", "-q", "-f", "-d", "-x", "-e", ".demo-keys")
+
+
+def ci_pr(repo: IspRepo, base: str, key: bool = False) -> Result:
+    env: dict[str, str | None] = {"ISP_TODAY": TODAY}
+    if key:
+        env.update(repo.keyring.env("ci"))
+    return isp("ci", "pr", "--repo", repo.root, "--base", base, "--head", "HEAD", "--json", env=env)
+
+
+def rules(result: Result) -> set[str]:
+    return {v["rule"] for v in json.loads(result.out)["violations"]}
+
+
+def merge_of(repo: IspRepo, tree: str, parents: list[str], signer: str) -> str:
+    """A signed merge commit of ``tree`` with ``parents`` (first parent first)."""
+    args = [a for p in parents for a in ("-p", p)]
+    email = repo.email(*signer.split(":"))
+    key = repo.keyring.ssh[signer]
+    sha = git(repo.root, "-c", "gpg.format=ssh", "-c", f"user.email={email}", "commit-tree", f"-S{key}", tree,
+              *args, "-m", "merge").strip()  # fmt: skip
+    git(repo.root, "reset", "-q", "--soft", sha)
+    return sha
+
+
+# --- history hides edits: a merge that takes an old version from main's own history ---------------
+
+
+def _old_january_tree(repo: IspRepo, base: str) -> tuple[str, str]:
+    """(the commit of IRC's first January on main, the base's tree with that January in it)."""
+    old = git(repo.root, "rev-parse", f"{base}~1").strip()
+    git(repo.root, "checkout", "-q", old, "--", JANUARY)
+    git(repo.root, "add", JANUARY)
+    return old, git(repo.root, "write-tree").strip()
+
+
+@pytest.mark.parametrize("octopus", [False, True])
+def test_a_merge_rolling_back_another_agencys_sheet_is_refused(module_repo: IspRepo, base: str, octopus: bool) -> None:
+    """JRF signs a merge of main's tip and an old commit of main whose tree keeps IRC's first
+    January: the merge differs from neither parent there, and the old parent is no commit of the
+    pull request, so no rule judged the rollback and the gate passed it."""
+    start_pr(module_repo, base, f"merge-rollback-{octopus}")
+    old, tree = _old_january_tree(module_repo, base)
+    parents = [base, old, git(module_repo.root, "rev-parse", f"{base}~2").strip()] if octopus else [base, old]
+    merge_of(module_repo, tree, parents, "JRF:primary")
+    for key in (False, True):
+        assert rules(ci_pr(module_repo, base, key)) == {"unattributed-change"}
+
+
+def test_an_agencys_own_revision_merged_with_main_passes(module_repo: IspRepo, base: str) -> None:
+    """The legitimate twin: IRC corrects January on a branch and merges main's tip into it."""
+    start_pr(module_repo, base, "merge-legit")
+    git(module_repo.root, "reset", "-q", "--hard", f"{base}~1")
+    write_submission(module_repo, "IRC", "2025-02")
+    module_repo.commit("IRC: February", signer="IRC:primary")
+    git(module_repo.root, "-c", f"user.email={module_repo.email('IRC')}", "-c", "user.name=x", "merge", "-q",
+        "--no-edit", "--no-gpg-sign", base)  # fmt: skip
+    tree = git(module_repo.root, "rev-parse", "HEAD^{tree}").strip()
+    parents = git(module_repo.root, "rev-list", "--parents", "-n1", "HEAD").split()[1:]
+    merge_of(module_repo, tree, parents, "IRC:primary")
+    result = ci_pr(module_repo, base)
+    assert result.code == 0, result.out
+
+
+# --- sops metadata: only what sops writes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", ["hc_vault", "key_groups", "unencrypted_regex", "unencrypted_suffix"])
+def test_sops_metadata_sops_never_writes_is_refused(module_repo: IspRepo, base: str, extra: str) -> None:
+    """sops reads `key_groups` instead of the top-level stanzas (checked by label and shape) and
+    tries an `hc_vault` key beside them: either opened IRC's sheet to a key no rule saw, and the
+    gate passed it even with CI's key (the file still decrypts)."""
+    start_pr(module_repo, base, f"meta-{extra}")
+    path = write_submission(module_repo, "IRC", "2025-03")
+    doc = json.loads(path.read_bytes())
+    assert set(doc["sops"]) == {"age", "lastmodified", "mac", "version"}
+    doc["sops"][extra] = {
+        "hc_vault": [{"vault_address": "https://vault.example.org", "engine_path": "transit", "key_name": "k",
+                      "created_at": "2025-06-01T00:00:00Z", "enc": "vault:v1:AAAA"}],
+        "key_groups": [{"age": [doc["sops"]["age"][0]]}],
+        "unencrypted_regex": "^data$",
+        "unencrypted_suffix": "a",
+    }[extra]  # fmt: skip
+    path.write_bytes(json.dumps(doc, indent=1).encode())
+    module_repo.commit("IRC: March", signer="IRC:primary")
+    assert "sops-metadata" in rules(ci_pr(module_repo, base))
+    assert "sops-metadata" in rules(ci_pr(module_repo, base, key=True))
