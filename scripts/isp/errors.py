@@ -851,6 +851,14 @@ DECISION_DATE = _declare(
     "date it the day you record it (`isp request decide` does)",
     "ci",
 )
+DECISION_DATE_FORMAT = _declare(
+    "decision-date-format",
+    "A decision's date that is not a calendar date",
+    "{entry} (commit {commit}) is not dated YYYY-MM-DD; a timestamp or a date with a time escapes the "
+    "check against its signed commit's date",
+    "write the date as YYYY-MM-DD (`isp request decide` does)",
+    "ci",
+)
 RECORD_FROZEN = _declare(
     "record-frozen",
     "A membership record edited after its first approval",
@@ -864,6 +872,13 @@ UNATTRIBUTED_CHANGE = _declare(
     "no commit of the pull request writes this version ({detail}); a merge took it from a commit "
     "outside the pull request, so no signature vouches for it",
     "make the change in an ordinary commit, signed by whoever may make it; merge only the base branch's tip",
+    "ci",
+)
+NOTIFICATION_LOG = _declare(
+    "notification-log",
+    "The notification log changed other than by appending a coordinator's records",
+    "{detail}: a forged line stops the message it names from ever being sent",
+    "leave protocol/notifications/sent.jsonl to `isp notify` on the default branch",
     "ci",
 )
 SOPS_METADATA = _declare(

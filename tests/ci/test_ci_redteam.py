@@ -4,10 +4,12 @@ age): each was accepted before its rule existed; each has a legitimate twin that
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
+from datetime import date
 
 import pytest
 
-from tests.helpers import IspRepo, Result, git, isp, write_submission
+from tests.helpers import IspRepo, Result, git, isp, patched_env, write_submission
 
 TODAY = "2025-06-20"
 JANUARY = "submissions/IRC/2025-01.csv"
@@ -23,7 +25,7 @@ def base(module_repo: IspRepo) -> str:
 
 
 def start_pr(repo: IspRepo, base: str, name: str) -> None:
-    git(repo.root, "checkout", "-q", "-f", "-B", name, base)
+    git(repo.root, "checkout", "-q", "-f", "-B", name.replace(":", "-"), base)
     git(repo.root, "clean", "-q", "-f", "-d", "-x", "-e", ".demo-keys")
 
 
@@ -111,3 +113,57 @@ def test_sops_metadata_sops_never_writes_is_refused(module_repo: IspRepo, base: 
     module_repo.commit("IRC: March", signer="IRC:primary")
     assert "sops-metadata" in rules(ci_pr(module_repo, base))
     assert "sops-metadata" in rules(ci_pr(module_repo, base, key=True))
+
+
+# --- a decision's date the date rule could not read ---------------------------------------------------
+
+
+def _at(day: str) -> AbstractContextManager[None]:
+    stamp = f"{day}T10:00:00+00:00"
+    return patched_env({"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp})
+
+
+@pytest.mark.parametrize("stated", ["2026-03-04", "1772582400", "'2026-03-04T00:00:00Z'", "1772582400000"])
+def test_a_decision_dated_back_as_a_timestamp_is_refused(module_repo: IspRepo, base: str, stated: str) -> None:
+    """IRC decides on 20 March and dates it 4 March as a Unix timestamp (or an ISO date-time): the
+    request's model reads it as 4 March, but the date rule could not read it and let it pass."""
+    from tests.governance.helpers import decide, new
+
+    start_pr(module_repo, base, f"date-{abs(hash(stated))}")
+    with _at("2026-03-03"):
+        request = new(module_repo)
+    opened = module_repo.head()
+    with _at("2026-03-20"):
+        decide(module_repo, request.id, "IRC", day=date(2026, 3, 20))
+        record = module_repo.root / f"requests/{request.id}.yaml"
+        record.write_text(record.read_text().replace("2026-03-20", stated))
+        git(module_repo.root, "reset", "-q", "--soft", "HEAD~1")
+        module_repo.commit("IRC decides", signer="IRC:primary")
+    found = rules(ci_pr(module_repo, opened))
+    assert found == ({"decision-date"} if stated == "2026-03-04" else {"decision-date-format"}), found
+
+
+# --- the notification log -------------------------------------------------------------------------------
+
+SENT = "protocol/notifications/sent.jsonl"
+RECORD = '{"id": "reminder-IRC-2025-06", "kind": "reminder", "to": "focal.irc@example.org", "sent": "2025-06-20"}\n'
+
+
+@pytest.mark.parametrize(
+    ("signer", "text", "ok"),
+    [
+        ("JRF:primary", RECORD, False),  # a member silences IRC's reminder
+        ("IMC:primary", "not json\n", False),  # a malformed line stops every `isp notify`
+        ("IMC:primary", RECORD, True),  # the twin: a coordinator's record, appended
+    ],
+)
+def test_the_notification_log_takes_only_a_coordinators_records(
+    module_repo: IspRepo, base: str, signer: str, text: str, ok: bool
+) -> None:
+    start_pr(module_repo, base, f"sent-{signer}-{ok}-{len(text)}")
+    path = module_repo.root / SENT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((path.read_text() if path.exists() else "") + text)
+    module_repo.commit("notify: record", signer=signer)
+    result = ci_pr(module_repo, base)
+    assert (result.code == 0) if ok else rules(result) == {"notification-log"}, result.out

@@ -20,6 +20,7 @@ keys and signers       :mod:`isp.ci.rules_trust` (equal to `isp keys sync`'s out
 site credentials       :mod:`isp.ci.rules_trust` (a coordinator's commits), envelope
 code, workflow         :mod:`isp.ci.rules_code` (a coordinator's signed approval), mkdocs hooks
 code approval          :mod:`isp.ci.rules_code` (added once, by a coordinator, binding a digest)
+notification log       :mod:`isp.ci.rules_trust` (append-only records, a coordinator's commits)
 documentation          content only
 =====================  ==========================================================================
 
@@ -27,8 +28,9 @@ Whatever the class: unsafe paths are refused (:func:`isp.ci.paths.unsafe`), and 
 changed file may hold a tracking sheet (:mod:`isp.ci.plaintext`) or a secret key. Per commit
 (:mod:`isp.ci.rules_trust`): a signed commit's committer and author are who signed it, by e-mail
 and by the name agencies.yaml declares; every version the head holds was written by a commit of
-the pull request (a merge of an old commit of main cannot roll a file back unsigned); a commit rotating CI's key changes no other recipient
-unless a coordinator signed it and it is exactly what ``isp keys sync`` writes.
+the pull request (a merge of an old commit of main cannot roll a file back unsigned); a commit
+rotating CI's key changes no other recipient unless a coordinator signed it and it is exactly what
+``isp keys sync`` writes.
 Nothing decrypted is ever printed: messages name files, commits and rules only.
 """
 
@@ -261,6 +263,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_code.check_code(ctx, changes, _approval_blobs(root, changes))
         rules_trust.check_site_credentials(ctx)
         rules_trust.check_identities(ctx, shas)
+        rules_trust.check_notification_log(ctx, changes)
         rules_trust.check_attribution(ctx, [c for c in changes if unsafe(c) is None])
         rules_trust.check_ci_rotations(ctx)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])

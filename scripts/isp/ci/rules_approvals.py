@@ -3,6 +3,9 @@
 * ``decision-date``: a decision, agreement or approval is dated by its author, but the date must
   lie within :data:`TOLERANCE_DAYS` of the signed commit that records it (the committer date, which
   the signature covers). A late approval cannot be dated back past an expiry or a breach.
+  ``decision-date-format``: the date is a calendar date (``YYYY-MM-DD``) and nothing else. The
+  records' models are lax (pydantic reads ``1772582400`` or ``2026-03-04T00:00:00Z`` as a date),
+  so a date this rule could not read would otherwise escape it and still count.
 * ``record-frozen``: once anyone has approved a membership record, its substance (everything but
   ``approvals``) never changes again, in any commit of the pull request, merges included (each
   parent is compared): the approvals were given to that text.
@@ -18,6 +21,7 @@ its first decision is refused wherever the edit came from, merges included
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -30,16 +34,24 @@ TOLERANCE_DAYS = 2
 DATED = {"requests/": "decisions", "protocol/breaches/": "agreements", "protocol/membership/": "approvals"}
 
 
-def _date_of(value: Any) -> date | None:
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UNREADABLE = "unreadable"
+
+
+def _date_of(value: Any) -> date | str | None:
+    """The stated date; None when there is none (the record's own rules say so), UNREADABLE when
+    it is anything but a YAML date or a ``YYYY-MM-DD`` string."""
     raw = value.get("date") if isinstance(value, dict) else value
+    if raw is None:
+        return None
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
     try:
-        return date.fromisoformat(str(raw)) if raw is not None else None
+        return date.fromisoformat(raw) if isinstance(raw, str) and _ISO_DAY.match(raw) else UNREADABLE
     except ValueError:
-        return None
+        return UNREADABLE
 
 
 def check_decision_dates(ctx: Context, path: str, revs: list[Revision]) -> None:
@@ -52,7 +64,15 @@ def check_decision_dates(ctx: Context, path: str, revs: list[Revision]) -> None:
             if change == "removed":
                 continue
             stated = _date_of(entries_of(rev.after, key).get(name))
-            if stated is not None and abs((stated - committed).days) > TOLERANCE_DAYS:
+            if isinstance(stated, str):
+                ctx.violation(
+                    path,
+                    errors.DECISION_DATE_FORMAT,
+                    fix="write the date as YYYY-MM-DD (`isp request decide` does)",
+                    entry=f"{key}.{name}",
+                    commit=rev.sha[:10],
+                )
+            elif stated is not None and abs((stated - committed).days) > TOLERANCE_DAYS:
                 ctx.violation(
                     path,
                     errors.DECISION_DATE,

@@ -22,6 +22,10 @@
   (``ci-rotation-recipients``). A rotation re-wraps every file: without this, a stanza for a key
   nobody registered could ride along in an intermediate commit, stay readable in the history,
   and be gone again by the head.
+* The notification log (``protocol/notifications/sent.jsonl``) is written by ``isp notify`` on
+  the default branch. A pull request may only append well-formed records to it, in commits
+  signed by a coordinator (``notification-log``): a forged line with a message's id stops that
+  reminder or breach notice from ever being sent, and a malformed one stops every run.
 * Every version the pull request leaves at its head was written by one of its own commits
   (``unattributed-change``). A merge commit owns only what differs from all its parents: what it
   takes from a parent is judged where that parent made it. A parent from main's own history
@@ -33,6 +37,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -319,3 +324,38 @@ def check_attribution(ctx: Context, changes: list[Change]) -> None:
             continue
         detail = "no commit of it changes this path" if not written[change.path] else "its commits leave other versions"
         ctx.violation(change.path, errors.UNATTRIBUTED_CHANGE, detail=detail)
+
+
+SENT_LOG = "protocol/notifications/sent.jsonl"
+_SENT_FIELDS = frozenset({"id", "kind", "to", "sent"})
+
+
+def _sent_record(line: str) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return (
+        isinstance(record, dict)
+        and set(record) == _SENT_FIELDS
+        and all(isinstance(v, str) and v for v in record.values())
+    )
+
+
+def check_notification_log(ctx: Context, changes: list[Change]) -> None:
+    """Append-only, well-formed, a coordinator's commits only (see the module doc)."""
+    if not any(c.path == SENT_LOG for c in changes):
+        return
+    found = git.read_many(ctx.root, [f"{ctx.start}:{SENT_LOG}", f"{ctx.head}:{SENT_LOG}"])
+    before = (found[f"{ctx.start}:{SENT_LOG}"] or b"").decode("utf-8", "replace")
+    after = (found[f"{ctx.head}:{SENT_LOG}"] or b"").decode("utf-8", "replace")
+    signers = [sha for sha, own in ctx.own.items() if any(p == SENT_LOG for _, p in own)]
+    if not after.startswith(before):
+        why = "it removes or changes lines already logged"
+    elif not all(_sent_record(line) for line in after[len(before) :].splitlines()):
+        why = "a line it adds is not a sent-message record {id, kind, to, sent}"
+    elif not signers or not all(ctx.by_coordinator(sha) for sha in signers):
+        why = "only a coordinator's signed commit may add to it (`isp notify` on the default branch writes it)"
+    else:
+        return
+    ctx.violation(SENT_LOG, errors.NOTIFICATION_LOG, detail=why)
