@@ -182,3 +182,14 @@ def test_no_other_module_imports_a_yaml_library() -> None:
             if any(name.split(".")[0] in {"yaml", "ruamel"} for name in names):
                 offenders.append(rel)
     assert offenders == []
+
+
+@pytest.mark.parametrize("tag", ["binary", "set", "omap", "pairs"])
+def test_type_tags_no_protocol_file_uses_are_refused(tag: str) -> None:
+    value = {"binary": "aGVsbG8=", "set": "{a, b}", "omap": "[{a: 1}]", "pairs": "[{a: 1}]"}[tag]
+    assert _refused(f"purpose: !!{tag} {value}\n").problem.rule == "yaml-tag"
+
+
+def test_a_merge_key_overriding_an_explicit_key_is_a_repeated_key_without_aliases() -> None:
+    assert _refused("purpose: shown\n<<: {purpose: read}\n").problem.rule == "yaml-duplicate-key"
+    assert yamlfiles.load("<<: {other: 1}\npurpose: shown\n", "f.yaml") == {"other": 1, "purpose": "shown"}

@@ -1066,6 +1066,14 @@ YAML_ALIAS = _declare(
     "write the values out in full: anchors and aliases (&name, *name) are refused in files from a branch",
     "protocol",
 )
+YAML_TAG = _declare(
+    "yaml-tag",
+    "A YAML value with a type tag no protocol file uses",
+    "a `{tag}` value, which no protocol file uses (a `!!binary` one shows a reviewer base64 while the "
+    "tool reads the decoded text)",
+    "write the value out as plain text, numbers, dates, lists and mappings",
+    "protocol",
+)
 YAML_DUPLICATE_KEY = _declare(
     "yaml-duplicate-key",
     "Key repeated in a YAML mapping",

@@ -3,8 +3,9 @@
 Reading (:func:`load`, :func:`load_file`) uses PyYAML's safe loader, on libyaml when it is
 installed (several times faster), and treats every document as hostile, because files come from
 members' branches: a document over ``max_bytes``, nesting deeper than ``max_depth``, any alias
-(an anchor bomb expands a few lines into billions of nodes) and a repeated mapping key (PyYAML
-silently keeps the last, so a reviewer reads one value and the code another) are refused with
+(an anchor bomb expands a few lines into billions of nodes), a repeated mapping key (PyYAML
+silently keeps the last, so a reviewer reads one value and the code another; a key a merge key
+``<<`` brings in counts) and a ``!!binary``, ``!!set``, ``!!omap`` or ``!!pairs`` value are refused with
 one :class:`YamlError` line naming the file and the rule. No project file needs aliases; callers
 that must accept them pass ``allow_aliases`` and still get a bound on the expanded size.
 
@@ -63,10 +64,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
     """The safe loader, refusing a mapping that repeats a key."""
 
     source = "<yaml>"
+    merge_overrides = False  # with aliases allowed, `<<: *base` then `key: other` is the override idiom
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         """A mapping with fewer keys than pairs had a repeated key: only then are the keys
-        compared one by one (merge keys, ``<<``, may legitimately repeat what they merge)."""
+        compared one by one. With a merge key (``<<``) they always are, and, unless aliases are
+        allowed (the ``<<: *base`` override idiom), the merged keys with the explicit ones: with
+        no alias to point at, an override is only a repeated key a reviewer may read wrongly."""
         pairs = len(node.value)
         merged = any(key.tag == _MERGE for key, _ in node.value)
         if merged:
@@ -78,9 +82,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
 
     def _refuse_duplicates(self, node: MappingNode) -> None:
         seen: dict[Hashable, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE:
-                continue
+        own = [key for key, _ in node.value if key.tag != _MERGE]
+        for key_node in own if self.merge_overrides else _keys_with_merged(node):
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, Hashable):
@@ -99,6 +102,30 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # CSafeLoader is u
 
 
 _MERGE = "tag:yaml.org,2002:merge"
+# Types the safe loader builds that no protocol file writes: `!!binary` shows a reviewer base64
+# while the tool reads the decoded text; sets and ordered pairs are not what the models expect.
+_REFUSED_TAGS = ("binary", "set", "omap", "pairs")
+
+
+def _refuse_tag(loader: _Loader, node: Node) -> Any:
+    raise YamlError(loader.source, errors.YAML_TAG, row=_row(node), tag="!!" + node.tag.rsplit(":", 1)[-1])
+
+
+for _tag in _REFUSED_TAGS:
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+
+
+def _keys_with_merged(node: MappingNode) -> list[Node]:
+    """The mapping's own key nodes and those a merge key (``<<``) brings in: an explicit key that
+    overrides a merged one is a repeated key too (a reader sees two values, the code keeps one)."""
+    keys: list[Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            keys.append(key_node)
+            continue
+        merged = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        keys += [k for m in merged if isinstance(m, MappingNode) for k in _keys_with_merged(m)]
+    return keys
 
 
 def _short(key: object) -> str:
@@ -171,6 +198,7 @@ def load(
         raise _too_large(_size(data), source, max_bytes)
     loader = _Loader(data)
     loader.source = source
+    loader.merge_overrides = allow_aliases
     try:
         node = loader.get_single_node()
         if node is None:

@@ -167,3 +167,32 @@ def test_the_notification_log_takes_only_a_coordinators_records(
     module_repo.commit("notify: record", signer=signer)
     result = ci_pr(module_repo, base)
     assert (result.code == 0) if ok else rules(result) == {"notification-log"}, result.out
+
+
+# --- YAML a reviewer reads one way and the tool another ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "rule"),
+    [
+        ("purpose: !!binary SGlkZGVuIGZyb20gdGhlIHJldmlld2Vy\n", "yaml-tag"),  # base64 to the reviewer
+        ("purpose: Stated plainly.\n<<: {purpose: What the tool reads.}\n", "yaml-duplicate-key"),
+        ("purpose: Stated plainly.\n", None),  # the twin: a plain edit by the requester
+    ],
+)
+def test_a_request_edited_with_yaml_tricks_is_refused(
+    module_repo: IspRepo, base: str, edit: str, rule: str | None
+) -> None:
+    from tests.governance.helpers import new
+
+    start_pr(module_repo, base, f"yaml-{rule}")
+    with _at("2026-03-03"):
+        request = new(module_repo)
+    opened = module_repo.head()
+    record = module_repo.root / f"requests/{request.id}.yaml"
+    lines = [edit if ln.startswith("purpose:") else ln + "\n" for ln in record.read_text().splitlines()]
+    record.write_text("".join(lines))
+    with _at("2026-03-03"):
+        module_repo.commit("requester: purpose", signer="UNHCR:primary")
+    result = ci_pr(module_repo, opened)
+    assert rules(result) == ({rule} if rule else set()), result.out
