@@ -720,6 +720,14 @@ FILE_TOO_LARGE = _declare(
     "keep large files outside the repository",
     "ci",
 )
+PR_TOO_LARGE = _declare(
+    "pr-too-large",
+    "A pull request over the gate's total size limit",
+    "its files (or the YAML versions its commits write) hold {size} bytes, more than the {limit} the gate "
+    "reads for one pull request",
+    "split it, and keep large files outside the repository",
+    "ci",
+)
 SECRET_KEY = _declare(
     "secret-key",
     "A private key in the pull request",
@@ -879,6 +887,14 @@ NOTIFICATION_LOG = _declare(
     "The notification log changed other than by appending a coordinator's records",
     "{detail}: a forged line stops the message it names from ever being sent",
     "leave protocol/notifications/sent.jsonl to `isp notify` on the default branch",
+    "ci",
+)
+MINUTES_SIGNER = _declare(
+    "minutes-signer",
+    "Minutes written by someone who neither coordinates nor attended",
+    "commit {commit} writes these minutes but is {signer}; only a coordinator or a focal point the minutes "
+    "list as attending may (a meeting counts as held once its minutes are in)",
+    "a coordinator or a focal point who attended commits them, signed (-S)",
     "ci",
 )
 SOPS_METADATA = _declare(

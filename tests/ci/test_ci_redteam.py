@@ -4,6 +4,7 @@ age): each was accepted before its rule existed; each has a legitimate twin that
 from __future__ import annotations
 
 import json
+import os
 from contextlib import AbstractContextManager
 from datetime import date
 
@@ -196,3 +197,48 @@ def test_a_request_edited_with_yaml_tricks_is_refused(
         module_repo.commit("requester: purpose", signer="UNHCR:primary")
     result = ci_pr(module_repo, opened)
     assert rules(result) == ({rule} if rule else set()), result.out
+
+
+# --- a pull request too large to read ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("files", [1, 2])
+def test_a_pull_request_over_the_total_budget_is_refused(
+    module_repo: IspRepo, base: str, files: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file under the per-file limit, and no bound on the sum: forty files of 60 MB would all
+    be read into memory at once (two took 15 s). The budget is lowered here to keep the test small."""
+    from isp.ci import gate
+
+    monkeypatch.setattr(gate, "MAX_PR_BYTES", 1_000_000)
+    start_pr(module_repo, base, f"budget-{files}")
+    (module_repo.root / "docs").mkdir(exist_ok=True)
+    for i in range(files):
+        (module_repo.root / "docs" / f"diagram-{i}.png").write_bytes(os.urandom(600_000))
+    module_repo.commit("docs: diagrams", signer="JRF:primary")
+    result = ci_pr(module_repo, base)
+    assert rules(result) == ({"pr-too-large"} if files > 1 else set()), result.out
+
+
+# --- meeting minutes have owners ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signer", "ok"),
+    [(None, False), ("JRF:primary", False), ("IRC:primary", True), ("IMC:primary", True)],
+)
+def test_minutes_are_written_by_a_coordinator_or_an_attendee(
+    module_repo: IspRepo, base: str, signer: str | None, ok: bool
+) -> None:
+    """Minutes make a meeting held. Unsigned, or by JRF who is not listed as attending, they
+    passed; IRC (listed) and IMC (a coordinator) are the twins."""
+    start_pr(module_repo, base, f"minutes-{signer}")
+    folder = module_repo.root / "protocol" / "meetings"
+    folder.mkdir(exist_ok=True)
+    (folder / "TF-2025-05.yaml").write_text(
+        "id: TF-2025-05\nkind: task-force\nsubject: 2025-05\ndate: 2025-06-16\n"
+        "attended: [focal.irc@example.org]\ndecisions: [Trends discussed.]\n"
+    )
+    module_repo.commit("minutes of the Task Force", signer=signer)
+    result = ci_pr(module_repo, base)
+    assert (result.code == 0) if ok else rules(result) == {"minutes-signer"}, result.out

@@ -65,6 +65,9 @@ from isp.protocol import models as protocol
 
 __all__ = ["FileCheck", "Notice", "PrReport", "check_pr", "fingerprints", "is_rewrap", "signer_label"]
 
+# What the gate reads of one pull request, in all: each file stays under MAX_FILE_BYTES, but forty
+# files just under it would otherwise all be read into memory at once (a runner killed, no verdict).
+MAX_PR_BYTES = 256 * 1024 * 1024
 YAML_CLASSES = frozenset({"request", "breach", "membership record", "protocol data", "code approval"})
 MKDOCS = "mkdocs.yml"
 
@@ -183,6 +186,10 @@ def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
     wanted += [c.old_blob for c in changes if c.path.startswith(("aggregates/", "submissions/")) and c.status == "M"]
     sizes = object_sizes(ctx.root, wanted)
     unreadable = {blob for blob, size in sizes.items() if size is None or size > MAX_FILE_BYTES}
+    total = sum(size for blob, size in sizes.items() if size is not None and blob not in unreadable)
+    if total > MAX_PR_BYTES:
+        ctx.violation("pull request", errors.PR_TOO_LARGE, size=total, limit=MAX_PR_BYTES)
+        unreadable |= _over_budget(sizes, unreadable)
     for change in changes:
         size = sizes.get(change.new_blob, 0)
         if size is None:
@@ -190,6 +197,16 @@ def _read(ctx: Context, changes: list[Change]) -> dict[str, bytes]:
         elif size > MAX_FILE_BYTES:
             ctx.violation(change.path, errors.FILE_TOO_LARGE, size=size, limit=MAX_FILE_BYTES)
     return provenance.read_blobs(ctx.root, sorted(set(sizes) - unreadable))
+
+
+def _over_budget(sizes: dict[str, int | None], unreadable: set[str]) -> set[str]:
+    """The blobs left unread so that what is read stays within MAX_PR_BYTES (smallest read first)."""
+    budget, over = MAX_PR_BYTES, set()
+    for blob, size in sorted(((b, s) for b, s in sizes.items() if b not in unreadable), key=lambda p: p[1] or 0):
+        budget -= size or 0
+        if budget < 0:
+            over.add(blob)
+    return over
 
 
 def _check_files(ctx: Context, changes: list[Change]) -> list[FileCheck]:
@@ -264,6 +281,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_trust.check_site_credentials(ctx)
         rules_trust.check_identities(ctx, shas)
         rules_trust.check_notification_log(ctx, changes)
+        rules_trust.check_minutes(ctx)
         rules_trust.check_attribution(ctx, [c for c in changes if unsafe(c) is None])
         rules_trust.check_ci_rotations(ctx)
         rules_approvals.check_approvals(ctx, [c.path for c in changes if unsafe(c) is None])
@@ -295,6 +313,11 @@ def _yaml_versions_ok(ctx: Context, shas: list[str]) -> bool:
                 versions.setdefault(meta[3], path)
     sizes = object_sizes(ctx.root, list(versions))
     readable = [b for b, size in sizes.items() if size is not None and size <= yamlfiles.MAX_BYTES]
+    total = sum(sizes[b] or 0 for b in readable)
+    if total > MAX_PR_BYTES:
+        ctx.violation("pull request", errors.PR_TOO_LARGE, size=total, limit=MAX_PR_BYTES)
+        ctx.notice("governance", "request, breach and membership rules not run: the pull request is too large", True)
+        return False
     blobs = provenance.read_blobs(ctx.root, readable)
     good = len(readable) == len(sizes)
     for blob_id in sorted(set(sizes) - set(readable)):

@@ -22,6 +22,10 @@
   (``ci-rotation-recipients``). A rotation re-wraps every file: without this, a stanza for a key
   nobody registered could ride along in an intermediate commit, stay readable in the history,
   and be gone again by the head.
+* Meeting minutes (``protocol/meetings/``) are written only in commits signed by a coordinator or
+  by a focal point that version lists under ``attended`` (``minutes-signer``): a meeting counts
+  as held once its minutes are in, so anyone else could close a breach meeting's clock or put
+  decisions in the mouths of agencies that were not there.
 * The notification log (``protocol/notifications/sent.jsonl``) is written by ``isp notify`` on
   the default branch. A pull request may only append well-formed records to it, in commits
   signed by a coordinator (``notification-log``): a forged line with a message's id stops that
@@ -359,3 +363,32 @@ def check_notification_log(ctx: Context, changes: list[Change]) -> None:
     else:
         return
     ctx.violation(SENT_LOG, errors.NOTIFICATION_LOG, detail=why)
+
+
+MEETINGS = "protocol/meetings/"
+
+
+def _attended(data: bytes | None, path: str) -> set[str]:
+    """The e-mails a minutes version lists as attending (none when it is unreadable: its own
+    rules report that)."""
+    try:
+        record = yamlfiles.load(data or b"", path)
+    except IspError:
+        return set()
+    people = record.get("attended") if isinstance(record, dict) else None
+    return {str(p).strip().lower() for p in people} if isinstance(people, list) else set()
+
+
+def check_minutes(ctx: Context) -> None:
+    """Each commit writing minutes: a coordinator's, or an attendee's (see the module doc)."""
+    from isp.ci.rules_submissions import signer_label
+
+    writes = [(sha, path) for sha, own in ctx.own.items() for _, path in own if path.startswith(MEETINGS)]
+    found = git.read_many(ctx.root, [f"{sha}:{path}" for sha, path in writes])
+    for sha, path in writes:
+        info = ctx.infos[sha]
+        if ctx.by_coordinator(sha):
+            continue
+        if info.verified and (info.principal or "").lower() in _attended(found.get(f"{sha}:{path}"), path):
+            continue
+        ctx.violation(path, errors.MINUTES_SIGNER, commit=sha[:10], signer=signer_label(info))
