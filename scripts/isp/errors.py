@@ -897,6 +897,14 @@ MINUTES_SIGNER = _declare(
     "a coordinator or a focal point who attended commits them, signed (-S)",
     "ci",
 )
+COMMIT_DATE = _declare(
+    "commit-date",
+    "A commit dated in the future",
+    "commit {commit} is dated {committed}, after now ({now}); a decision may be dated only near its signed "
+    "commit's date, so a future commit would carry a decision dated in the future",
+    "commit with your computer's clock right (check its date and time zone), and sign again",
+    "ci",
+)
 SOPS_METADATA = _declare(
     "sops-metadata",
     "sops metadata that sops does not write here",

@@ -242,3 +242,17 @@ def test_minutes_are_written_by_a_coordinator_or_an_attendee(
     module_repo.commit("minutes of the Task Force", signer=signer)
     result = ci_pr(module_repo, base)
     assert (result.code == 0) if ok else rules(result) == {"minutes-signer"}, result.out
+
+
+def test_a_decision_in_a_commit_dated_in_the_future_is_refused(module_repo: IspRepo, base: str) -> None:
+    """IRC's approval dated 2031 in a commit dated 2031: within the tolerance of its commit, it
+    passed. The twins (decisions in commits dated in the past) pass in test_ci_policy."""
+    from tests.governance.helpers import decide, new
+
+    start_pr(module_repo, base, "future")
+    with _at("2026-03-03"):
+        request = new(module_repo)
+    opened = module_repo.head()
+    with _at("2031-03-04"):
+        decide(module_repo, request.id, "IRC", day=date(2031, 3, 4))
+    assert rules(ci_pr(module_repo, opened)) == {"commit-date"}

@@ -22,6 +22,10 @@
   (``ci-rotation-recipients``). A rotation re-wraps every file: without this, a stanza for a key
   nobody registered could ride along in an intermediate commit, stay readable in the history,
   and be gone again by the head.
+* No commit is dated more than a day after the moment the gate runs (``commit-date``): the
+  date a decision may state is bound to its signed commit's date, which its signer chooses, so a
+  commit dated years ahead would carry a decision dated years ahead (after the breaches, denials
+  and expiries it is judged against).
 * Meeting minutes (``protocol/meetings/``) are written only in commits signed by a coordinator or
   by a focal point that version lists under ``attended`` (``minutes-signer``): a meeting counts
   as held once its minutes are in, so anyone else could close a breach meeting's clock or put
@@ -45,6 +49,7 @@ import json
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from isp import errors, yamlfiles
@@ -392,3 +397,21 @@ def check_minutes(ctx: Context) -> None:
         if info.verified and (info.principal or "").lower() in _attended(found.get(f"{sha}:{path}"), path):
             continue
         ctx.violation(path, errors.MINUTES_SIGNER, commit=sha[:10], signer=signer_label(info))
+
+
+FUTURE_SLACK = timedelta(days=1)  # clocks and time zones; nothing honest is dated further ahead
+
+
+def check_commit_dates(ctx: Context, now: datetime | None = None) -> None:
+    """No commit of the pull request is dated in the future (the wall clock, not ``ctx.today``:
+    the gate may be asked to judge as of another day, but no commit can come from the future)."""
+    now = now or datetime.now(UTC)
+    for sha, info in ctx.infos.items():
+        if info.committed > now + FUTURE_SLACK:
+            ctx.violation(
+                f"commit {sha[:10]}",
+                errors.COMMIT_DATE,
+                commit=sha[:10],
+                committed=info.committed.isoformat(timespec="minutes"),
+                now=now.isoformat(timespec="minutes"),
+            )
