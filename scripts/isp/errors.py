@@ -905,6 +905,15 @@ COMMIT_DATE = _declare(
     "commit with your computer's clock right (check its date and time zone), and sign again",
     "ci",
 )
+PROTOCOL_SETTINGS = _declare(
+    "protocol-settings",
+    "Shared protocol settings changed without a coordinator",
+    "commit {commit} changes the shared settings of this file but is {signer}; only a coordinator may "
+    "(where ActivityInfo exports go, the sites, the import mappings, the calendar, deadlines and validity)",
+    "ask a coordinator to make the change, signed (-S); amendments of `sharing` and `disclosure` go through "
+    "a protocol-amendment record",
+    "ci",
+)
 SOPS_METADATA = _declare(
     "sops-metadata",
     "sops metadata that sops does not write here",

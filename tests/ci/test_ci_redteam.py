@@ -256,3 +256,34 @@ def test_a_decision_in_a_commit_dated_in_the_future_is_refused(module_repo: IspR
     with _at("2031-03-04"):
         decide(module_repo, request.id, "IRC", day=date(2031, 3, 4))
     assert rules(ci_pr(module_repo, opened)) == {"commit-date"}
+
+
+# --- the protocol's shared settings ---------------------------------------------------------------------
+
+SERVER = ("server: https://www.activityinfo.org", "server: https://ai.attacker.example.org")
+DEADLINE = ("submission_day: 7", "submission_day: 9")
+
+
+@pytest.mark.parametrize(
+    ("path", "edit", "signer", "ok"),
+    [
+        ("protocol/activityinfo.yaml", SERVER, "JRF:primary", False),  # exports and token go elsewhere
+        ("protocol/protocol.yaml", DEADLINE, "JRF:primary", False),  # a late sheet made on time
+        ("protocol/activityinfo.yaml", ("# ActivityInfo:", "# ActivityInfo (a note):"), "JRF:primary", True),
+        ("protocol/activityinfo.yaml", SERVER, "IMC:primary", True),  # the coordinator's own change
+    ],
+)
+def test_shared_protocol_settings_change_only_by_a_coordinator(
+    module_repo: IspRepo, base: str, path: str, edit: tuple[str, str], signer: str, ok: bool
+) -> None:
+    """JRF alone pointed `isp activityinfo export --push` at its own server, or moved the
+    submission deadline: the gate passed both (protocol data had no signer rule outside the
+    amendment sections and agencies.yaml)."""
+    start_pr(module_repo, base, f"settings-{path.rsplit('/', 1)[-1]}-{signer}-{ok}")
+    target = module_repo.root / path
+    text = target.read_text()
+    assert edit[0] in text
+    target.write_text(text.replace(*edit))
+    module_repo.commit("settings", signer=signer)
+    result = ci_pr(module_repo, base)
+    assert (result.code == 0) if ok else rules(result) == {"protocol-settings"}, result.out

@@ -282,6 +282,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
         rules_trust.check_identities(ctx, shas)
         rules_trust.check_notification_log(ctx, changes)
         rules_trust.check_minutes(ctx)
+        rules_trust.check_protocol_settings(ctx)
         rules_trust.check_commit_dates(ctx)
         rules_trust.check_attribution(ctx, [c for c in changes if unsafe(c) is None])
         rules_trust.check_ci_rotations(ctx)

@@ -26,6 +26,11 @@
   date a decision may state is bound to its signed commit's date, which its signer chooses, so a
   commit dated years ahead would carry a decision dated years ahead (after the breaches, denials
   and expiries it is judged against).
+* The protocol's shared settings change only in commits signed by a coordinator
+  (``protocol-settings``): ``activityinfo.yaml`` (its ``server`` is where ``isp activityinfo
+  export --push`` sends each agency's figures, with its token), ``sites.yaml``, ``imports/``, and
+  ``protocol.yaml`` but for ``sharing`` and ``disclosure`` (amendments: every signatory approves
+  them in a record, :mod:`isp.governance.membership`). Comments are free: the data is compared.
 * Meeting minutes (``protocol/meetings/``) are written only in commits signed by a coordinator or
   by a focal point that version lists under ``attended`` (``minutes-signer``): a meeting counts
   as held once its minutes are in, so anyone else could close a breach meeting's clock or put
@@ -415,3 +420,44 @@ def check_commit_dates(ctx: Context, now: datetime | None = None) -> None:
                 committed=info.committed.isoformat(timespec="minutes"),
                 now=now.isoformat(timespec="minutes"),
             )
+
+
+SETTINGS_FILES = ("protocol/activityinfo.yaml", "protocol/sites.yaml", "protocol/protocol.yaml")
+SETTINGS_DIRS = ("protocol/imports/",)
+AMENDMENT_SECTIONS = ("sharing", "disclosure")  # protocol.yaml: judged by the amendment rules
+
+
+def _is_settings(path: str) -> bool:
+    return path in SETTINGS_FILES or (path.startswith(SETTINGS_DIRS) and path.endswith(".yaml"))
+
+
+def _settings(data: bytes | None, path: str) -> object:
+    """The file's data as the settings rule compares it (a sentinel when absent or unreadable)."""
+    if data is None:
+        return "<absent>"
+    try:
+        doc = yamlfiles.load(data, path)
+    except IspError:
+        return "<unreadable>"
+    if path == "protocol/protocol.yaml" and isinstance(doc, dict):
+        return {k: v for k, v in doc.items() if k not in AMENDMENT_SECTIONS}
+    return doc
+
+
+def check_protocol_settings(ctx: Context) -> None:
+    """Shared settings: a coordinator's commits only (see the module doc)."""
+    from isp.ci.rules_submissions import signer_label
+
+    writes = [
+        (sha, path)
+        for sha, own in ctx.own.items()
+        for _, path in own
+        if _is_settings(path) and not ctx.by_coordinator(sha)
+    ]
+    specs = [f"{rev}:{path}" for sha, path in writes for rev in (sha, *ctx.parents[sha])]
+    found = git.read_many(ctx.root, specs)
+    for sha, path in writes:
+        after = _settings(found.get(f"{sha}:{path}"), path)
+        if any(_settings(found.get(f"{p}:{path}"), path) == after for p in ctx.parents[sha]):
+            continue
+        ctx.violation(path, errors.PROTOCOL_SETTINGS, commit=sha[:10], signer=signer_label(ctx.infos[sha]))
