@@ -239,9 +239,11 @@ def test_minutes_are_written_by_a_coordinator_or_an_attendee(
         "id: TF-2025-05\nkind: task-force\nsubject: 2025-05\ndate: 2025-06-16\n"
         "attended: [focal.irc@example.org]\ndecisions: [Trends discussed.]\n"
     )
+    (folder / "README.md").write_text("# Minutes\n\nOne file per meeting.\n")  # documentation: anyone
     module_repo.commit("minutes of the Task Force", signer=signer)
     result = ci_pr(module_repo, base)
     assert (result.code == 0) if ok else rules(result) == {"minutes-signer"}, result.out
+    assert all(v["file"].endswith(".yaml") for v in json.loads(result.out)["violations"])
 
 
 def test_a_decision_in_a_commit_dated_in_the_future_is_refused(module_repo: IspRepo, base: str) -> None:

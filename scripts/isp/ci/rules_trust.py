@@ -393,7 +393,12 @@ def check_minutes(ctx: Context) -> None:
     """Each commit writing minutes: a coordinator's, or an attendee's (see the module doc)."""
     from isp.ci.rules_submissions import signer_label
 
-    writes = [(sha, path) for sha, own in ctx.own.items() for _, path in own if path.startswith(MEETINGS)]
+    writes = [
+        (sha, path)
+        for sha, own in ctx.own.items()
+        for _, path in own
+        if path.startswith(MEETINGS) and path.endswith(".yaml")  # not its README
+    ]
     found = git.read_many(ctx.root, [f"{sha}:{path}" for sha, path in writes])
     for sha, path in writes:
         info = ctx.infos[sha]
