@@ -193,3 +193,7 @@ def test_type_tags_no_protocol_file_uses_are_refused(tag: str) -> None:
 def test_a_merge_key_overriding_an_explicit_key_is_a_repeated_key_without_aliases() -> None:
     assert _refused("purpose: shown\n<<: {purpose: read}\n").problem.rule == "yaml-duplicate-key"
     assert yamlfiles.load("<<: {other: 1}\npurpose: shown\n", "f.yaml") == {"other": 1, "purpose": "shown"}
+
+
+def test_a_python_object_tag_is_refused() -> None:
+    assert _refused('purpose: !!python/object/apply:os.system ["id"]\n').problem.rule == "yaml-syntax"

@@ -289,3 +289,14 @@ def test_shared_protocol_settings_change_only_by_a_coordinator(
     module_repo.commit("settings", signer=signer)
     result = ci_pr(module_repo, base)
     assert (result.code == 0) if ok else rules(result) == {"protocol-settings"}, result.out
+
+
+# --- attacks the gate already refused, kept so they stay refused ---------------------------------------
+
+
+def test_a_mode_change_of_another_agencys_sheet_is_refused(module_repo: IspRepo, base: str) -> None:
+    """The same ciphertext, executable: still a change of IRC's file, by JRF."""
+    start_pr(module_repo, base, "mode-change")
+    (module_repo.root / JANUARY).chmod(0o755)
+    module_repo.commit("chmod", signer="JRF:primary")
+    assert rules(ci_pr(module_repo, base)) == {"wrong-agency"}
