@@ -1454,6 +1454,13 @@ KEYS_SIGNATURE = _declare(
     "a focal point of {allowed} commits it, signed with a key registered before this change",
     "membership",
 )
+AGENCY_FIELD_SIGNATURE = _declare(
+    "agency-field-signature",
+    "An agency's entry changed without its signature",
+    "commit {commit} changes {agency}'s {field} but is {signer}",
+    "a focal point of {allowed} commits it, signed with a key registered before this change",
+    "membership",
+)
 CI_KEY_SIGNATURE = _declare(
     "ci-key-signature",
     "CI key changed without a coordinator's signature",

@@ -300,3 +300,30 @@ def test_a_mode_change_of_another_agencys_sheet_is_refused(module_repo: IspRepo,
     (module_repo.root / JANUARY).chmod(0o755)
     module_repo.commit("chmod", signer="JRF:primary")
     assert rules(ci_pr(module_repo, base)) == {"wrong-agency"}
+
+
+# --- an agency's entry is its own, field by field ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "signer", "ok"),
+    [
+        ("sites: [JO22, JO21]", "sites: [JO22]", "JRF:primary", False),  # IRC's Irbid rows refused
+        ("label: IRC", "label: IRC (late)", "JRF:primary", False),
+        ("label: IRC", "label: IRC", "JRF:primary", True),  # unchanged data
+        ("sites: [JO22, JO21]", "sites: [JO22]", "IRC:secondary", True),  # IRC's own change
+    ],
+)
+def test_another_agencys_entry_changes_only_with_its_signature(
+    module_repo: IspRepo, base: str, old: str, new: str, signer: str, ok: bool
+) -> None:
+    """Only keys, focal points, recipients and suspensions were the agency's own: JRF could
+    change IRC's sites, data scope, name or label and the gate passed it."""
+    start_pr(module_repo, base, f"agency-field-{abs(hash((old, new, signer)))}")
+    target = module_repo.root / "protocol/agencies.yaml"
+    text = target.read_text()
+    assert old in text
+    target.write_text(text.replace(old, new, 1) + ("# a note\n" if old == new else ""))
+    module_repo.commit("agencies", signer=signer)
+    result = ci_pr(module_repo, base)
+    assert (result.code == 0) if ok else rules(result) == {"agency-field-signature"}, result.out

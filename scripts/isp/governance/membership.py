@@ -339,6 +339,23 @@ OWN_FIELDS = {
 }
 
 
+# Fields of an agency's entry judged elsewhere: membership changes need every signatory's approval.
+MEMBERSHIP_FIELDS = frozenset({"roles", "system"})
+
+
+def _own_fields(rev: attribution.Revision, code: str) -> list[tuple[str, ErrorCode]]:
+    """Every field of ``code``'s entry in the commit or a parent, but its membership fields, with
+    the rule code for a change by someone else: deny by default, so a field no rule names (its
+    sites, its data scope, its name) is the agency's own too, not anyone's."""
+    names = {n for doc in (rev.after, *rev.parents) for n in _entry(doc, code)} - MEMBERSHIP_FIELDS
+    return [(name, OWN_FIELDS.get(name, errors.AGENCY_FIELD_SIGNATURE)) for name in sorted(names | set(OWN_FIELDS))]
+
+
+def _entry(doc: dict[str, Any], code: str) -> dict[str, Any]:
+    agency = (doc.get("agencies") or {}).get(code)
+    return agency if isinstance(agency, dict) else {}
+
+
 def _field(doc: dict[str, Any], code: str, name: str) -> Any:
     agency = (doc.get("agencies") or {}).get(code)
     return agency.get(name) if isinstance(agency, dict) else None
@@ -358,7 +375,10 @@ def own_fields_check(
       otherwise one agency could take another's figures out of the consolidated report;
     - its focal points, SSH signing keys and age recipients: otherwise someone could register a
       key to sign decisions in its name, or a recipient to read its sheets. A coordinator may
-      register them only while the agency has no signing key at the base (setting up).
+      register them only while the agency has no signing key at the base (setting up);
+    - every other field but its roles and system (membership changes, judged above), on the same
+      terms: its sites, data scope, name, label and languages. Its data scope and sites decide
+      which of its sheets are accepted and counted.
 
     And CI's own recipient (``ci:``), which can read everything, changes only in a coordinator's
     signed commit.
@@ -374,7 +394,7 @@ def own_fields_check(
         # an agency added or removed as a whole is a membership change, judged above
         codes = set(rev.after.get("agencies") or {}).intersection(*((p.get("agencies") or {}) for p in rev.parents))
         for code in sorted(codes):
-            for name, error in OWN_FIELDS.items():
+            for name, error in _own_fields(rev, code):
                 # a merge is judged on its own change only: what differs from every parent
                 if any(_field(p, code, name) == _field(rev.after, code, name) for p in rev.parents):
                     continue
