@@ -728,6 +728,13 @@ PR_TOO_LARGE = _declare(
     "split it, and keep large files outside the repository",
     "ci",
 )
+PR_TOO_MANY_COMMITS = _declare(
+    "pr-too-many-commits",
+    "A pull request with more commits than the gate judges",
+    "{count} commits, more than the {limit} the gate judges one by one; nothing else was checked",
+    "squash the branch into fewer commits (each signed by whoever may make its change)",
+    "ci",
+)
 SECRET_KEY = _declare(
     "secret-key",
     "A private key in the pull request",

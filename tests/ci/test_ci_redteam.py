@@ -327,3 +327,19 @@ def test_another_agencys_entry_changes_only_with_its_signature(
     module_repo.commit("agencies", signer=signer)
     result = ci_pr(module_repo, base)
     assert (result.code == 0) if ok else rules(result) == {"agency-field-signature"}, result.out
+
+
+@pytest.mark.parametrize("count", [5, 6])
+def test_a_pull_request_with_too_many_commits_is_refused_before_judging_them(
+    module_repo: IspRepo, base: str, count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thousand empty commits held the gate 19 s, each judged on its own; a hundred thousand
+    cost nothing to push. The limit is lowered here to keep the test small."""
+    from isp.ci import gate
+
+    monkeypatch.setattr(gate, "MAX_PR_COMMITS", 5)
+    start_pr(module_repo, base, f"commits-{count}")
+    for i in range(count):
+        module_repo.commit(f"step {i}", signer=None)
+    result = ci_pr(module_repo, base)
+    assert rules(result) == ({"pr-too-many-commits"} if count > 5 else set()), result.out

@@ -68,6 +68,9 @@ __all__ = ["FileCheck", "Notice", "PrReport", "check_pr", "fingerprints", "is_re
 # What the gate reads of one pull request, in all: each file stays under MAX_FILE_BYTES, but forty
 # files just under it would otherwise all be read into memory at once (a runner killed, no verdict).
 MAX_PR_BYTES = 256 * 1024 * 1024
+# Every commit is judged on its own (its signature, what it changes itself): a few git processes
+# each. A thousand empty commits took 19 s; a hundred thousand would hold the runner for an hour.
+MAX_PR_COMMITS = 1000
 YAML_CLASSES = frozenset({"request", "breach", "membership record", "protocol data", "code approval"})
 MKDOCS = "mkdocs.yml"
 
@@ -267,6 +270,11 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
     base_sha, head_sha = provenance.resolve(root, base), provenance.resolve(root, head)
     start = provenance.merge_base(root, base_sha, head_sha)
     shas = provenance.commits_between(root, base_sha, head_sha)
+    if len(shas) > MAX_PR_COMMITS:
+        problem = Problem.filled(
+            errors.PR_TOO_MANY_COMMITS, "pull request", {"count": len(shas), "limit": MAX_PR_COMMITS}
+        )
+        return PrReport(base_sha, head_sha, [], [], [problem], [], can_decrypt())
     infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, base_sha))
     changes = raw_changes(root, start, head_sha)
     own = {sha: provenance.own_changes(root, sha) for sha in shas}
