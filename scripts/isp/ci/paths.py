@@ -136,14 +136,14 @@ CLASSES: tuple[PathClass, ...] = (
     PathClass(
         "protocol data",
         _re(r"^protocol/((protocol|agencies|sites|indicators|activityinfo)\.yaml|imports/[A-Za-z0-9._-]+\.yaml)$"),
-        "each agency for its own entries; amendments by every signatory",
+        "each agency for its own entries; amendments by every signatory; shared settings by a coordinator",
         "protocol YAML (bounded, no duplicate keys)",
         "the amendment and membership rules",
     ),
     PathClass(
         "notification log",
         _re(r"^protocol/notifications/sent\.jsonl$"),
-        "`isp notify` on main (one line per message sent)",
+        "`isp notify` on main (one line per message sent); in a pull request, a coordinator appending records",
         "sent-message records, no figures",
         "an ordinary review",
     ),
