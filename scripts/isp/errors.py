@@ -923,7 +923,7 @@ PROTOCOL_SETTINGS = _declare(
 )
 SOPS_METADATA = _declare(
     "sops-metadata",
-    "sops metadata that sops does not write here",
+    "Envelope metadata that sops does not write here",
     "the envelope's sops block holds {fields}: key groups or settings other than age stanzas can open "
     "the file to keys nobody checks",
     "encrypt it again with `isp submit` (or `isp keys sync`); never edit an envelope by hand",

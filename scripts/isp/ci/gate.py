@@ -271,9 +271,7 @@ def check_pr(root: Path, base: str, head: str = "HEAD", today: date | None = Non
     start = provenance.merge_base(root, base_sha, head_sha)
     shas = provenance.commits_between(root, base_sha, head_sha)
     if len(shas) > MAX_PR_COMMITS:
-        problem = Problem.filled(
-            errors.PR_TOO_MANY_COMMITS, "pull request", {"count": len(shas), "limit": MAX_PR_COMMITS}
-        )
+        problem = Problem.of(errors.PR_TOO_MANY_COMMITS, "pull request", count=len(shas), limit=MAX_PR_COMMITS)
         return PrReport(base_sha, head_sha, [], [], [problem], [], can_decrypt())
     infos = provenance.verify(root, shas, provenance.allowed_signers_at(root, base_sha))
     changes = raw_changes(root, start, head_sha)
