@@ -47,7 +47,7 @@ from isp import errors, yamlfiles
 from isp.ci import plaintext, rules_approvals, rules_code, rules_trust
 from isp.ci.envelopes import check_decrypts, check_envelope
 from isp.ci.paths import CODE_APPROVALS, MAX_FILE_BYTES, Change, classes_of, object_sizes, raw_changes, unsafe
-from isp.ci.report import Context, FileCheck, Notice, PrReport
+from isp.ci.report import Context, FileCheck, Notice, PrReport, signer_label
 from isp.ci.rules_aggregates import check_aggregate, is_rewrap
 from isp.ci.rules_submissions import (
     check_commits,
@@ -55,7 +55,6 @@ from isp.ci.rules_submissions import (
     check_submission,
     fingerprints,
     replay_index,
-    signer_label,
 )
 from isp.crypto import guard, sops
 from isp.errors import IspError, Problem

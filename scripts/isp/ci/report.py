@@ -110,3 +110,14 @@ class Context:
 
     def notice(self, path: str, message: str, loud: bool = False) -> None:
         self.notices.append(Notice(path, message, loud))
+
+
+def signer_label(info: CommitInfo) -> str:
+    """Who signed a commit, in the words a report uses."""
+    if info.status == "N":
+        return "unsigned"
+    if info.verified:
+        return f"{info.principal} ({info.agency}:{info.role})"
+    if info.status == "G":
+        return f"{info.principal} (not a focal point)"
+    return "signature not from a registered key" if info.status in ("U", "E") else f"bad signature ({info.status})"

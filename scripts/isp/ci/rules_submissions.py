@@ -21,7 +21,8 @@ from pathlib import Path
 
 from isp import errors
 from isp.ci.envelopes import check_envelope
-from isp.ci.report import Context, FileCheck
+from isp.ci.report import Context, FileCheck, signer_label
+from isp.ci.rules_trust import generated_recipients
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.history import provenance
@@ -31,16 +32,6 @@ from isp.protocol.periods import is_month, month_of
 _ENC = b"ENC[AES256_GCM,data:"
 _IV = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 SIGN_FIX = "sign your commits with your registered SSH key (git config gpg.format ssh; commit with -S)"
-
-
-def signer_label(info: CommitInfo) -> str:
-    if info.status == "N":
-        return "unsigned"
-    if info.verified:
-        return f"{info.principal} ({info.agency}:{info.role})"
-    if info.status == "G":
-        return f"{info.principal} (not a focal point)"
-    return "signature not from a registered key" if info.status in ("U", "E") else f"bad signature ({info.status})"
 
 
 def _check_commit_signer(ctx: Context, info: CommitInfo, path: str, agency: str) -> None:
@@ -92,7 +83,6 @@ def _rewraps(ctx: Context, sha: str, paths: list[str]) -> set[str]:
     exactly the recipients `isp keys sync` gives them from the commit's own agencies.yaml (a
     coordinator's hand-made stanza for another key is no re-wrap: the agency's signature counts)."""
     from isp.ci.rules_aggregates import is_rewrap
-    from isp.ci.rules_trust import generated_recipients
     from isp.history import git
 
     parents = ctx.parents[sha]

@@ -59,7 +59,7 @@ from pathlib import Path
 
 from isp import errors, yamlfiles
 from isp.ci.paths import Change
-from isp.ci.report import Context
+from isp.ci.report import Context, signer_label
 from isp.crypto import keys
 from isp.crypto import sops as crypto
 from isp.errors import IspError
@@ -391,7 +391,6 @@ def _attended(data: bytes | None, path: str) -> set[str]:
 
 def check_minutes(ctx: Context) -> None:
     """Each commit writing minutes: a coordinator's, or an attendee's (see the module doc)."""
-    from isp.ci.rules_submissions import signer_label
 
     writes = [
         (sha, path)
@@ -451,7 +450,6 @@ def _settings(data: bytes | None, path: str) -> object:
 
 def check_protocol_settings(ctx: Context) -> None:
     """Shared settings: a coordinator's commits only (see the module doc)."""
-    from isp.ci.rules_submissions import signer_label
 
     writes = [
         (sha, path)
