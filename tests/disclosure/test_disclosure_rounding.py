@@ -339,3 +339,66 @@ def test_the_attacker_catches_two_releases_rounded_differently() -> None:
         np.subtract(*attacker.range_of(int(j))[::-1]) < BASE - 1 for j in np.flatnonzero((truth >= 1) & (truth < BASE))
     ]
     assert any(narrowed)
+
+
+# --- a deterministic budget ------------------------------------------------------------------
+
+
+def _busy(seconds: float) -> None:
+    """Keep one core busy (the load under which a wall-clock limit would have cut the solver short)."""
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sum(i * i for i in range(1000))
+
+
+def _large_case(seed: int) -> list[Table]:
+    """Twenty sites in four regions, many small cells: blocks large enough to exhaust a tiny budget."""
+    rng = np.random.default_rng(seed)
+    sites = tuple(f"S{i:02d}" for i in range(20))
+    data = frame(list(rng.integers(0, 9, 20 * 4)), sites=sites)
+    regions = {f"R{k}": sites[5 * k : 5 * k + 5] for k in range(4)}
+    order = {"site": sites}
+    return [
+        Table.from_frame(data, ["site"], ["sex"], name="by sex", categories=order, subtotals={"site": regions}),
+        Table.from_frame(data, ["site"], ["age_group"], name="by age", categories=order),
+        Table.from_frame(data, ["sex"], ["age_group"], name="national"),
+    ]
+
+
+@pytest.mark.parametrize("node_limit", [1, 3])
+def test_a_tiny_budget_rounds_the_same_way_twice_and_under_load(node_limit: int) -> None:
+    """The budget is counted in branch-and-bound nodes, not seconds: the same table with a budget
+    too small to finish rounds identically twice, and again while every core is busy."""
+    import multiprocessing
+
+    tables = _large_case(11)
+    first = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    again = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    context = multiprocessing.get_context("spawn")
+    load = [context.Process(target=_busy, args=(20.0,)) for _ in range(2)]
+    for process in load:
+        process.start()
+    try:
+        loaded = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    finally:
+        for process in load:
+            process.terminate()
+            process.join()
+    for other in (again, loaded):
+        assert np.array_equal(first.inner, other.inner)
+        assert [t.shown for t in first.tables] == [t.shown for t in other.tables]
+    assert not witness_ranges(first)
+
+
+def test_rebuilding_an_earlier_rounding_gives_the_published_values() -> None:
+    """What a later release does with an earlier one: round the same inputs again (here with no
+    prior) and get exactly the published tables, which it then keeps as ``prior``."""
+    tables = _large_case(12)
+    published = small_count_round(tables, ROUNDING)
+    rebuilt = small_count_round(tables, ROUNDING)
+    assert [t.shown for t in rebuilt.tables] == [t.shown for t in published.tables]
+    assert inner_values(rebuilt) == inner_values(published)
+    kept = small_count_round(tables, ROUNDING, prior=inner_values(rebuilt))
+    assert [t.shown for t in kept.tables] == [t.shown for t in published.tables]

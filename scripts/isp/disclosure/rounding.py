@@ -6,10 +6,13 @@ children (``b`` = ``profile.round_base``) is rounded to 0 or ``b``; the others k
 value, zeros stay zeros. Every published cell is then the sum of its rounded inner cells
 (``y = A r``), so each table is additive and each link between tables holds. Which small cells
 go up is chosen by one integer program per independent block (scipy ``milp``): minimise the
-total absolute change of the published cells. A block that does not finish within its time
-limit keeps the best solution found; with none, a greedy choice (the largest small cells go up,
-as many as keep the block's sum closest). Any choice is additive: the optimisation only
-decides how close the totals stay.
+total absolute change of the published cells. Each block gets a budget of work, not of time:
+``NODE_LIMIT`` branch-and-bound nodes (HiGHS ``node_limit``), no wall-clock limit, so the same
+table rounds the same way on any machine and under any load, and an earlier release's rounding
+rebuilt from its source commit gives back the published values. A block that exhausts its
+budget keeps the best solution found within it; with none, a greedy choice (the largest small
+cells go up, as many as keep the block's sum closest; ties by position). Any choice is
+additive: the optimisation only decides how close the totals stay.
 
 Why a small cell stays protected: an attacker who knows the rule and every published figure
 cannot tell an inner cell published 0 from any true value 0..b-1, nor one published ``b`` from
@@ -37,12 +40,10 @@ from isp.disclosure.tables import Labels, PublishedTable, Relation, Table
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile
 
-TIME_LIMIT = 12.0  # seconds for all blocks of one rounding, shared by size (then the best found)
-MIN_BLOCK_TIME = 0.5
 GAP = 0.02  # stop a block within 2 % of the best possible total change
-# Branch-and-bound nodes per block: a limit of work, not of time. A block that stops on it gives
-# the same rounding on any machine; one that stops on its time limit (large blocks on a loaded
-# machine) may not, which is why an earlier release's rounding is passed as ``prior``.
+# Branch-and-bound nodes per block: a limit of work, not of time (there is no time limit), so a
+# block gives the same rounding on any machine and under any load: HiGHS is deterministic for
+# given inputs and options, and only a wall-clock limit made it depend on the machine.
 NODE_LIMIT = 500
 MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
 ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
@@ -133,7 +134,7 @@ def _solve_block(
     n: int,
     truth: np.ndarray,
     base: int,
-    time_limit: float,
+    node_limit: int,
     Q: sp.csr_matrix | None = None,
     q0: np.ndarray | None = None,
     forced: np.ndarray | None = None,
@@ -183,7 +184,7 @@ def _solve_block(
         constraints=constraints,
         integrality=integrality,
         bounds=bounds,
-        options={"time_limit": time_limit, "mip_rel_gap": GAP, "node_limit": NODE_LIMIT},
+        options={"mip_rel_gap": GAP, "node_limit": node_limit},
     )
     if res.x is None:
         if R.shape[0] or (Q is not None and Q.shape[0]):
@@ -202,7 +203,7 @@ def _round(
     floor: np.ndarray,
     base: int,
     fixed: Mapping[int, float],
-    time_limit: float,
+    node_limit: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth
     elsewhere, but for the adjusted variables of relation rows (returned as a mask)."""
@@ -225,7 +226,6 @@ def _round(
     Q = _implied(model)
     q0 = np.asarray(Q @ z).ravel()
     count, block = _blocks(model.A, sp.vstack([R, Q]).tocsr(), both)
-    sizes = np.bincount(block, minlength=count)
     greedy = 0
     for b in range(count):
         members = both[block == b]
@@ -241,7 +241,7 @@ def _round(
             len(cand),
             z[adj],
             base,
-            max(MIN_BLOCK_TIME, time_limit * sizes[b] / sizes.sum()),
+            node_limit,
             Q[qrows][:, cols].tocsr(),
             q0[qrows],
             choice[cand],
@@ -257,7 +257,7 @@ def small_count_round(
     *,
     relations: Sequence[Relation] = (),
     prior: Mapping[tuple[str, ...], int] | None = None,
-    time_limit: float = TIME_LIMIT,
+    node_limit: int = NODE_LIMIT,
 ) -> Rounded:
     """Round the small inner cells of ``tables`` (one release) to 0 or the base, keeping them additive.
 
@@ -277,7 +277,7 @@ def small_count_round(
     for _ in range(MAX_ROUNDS):
         floor = np.where(coarse, np.floor(z / base) * base, 0.0)
         candidates = small | (coarse & (z != floor))
-        r, adjusted, greedy = _round(model, candidates, floor, base, fixed, time_limit)
+        r, adjusted, greedy = _round(model, candidates, floor, base, fixed, node_limit)
         result = _finish(tables, model, r, small, adjusted, base, time.perf_counter() - started, greedy, coarse)
         more = _coarsen(result, small, coarse)
         if not more.any():
@@ -309,7 +309,7 @@ def _wide(result: Rounded, j: int, lo: float, hi: float) -> bool:
 
 
 def controlled(
-    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), time_limit: float = TIME_LIMIT
+    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), node_limit: int = NODE_LIMIT
 ) -> Rounded:
     """Every inner cell to the multiple of ``base`` below or above it (multiples stay), additive."""
     started = time.perf_counter()
@@ -318,7 +318,7 @@ def controlled(
         raise IspError("rounding needs the true figures (tables built from frames)")
     z = model.truth
     floor = np.floor(z / base) * base
-    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, time_limit)
+    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, node_limit)
     return _finish(tables, model, r, z != floor, adjusted, base, time.perf_counter() - started, greedy)
 
 
