@@ -356,15 +356,29 @@ def _finish(
     return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse)
 
 
+def universe_keys(model: Model) -> list[tuple[str, ...]]:
+    """The coordinates of every leaf of the model's tables, in the model's universe order."""
+    dims = list(model.tables[0].dims)
+    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
+    return [tuple(row) for row in frame.drop_duplicates(dims)[dims].astype(str).to_numpy()]
+
+
 def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
     """A stable key per variable: its leaf's coordinates (``None`` for a relation's rest)."""
     if model.kept is None:
         raise IspError("the model does not record its leaves")
-    dims = list(model.tables[0].dims)
-    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
-    universe = frame.drop_duplicates(dims)[dims].astype(str).to_numpy()
-    keys: list[tuple[str, ...] | None] = [tuple(universe[int(leaf)]) for leaf in model.kept]
+    universe = universe_keys(model)
+    keys: list[tuple[str, ...] | None] = [universe[int(leaf)] for leaf in model.kept]
     return keys + [None] * (model.n_vars - len(keys))
+
+
+def small_of(result: Rounded) -> np.ndarray:
+    """Per variable: a published count of 1 to b-1 children (rounded to 0 or b)."""
+    model = result.model
+    assert model.truth is not None
+    published = np.asarray(model.A.getnnz(axis=0)) > 0
+    small: np.ndarray = (model.truth >= 1) & (model.truth < result.base) & published
+    return small
 
 
 def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
@@ -395,7 +409,7 @@ def witness_ranges(result: Rounded) -> list[RangeFailure]:
     failures: list[RangeFailure] = []
     if not np.allclose(model.A @ result.inner, result.published):
         failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
-    names = _inner_names(model)
+    names = inner_names(model)
     assert model.truth is not None
     small = (model.truth >= 1) & (model.truth < base) & (np.asarray(model.A.getnnz(axis=0)) > 0)
     for index in np.flatnonzero(small):
@@ -471,7 +485,7 @@ def _one_row(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, j: int) -> tuple[flo
     return float(max(lo[j], np.ceil(a - 1e-9))), float(min(hi[j], np.floor(b + 1e-9)))
 
 
-def _inner_names(model: Model) -> list[str]:
+def inner_names(model: Model) -> list[str]:
     """A readable name per variable: the first published cell made of it alone, else its key."""
     keys = variable_keys(model)
     names = [", ".join(k) if k else "the rest of an indicator group" for k in keys]

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from isp.errors import IspError
 from isp.protocol import attribution, loading, workdays
 from isp.protocol.models import DisclosureProfile, Isp
+from isp.release import holdings
+from isp.release.holdings import Holdings
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
 from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
@@ -171,7 +173,7 @@ def build_package(
 
     profile = request_files.required_profile(root, isp, request, PROFILE)
     figures = release_sources.period_figures(root, isp, spec, jobs)
-    prior = earlier_rounding(root, isp, spec, request, profile)
+    prior = earlier_holdings(root, isp, spec, request, profile)
     protected = release_protect.protect(isp, spec, figures, profile, prior=prior)
     meta = ReleaseMeta(
         release_id=next_release_id(request),
@@ -195,25 +197,14 @@ def build_package(
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
 
 
-def earlier_rounding(
-    root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str
-) -> dict[tuple[str, ...], int]:
-    """The rounding of every small cell in the earlier releases of this request, rebuilt from the
-    aggregates at the commit each was made from (in memory), so that this release rounds a
-    still-small cell the same way: an attacker holding both learns nothing from the pair."""
-    from isp.release import protect as release_protect
-    from isp.release import sources as release_sources
-
+def earlier_holdings(root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str) -> Holdings:
+    """What the recipient already holds (:mod:`isp.release.holdings`): the earlier releases of this
+    request and of every request to the same recipient, rebuilt from the aggregates at the commit
+    each was made from (in memory), so that this release rounds a still-small cell the same way
+    and its audit covers them all."""
     if isp.protocol.disclosure.profiles[profile].method != "rounding":
-        return {}
-    prior: dict[tuple[str, ...], int] = {}
-    for earlier in request.releases:
-        used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
-        if not earlier.source_commit or used is None or used.method != "rounding":
-            continue
-        figures = release_sources.figures_at(root, isp, spec, earlier.source_commit)
-        prior = release_protect.inner_rounding(isp, spec, figures, used, prior)
-    return prior
+        return Holdings()
+    return holdings.holdings(root, isp, request, spec)
 
 
 def _head(root: Path) -> str:
