@@ -71,22 +71,26 @@ class RoundingAttacker:
     """Knows the rule (a leaf of 1..b-1 becomes 0 or b, any other stays) and every published cell
     of every release given; finds each leaf's smallest and largest true value by integer programming.
 
-    Variables per leaf: z (true), then per release r (rounded), s (rounded?), up, big (z >= b)."""
+    Variables per leaf: z (true), then per release r (rounded), s (rounded?), up, big (z >= b).
+    ``coarse``: it also knows that a leaf of b or more may be published as a multiple of b less
+    than b away (the rounding of exact cells that would narrow a small one); per release two more
+    variables per leaf, c (so published?) and m (r = b m)."""
 
-    def __init__(self, n: int, bound: float) -> None:
+    def __init__(self, n: int, bound: float, coarse: bool = False) -> None:
         self.n, self.U = n, bound
+        self.kinds = 6 if coarse else 4
         self.rows: list[np.ndarray] = []
         self.lo: list[float] = []
         self.hi: list[float] = []
         self.releases = 0
 
     def _var(self, release: int, kind: int) -> int:
-        return self.n * (1 + 4 * release + kind)  # kinds: r, s, up, big
+        return self.n * (1 + self.kinds * release + kind)  # kinds: r, s, up, big (c, m)
 
     def add_release(self, M: np.ndarray, y: np.ndarray) -> None:
         k, n, U = self.releases, self.n, self.U
         self.releases += 1
-        width = self.n * (1 + 4 * self.releases)
+        width = self.n * (1 + self.kinds * self.releases)
         self.rows = [np.pad(r, (0, width - len(r))) for r in self.rows]
         z, r, s, up, big = 0, self._var(k, 0), self._var(k, 1), self._var(k, 2), self._var(k, 3)
         for j in range(n):
@@ -95,10 +99,21 @@ class RoundingAttacker:
             self._row(width, {r + j: 1, up + j: -BASE, s + j: U}, -np.inf, U)  # rounded => r = b up
             self._row(width, {r + j: 1, up + j: -BASE, s + j: -U}, -U, np.inf)
             self._row(width, {up + j: 1, s + j: -1}, -np.inf, 0)
-            self._row(width, {r + j: 1, z + j: -1, s + j: -U}, -np.inf, 0)  # not rounded => r = z
-            self._row(width, {r + j: 1, z + j: -1, s + j: U}, 0, np.inf)
             self._row(width, {z + j: 1, big + j: -BASE, s + j: BASE}, 0, np.inf)  # not rounded => 0 or >= b
             self._row(width, {z + j: 1, big + j: -U, s + j: -U}, -np.inf, 0)
+            if self.kinds == 4:
+                self._row(width, {r + j: 1, z + j: -1, s + j: -U}, -np.inf, 0)  # not rounded => r = z
+                self._row(width, {r + j: 1, z + j: -1, s + j: U}, 0, np.inf)
+                continue
+            c, m = self._var(k, 4) + j, self._var(k, 5) + j
+            self._row(width, {r + j: 1, z + j: -1, s + j: -U, c: -U}, -np.inf, 0)  # neither => r = z
+            self._row(width, {r + j: 1, z + j: -1, s + j: U, c: U}, 0, np.inf)
+            self._row(width, {s + j: 1, c: 1}, -np.inf, 1)
+            self._row(width, {r + j: 1, m: -BASE, c: U}, -np.inf, U)  # coarse => r = b m
+            self._row(width, {r + j: 1, m: -BASE, c: -U}, -U, np.inf)
+            self._row(width, {r + j: 1, z + j: -1, c: U}, -np.inf, BASE - 1 + U)  # coarse => |r - z| < b
+            self._row(width, {r + j: 1, z + j: -1, c: -U}, -(BASE - 1) - U, np.inf)
+            self._row(width, {z + j: 1, c: -BASE}, 0, np.inf)  # coarse => z >= b
         for cell, value in zip(M, y, strict=True):
             row = np.zeros(width)
             row[r : r + n] = cell
@@ -120,6 +135,8 @@ class RoundingAttacker:
         upper[: self.n] = self.U
         for k in range(self.releases):
             upper[self._var(k, 0) : self._var(k, 0) + self.n] = self.U
+            if self.kinds == 6:
+                upper[self._var(k, 5) : self._var(k, 5) + self.n] = self.U
         integrality = np.ones(width)
         objective = np.zeros(width)
         objective[j] = 1

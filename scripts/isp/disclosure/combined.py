@@ -75,11 +75,20 @@ def distinct(facts: Sequence[Fact]) -> list[Fact]:
     return list(seen.values())
 
 
-def narrowed(facts: Sequence[Fact], equal: Sequence[Combination], targets: Sequence[Target], n: int) -> list[str]:
-    """The names of the targets an attacker holding every fact can narrow below their range."""
+@dataclass(frozen=True)
+class Narrowed:
+    """The targets an attacker narrows (names), and the ground cells of the parts of the problem
+    they are in (where rounding more of the audited release's cells may widen them)."""
+
+    names: list[str]
+    ground: set[int]
+
+
+def narrowed(facts: Sequence[Fact], equal: Sequence[Combination], targets: Sequence[Target], n: int) -> Narrowed:
+    """The targets an attacker holding every fact can narrow below their range."""
     facts = distinct(facts)
     if not any(f.earlier for f in facts) or not targets:
-        return []
+        return Narrowed([], set())
     rows = [f.terms for f in facts] + list(equal)
     lo = np.array([f.lo for f in facts] + [0.0] * len(equal))
     hi = np.array([f.hi for f in facts] + [0.0] * len(equal))
@@ -88,7 +97,8 @@ def narrowed(facts: Sequence[Fact], equal: Sequence[Combination], targets: Seque
     _, comp = connected_components(link, directed=False)
     row_comp, var_comp = comp[: len(rows)], comp[len(rows) :]
     touched = {int(row_comp[i]) for i, f in enumerate(facts) if f.earlier}
-    failures = []
+    failures: list[str] = []
+    ground: set[int] = set()
     cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for target in targets:
         parts = {int(var_comp[k]) for k in target.terms}
@@ -103,7 +113,8 @@ def narrowed(facts: Sequence[Fact], equal: Sequence[Combination], targets: Seque
         low, high = _range(K[rows_in][:, cols], lo[rows_in], hi[rows_in], cols, target.terms)
         if low > target.lo + 1e-6 or high < target.hi - 1e-6:
             failures.append(target.name)
-    return failures
+            ground.update(int(k) for k in cols)
+    return Narrowed(failures, ground)
 
 
 def _range(

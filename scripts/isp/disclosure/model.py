@@ -42,6 +42,7 @@ class Model:
     # per rest variable: (total leaf, present part leaves), positions in the universe; the rest is
     # the total minus those parts (what a recipient's earlier releases are compared with)
     rest_of: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    leaf_map: sp.csr_matrix | None = None  # leaves x variables: every leaf as a sum of variables
 
     @property
     def n_cells(self) -> int:
@@ -100,6 +101,7 @@ def build(
         lines,
         sub.kept,
         tuple((total, tuple(parts)) for total, parts in sub.rest_of),
+        sub.T.tocsr(),
     )
 
 

@@ -26,7 +26,7 @@ percent-only numerators whose counts may not be worked back out of their percent
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +45,7 @@ GAP = 0.02  # stop a block within 2 % of the best possible total change
 # block gives the same rounding on any machine and under any load: HiGHS is deterministic for
 # given inputs and options, and only a wall-clock limit made it depend on the machine.
 NODE_LIMIT = 500
-MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
+MAX_ROUNDS = 6  # rounding, audit, round the cells that narrow a small one, again
 ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
 
 
@@ -62,6 +62,9 @@ class Rounded:
     greedy_blocks: int
     adjusted: np.ndarray  # per variable: moved (by at most ADJUST bases) to keep two indicator groups' sums equal
     coarse: np.ndarray  # per variable: a larger count rounded to a multiple of the base (relation rows)
+    # per variable: published as an earlier release to the same recipient implied it, which is
+    # neither its rounding to 0 or the base nor its true value (the earlier release protects it)
+    inherited: np.ndarray | None = None
 
     def table(self, name: str) -> PublishedTable:
         for table in self.tables:
@@ -258,12 +261,16 @@ def small_count_round(
     relations: Sequence[Relation] = (),
     prior: Mapping[tuple[str, ...], int] | None = None,
     node_limit: int = NODE_LIMIT,
+    audit: Callable[[Rounded], np.ndarray] | None = None,
 ) -> Rounded:
     """Round the small inner cells of ``tables`` (one release) to 0 or the base, keeping them additive.
 
     ``prior``: rounded values of inner cells from an earlier release of the same cells
     (:func:`inner_values`), kept where the cell is still small, so that two releases never
-    give two different roundings of one small count (SmallCountRounding's ``preRounded``)."""
+    give two different roundings of one small count (SmallCountRounding's ``preRounded``).
+    ``audit``: per variable, an exact cell to round to a multiple of the base next time because
+    a small count near it is narrowed by what the recipient already holds
+    (:func:`isp.release.holdings.audit`); the rounding runs again, at most ``MAX_ROUNDS`` times."""
     started = time.perf_counter()
     model = build(tables, relations)
     if model.truth is None:
@@ -272,14 +279,22 @@ def small_count_round(
     z = model.truth
     published = np.asarray(model.A.getnnz(axis=0)) > 0
     small = (z >= 1) & (z < base) & published
-    fixed = _fixed(model, small, prior or {}, base)
+    fixed = _fixed(model, published, prior or {})
+    inherited = np.zeros(len(z), bool)
+    for j, value in fixed.items():
+        inherited[j] = not ((small[j] and value in (0, base)) or (not small[j] and value == z[j]))
     coarse = np.zeros(len(z), bool)
     for _ in range(MAX_ROUNDS):
         floor = np.where(coarse, np.floor(z / base) * base, 0.0)
-        candidates = small | (coarse & (z != floor))
+        for j, value in fixed.items():
+            floor[j] = value  # a kept value: the floor, never rounded up from it
+        candidates = (small | (coarse & (z != floor))) & ~inherited
         r, adjusted, greedy = _round(model, candidates, floor, base, fixed, node_limit)
-        result = _finish(tables, model, r, small, adjusted, base, time.perf_counter() - started, greedy, coarse)
-        more = _coarsen(result, small, coarse)
+        elapsed = time.perf_counter() - started
+        result = _finish(tables, model, r, small & ~inherited, adjusted, base, elapsed, greedy, coarse, inherited)
+        more = _coarsen(result, small & ~inherited, coarse)
+        if audit is not None and not more.any():
+            more = _eligible(result, audit(result), small | inherited, coarse)
         if not more.any():
             return result
         coarse = coarse | more
@@ -296,8 +311,13 @@ def _coarsen(result: Rounded, small: np.ndarray, coarse: np.ndarray) -> np.ndarr
     R = result.model.R.tocsr()
     rows = np.unique(R[:, narrowed].nonzero()[0])
     cols = np.unique(R[rows].nonzero()[1])
-    published = np.asarray(result.model.A.getnnz(axis=0)) > 0
     more[cols] = True
+    return _eligible(result, more, small, coarse)
+
+
+def _eligible(result: Rounded, more: np.ndarray, small: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Of ``more``: the published exact cells of at least the base not yet rounded."""
+    published = np.asarray(result.model.A.getnnz(axis=0)) > 0
     assert result.model.truth is not None
     wanted: np.ndarray = more & ~small & ~coarse & published & (result.model.truth >= result.base)
     return wanted
@@ -322,14 +342,15 @@ def controlled(
     return _finish(tables, model, r, z != floor, adjusted, base, time.perf_counter() - started, greedy)
 
 
-def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int], base: int) -> dict[int, float]:
+def _fixed(model: Model, published: np.ndarray, prior: Mapping[tuple[str, ...], int]) -> dict[int, float]:
+    """The published variables an earlier release already gave a value (kept as they were)."""
     if not prior:
         return {}
     keys = variable_keys(model)
     out: dict[int, float] = {}
     for j, key in enumerate(keys):
         value = None if key is None else prior.get(key)
-        if value is not None and small[j] and value in (0, base):
+        if value is not None and published[j] and value >= 0:
             out[j] = float(value)
     return out
 
@@ -344,6 +365,7 @@ def _finish(
     seconds: float,
     greedy: int,
     coarse: np.ndarray | None = None,
+    inherited: np.ndarray | None = None,
 ) -> Rounded:
     y = np.asarray(model.A @ r)
     published = []
@@ -353,7 +375,7 @@ def _finish(
         }
         published.append(PublishedTable(table, shown))
     coarse = np.zeros(len(r), bool) if coarse is None else coarse
-    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse)
+    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse, inherited)
 
 
 def universe_keys(model: Model) -> list[tuple[str, ...]]:
@@ -378,7 +400,21 @@ def small_of(result: Rounded) -> np.ndarray:
     assert model.truth is not None
     published = np.asarray(model.A.getnnz(axis=0)) > 0
     small: np.ndarray = (model.truth >= 1) & (model.truth < result.base) & published
+    if result.inherited is not None:
+        small &= ~result.inherited
     return small
+
+
+def leaf_values(result: Rounded) -> list[tuple[tuple[str, ...], int, int]]:
+    """Every leaf of a rounded release: its key, the value its published cells give it (the sum
+    of its rounded variables) and its true value (what the next release to the same recipient
+    keeps, where the truth has not changed)."""
+    model = result.model
+    if model.leaf_map is None or model.truth is None:
+        raise IspError("the model does not record its leaves")
+    values = np.rint(model.leaf_map @ result.inner).astype(int)
+    truth = np.rint(model.leaf_map @ model.truth).astype(int)
+    return [(key, int(v), int(t)) for key, v, t in zip(universe_keys(model), values, truth, strict=True)]
 
 
 def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
@@ -411,7 +447,7 @@ def witness_ranges(result: Rounded) -> list[RangeFailure]:
         failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
     names = inner_names(model)
     assert model.truth is not None
-    small = (model.truth >= 1) & (model.truth < base) & (np.asarray(model.A.getnnz(axis=0)) > 0)
+    small = small_of(result)
     for index in np.flatnonzero(small):
         if result.inner[index] not in (0, base):
             failures.append(RangeFailure(names[index], "a small count was published unrounded"))
@@ -441,6 +477,8 @@ def attacker_box(result: Rounded, small: np.ndarray) -> tuple[np.ndarray, np.nda
     moved = result.adjusted
     lo[moved] = np.maximum(base, result.inner[moved] - ADJUST * base)
     hi[moved] = result.inner[moved] + ADJUST * base
+    if result.inherited is not None:  # what the earlier release tells, not this one
+        lo[result.inherited], hi[result.inherited] = 0, np.inf
     return lo, hi
 
 

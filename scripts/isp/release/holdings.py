@@ -66,16 +66,20 @@ class Holdings:
     """Per period label: the earlier releases' rounded periods and their small cells' rounding."""
 
     held: dict[str, list[Held]] = field(default_factory=dict)
-    prior: dict[str, dict[Signature, int]] = field(default_factory=dict)
+    # per period: leaf signature -> (the value the recipient holds for it, its true value then)
+    prior: dict[str, dict[Signature, tuple[int, int]]] = field(default_factory=dict)
 
-    def leaf_prior(self, spec: ReleaseSpec, period: str, keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-        """The prior of ``period`` keyed by the leaves (``LEAF`` order) of ``spec``."""
+    def leaf_prior(
+        self, spec: ReleaseSpec, period: str, leaves: Mapping[tuple[str, ...], int]
+    ) -> dict[tuple[str, ...], int]:
+        """The values the recipient holds for the leaves (``LEAF`` order -> true value now) of
+        ``spec`` in ``period``, where the figure has not been revised since."""
         mine = self.prior.get(period, {})
         out = {}
-        for key in keys:
-            value = mine.get(signature(spec, key))
-            if value is not None:
-                out[key] = value
+        for key, now in leaves.items():
+            held = mine.get(signature(spec, key))
+            if held is not None and held[1] == now:
+                out[key] = held[0]
         return out
 
 
@@ -149,10 +153,11 @@ def holdings(root: Path, isp: Isp, request: Request, spec: ReleaseSpec) -> Holdi
 
 
 def remember(out: Holdings, spec: ReleaseSpec, period: str, result: rounding.Rounded) -> None:
-    """Keep the small cells ``result`` rounded, by signature, for the releases after it."""
+    """Keep every leaf's value as ``result`` publishes it, by signature, for the releases after it
+    (the latest release to give a cell a value decides it)."""
     mine = out.prior.setdefault(period, {})
-    for key, value in rounding.inner_values(result).items():
-        mine[signature(spec, key)] = value
+    for key, value, truth in rounding.leaf_values(result):
+        mine[signature(spec, key)] = (value, truth)
 
 
 # --- the audit across releases ----------------------------------------------------------------
@@ -249,12 +254,26 @@ def check(
 ) -> list[str]:
     """The small counts (of this release or an earlier one) that everything the recipient holds
     narrows below their range, named by their labels."""
+    return audit(isp, spec, figures, result, held)[0]
+
+
+def audit(
+    isp: Isp,
+    spec: ReleaseSpec,
+    figures: PeriodFigures,
+    result: rounding.Rounded,
+    held: Sequence[Held],
+) -> tuple[list[str], np.ndarray]:
+    """:func:`check`, and per variable of ``result``: in a part of the problem where a small count
+    is narrowed (its exact cells are the ones to round next, :func:`isp.disclosure.rounding.small_count_round`)."""
+    near = np.zeros(result.model.n_vars, bool)
     if not held:
-        return []
+        return [], near
     assert figures.ground is not None
     now = _values(figures.ground)
     index = _Index()
-    facts, targets = _Release(isp, spec, result, "", set()).facts_and_targets(index, False, "")
+    current = _Release(isp, spec, result, "", set())
+    facts, targets = current.facts_and_targets(index, False, "")
     truth: dict[Ground, int] = {(*k, ""): v for k, v in now.items()}
     for item in held:
         then = _values(item.ground)
@@ -266,4 +285,7 @@ def check(
         facts += more
         targets += also
     equal = _relations(isp, index, truth)
-    return combined.narrowed(facts, equal, targets, len(index.of))
+    found = combined.narrowed(facts, equal, targets, len(index.of))
+    for j, terms in enumerate(current.variables(index)):
+        near[j] = bool(found.ground.intersection(terms))
+    return found.names, near

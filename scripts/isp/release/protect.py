@@ -342,10 +342,18 @@ def round_period(
     """The counts of one period rounded together, keeping the rounding of the cells the recipient
     already holds (``prior``: :func:`isp.release.holdings.holdings`) where they are still small."""
     made = tables(isp, spec, figures)
-    leaves = pd.concat([t.leaves for t in made.protected], ignore_index=True)[LEAF].astype(str)
-    keys = [tuple(row) for row in leaves.drop_duplicates().to_numpy()]
-    kept = prior.leaf_prior(spec, figures.period.label, keys) if prior else None
-    return rounding.small_count_round(made.protected, profile, relations=relations(isp, spec), prior=kept)
+    leaves = pd.concat([t.leaves for t in made.protected], ignore_index=True).drop_duplicates(LEAF)
+    now = {tuple(str(v) for v in row[:-1]): int(row[-1]) for row in leaves[[*LEAF, "count"]].to_numpy()}
+    label = figures.period.label
+    kept = prior.leaf_prior(spec, label, now) if prior else None
+    held = prior.held.get(label, []) if prior else []
+
+    def audit(result: rounding.Rounded) -> np.ndarray:
+        return holdings.audit(isp, spec, figures, result, held)[1]
+
+    return rounding.small_count_round(
+        made.protected, profile, relations=relations(isp, spec), prior=kept, audit=audit if held else None
+    )
 
 
 def rounded_period(
