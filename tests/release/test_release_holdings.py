@@ -144,7 +144,9 @@ def _attack(first, second) -> list[int]:
     width = len(attacker.rows[0])
     for key, i in position[0].items():
         site, rest = key[0], key[1:]
-        parts = [position[1][("JO11", *rest)]] if site == "JO11" else [position[1][(s, *rest)] for s in ("JO22", "REST")]
+        parts = (
+            [position[1][("JO11", *rest)]] if site == "JO11" else [position[1][(s, *rest)] for s in ("JO22", "REST")]
+        )
         attacker._row(width, {i: 1.0, **{p: -1.0 for p in parts}}, 0, 0)
     for key, i in [*position[0].items(), *position[1].items()]:
         if key[3:] != ("6-11", "SYR"):

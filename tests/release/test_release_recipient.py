@@ -8,7 +8,6 @@ Real sops, age, git and signed commits (tests/release/helpers.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
@@ -123,7 +122,7 @@ def test_another_recipient_is_not_bound_by_the_first(held: fx.ReleaseRepo, tmp_p
     repo = held.copy(tmp_path)
     assert holdings.earlier_releases(repo.root, request_files.load(repo.root, OTHER)) == []
     line = _refused(repo, BROKEN_OUT, tmp_path / "same")
-    assert "earlier releases to the same recipient" in line and "Mafraq" in line or "JO22" in line
+    assert ("earlier releases to the same recipient" in line and "Mafraq" in line) or "JO22" in line
     other = _release(repo, OTHER, tmp_path / "other")
     assert other.code == 0, other.output
 
@@ -141,7 +140,8 @@ def _refused(repo: fx.ReleaseRepo, request_id: str, out: Path) -> str:
 
 def test_periods_that_overlap_what_the_recipient_holds_are_refused(held: fx.ReleaseRepo, tmp_path: Path) -> None:
     repo = held.copy(tmp_path)
-    request_files.new_request(repo.root, _fields("REQ-2026-013", {**fx.DATA, "periods": ["2026-01"]}))
+    month = {**fx.DATA, "report": "monthly", "periods": ["2026-01"]}
+    request_files.new_request(repo.root, _fields("REQ-2026-013", month))
     repo.repo.commit("Issue a monthly request", ["requests"], "UNHCR:primary")
     fx.decide_all(repo.repo, "REQ-2026-013")
     result = _release(repo, "REQ-2026-013", tmp_path / "month")
