@@ -123,10 +123,14 @@ def method_note_ar(profile: DisclosureProfile) -> str:
     if profile.method == "rounding":
         base = profile.round_base
         return (
-            f"تقريب الأعداد الصغيرة، بأساس {base}: قُرّبت الأعداد من 1 إلى {base - 1} طفلاً في أدق "
-            f"تصنيف إلى 0 أو {base} حتى لا يدل عدد صغير على طفل؛ وكل مجموع هو حاصل جمع أجزائه المقرّبة."
+            f"تقريب الأعداد الصغيرة، بأساس {base}: قُرِّبت أعداد الأطفال من 1 إلى {base - 1} في أدقّ "
+            f"تصنيف إلى 0 أو {base}، حتى لا يدلّ عدد صغير على طفل بعينه؛ وكل مجموع هو حاصل جمع أجزائه "
+            "المقرَّبة، لذا قد تختلف المجاميع اختلافاً طفيفاً عن الأرقام الفعلية."
         )
-    return "حجب الخلايا: أُخفيت الأعداد الصغيرة وما يلزم معها حتى لا يمكن استنتاجها؛ وكل رقم ظاهر دقيق."
+    rules = f"الأعداد الأقل من {profile.threshold} ({profile.site_threshold} للموقع الواحد)"
+    if profile.dominance_p > 0:
+        rules += " والخلايا التي تكاد وكالة واحدة تشكّلها بمفردها"
+    return f"حجب الخلايا: أُخفيت {rules}، ومعها الخلايا الإضافية اللازمة كي لا يمكن استنتاج أيٍّ منها؛ وكل رقم ظاهر دقيق."
 
 
 def notes(isp: Isp, spec: ReleaseSpec, profile_name: str = PROFILE) -> tuple[str, ...]:
@@ -191,10 +195,18 @@ def build_package(
         source_commit=_head(root),
         method=method_note(isp.protocol.disclosure.profiles[profile]),
         method_short=method_short(isp.protocol.disclosure.profiles[profile]),
-        method_ar=method_note_ar(isp.protocol.disclosure.profiles[profile]),
+        **_arabic(isp, isp.protocol.disclosure.profiles[profile], request),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
+
+
+def _arabic(isp: Isp, profile: DisclosureProfile, request: Request) -> dict[str, Any]:
+    """The Arabic notes of a bilingual release (``languages: [en, ar]`` on the request), else none."""
+    if not request.bilingual:
+        return {}
+    attribution_ar, undertaking_ar = attribution.release_notices_ar(isp)
+    return {"method_ar": method_note_ar(profile), "attribution_ar": attribution_ar, "undertaking_ar": undertaking_ar}
 
 
 def earlier_holdings(root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str) -> Holdings:
