@@ -33,7 +33,7 @@ def _fields(request_id: str, data: dict[str, Any], organization: str = fx.RECIPI
     fields: dict[str, Any] = fx._request(request_id, organization)
     fields["data"] = data
     if contact:
-        fields["requester"] = {**fields["requester"], "contact": contact}  # type: ignore[dict-item]
+        fields["requester"] = {**fields["requester"], "contact": contact}
     return fields
 
 
