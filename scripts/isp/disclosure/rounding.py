@@ -26,6 +26,7 @@ percent-only numerators whose counts may not be worked back out of their percent
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,7 +46,10 @@ GAP = 0.02  # stop a block within 2 % of the best possible total change
 # block gives the same rounding on any machine and under any load: HiGHS is deterministic for
 # given inputs and options, and only a wall-clock limit made it depend on the machine.
 NODE_LIMIT = 500
-MAX_ROUNDS = 6  # rounding, audit, round the cells that narrow a small one, again
+# More of the deterministic budget, as HiGHS options (scipy's milp passes them on verbatim): stop
+# at the second improving solution; keep the solver serial and its seed fixed.
+HIGHS_BUDGET: dict[str, int] = {"mip_max_improving_sols": 2, "threads": 1, "random_seed": 0}
+MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
 ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
 
 
@@ -182,13 +186,15 @@ def _solve_block(
         np.concatenate([u_lo, np.zeros(2 * k + m)]),
         np.concatenate([u_hi, np.full(k, ADJUST * base), down, np.full(m, np.inf)]),
     )
-    res = milp(
-        c,
-        constraints=constraints,
-        integrality=integrality,
-        bounds=bounds,
-        options={"mip_rel_gap": GAP, "node_limit": node_limit},
-    )
+    with warnings.catch_warnings():  # HiGHS options scipy passes on verbatim, with a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = milp(
+            c,
+            constraints=constraints,
+            integrality=integrality,
+            bounds=bounds,
+            options={"mip_rel_gap": GAP, "node_limit": node_limit, **HIGHS_BUDGET},
+        )
     if res.x is None:
         if R.shape[0] or (Q is not None and Q.shape[0]):
             raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
