@@ -7,7 +7,9 @@ value, zeros stay zeros. Every published cell is then the sum of its rounded inn
 (``y = A r``), so each table is additive and each link between tables holds. Which small cells
 go up is chosen by one integer program per independent block (scipy ``milp``): minimise the
 total absolute change of the published cells. Each block gets a budget of work, not of time:
-``NODE_LIMIT`` branch-and-bound nodes (HiGHS ``node_limit``), no wall-clock limit, so the same
+``NODE_LIMIT`` branch-and-bound nodes (HiGHS ``node_limit``; the root node by default), and a
+block of more than ``LARGE_BLOCK`` candidates stops at its ``LARGE_BLOCK_SOLUTIONS``-th improving
+solution; HiGHS runs serial with a fixed seed and no wall-clock limit, so the same
 table rounds the same way on any machine and under any load, and an earlier release's rounding
 rebuilt from its source commit gives back the published values. A block that exhausts its
 budget keeps the best solution found within it; with none, a greedy choice (the largest small
