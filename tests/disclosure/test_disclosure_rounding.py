@@ -71,22 +71,26 @@ class RoundingAttacker:
     """Knows the rule (a leaf of 1..b-1 becomes 0 or b, any other stays) and every published cell
     of every release given; finds each leaf's smallest and largest true value by integer programming.
 
-    Variables per leaf: z (true), then per release r (rounded), s (rounded?), up, big (z >= b)."""
+    Variables per leaf: z (true), then per release r (rounded), s (rounded?), up, big (z >= b).
+    ``coarse``: it also knows that a leaf of b or more may be published as a multiple of b less
+    than b away (the rounding of exact cells that would narrow a small one); per release two more
+    variables per leaf, c (so published?) and m (r = b m)."""
 
-    def __init__(self, n: int, bound: float) -> None:
+    def __init__(self, n: int, bound: float, coarse: bool = False) -> None:
         self.n, self.U = n, bound
+        self.kinds = 6 if coarse else 4
         self.rows: list[np.ndarray] = []
         self.lo: list[float] = []
         self.hi: list[float] = []
         self.releases = 0
 
     def _var(self, release: int, kind: int) -> int:
-        return self.n * (1 + 4 * release + kind)  # kinds: r, s, up, big
+        return self.n * (1 + self.kinds * release + kind)  # kinds: r, s, up, big (c, m)
 
     def add_release(self, M: np.ndarray, y: np.ndarray) -> None:
         k, n, U = self.releases, self.n, self.U
         self.releases += 1
-        width = self.n * (1 + 4 * self.releases)
+        width = self.n * (1 + self.kinds * self.releases)
         self.rows = [np.pad(r, (0, width - len(r))) for r in self.rows]
         z, r, s, up, big = 0, self._var(k, 0), self._var(k, 1), self._var(k, 2), self._var(k, 3)
         for j in range(n):
@@ -95,10 +99,21 @@ class RoundingAttacker:
             self._row(width, {r + j: 1, up + j: -BASE, s + j: U}, -np.inf, U)  # rounded => r = b up
             self._row(width, {r + j: 1, up + j: -BASE, s + j: -U}, -U, np.inf)
             self._row(width, {up + j: 1, s + j: -1}, -np.inf, 0)
-            self._row(width, {r + j: 1, z + j: -1, s + j: -U}, -np.inf, 0)  # not rounded => r = z
-            self._row(width, {r + j: 1, z + j: -1, s + j: U}, 0, np.inf)
             self._row(width, {z + j: 1, big + j: -BASE, s + j: BASE}, 0, np.inf)  # not rounded => 0 or >= b
             self._row(width, {z + j: 1, big + j: -U, s + j: -U}, -np.inf, 0)
+            if self.kinds == 4:
+                self._row(width, {r + j: 1, z + j: -1, s + j: -U}, -np.inf, 0)  # not rounded => r = z
+                self._row(width, {r + j: 1, z + j: -1, s + j: U}, 0, np.inf)
+                continue
+            c, m = self._var(k, 4) + j, self._var(k, 5) + j
+            self._row(width, {r + j: 1, z + j: -1, s + j: -U, c: -U}, -np.inf, 0)  # neither => r = z
+            self._row(width, {r + j: 1, z + j: -1, s + j: U, c: U}, 0, np.inf)
+            self._row(width, {s + j: 1, c: 1}, -np.inf, 1)
+            self._row(width, {r + j: 1, m: -BASE, c: U}, -np.inf, U)  # coarse => r = b m
+            self._row(width, {r + j: 1, m: -BASE, c: -U}, -U, np.inf)
+            self._row(width, {r + j: 1, z + j: -1, c: U}, -np.inf, BASE - 1 + U)  # coarse => |r - z| < b
+            self._row(width, {r + j: 1, z + j: -1, c: -U}, -(BASE - 1) - U, np.inf)
+            self._row(width, {z + j: 1, c: -BASE}, 0, np.inf)  # coarse => z >= b
         for cell, value in zip(M, y, strict=True):
             row = np.zeros(width)
             row[r : r + n] = cell
@@ -120,6 +135,8 @@ class RoundingAttacker:
         upper[: self.n] = self.U
         for k in range(self.releases):
             upper[self._var(k, 0) : self._var(k, 0) + self.n] = self.U
+            if self.kinds == 6:
+                upper[self._var(k, 5) : self._var(k, 5) + self.n] = self.U
         integrality = np.ones(width)
         objective = np.zeros(width)
         objective[j] = 1
@@ -339,3 +356,66 @@ def test_the_attacker_catches_two_releases_rounded_differently() -> None:
         np.subtract(*attacker.range_of(int(j))[::-1]) < BASE - 1 for j in np.flatnonzero((truth >= 1) & (truth < BASE))
     ]
     assert any(narrowed)
+
+
+# --- a deterministic budget ------------------------------------------------------------------
+
+
+def _busy(seconds: float) -> None:
+    """Keep one core busy (the load under which a wall-clock limit would have cut the solver short)."""
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sum(i * i for i in range(1000))
+
+
+def _large_case(seed: int) -> list[Table]:
+    """Twenty sites in four regions, many small cells: blocks large enough to exhaust a tiny budget."""
+    rng = np.random.default_rng(seed)
+    sites = tuple(f"S{i:02d}" for i in range(20))
+    data = frame(list(rng.integers(0, 9, 20 * 4)), sites=sites)
+    regions = {f"R{k}": sites[5 * k : 5 * k + 5] for k in range(4)}
+    order = {"site": sites}
+    return [
+        Table.from_frame(data, ["site"], ["sex"], name="by sex", categories=order, subtotals={"site": regions}),
+        Table.from_frame(data, ["site"], ["age_group"], name="by age", categories=order),
+        Table.from_frame(data, ["sex"], ["age_group"], name="national"),
+    ]
+
+
+@pytest.mark.parametrize("node_limit", [1, 3])
+def test_a_tiny_budget_rounds_the_same_way_twice_and_under_load(node_limit: int) -> None:
+    """The budget is counted in branch-and-bound nodes, not seconds: the same table with a budget
+    too small to finish rounds identically twice, and again while every core is busy."""
+    import multiprocessing
+
+    tables = _large_case(11)
+    first = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    again = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    context = multiprocessing.get_context("spawn")
+    load = [context.Process(target=_busy, args=(20.0,)) for _ in range(2)]
+    for process in load:
+        process.start()
+    try:
+        loaded = small_count_round(tables, ROUNDING, node_limit=node_limit)
+    finally:
+        for process in load:
+            process.terminate()
+            process.join()
+    for other in (again, loaded):
+        assert np.array_equal(first.inner, other.inner)
+        assert [t.shown for t in first.tables] == [t.shown for t in other.tables]
+    assert not witness_ranges(first)
+
+
+def test_rebuilding_an_earlier_rounding_gives_the_published_values() -> None:
+    """What a later release does with an earlier one: round the same inputs again (here with no
+    prior) and get exactly the published tables, which it then keeps as ``prior``."""
+    tables = _large_case(12)
+    published = small_count_round(tables, ROUNDING)
+    rebuilt = small_count_round(tables, ROUNDING)
+    assert [t.shown for t in rebuilt.tables] == [t.shown for t in published.tables]
+    assert inner_values(rebuilt) == inner_values(published)
+    kept = small_count_round(tables, ROUNDING, prior=inner_values(rebuilt))
+    assert [t.shown for t in kept.tables] == [t.shown for t in published.tables]

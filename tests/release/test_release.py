@@ -254,7 +254,52 @@ def test_every_file_states_the_method_and_its_base(package) -> None:
     assert all(row[column] == "small-count rounding, base 5" for row in hxl[2:])
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["disclosure_method"] == "small-count rounding, base 5"
-    assert "تقريب" in meta["disclosure_method_note_ar"] and "5" in meta["disclosure_method_note_ar"]
+    assert meta["languages"] == ["en"] and "disclosure_method_note_ar" not in meta
+
+
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+BILINGUAL = "REQ-2026-020"
+
+
+def test_an_english_release_has_no_arabic_anywhere(package) -> None:
+    """The request does not ask for Arabic: every file is in English only."""
+    _, out, _ = package
+    for path in out.iterdir():
+        assert not ARABIC.search(_readable(path)), path.name
+
+
+def test_a_bilingual_release_states_the_method_attribution_and_undertaking_in_arabic_in_every_file(
+    fresh: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """``languages: [en, ar]`` on the request: every file carries the English notes and, in Arabic,
+    the method paragraph with its base, the attribution (with the coordinators' e-mails) and the
+    recipient's undertaking; the HTML report marks the Arabic block right to left."""
+    loaded = loading.load(fresh.root)
+    request_files.new_request(fresh.root, {**fx._request(BILINGUAL), "languages": ["en", "ar"]}, loaded)
+    fresh.repo.commit("Issue a bilingual request", [request_models.path_of(BILINGUAL)], "UNHCR:primary")
+    fx.decide_all(fresh.repo, BILINGUAL)
+    out = tmp_path / "bilingual"
+    result = isp("release", BILINGUAL, "-o", out, "--repo", fresh.root, "--json", env=fresh.env())
+    assert result.code == 0, result.output
+    contacts = [loaded.agencies[c].focal_points.primary.email for c in loaded.coordinators()]
+    method_ar = "تقريب الأعداد الصغيرة، بأساس 5"
+    attribution_ar, undertaking_ar = "هذه المعلومات سرّية", "لا يجوز للجهة المستلِمة أن تنقل هذه المعلومات"
+    for path in out.iterdir():
+        text = _readable(path)
+        assert "Small-count rounding, base 5" in text or path.name.endswith(("-hxl.csv", ".json")), path.name
+        assert "may not pass this information on to anyone else" in text, path.name
+        for arabic in (method_ar, "إلى 0 أو 5", attribution_ar, undertaking_ar, *contacts):
+            assert arabic in text, f"{path.name} lacks {arabic}"
+    page = (out / f"REL-{BILINGUAL}-1.html").read_text(encoding="utf-8")
+    block = re.search(r'<section class="arabic" lang="ar" dir="rtl"[^>]*>(.*?)</section>', page, re.S)
+    assert block and method_ar in block.group(1) and undertaking_ar in block.group(1)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["languages"] == ["en", "ar"] and method_ar in meta["disclosure_method_note_ar"]
+    assert any(undertaking_ar in c for c in meta["caveats_ar"])
+    hxl = pd.read_csv(out / f"REL-{BILINGUAL}-1-hxl.csv", skiprows=[1], dtype=str, keep_default_na=False)
+    assert (hxl["method_ar"].str.contains(method_ar)).all() and (
+        hxl["attribution_ar"].str.contains(undertaking_ar)
+    ).all()
 
 
 def test_every_attribution_element_and_the_undertaking_in_every_file(package) -> None:

@@ -39,6 +39,10 @@ class Model:
     names: list[str]  # per cell: its name in the first table that shows it
     lines: list[tuple[int, list[int]]]  # (total cell, part cells)
     kept: np.ndarray | None = None  # per variable before the rests: its leaf (position in the universe)
+    # per rest variable: (total leaf, present part leaves), positions in the universe; the rest is
+    # the total minus those parts (what a recipient's earlier releases are compared with)
+    rest_of: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    leaf_map: sp.csr_matrix | None = None  # leaves x variables: every leaf as a sum of variables
 
     @property
     def n_cells(self) -> int:
@@ -96,6 +100,8 @@ def build(
         names,
         lines,
         sub.kept,
+        tuple((total, tuple(parts)) for total, parts in sub.rest_of),
+        sub.T.tocsr(),
     )
 
 

@@ -6,10 +6,15 @@ children (``b`` = ``profile.round_base``) is rounded to 0 or ``b``; the others k
 value, zeros stay zeros. Every published cell is then the sum of its rounded inner cells
 (``y = A r``), so each table is additive and each link between tables holds. Which small cells
 go up is chosen by one integer program per independent block (scipy ``milp``): minimise the
-total absolute change of the published cells. A block that does not finish within its time
-limit keeps the best solution found; with none, a greedy choice (the largest small cells go up,
-as many as keep the block's sum closest). Any choice is additive: the optimisation only
-decides how close the totals stay.
+total absolute change of the published cells. Each block gets a budget of work, not of time:
+``NODE_LIMIT`` branch-and-bound nodes (HiGHS ``node_limit``; the root node by default), and a
+block of more than ``LARGE_BLOCK`` candidates stops at its ``LARGE_BLOCK_SOLUTIONS``-th improving
+solution; HiGHS runs serial with a fixed seed and no wall-clock limit, so the same
+table rounds the same way on any machine and under any load, and an earlier release's rounding
+rebuilt from its source commit gives back the published values. A block that exhausts its
+budget keeps the best solution found within it; with none, a greedy choice (the largest small
+cells go up, as many as keep the block's sum closest; ties by position). Any choice is
+additive: the optimisation only decides how close the totals stay.
 
 Why a small cell stays protected: an attacker who knows the rule and every published figure
 cannot tell an inner cell published 0 from any true value 0..b-1, nor one published ``b`` from
@@ -23,7 +28,8 @@ percent-only numerators whose counts may not be worked back out of their percent
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,13 +43,20 @@ from isp.disclosure.tables import Labels, PublishedTable, Relation, Table
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile
 
-TIME_LIMIT = 12.0  # seconds for all blocks of one rounding, shared by size (then the best found)
-MIN_BLOCK_TIME = 0.5
 GAP = 0.02  # stop a block within 2 % of the best possible total change
-# Branch-and-bound nodes per block: a limit of work, not of time. A block that stops on it gives
-# the same rounding on any machine; one that stops on its time limit (large blocks on a loaded
-# machine) may not, which is why an earlier release's rounding is passed as ``prior``.
-NODE_LIMIT = 500
+# Branch-and-bound nodes per block: a limit of work, not of time (there is no time limit), so a
+# block gives the same rounding on any machine and under any load: HiGHS is deterministic for
+# given inputs and options, and only a wall-clock limit made it depend on the machine.
+NODE_LIMIT = (
+    1  # the root node (presolve, cuts, heuristics): measured, it finds what 500 nodes find, in a fifth of the time
+)
+# More of the deterministic budget, as HiGHS options (scipy's milp passes them on verbatim): the
+# solver serial and its seed fixed; a block of more than LARGE_BLOCK candidates (every indicator
+# by governorate ties hundreds of cells together) stops at its second improving solution, as
+# its root node alone would take minutes.
+HIGHS_OPTIONS: dict[str, int] = {"threads": 1, "random_seed": 0}
+LARGE_BLOCK = 400
+LARGE_BLOCK_SOLUTIONS = 2
 MAX_ROUNDS = 4  # rounding, audit, round the cells that narrow a small one, again
 ADJUST = 2  # a variable tied by a relation row may move by at most this many bases
 
@@ -61,6 +74,9 @@ class Rounded:
     greedy_blocks: int
     adjusted: np.ndarray  # per variable: moved (by at most ADJUST bases) to keep two indicator groups' sums equal
     coarse: np.ndarray  # per variable: a larger count rounded to a multiple of the base (relation rows)
+    # per variable: published as an earlier release to the same recipient implied it, which is
+    # neither its rounding to 0 or the base nor its true value (the earlier release protects it)
+    inherited: np.ndarray | None = None
 
     def table(self, name: str) -> PublishedTable:
         for table in self.tables:
@@ -126,6 +142,12 @@ def _greedy(z: np.ndarray, base: int) -> np.ndarray:
     return u
 
 
+def _budget(n: int) -> dict[str, int]:
+    """HiGHS options for a block of ``n`` candidates (a function of the block alone: deterministic)."""
+    large = {"mip_max_improving_sols": LARGE_BLOCK_SOLUTIONS} if n > LARGE_BLOCK else {}
+    return {**HIGHS_OPTIONS, **large}
+
+
 def _solve_block(
     A: sp.csr_matrix,
     R: sp.csr_matrix,
@@ -133,7 +155,7 @@ def _solve_block(
     n: int,
     truth: np.ndarray,
     base: int,
-    time_limit: float,
+    node_limit: int,
     Q: sp.csr_matrix | None = None,
     q0: np.ndarray | None = None,
     forced: np.ndarray | None = None,
@@ -178,13 +200,15 @@ def _solve_block(
         np.concatenate([u_lo, np.zeros(2 * k + m)]),
         np.concatenate([u_hi, np.full(k, ADJUST * base), down, np.full(m, np.inf)]),
     )
-    res = milp(
-        c,
-        constraints=constraints,
-        integrality=integrality,
-        bounds=bounds,
-        options={"time_limit": time_limit, "mip_rel_gap": GAP, "node_limit": NODE_LIMIT},
-    )
+    with warnings.catch_warnings():  # HiGHS options scipy passes on verbatim, with a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = milp(
+            c,
+            constraints=constraints,
+            integrality=integrality,
+            bounds=bounds,
+            options={"mip_rel_gap": GAP, "node_limit": node_limit, **_budget(n)},
+        )
     if res.x is None:
         if R.shape[0] or (Q is not None and Q.shape[0]):
             raise IspError("small-count rounding found no choice that keeps an indicator group's sums")
@@ -202,7 +226,7 @@ def _round(
     floor: np.ndarray,
     base: int,
     fixed: Mapping[int, float],
-    time_limit: float,
+    node_limit: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Rounded value per variable: ``floor`` or ``floor + base`` for candidates, the truth
     elsewhere, but for the adjusted variables of relation rows (returned as a mask)."""
@@ -225,7 +249,6 @@ def _round(
     Q = _implied(model)
     q0 = np.asarray(Q @ z).ravel()
     count, block = _blocks(model.A, sp.vstack([R, Q]).tocsr(), both)
-    sizes = np.bincount(block, minlength=count)
     greedy = 0
     for b in range(count):
         members = both[block == b]
@@ -241,7 +264,7 @@ def _round(
             len(cand),
             z[adj],
             base,
-            max(MIN_BLOCK_TIME, time_limit * sizes[b] / sizes.sum()),
+            node_limit,
             Q[qrows][:, cols].tocsr(),
             q0[qrows],
             choice[cand],
@@ -257,13 +280,17 @@ def small_count_round(
     *,
     relations: Sequence[Relation] = (),
     prior: Mapping[tuple[str, ...], int] | None = None,
-    time_limit: float = TIME_LIMIT,
+    node_limit: int = NODE_LIMIT,
+    audit: Callable[[Rounded], np.ndarray] | None = None,
 ) -> Rounded:
     """Round the small inner cells of ``tables`` (one release) to 0 or the base, keeping them additive.
 
     ``prior``: rounded values of inner cells from an earlier release of the same cells
     (:func:`inner_values`), kept where the cell is still small, so that two releases never
-    give two different roundings of one small count (SmallCountRounding's ``preRounded``)."""
+    give two different roundings of one small count (SmallCountRounding's ``preRounded``).
+    ``audit``: per variable, an exact cell to round to a multiple of the base next time because
+    a small count near it is narrowed by what the recipient already holds
+    (:func:`isp.release.holdings.audit`); the rounding runs again, at most ``MAX_ROUNDS`` times."""
     started = time.perf_counter()
     model = build(tables, relations)
     if model.truth is None:
@@ -272,14 +299,22 @@ def small_count_round(
     z = model.truth
     published = np.asarray(model.A.getnnz(axis=0)) > 0
     small = (z >= 1) & (z < base) & published
-    fixed = _fixed(model, small, prior or {}, base)
+    fixed = _fixed(model, published, prior or {})
+    inherited = np.zeros(len(z), bool)
+    for j, value in fixed.items():
+        inherited[j] = not ((small[j] and value in (0, base)) or (not small[j] and value == z[j]))
     coarse = np.zeros(len(z), bool)
     for _ in range(MAX_ROUNDS):
         floor = np.where(coarse, np.floor(z / base) * base, 0.0)
-        candidates = small | (coarse & (z != floor))
-        r, adjusted, greedy = _round(model, candidates, floor, base, fixed, time_limit)
-        result = _finish(tables, model, r, small, adjusted, base, time.perf_counter() - started, greedy, coarse)
-        more = _coarsen(result, small, coarse)
+        for j, value in fixed.items():
+            floor[j] = value  # a kept value: the floor, never rounded up from it
+        candidates = (small | (coarse & (z != floor))) & ~inherited
+        r, adjusted, greedy = _round(model, candidates, floor, base, fixed, node_limit)
+        elapsed = time.perf_counter() - started
+        result = _finish(tables, model, r, small & ~inherited, adjusted, base, elapsed, greedy, coarse, inherited)
+        more = _coarsen(result, small & ~inherited, coarse)
+        if audit is not None and not more.any():
+            more = _eligible(result, audit(result), small | inherited, coarse)
         if not more.any():
             return result
         coarse = coarse | more
@@ -296,8 +331,13 @@ def _coarsen(result: Rounded, small: np.ndarray, coarse: np.ndarray) -> np.ndarr
     R = result.model.R.tocsr()
     rows = np.unique(R[:, narrowed].nonzero()[0])
     cols = np.unique(R[rows].nonzero()[1])
-    published = np.asarray(result.model.A.getnnz(axis=0)) > 0
     more[cols] = True
+    return _eligible(result, more, small, coarse)
+
+
+def _eligible(result: Rounded, more: np.ndarray, small: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """Of ``more``: the published exact cells of at least the base not yet rounded."""
+    published = np.asarray(result.model.A.getnnz(axis=0)) > 0
     assert result.model.truth is not None
     wanted: np.ndarray = more & ~small & ~coarse & published & (result.model.truth >= result.base)
     return wanted
@@ -309,7 +349,7 @@ def _wide(result: Rounded, j: int, lo: float, hi: float) -> bool:
 
 
 def controlled(
-    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), time_limit: float = TIME_LIMIT
+    tables: Sequence[Table], base: int, *, relations: Sequence[Relation] = (), node_limit: int = NODE_LIMIT
 ) -> Rounded:
     """Every inner cell to the multiple of ``base`` below or above it (multiples stay), additive."""
     started = time.perf_counter()
@@ -318,18 +358,19 @@ def controlled(
         raise IspError("rounding needs the true figures (tables built from frames)")
     z = model.truth
     floor = np.floor(z / base) * base
-    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, time_limit)
+    r, adjusted, greedy = _round(model, z != floor, floor, base, {}, node_limit)
     return _finish(tables, model, r, z != floor, adjusted, base, time.perf_counter() - started, greedy)
 
 
-def _fixed(model: Model, small: np.ndarray, prior: Mapping[tuple[str, ...], int], base: int) -> dict[int, float]:
+def _fixed(model: Model, published: np.ndarray, prior: Mapping[tuple[str, ...], int]) -> dict[int, float]:
+    """The published variables an earlier release already gave a value (kept as they were)."""
     if not prior:
         return {}
     keys = variable_keys(model)
     out: dict[int, float] = {}
     for j, key in enumerate(keys):
         value = None if key is None else prior.get(key)
-        if value is not None and small[j] and value in (0, base):
+        if value is not None and published[j] and value >= 0:
             out[j] = float(value)
     return out
 
@@ -344,6 +385,7 @@ def _finish(
     seconds: float,
     greedy: int,
     coarse: np.ndarray | None = None,
+    inherited: np.ndarray | None = None,
 ) -> Rounded:
     y = np.asarray(model.A @ r)
     published = []
@@ -353,18 +395,46 @@ def _finish(
         }
         published.append(PublishedTable(table, shown))
     coarse = np.zeros(len(r), bool) if coarse is None else coarse
-    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse)
+    return Rounded(tuple(published), model, r, rounded, base, seconds, greedy, adjusted, coarse, inherited)
+
+
+def universe_keys(model: Model) -> list[tuple[str, ...]]:
+    """The coordinates of every leaf of the model's tables, in the model's universe order."""
+    dims = list(model.tables[0].dims)
+    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
+    return [tuple(row) for row in frame.drop_duplicates(dims)[dims].astype(str).to_numpy()]
 
 
 def variable_keys(model: Model) -> list[tuple[str, ...] | None]:
     """A stable key per variable: its leaf's coordinates (``None`` for a relation's rest)."""
     if model.kept is None:
         raise IspError("the model does not record its leaves")
-    dims = list(model.tables[0].dims)
-    frame = pd.concat([t.leaves for t in model.tables], ignore_index=True)
-    universe = frame.drop_duplicates(dims)[dims].astype(str).to_numpy()
-    keys: list[tuple[str, ...] | None] = [tuple(universe[int(leaf)]) for leaf in model.kept]
+    universe = universe_keys(model)
+    keys: list[tuple[str, ...] | None] = [universe[int(leaf)] for leaf in model.kept]
     return keys + [None] * (model.n_vars - len(keys))
+
+
+def small_of(result: Rounded) -> np.ndarray:
+    """Per variable: a published count of 1 to b-1 children (rounded to 0 or b)."""
+    model = result.model
+    assert model.truth is not None
+    published = np.asarray(model.A.getnnz(axis=0)) > 0
+    small: np.ndarray = (model.truth >= 1) & (model.truth < result.base) & published
+    if result.inherited is not None:
+        small &= ~result.inherited
+    return small
+
+
+def leaf_values(result: Rounded) -> list[tuple[tuple[str, ...], int, int]]:
+    """Every leaf of a rounded release: its key, the value its published cells give it (the sum
+    of its rounded variables) and its true value (what the next release to the same recipient
+    keeps, where the truth has not changed)."""
+    model = result.model
+    if model.leaf_map is None or model.truth is None:
+        raise IspError("the model does not record its leaves")
+    values = np.rint(model.leaf_map @ result.inner).astype(int)
+    truth = np.rint(model.leaf_map @ model.truth).astype(int)
+    return [(key, int(v), int(t)) for key, v, t in zip(universe_keys(model), values, truth, strict=True)]
 
 
 def inner_values(result: Rounded) -> dict[tuple[str, ...], int]:
@@ -395,9 +465,9 @@ def witness_ranges(result: Rounded) -> list[RangeFailure]:
     failures: list[RangeFailure] = []
     if not np.allclose(model.A @ result.inner, result.published):
         failures.append(RangeFailure("release", "published cells are not the sums of their rounded parts"))
-    names = _inner_names(model)
+    names = inner_names(model)
     assert model.truth is not None
-    small = (model.truth >= 1) & (model.truth < base) & (np.asarray(model.A.getnnz(axis=0)) > 0)
+    small = small_of(result)
     for index in np.flatnonzero(small):
         if result.inner[index] not in (0, base):
             failures.append(RangeFailure(names[index], "a small count was published unrounded"))
@@ -427,6 +497,8 @@ def attacker_box(result: Rounded, small: np.ndarray) -> tuple[np.ndarray, np.nda
     moved = result.adjusted
     lo[moved] = np.maximum(base, result.inner[moved] - ADJUST * base)
     hi[moved] = result.inner[moved] + ADJUST * base
+    if result.inherited is not None:  # what the earlier release tells, not this one
+        lo[result.inherited], hi[result.inherited] = 0, np.inf
     return lo, hi
 
 
@@ -471,7 +543,7 @@ def _one_row(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, j: int) -> tuple[flo
     return float(max(lo[j], np.ceil(a - 1e-9))), float(min(hi[j], np.floor(b + 1e-9)))
 
 
-def _inner_names(model: Model) -> list[str]:
+def inner_names(model: Model) -> list[str]:
     """A readable name per variable: the first published cell made of it alone, else its key."""
     keys = variable_keys(model)
     names = [", ".join(k) if k else "the rest of an indicator group" for k in keys]

@@ -7,6 +7,8 @@ Shared by the rules of a request (:mod:`isp.governance.request_rules`), its stat
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,8 @@ from isp.history.attribution import yaml_at
 REQUESTS_DIR = "requests"
 RequestType = Literal["external", "media", "government", "onward"]
 REQUEST_TYPES: tuple[str, ...] = ("external", "media", "government", "onward")
+Language = Literal["en", "ar"]
+EMAIL = re.compile(r"[^@\s<>(),;:]+@[^@\s<>(),;:]+\.[^@\s<>(),;:]+")
 
 
 class _Model(BaseModel):
@@ -72,10 +76,44 @@ class Request(_Model):
     releases: list[Release] = []
     # the coordinators' choice: send the requester the (non-identifiable) reasons of a denial
     share_denial_reasons: bool | None = None
+    # the languages of the release's notes (method, attribution, undertaking); English always
+    languages: list[Language] = ["en"]
+
+    @property
+    def bilingual(self) -> bool:
+        return "ar" in self.languages
 
     @property
     def path(self) -> str:
         return path_of(self.id)
+
+
+def organisation_key(name: str) -> str:
+    """An organisation's name as compared: Unicode-normalised (NFKC), case-folded, punctuation
+    dropped, whitespace collapsed (``"Amman Institute, for Social-Research"`` and ``"amman
+    institute for social research"`` are one)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    kept = "".join(ch if ch.isalnum() else " " for ch in folded)
+    return " ".join(kept.split())
+
+
+def emails(contact: str) -> set[str]:
+    """Every e-mail address in a requester's contact field, case-folded."""
+    return {m.casefold().strip(".") for m in EMAIL.findall(unicodedata.normalize("NFKC", contact))}
+
+
+def same_recipient(a: Request, b: Request) -> bool:
+    """Whether the figures released under ``a`` and ``b`` go to one recipient, who could combine
+    them: the same organisation (:func:`organisation_key`, non-empty), or an e-mail address in
+    common in ``requester.contact``, or (government requests) the same recipient code. One
+    match is enough: a person who moves between organisations keeps what they received, and
+    an organisation keeps what any of its staff received."""
+    org_a, org_b = organisation_key(a.requester.organization), organisation_key(b.requester.organization)
+    if org_a and org_a == org_b:
+        return True
+    if emails(a.requester.contact) & emails(b.requester.contact):
+        return True
+    return bool(a.recipient) and a.recipient == b.recipient
 
 
 def path_of(request_id: str) -> str:

@@ -80,6 +80,34 @@ RECIPIENT_UNDERTAKING = (
 )
 
 
+# The attribution and the undertaking in Arabic, for bilingual releases (the request's
+# ``languages: [en, ar]``): the default wording above in Modern Standard Arabic. CPIMS keeps its
+# Latin name, as it does in the group's Arabic documents; ``{contacts}`` as above.
+DEFAULT_WORDING_AR: tuple[str, ...] = (
+    "لا تشمل هذه الأرقام إلا الحالات المُبلَّغ عنها، ولا تمثّل بأي حال من الأحوال جميع حالات حماية الطفل، "
+    "ولا جميع الأطفال غير المصحوبين والمنفصلين عن ذويهم، في الأردن.",
+    "أعدّت هذا التقرير الإحصائي الموحَّد حصراً وكالاتُ إدارة حالات حماية الطفل التي تسجّل إدارة حالاتها في "
+    "نظام CPIMS، والعاملة في اثنتي عشرة محافظة أردنية مع السكان المتأثرين بالأزمة السورية، وذلك بموافقة "
+    "الأطفال ومقدّمي الرعاية لهم.",
+    "هذه المعلومات سرّية، ولا يجوز نسخها أو نشرها دون إذن من الوكالات المستخدمة لنظام CPIMS. ولأي استخدام "
+    f"آخر، يُرجى التواصل مع مسؤولي الارتباط لنظام CPIMS في الوكالات المنسِّقة: {CONTACTS}.",
+)
+
+RECIPIENT_UNDERTAKING_AR = (
+    "لا يجوز للجهة المستلِمة أن تنقل هذه المعلومات إلى أي طرف آخر، ولا أن تستخدمها في غير الغرض المأذون به. "
+    "ويُحال كل من يطلبها من الجهة المستلِمة إلى مسؤولي الارتباط لنظام CPIMS في الوكالات المنسِّقة "
+    f"({CONTACTS})، الذين يطلبون إذن الوكالات."
+)
+
+
+def release_notices_ar(isp: Isp) -> tuple[tuple[str, ...], str]:
+    """The attribution paragraphs and the recipient's undertaking in Arabic (bilingual releases)."""
+    people = contacts(isp)
+    return tuple(t.replace(CONTACTS, people) for t in DEFAULT_WORDING_AR), RECIPIENT_UNDERTAKING_AR.replace(
+        CONTACTS, people
+    )
+
+
 def contacts(isp: Isp) -> str:
     """The coordinators' primary focal points, from agencies.yaml: names and e-mails, without the
     agency codes, so that no file of a release names an agency (each e-mail says who it is)."""

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from isp.errors import IspError
 from isp.protocol import attribution, loading, workdays
 from isp.protocol.models import DisclosureProfile, Isp
+from isp.release import holdings
+from isp.release.holdings import Holdings
 from isp.release.html import EXTERNAL_TEMPLATE, render
 from isp.release.output import WrittenFile, check_destination, write_package
 from isp.release.package import Package, ReleaseMeta, labels_for, with_period_bounds
@@ -121,10 +123,14 @@ def method_note_ar(profile: DisclosureProfile) -> str:
     if profile.method == "rounding":
         base = profile.round_base
         return (
-            f"تقريب الأعداد الصغيرة، بأساس {base}: قُرّبت الأعداد من 1 إلى {base - 1} طفلاً في أدق "
-            f"تصنيف إلى 0 أو {base} حتى لا يدل عدد صغير على طفل؛ وكل مجموع هو حاصل جمع أجزائه المقرّبة."
+            f"تقريب الأعداد الصغيرة، بأساس {base}: قُرِّبت أعداد الأطفال من 1 إلى {base - 1} في أدقّ "
+            f"تصنيف إلى 0 أو {base}، حتى لا يدلّ عدد صغير على طفل بعينه؛ وكل مجموع هو حاصل جمع أجزائه "
+            "المقرَّبة، لذا قد تختلف المجاميع اختلافاً طفيفاً عن الأرقام الفعلية."
         )
-    return "حجب الخلايا: أُخفيت الأعداد الصغيرة وما يلزم معها حتى لا يمكن استنتاجها؛ وكل رقم ظاهر دقيق."
+    rules = f"الأعداد الأقل من {profile.threshold} ({profile.site_threshold} للموقع الواحد)"
+    if profile.dominance_p > 0:
+        rules += " والخلايا التي تكاد وكالة واحدة تشكّلها بمفردها"
+    return f"حجب الخلايا: أُخفيت {rules}، ومعها الخلايا الإضافية اللازمة كي لا يمكن استنتاج أيٍّ منها؛ وكل رقم ظاهر دقيق."
 
 
 def notes(isp: Isp, spec: ReleaseSpec, profile_name: str = PROFILE) -> tuple[str, ...]:
@@ -171,7 +177,7 @@ def build_package(
 
     profile = request_files.required_profile(root, isp, request, PROFILE)
     figures = release_sources.period_figures(root, isp, spec, jobs)
-    prior = earlier_rounding(root, isp, spec, request, profile)
+    prior = earlier_holdings(root, isp, spec, request, profile)
     protected = release_protect.protect(isp, spec, figures, profile, prior=prior)
     meta = ReleaseMeta(
         release_id=next_release_id(request),
@@ -189,31 +195,28 @@ def build_package(
         source_commit=_head(root),
         method=method_note(isp.protocol.disclosure.profiles[profile]),
         method_short=method_short(isp.protocol.disclosure.profiles[profile]),
-        method_ar=method_note_ar(isp.protocol.disclosure.profiles[profile]),
+        **_arabic(isp, isp.protocol.disclosure.profiles[profile], request),
     )
     table = with_period_bounds(protected.table, spec.periods)
     return Package(meta, table, labels_for(isp, spec.indicators), protected.suppressed)
 
 
-def earlier_rounding(
-    root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str
-) -> dict[tuple[str, ...], int]:
-    """The rounding of every small cell in the earlier releases of this request, rebuilt from the
-    aggregates at the commit each was made from (in memory), so that this release rounds a
-    still-small cell the same way: an attacker holding both learns nothing from the pair."""
-    from isp.release import protect as release_protect
-    from isp.release import sources as release_sources
-
-    if isp.protocol.disclosure.profiles[profile].method != "rounding":
+def _arabic(isp: Isp, profile: DisclosureProfile, request: Request) -> dict[str, Any]:
+    """The Arabic notes of a bilingual release (``languages: [en, ar]`` on the request), else none."""
+    if not request.bilingual:
         return {}
-    prior: dict[tuple[str, ...], int] = {}
-    for earlier in request.releases:
-        used = isp.protocol.disclosure.profiles.get(earlier.profile or "")
-        if not earlier.source_commit or used is None or used.method != "rounding":
-            continue
-        figures = release_sources.figures_at(root, isp, spec, earlier.source_commit)
-        prior = release_protect.inner_rounding(isp, spec, figures, used, prior)
-    return prior
+    attribution_ar, undertaking_ar = attribution.release_notices_ar(isp)
+    return {"method_ar": method_note_ar(profile), "attribution_ar": attribution_ar, "undertaking_ar": undertaking_ar}
+
+
+def earlier_holdings(root: Path, isp: Isp, spec: ReleaseSpec, request: Request, profile: str) -> Holdings:
+    """What the recipient already holds (:mod:`isp.release.holdings`): the earlier releases of this
+    request and of every request to the same recipient, rebuilt from the aggregates at the commit
+    each was made from (in memory), so that this release rounds a still-small cell the same way
+    and its audit covers them all."""
+    if isp.protocol.disclosure.profiles[profile].method != "rounding":
+        return Holdings()
+    return holdings.holdings(root, isp, request, spec)
 
 
 def _head(root: Path) -> str:

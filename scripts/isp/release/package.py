@@ -23,6 +23,7 @@ PUBLISHED_COLUMNS = ["period", "site", "indicator", "sex", "age_group", "nationa
 DIMENSIONS = ["sex", "age_group", "nationality"]
 NOTE_SUPPRESSED = "suppressed"
 NOTE_SMALL_DENOMINATOR = "not shown: too few cases, or it would reveal a hidden count"
+ARABIC_HEADINGS = ("طريقة حماية الأرقام", "تعهّد الجهة المستلِمة")  # method; the recipient's undertaking
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,26 @@ class ReleaseMeta:
     source_commit: str = ""
     method: str = ""  # how the figures were protected, one plain paragraph (every file states it)
     method_short: str = ""  # e.g. "small-count rounding, base 5"
-    method_ar: str = ""  # the paragraph in Arabic (metadata; every file once releases are bilingual)
+    # bilingual releases (the request's ``languages: [en, ar]``): the method paragraph, the
+    # attribution and the undertaking in Arabic, on every file; empty for English-only releases
+    method_ar: str = ""
+    attribution_ar: tuple[str, ...] = ()
+    undertaking_ar: str = ""
+
+    @property
+    def bilingual(self) -> bool:
+        return bool(self.method_ar)
+
+    @property
+    def arabic(self) -> tuple[str, ...]:
+        """The Arabic paragraphs, in the order every file prints them."""
+        if not self.bilingual:
+            return ()
+        return (
+            f"{ARABIC_HEADINGS[0]}: {self.method_ar}",
+            *self.attribution_ar,
+            f"{ARABIC_HEADINGS[1]}: {self.undertaking_ar}",
+        )
 
 
 @dataclass(frozen=True)

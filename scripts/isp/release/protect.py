@@ -27,7 +27,6 @@ right, and it bounds its parts from above as any published total does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,13 +37,11 @@ from isp.disclosure import PercentTable, PublishedTable, Relation, Table, domina
 from isp.disclosure.tables import Labels
 from isp.errors import IspError
 from isp.protocol.models import DisclosureProfile, Isp
+from isp.release import holdings
 from isp.release.cube import LEAF, leaf_sites
 from isp.release.package import NOTE_SMALL_DENOMINATOR, NOTE_SUPPRESSED, PUBLISHED_COLUMNS
 from isp.release.sources import PeriodFigures
 from isp.release.spec import TOTAL, ReleaseSpec
-
-Prior = Mapping[tuple[str, ...], int]
-"""Rounded small inner cells of earlier releases, by leaf (:func:`rounding.inner_values`)."""
 
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("by sex and age", ("sex", "age_group")),
@@ -292,7 +289,7 @@ def audited_percentages(
 
 
 def protect_period(
-    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: Prior | None = None
+    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile_name: str, prior: holdings.Holdings | None = None
 ) -> pd.DataFrame:
     """The published rows of one period, after protection, percentages and a passing audit."""
     profile = isp.protocol.disclosure.profiles[profile_name]
@@ -326,32 +323,58 @@ def _refuse_ranges(failures: list[rounding.RangeFailure], period: str) -> IspErr
     )
 
 
-def inner_rounding(
-    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile: DisclosureProfile, prior: Prior
-) -> dict[tuple[str, ...], int]:
-    """The rounded small cells of a release of ``spec`` made from ``figures`` (``prior``: of the
-    releases before it), to keep in the next one."""
-    out = dict(prior)
-    for period in figures:
-        made = tables(isp, spec, period)
-        result = rounding.small_count_round(made.protected, profile, relations=relations(isp, spec), prior=prior)
-        out.update(rounding.inner_values(result))
-    return out
+def _refuse_combined(names: list[str], period: str) -> IspError:
+    listed = "; ".join(names[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return IspError(
+        f"release refused: with the earlier releases to the same recipient, {len(names)} small count(s) "
+        f"of {period} could be narrowed: {listed}{more} (nothing was written)"
+    )
+
+
+def round_period(
+    isp: Isp,
+    spec: ReleaseSpec,
+    figures: PeriodFigures,
+    profile: DisclosureProfile,
+    prior: holdings.Holdings | None = None,
+) -> rounding.Rounded:
+    """The counts of one period rounded together, keeping the rounding of the cells the recipient
+    already holds (``prior``: :func:`isp.release.holdings.holdings`) where they are still small."""
+    made = tables(isp, spec, figures)
+    leaves = pd.concat([t.leaves for t in made.protected], ignore_index=True).drop_duplicates(LEAF)
+    now = {tuple(str(v) for v in row[:-1]): int(row[-1]) for row in leaves[[*LEAF, "count"]].to_numpy()}
+    label = figures.period.label
+    kept = prior.leaf_prior(spec, label, now) if prior else None
+    held = prior.held.get(label, []) if prior else []
+
+    def audit(result: rounding.Rounded) -> np.ndarray:
+        return holdings.audit(isp, spec, figures, result, held)[1]
+
+    return rounding.small_count_round(
+        made.protected, profile, relations=relations(isp, spec), prior=kept, audit=audit if held else None
+    )
 
 
 def rounded_period(
-    isp: Isp, spec: ReleaseSpec, figures: PeriodFigures, profile: DisclosureProfile, prior: Prior | None = None
+    isp: Isp,
+    spec: ReleaseSpec,
+    figures: PeriodFigures,
+    profile: DisclosureProfile,
+    prior: holdings.Holdings | None = None,
 ) -> pd.DataFrame:
     """One period under small-count rounding: the counts rounded together (additive across
-    tables), the audit of every small cell's range, and percentages from rounded counts.
-    ``prior``: the rounding of earlier releases of the same cells, kept where still small."""
+    tables), the audit of every small cell's range, within the release and against everything
+    the recipient holds (``prior``), and percentages from rounded counts."""
     made = tables(isp, spec, figures)
-    rels = relations(isp, spec)
-    result = rounding.small_count_round(made.protected, profile, relations=rels, prior=prior)
+    result = round_period(isp, spec, figures, profile, prior)
     label = figures.period.label
     failures = rounding.witness_ranges(result)
     if failures:
         raise _refuse_ranges(failures, label)
+    narrowed = holdings.check(isp, spec, figures, result, prior.held.get(label, []) if prior else [])
+    if narrowed:
+        raise _refuse_combined(narrowed, label)
     counts = [result.table(t.name) for t in made.counts]
     percents = [
         (code, rounded_percentages(nums, [result.table(d.name) for d in dens], profile, _containers(spec, made, code)))
@@ -408,10 +431,15 @@ def rounded_percentages(
 
 
 def protect(
-    isp: Isp, spec: ReleaseSpec, figures: list[PeriodFigures], profile_name: str, prior: Prior | None = None
+    isp: Isp,
+    spec: ReleaseSpec,
+    figures: list[PeriodFigures],
+    profile_name: str,
+    prior: holdings.Holdings | None = None,
 ) -> Protected:
     """Every period protected and audited; the release's published table and its suppressed cells.
-    ``prior``: the rounding of earlier releases (:func:`inner_rounding`), kept where still small."""
+    ``prior``: what the recipient holds (:func:`isp.release.holdings.holdings`): its rounding is
+    kept where still small, and the audit covers it."""
     if not figures:
         raise IspError(f"{spec.source}: no period to release")
     frame = pd.concat([protect_period(isp, spec, f, profile_name, prior) for f in figures], ignore_index=True)

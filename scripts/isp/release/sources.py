@@ -35,6 +35,10 @@ class PeriodFigures:
     numerators: pd.DataFrame  # LEAF + count, percent-only indicators (never published as counts)
     contributions: pd.DataFrame  # LEAF + count + agency, for counts and numerators
     source: tuple[str, str] = ("", "")  # the aggregate's path and the sha256 of its ciphertext
+    # the consolidated figures the leaves were made from (site, indicator, sex, age_group,
+    # nationality, count; the national rows left out): the ground cells of the audit across
+    # releases to one recipient (:mod:`isp.release.holdings`); in memory only
+    ground: pd.DataFrame | None = None
 
 
 def aggregate_path(period: Period) -> str:
@@ -94,13 +98,25 @@ def period_figures(root: Path, isp: Isp, spec: ReleaseSpec, jobs: int | None = N
         numerators = leaves(aggregate, plan, geo, numerator_codes)
         shares = contributions(per_agency[period], plan, geo, plan.counts + numerator_codes)
         _check_consistent(period, pd.concat([counts, numerators], ignore_index=True), shares)
-        figures.append(PeriodFigures(period, counts, numerators, shares, source))
+        figures.append(PeriodFigures(period, counts, numerators, shares, source, ground_of(aggregate)))
     return figures
 
 
-def figures_at(root: Path, isp: Isp, spec: ReleaseSpec, commit: str) -> list[PeriodFigures]:
+def ground_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The site rows of a period's consolidated figures, keys as strings."""
+    from isp.release.spec import NATIONAL
+
+    sites = frame[frame["site"].astype(str) != NATIONAL]
+    out = sites.groupby(LEAF, as_index=False, observed=True)["count"].sum()
+    return out.astype({column: str for column in LEAF}).astype({"count": "int64"})
+
+
+def figures_at(
+    root: Path, isp: Isp, spec: ReleaseSpec, commit: str, labels: set[str] | None = None
+) -> list[PeriodFigures]:
     """The published counts and numerators of ``spec`` from the aggregates at ``commit`` (an
-    earlier release's), decrypted in memory; no contributions (rounding does not use them)."""
+    earlier release's), decrypted in memory; no contributions (rounding does not use them).
+    ``labels``: only these periods (default: every period of ``spec``)."""
     from isp.consolidate import codec
     from isp.consolidate.outputs import read_table
     from isp.history import provenance
@@ -109,6 +125,8 @@ def figures_at(root: Path, isp: Isp, spec: ReleaseSpec, commit: str) -> list[Per
     numerator_codes = tuple(n for n, _ in plan.percents)
     out = []
     for period in spec.periods:
+        if labels is not None and period.label not in labels:
+            continue
         rel = aggregate_path(period)
         envelope = provenance.file_at(root, commit, rel)
         if envelope is None:
@@ -118,7 +136,11 @@ def figures_at(root: Path, isp: Isp, spec: ReleaseSpec, commit: str) -> list[Per
         none = pd.DataFrame(columns=[*LEAF, "count", "agency"])
         out.append(
             PeriodFigures(
-                period, leaves(frame, plan, geo, plan.counts), leaves(frame, plan, geo, numerator_codes), none
+                period,
+                leaves(frame, plan, geo, plan.counts),
+                leaves(frame, plan, geo, numerator_codes),
+                none,
+                ground=ground_of(frame),
             )
         )
     return out

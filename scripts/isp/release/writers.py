@@ -9,6 +9,12 @@
   release ID, the recipient and the disclaimers;
 - ``README.txt`` and ``metadata.json`` (``caveats`` holds the attribution and disclaimers,
   ``files`` the sha256 of every other file).
+
+A bilingual release (the request's ``languages: [en, ar]``) also states the method paragraph,
+the attribution and the recipient's undertaking in Arabic in every file: after the English
+lines of the CSV comments, the XLSX sheets' headers (right to left) and the README; in two more
+HXL columns (``+i_ar``); under ``disclosure_method_note_ar`` and ``caveats_ar`` in metadata.json;
+in a ``lang="ar" dir="rtl"`` section of the HTML report.
 The HTML report is rendered by :mod:`isp.release.html`.
 """
 
@@ -67,7 +73,10 @@ HXL_TAGS: dict[str, str] = {
     "note": "#meta+note",
     "method": "#meta+method",
     "attribution": "#meta+attribution",
+    "method_ar": "#meta+method+i_ar",
+    "attribution_ar": "#meta+attribution+i_ar",
 }
+ARABIC_COLUMNS = ("method_ar", "attribution_ar")  # the HXL file's columns of a bilingual release only
 HXL_DESCRIPTIONS: dict[str, str] = {
     "release_id": "release identifier, to cite",
     "recipient": "the person and organisation the release was made for",
@@ -88,6 +97,8 @@ HXL_DESCRIPTIONS: dict[str, str] = {
     "note": "why a value is empty",
     "method": "how the figures were protected (small-count rounding and its base, or cell suppression)",
     "attribution": "the attribution and conditions of use every external output carries",
+    "method_ar": "the method paragraph in Arabic (bilingual releases)",
+    "attribution_ar": "the attribution and the recipient's undertaking in Arabic (bilingual releases)",
 }
 
 
@@ -111,7 +122,13 @@ def header_lines(package: Package) -> list[str]:
         f"Request {meta.request_id}; generated {meta.generated.isoformat()}; disclosure profile {meta.profile}",
         *([f"Method: {meta.method}"] if meta.method else []),
         *(f"Disclaimer: {text}" for text in meta.disclaimers),
+        *meta.arabic,
     ]
+
+
+def hxl_keys(package: Package) -> list[str]:
+    """The HXL file's columns: the Arabic ones only in a bilingual release."""
+    return [k for k in HXL_TAGS if package.meta.bilingual or k not in ARABIC_COLUMNS]
 
 
 def rows(package: Package) -> Iterable[list[str]]:
@@ -140,9 +157,10 @@ def to_csv(package: Package) -> bytes:
 
 def to_hxl(package: Package) -> bytes:
     meta, labels = package.meta, package.labels
-    keys = list(HXL_TAGS)
+    keys = hxl_keys(package)
     lines: list[list[str]] = [keys, [HXL_TAGS[k] for k in keys]]
     attribution = " ".join(meta.disclaimers)
+    attribution_ar = " ".join((*meta.attribution_ar, meta.undertaking_ar)) if meta.bilingual else ""
     for rec in package.table.itertuples(index=False):
         value = format_value(rec.value, rec.measure)
         row = {
@@ -165,14 +183,19 @@ def to_hxl(package: Package) -> bytes:
             "note": rec.note,
             "method": meta.method_short,
             "attribution": attribution,
+            "method_ar": meta.method_ar,
+            "attribution_ar": attribution_ar,
         }
         lines.append([str(row[k]) for k in keys])
     return _csv_bytes(lines)
 
 
 def _sheet_header(sheet: Worksheet, package: Package) -> int:
+    arabic = set(package.meta.arabic)
     for line in header_lines(package):
         sheet.append([line])
+        if line in arabic:  # right to left, right-aligned
+            sheet.cell(row=sheet.max_row, column=1).alignment = Alignment(horizontal="right", readingOrder=2)
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([])
     return int(sheet.max_row)
@@ -206,9 +229,13 @@ def to_xlsx(package: Package) -> bytes:
     for note in package.meta.notes:
         about.append([f"Note: {note}"])
     about.column_dimensions["A"].width = 140
+    arabic = set(package.meta.arabic)
     for row in about.iter_rows():
         for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            rtl = cell.value in arabic
+            cell.alignment = Alignment(
+                wrap_text=True, vertical="top", horizontal="right" if rtl else None, readingOrder=2 if rtl else 0
+            )
     _table_sheet(book, "Counts", package, "count")
     if not package.percents().empty:
         _table_sheet(book, "Percentages", package, "percent")
@@ -245,7 +272,7 @@ def to_readme(package: Package, names: dict[str, str]) -> bytes:
     }
     lines += [f"  {names[key]}: {text}" for key, text in described.items()]
     lines += ["", "HXL hashtags:"]
-    lines += [f"  {HXL_TAGS[key]:<30} {key}: {HXL_DESCRIPTIONS[key]}" for key in HXL_TAGS]
+    lines += [f"  {HXL_TAGS[key]:<30} {key}: {HXL_DESCRIPTIONS[key]}" for key in hxl_keys(package)]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -261,14 +288,22 @@ def to_metadata(package: Package, files: dict[str, bytes]) -> bytes:
         "disclosure_profile": meta.profile,
         "disclosure_method": meta.method_short,
         "disclosure_method_note": meta.method,
-        "disclosure_method_note_ar": meta.method_ar,
+        "languages": ["en", "ar"] if meta.bilingual else ["en"],
+        **(
+            {
+                "disclosure_method_note_ar": meta.method_ar,
+                "caveats_ar": [*meta.attribution_ar, meta.undertaking_ar],
+            }
+            if meta.bilingual
+            else {}
+        ),
         "periods": [{"label": p.label, "first_month": p.first, "last_month": p.last} for p in meta.periods],
         "suppressed_cells": package.suppressed,
         "source_commit": meta.source_commit,
         "inputs": [{"path": path, "sha256": digest} for path, digest in meta.inputs],
         "caveats": list(meta.disclaimers),
         "notes": list(meta.notes),
-        "hxl": {tag: HXL_DESCRIPTIONS[key] for key, tag in HXL_TAGS.items()},
+        "hxl": {HXL_TAGS[key]: HXL_DESCRIPTIONS[key] for key in hxl_keys(package)},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
