@@ -214,9 +214,25 @@ def earlier_holdings(root: Path, isp: Isp, spec: ReleaseSpec, request: Request, 
     request and of every request to the same recipient, rebuilt from the aggregates at the commit
     each was made from (in memory), so that this release rounds a still-small cell the same way
     and its audit covers them all."""
+    from isp.release import protect as release_protect
+    from isp.release import sources as release_sources
+
+    out = Holdings()
     if isp.protocol.disclosure.profiles[profile].method != "rounding":
-        return Holdings()
-    return holdings.holdings(root, isp, request, spec)
+        return out
+    for other, release in holdings.earlier_releases(root, request):
+        used = isp.protocol.disclosure.profiles.get(release.profile or "")
+        if not release.source_commit or used is None or used.method != "rounding":
+            continue
+        theirs = read_spec(isp, other.data.model_dump(), other.path)
+        shared = holdings.shared_periods(spec, theirs, release.id)
+        for figures in release_sources.figures_at(root, isp, theirs, release.source_commit, shared) if shared else []:
+            label = figures.period.label
+            result = release_protect.round_period(isp, theirs, figures, used, out)
+            assert figures.ground is not None
+            out.held.setdefault(label, []).append(holdings.Held(release.id, theirs, result, figures.ground))
+            holdings.remember(out, theirs, label, result)
+    return out
 
 
 def _head(root: Path) -> str:

@@ -40,7 +40,7 @@ from isp.errors import IspError
 from isp.protocol.models import Isp
 from isp.release.cube import LEAF
 from isp.release.sources import PeriodFigures
-from isp.release.spec import NATIONAL, REST, ReleaseSpec, read_spec
+from isp.release.spec import NATIONAL, REST, ReleaseSpec
 
 if TYPE_CHECKING:
     from isp.governance.request_models import Release, Request
@@ -113,7 +113,7 @@ def earlier_releases(root: Path, request: Request) -> list[tuple[Request, Releas
     return sorted(found, key=lambda pair: (pair[1].date, pair[1].id))
 
 
-def _overlap(spec: ReleaseSpec, earlier: ReleaseSpec, release_id: str) -> set[str]:
+def shared_periods(spec: ReleaseSpec, earlier: ReleaseSpec, release_id: str) -> set[str]:
     """The period labels ``earlier`` shares with ``spec``; refused if one only overlaps."""
     shared = set()
     for mine in spec.periods:
@@ -127,29 +127,6 @@ def _overlap(spec: ReleaseSpec, earlier: ReleaseSpec, release_id: str) -> set[st
                     "(ask for the same periods, or periods that do not overlap) (nothing was written)"
                 )
     return shared
-
-
-def holdings(root: Path, isp: Isp, request: Request, spec: ReleaseSpec) -> Holdings:
-    """The earlier releases to this recipient for the periods of ``spec``, rebuilt in memory."""
-    from isp.release import protect as release_protect
-    from isp.release import sources as release_sources
-
-    out = Holdings()
-    for other, release in earlier_releases(root, request):
-        used = isp.protocol.disclosure.profiles.get(release.profile or "")
-        if not release.source_commit or used is None or used.method != "rounding":
-            continue
-        theirs = read_spec(isp, other.data.model_dump(), other.path)
-        shared = _overlap(spec, theirs, release.id)
-        if not shared:
-            continue
-        for figures in release_sources.figures_at(root, isp, theirs, release.source_commit, shared):
-            label = figures.period.label
-            result = release_protect.round_period(isp, theirs, figures, used, out)
-            assert figures.ground is not None
-            out.held.setdefault(label, []).append(Held(release.id, theirs, result, figures.ground))
-            remember(out, theirs, label, result)
-    return out
 
 
 def remember(out: Holdings, spec: ReleaseSpec, period: str, result: rounding.Rounded) -> None:

@@ -340,7 +340,7 @@ def round_period(
     prior: holdings.Holdings | None = None,
 ) -> rounding.Rounded:
     """The counts of one period rounded together, keeping the rounding of the cells the recipient
-    already holds (``prior``: :func:`isp.release.holdings.holdings`) where they are still small."""
+    already holds (``prior``: :func:`isp.release.build.earlier_holdings`) where they are still small."""
     made = tables(isp, spec, figures)
     leaves = pd.concat([t.leaves for t in made.protected], ignore_index=True).drop_duplicates(LEAF)
     now = {tuple(str(v) for v in row[:-1]): int(row[-1]) for row in leaves[[*LEAF, "count"]].to_numpy()}
@@ -438,7 +438,7 @@ def protect(
     prior: holdings.Holdings | None = None,
 ) -> Protected:
     """Every period protected and audited; the release's published table and its suppressed cells.
-    ``prior``: what the recipient holds (:func:`isp.release.holdings.holdings`): its rounding is
+    ``prior``: what the recipient holds (:func:`isp.release.build.earlier_holdings`): its rounding is
     kept where still small, and the audit covers it."""
     if not figures:
         raise IspError(f"{spec.source}: no period to release")
