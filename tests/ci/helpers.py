@@ -3,9 +3,31 @@ porcelain would never write (odd names, gitlinks, missing objects)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
-from tests.helpers import IspRepo, git
+from tests.helpers import IspRepo, Result, git, isp
+
+TODAY = "2025-06-20"  # the day the pull-request tests judge on (ISP_TODAY)
+
+
+def start_pr(repo: IspRepo, base: str, name: str) -> None:
+    """Check out a fresh branch ``name`` at ``base``, with nothing left over from another test."""
+    git(repo.root, "checkout", "-q", "-f", "-B", name.replace(":", "-"), base)
+    git(repo.root, "clean", "-q", "-f", "-d", "-x", "-e", ".demo-keys")
+
+
+def ci_pr(repo: IspRepo, base: str, key: bool = False) -> Result:
+    """``isp ci pr --json`` on the checked-out branch, with CI's key when ``key``."""
+    env: dict[str, str | None] = {"ISP_TODAY": TODAY}
+    if key:
+        env.update(repo.keyring.env("ci"))
+    return isp("ci", "pr", "--repo", repo.root, "--base", base, "--head", "HEAD", "--json", env=env)
+
+
+def rules(result: Result) -> set[str]:
+    """The rule codes of the violations ``isp ci pr --json`` reported."""
+    return {v["rule"] for v in json.loads(result.out)["violations"]}
 
 
 def blob(repo: IspRepo, data: bytes) -> str:

@@ -16,10 +16,9 @@ from isp.ci import paths
 from isp.crypto import keys, sops
 from isp.demo import synthetic
 from isp.sheets import tidy
-from tests.ci.helpers import blob, commit_tree, index_commit, tree_plus
+from tests.ci.helpers import TODAY, blob, ci_pr, commit_tree, index_commit, rules, start_pr, tree_plus
 from tests.helpers import REPO_ROOT, IspRepo, Result, git, isp, new_ssh_key, write_submission
 
-TODAY = "2025-06-20"
 CANARY = 918273
 COORDINATOR = "IMC:primary"  # IMC coordinates in the test protocol
 
@@ -28,22 +27,6 @@ COORDINATOR = "IMC:primary"  # IMC coordinates in the test protocol
 def base(module_repo: IspRepo) -> str:
     write_submission(module_repo, "IRC", "2025-01")
     return module_repo.commit("IRC: January", signer="IRC:primary")
-
-
-def start_pr(repo: IspRepo, base: str, name: str) -> None:
-    git(repo.root, "checkout", "-q", "-f", "-B", name, base)
-    git(repo.root, "clean", "-q", "-f", "-d", "-x", "-e", ".demo-keys")
-
-
-def ci_pr(repo: IspRepo, base: str, key: bool = False) -> Result:
-    env: dict[str, str | None] = {"ISP_TODAY": TODAY}
-    if key:
-        env.update(repo.keyring.env("ci"))
-    return isp("ci", "pr", "--repo", repo.root, "--base", base, "--head", "HEAD", "--json", env=env)
-
-
-def rules(result: Result) -> set[str]:
-    return {v["rule"] for v in json.loads(result.out)["violations"]}
 
 
 def sheet_csv(repo: IspRepo) -> bytes:

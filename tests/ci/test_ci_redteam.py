@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from tests.helpers import IspRepo, Result, git, isp, patched_env, write_submission
+from tests.ci.helpers import ci_pr, rules, start_pr
+from tests.helpers import IspRepo, git, patched_env, write_submission
 
-TODAY = "2025-06-20"
 JANUARY = "submissions/IRC/2025-01.csv"
 
 
@@ -23,22 +23,6 @@ def base(module_repo: IspRepo) -> str:
     module_repo.commit("IRC: January", signer="IRC:primary")
     write_submission(module_repo, "IRC", "2025-01", seed=77)
     return module_repo.commit("IRC: corrected January", signer="IRC:primary")
-
-
-def start_pr(repo: IspRepo, base: str, name: str) -> None:
-    git(repo.root, "checkout", "-q", "-f", "-B", name.replace(":", "-"), base)
-    git(repo.root, "clean", "-q", "-f", "-d", "-x", "-e", ".demo-keys")
-
-
-def ci_pr(repo: IspRepo, base: str, key: bool = False) -> Result:
-    env: dict[str, str | None] = {"ISP_TODAY": TODAY}
-    if key:
-        env.update(repo.keyring.env("ci"))
-    return isp("ci", "pr", "--repo", repo.root, "--base", base, "--head", "HEAD", "--json", env=env)
-
-
-def rules(result: Result) -> set[str]:
-    return {v["rule"] for v in json.loads(result.out)["violations"]}
 
 
 def merge_of(repo: IspRepo, tree: str, parents: list[str], signer: str) -> str:
