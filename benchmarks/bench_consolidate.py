@@ -240,7 +240,7 @@ def scenario_c(work: Path, jobs: int) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     sops = subprocess.run([crypto.sops_binary(), "--version"], capture_output=True, text=True, check=False)
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "sops": sops.stdout.split("\n")[0].strip(), "sops_binary": crypto.sops_binary()}  # fmt: skip
+            "sops": sops.stdout.split("\n")[0].strip(), "sops_binary": Path(crypto.sops_binary()).name}  # fmt: skip
 
 
 def main() -> None:
