@@ -291,6 +291,29 @@ EXTRA_SHEET = _declare(
     "keep only the input worksheet (extra worksheets may hold case details)",
     "sheets",
 )
+ENCRYPTED_FILE = _declare(
+    "encrypted-file",
+    "Password-protected workbook",
+    "the workbook is protected with a password, so it cannot be read",
+    "remove the password (Excel: File > Info > Protect Workbook > Encrypt with Password, clear it) and save "
+    "as .xlsx; `isp submit` encrypts the figures itself",
+    "sheets",
+)
+MERGED_CELLS = _declare(
+    "merged-cells",
+    "Merged cells",
+    "the cells {cells} are merged; a merged range keeps its value in its first cell only",
+    "unmerge them (Excel: Home > Merge & Center) and fill in every cell",
+    "sheets",
+)
+HIDDEN_CELLS = _declare(
+    "hidden-cells",
+    "Hidden rows or columns hold figures",
+    "{what} hidden but holds data that is submitted as it stands",
+    "unhide it (Excel: right-click > Unhide) and check its figures before submitting",
+    "sheets",
+    severity="warning",
+)
 MISSING_DATA_SHEET = _declare(
     "missing-data-sheet",
     "Data worksheet missing",
@@ -392,6 +415,13 @@ UNNAMED_COLUMN = _declare(
     "remove the column, or give it one of the template's headers",
     "sheets",
 )
+HEADER_MOVED = _declare(
+    "header-moved",
+    "Header row moved down",
+    "the header row of {layout} is row {found}, not row {expected} (a title row inserted above it?)",
+    "delete the rows above the header so that it is row {expected} again",
+    "sheets",
+)
 MISSING_COLUMN = _declare(
     "missing-column",
     "Missing column",
@@ -449,6 +479,13 @@ NOT_INTEGER = _declare(
     "Count not a whole number",
     "the count is not a whole number",
     "enter a whole number of 0 or more (0 when there were none)",
+    "sheets",
+)
+ERROR_VALUE = _declare(
+    "error-value",
+    "A spreadsheet error instead of a count",
+    "the count is the spreadsheet error {error}",
+    "correct what the formula refers to, then type the plain number (0 when there were none)",
     "sheets",
 )
 NEGATIVE_COUNT = _declare(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -20,9 +19,9 @@ from isp import errors
 from isp.errors import Problem
 
 if TYPE_CHECKING:  # openpyxl is imported only when a workbook is read
-    from openpyxl.cell.read_only import EmptyCell, ReadOnlyCell
     from openpyxl.workbook.workbook import Workbook
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import WorkSheetParser
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED = 60 * 1024 * 1024
@@ -172,24 +171,79 @@ def _sheet_rows(book: Workbook, name: str) -> tuple[RawTable | None, list[Proble
     if sheet is None:
         return None, problems
     table = RawTable(sheet=sheet.title, kind="xlsx")
-    sheet.reset_dimensions()  # read every row, whatever the file claims its used range is
-    for number, row in enumerate(sheet.iter_rows(), start=1):
-        if number > MAX_ROWS or len(row) > MAX_COLUMNS:
-            return None, [_too_many(name)]
-        cells = list(_cells(row, number, table))
-        while cells and cells[-1] in (None, ""):
-            cells.pop()
-        if cells:
+    # One pass with openpyxl's own worksheet parser (what read-only iter_rows uses), which also
+    # keeps the hidden rows and columns and the merged ranges that iter_rows throws away.
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=False,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, parsed in parser.parse():
+            cells = _row_cells(parsed, number, table)
+            if not cells:
+                continue  # an empty (perhaps formatted) row: Excel writes up to 1,048,576 of them
+            if len(table.rows) >= MAX_ROWS or len(cells) > MAX_COLUMNS:
+                return None, [_too_many(name)]
             table.rows.append((number, cells))
-    return table, problems
+    return table, problems + _layout_problems(parser, table, name)
 
 
-def _cells(row: tuple[ReadOnlyCell | EmptyCell, ...], number: int, table: RawTable) -> Iterator[Cell]:
-    for index, cell in enumerate(row):
-        value = getattr(cell, "value", None)
-        if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
-            table.formulas.add((number, index))
-            value = str(value)
-        elif value is not None and not isinstance(value, str | int | float | bool | datetime | date | time):
-            value = str(value)
-        yield value
+def _row_cells(parsed: list[dict[str, object]], number: int, table: RawTable) -> list[Cell]:
+    """The row's cells by column (gaps as None), trailing empty cells dropped."""
+    cells: list[Cell] = []
+    for item in parsed:
+        value, index = item["value"], int(str(item["column"])) - 1
+        if value is None or value == "":
+            continue
+        if index >= MAX_COLUMNS:
+            return [None] * (MAX_COLUMNS + 1)
+        cells.extend([None] * (index + 1 - len(cells)))
+        cells[index] = _cell(value, item["data_type"], number, index, table)
+    return cells
+
+
+def _cell(value: object, data_type: object, number: int, index: int, table: RawTable) -> Cell:
+    if data_type == "f" or (isinstance(value, str) and value.startswith("=")):
+        table.formulas.add((number, index))
+        return str(value)
+    if isinstance(value, str | int | float | bool | datetime | date | time):
+        return value
+    return str(value)
+
+
+def _filled(cells: list[Cell]) -> bool:
+    return any(cell is not None for cell in cells)
+
+
+def _hidden(attrs: dict[str, str]) -> bool:
+    return attrs.get("hidden", "0").lower() in ("1", "true")
+
+
+def _layout_problems(parser: WorkSheetParser, table: RawTable, name: str) -> list[Problem]:
+    """Merged ranges over cells (refused: Excel shows one value, the file holds it once) and hidden
+    rows or columns holding data (a warning: their figures are submitted unseen)."""
+    from openpyxl.utils.cell import column_index_from_string, range_boundaries
+
+    problems = []
+    if parser.merged_cells is not None:
+        for merged in parser.merged_cells.mergeCell:
+            first = range_boundaries(str(merged.ref))[1]
+            problems.append(Problem.of(errors.MERGED_CELLS, name, row=first, cells=merged.ref))
+    filled = {number for number, _ in table.rows}
+    for row, attrs in parser.row_dimensions.items():
+        if _hidden(attrs) and int(row) in filled:
+            problems.append(Problem.of(errors.HIDDEN_CELLS, name, row=int(row), what="the row is"))
+    for letter, attrs in parser.column_dimensions.items():
+        if not _hidden(attrs):
+            continue
+        first = column_index_from_string(letter) - 1
+        last = int(attrs.get("max", first + 1)) - 1
+        if any(_filled(cells[first : last + 1]) for _, cells in table.rows):
+            problems.append(Problem.of(errors.HIDDEN_CELLS, name, column=letter, what="the column is"))
+    return problems
