@@ -484,7 +484,7 @@ NOT_INTEGER = _declare(
 ERROR_VALUE = _declare(
     "error-value",
     "A spreadsheet error instead of a count",
-    "the count is the spreadsheet error {error}",
+    "the count is the spreadsheet error {shown}",
     "correct what the formula refers to, then type the plain number (0 when there were none)",
     "sheets",
 )

@@ -68,9 +68,21 @@ def _file_problems(data: bytes, filename: str, suffix: str) -> list[Problem]:
         return [Problem.of(errors.EMPTY_FILE, name)]
     if suffix in MACRO_SUFFIXES:
         return [Problem.of(errors.MACRO_FILE, name, why=f"a {suffix} file is macro-enabled")]
+    if data.startswith(OLE_MAGIC) and _encrypted(data):
+        return [Problem.of(errors.ENCRYPTED_FILE, name)]
     if data.startswith(OLE_MAGIC) or suffix in LEGACY_SUFFIXES:
         return [Problem.of(errors.UNSUPPORTED_FORMAT, name)]
     return []
+
+
+def _encrypted(data: bytes) -> bool:
+    """A password-protected .xlsx is an OLE container holding the encrypted package (msoffcrypto)."""
+    import msoffcrypto
+
+    try:
+        return bool(msoffcrypto.OfficeFile(io.BytesIO(data)).is_encrypted())
+    except Exception:  # not an Office file it knows: an old or foreign format, said by the caller
+        return False
 
 
 # --- CSV -------------------------------------------------------------------------------------

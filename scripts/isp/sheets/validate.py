@@ -45,6 +45,12 @@ MAX_LISTED_ROWS = 5
 _CODE_SHAPE = re.compile(r"^(?:[A-Z0-9][A-Z0-9_-]{0,19}|[a-z][a-z0-9]*(?:_[a-z0-9]+)+|\d{1,2}-\d{1,2}|[A-Za-z]{1,3})$")
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
+# Excel's error values (openpyxl.cell.cell.ERROR_CODES and the dynamic-array ones): a broken formula
+# whose last result was saved, or a CSV written from one. Not imported: openpyxl loads only for workbooks.
+EXCEL_ERRORS = frozenset(
+    ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!")
+)
+MAX_TITLE_ROWS = 10  # rows a user may have inserted above the header (a title, a date, a blank line)
 AGE_GROUP_DATE_FIX = (
     "type the age group code as text (Excel turns 6-11 into a date unless the column is formatted as Text); "
     "never enter a date of birth"
@@ -62,9 +68,10 @@ def validate_bytes(
     table, problems = sheet_read.read(data, filename)
     if table is None:
         return None, problems
-    header = sheet_import.detect(table, sheet_import.layouts(isp))
+    candidates = sheet_import.layouts(isp)
+    header = sheet_import.detect(table, candidates)
     if header is None:
-        return None, problems + _layout_problems(table, filename)
+        return None, problems + _layout_problems(table, filename, candidates)
     clean = validation_fast.clean_tidy(isp, agency, month, table, header)
     if clean is not None:
         return clean, problems
@@ -83,7 +90,23 @@ def _context_problems(isp: Isp, agency: str, month: str, filename: str) -> list[
     return []
 
 
-def _layout_problems(table: RawTable, filename: str) -> list[Problem]:
+def _moved_header(table: RawTable, filename: str, candidates: list[Layout]) -> Problem | None:
+    """A header that a layout would recognise a few rows further down (title rows inserted above)."""
+    for offset in range(1, MAX_TITLE_ROWS + 1):
+        shifted = RawTable(table.sheet, [(n - offset, cells) for n, cells in table.rows if n > offset], kind=table.kind)
+        header = sheet_import.detect(shifted, candidates)
+        if header is not None:
+            at, label = header.layout.header_row, header.layout.label
+            return Problem.of(
+                errors.HEADER_MOVED, filename, row=at + offset, layout=label, found=at + offset, expected=at
+            )
+    return None
+
+
+def _layout_problems(table: RawTable, filename: str, candidates: list[Layout]) -> list[Problem]:
+    moved = _moved_header(table, filename, candidates)
+    if moved is not None:
+        return [moved]
     first = table.rows[0] if table.rows else (1, [])
     problems = [
         _column_problem(filename, first[0], str(cell), identifiable.header_finding(str(cell)))
@@ -328,6 +351,9 @@ class SheetCheck:
             if self.layout.empty_is_zero:
                 return 0
             self.add(errors.MISSING_COUNT, row, column)
+            return None
+        if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
+            self.add(errors.ERROR_VALUE, row, column, shown=value.strip())
             return None
         number = _as_int(value)
         if isinstance(number, identifiable.Finding):
