@@ -218,3 +218,10 @@ def test_a_password_protected_workbook_is_named(isp_: Isp, frame: pd.DataFrame) 
 def test_a_utf16_csv_is_refused_with_the_way_to_save_it(isp_: Isp, frame: pd.DataFrame) -> None:
     _, problems = validate(isp_, sf.csv_bytes(frame).decode().encode("utf-16"), "irc.csv")
     assert [(p.rule, p.row) for p in problems] == [("not-utf8", 1)] and "CSV UTF-8" in str(problems[0])
+
+
+def test_a_template_for_another_month_is_one_line(isp_: Isp) -> None:
+    february = sf.filled_template(isp_, sf.sheet(isp_, "IRC", month="2026-02"), month="2026-02")
+    _, problems = validate(isp_, february)
+    assert [(p.rule, p.row, p.column) for p in problems] == [("wrong-month", 4, "month")]
+    assert "2026-02, not 2026-01" in problems[0].message
