@@ -274,6 +274,9 @@ def test_the_navigation_shows_only_the_pages_a_passphrase_opens(page, base_url: 
     assert "agencies/irc/monthly/" in hrefs and "explore/" in hrefs
     assert "agencies/imc/" not in hrefs and "compliance/" not in hrefs
     assert page.locator('nav.md-nav--primary li.md-nav__item--nested[hidden]:has(a[href*="agencies/imc/"])').count()
+    page.locator(".isp-chart .uplot").first.wait_for()
+    sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert sideways <= 1, f"the home page scrolls sideways by {sideways}px (a chart wider than the screen)"
     shot(page, "nav-irc")
     page.goto(base_url + "agencies/imc/monthly/")  # a hidden page still says why it does not open
     unlock(page, built_site.passphrases["agency-irc"], "agency-irc")

@@ -345,7 +345,7 @@
     var palette = ["#3f51b5", "#009688", "#e91e63", "#ff9800", "#607d8b", "#8bc34a", "#9c27b0"];
     var label = function (v) { return Number.isInteger(v) && months[v] ? months[v] : ""; };
     var opts = {
-      width: Math.max(320, Math.min(target.clientWidth || 720, 960)),
+      width: chartWidth(target),
       height: 280,
       scales: { x: { time: false } },
       series: [{ label: monthLabel || "", value: function (u, v) { return v === null ? "--" : label(v); } }].concat(
@@ -353,6 +353,24 @@
       axes: [{ incrs: [1, 2, 3, 6, 12, 24, 60], values: function (u, vals) { return vals.map(label); } }, { size: 60 }],
     };
     target._plot = new window.uPlot(opts, [xs].concat(series.map(function (s) { return s.values; })), target);
+    followWidth(target);
+  }
+
+  // A chart is drawn while its page may still be hidden (just decrypted, width 0): size it to the
+  // viewport then, and follow its box afterwards, so it never runs off a phone's screen.
+  function chartWidth(target) {
+    var w = target.clientWidth || Math.min(window.innerWidth - 32, 720);
+    return Math.max(240, Math.min(w, 960));
+  }
+
+  function followWidth(target) {
+    if (!window.ResizeObserver || target._follow) return;
+    target._follow = new ResizeObserver(function () {
+      if (target._plot && target.clientWidth && Math.abs(target._plot.width - chartWidth(target)) > 1) {
+        target._plot.setSize({ width: chartWidth(target), height: 280 });
+      }
+    });
+    target._follow.observe(target);
   }
 
   function homeTrend(node, doc) {
