@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -229,7 +230,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     return files
 
 
-def page_level(src_uri: str, meta: dict[str, object], generated: dict[str, pages.SitePage]) -> str | None:
+def page_level(src_uri: str, meta: Mapping[str, object], generated: dict[str, pages.SitePage]) -> str | None:
     """A page's access level: a generated page's own; a hand-written page's front-matter ``level``,
     else the members' unless it is one of :data:`PUBLIC_PAGES` (a page added to site/ is not
     published in clear by mistake)."""
@@ -247,7 +248,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     level = page_level(uri, page.meta, state.pages)
     if uri not in state.pages and level:
         if level not in (state.session.passphrases or {}):
-            raise PluginError(f"site/{uri}: no access level {level!r} (front matter `level:`): use one of the site's levels")
+            raise PluginError(
+                f"site/{uri}: no access level {level!r} (front matter `level:`): use one of the site's levels"
+            )
         page.meta.update(level=level, search={"exclude": True})
         state.handwritten[uri] = level
     return markdown
