@@ -14,13 +14,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from isp.site import credentials
-from isp.site.checks import output_problems, unknown_files
+from isp.site.checks import clear_mentions, output_problems, unknown_files
 from isp.site.hooks import KDF_POW
 from tests.helpers import IspRepo, Keyring, isp, patched_env
 from tests.site.helpers import (
+    BREACH_ID,
     CONTENT_ID,
     ENCRYPTED_DIV,
     KEYSTORE_JSON,
+    REQUEST_ID,
     TODAY,
     BuiltSite,
     _aes,
@@ -163,3 +165,32 @@ def test_hand_written_pages_are_for_the_members_unless_public(
     code, err = _build(isp_repo, keyring, out)
     assert code == 1 and "data/irc.csv is published but is no file known to be public" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_public_calendar_does_not_announce_an_open_breach(built_site: BuiltSite) -> None:
+    """The fixture has an open breach whose meeting is not held: its meeting is a deadline for the
+    members (governance page), never on the public calendar page or its .ics (nor in Arabic)."""
+    for folder in (built_site.out, built_site.out / "ar"):
+        calendar = (folder / "calendar" / "index.html").read_text(encoding="utf-8")
+        ics = (folder / "assets" / "isp-deadlines.ics").read_text(encoding="utf-8")
+        assert 'id="mkdocs-encrypted-content"' not in calendar and "Submission due" in ics  # still public
+        assert BREACH_ID not in calendar and BREACH_ID not in ics and "breach" not in ics.lower()
+        assert clear_mentions(folder, [BREACH_ID, REQUEST_ID]) == []
+    governance = (built_site.out / "governance" / "index.html").read_text(encoding="utf-8")
+    assert BREACH_ID in (decrypt_page(governance, built_site.passphrases["members"], user="members") or "")
+
+
+def test_internal_identifiers_in_clear_are_caught(tmp_path: Path) -> None:
+    site = tmp_path / "out"
+    (site / "calendar").mkdir(parents=True)
+    (site / "assets").mkdir()
+    page = site / "calendar" / "index.html"
+    page.write_text('<div id="mkdocs-encrypted-content">BR-2026-001</div><p>Submission due</p>')
+    (site / "assets" / "isp-deadlines.ics").write_text("SUMMARY:Submission due: 2026-01\n")
+    assert clear_mentions(site, [BREACH_ID, REQUEST_ID]) == []
+    page.write_text("<td>Breach meeting</td><td>BR-2026-001</td>")
+    (site / "assets" / "isp-deadlines.ics").write_text("SUMMARY:Breach meeting due: BR-2026-001\n")
+    assert clear_mentions(site, [BREACH_ID, REQUEST_ID]) == [
+        "assets/isp-deadlines.ics names BR-2026-001 in clear",
+        "calendar/index.html names BR-2026-001 in clear",
+    ]

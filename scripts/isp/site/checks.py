@@ -91,16 +91,40 @@ def unknown_files(site_dir: Path, protected: list[str], public: list[str], direc
     return problems
 
 
+ENCRYPTED_PARTS = re.compile(
+    r'<div id="mkdocs-encrypted-content"[^>]*>[^<]*</div>|var encryptcontent_keystore = \[[^\]]*\];'
+    r'|<script id="isp-passphrase-check" type="application/json">[^<]*</script>'
+)
+
+
+def clear_mentions(site_dir: Path, needles: list[str]) -> list[str]:
+    """Files that show one of ``needles`` (identifiers of internal records: breaches, requests)
+    outside their encrypted blocks."""
+    if not needles:
+        return []
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(set(needles), key=len, reverse=True)))
+    problems = []
+    for path in sorted(
+        p for p in site_dir.rglob("*") if p.is_file() and p.suffix in (".html", ".ics", ".json", ".xml")
+    ):
+        found = pattern.search(ENCRYPTED_PARTS.sub("", path.read_text(encoding="utf-8", errors="replace")))
+        if found:
+            problems.append(f"{path.relative_to(site_dir).as_posix()} names {found.group(0)} in clear")
+    return problems
+
+
 def output_problems(
     site_dir: Path,
     config_dir: Path,
     protected: list[str],
     directory_urls: bool = True,
     public: list[str] | None = None,
+    internal: list[str] | None = None,
 ) -> list[str]:
     left = [name for name in SECRET_FILES if (config_dir / name).exists()]
     problems = [f"{name} was left beside mkdocs.yml: delete it" for name in left]
     problems += _page_problems(site_dir, protected, directory_urls)
     problems += _search_problems(site_dir, protected, directory_urls)
     problems += unknown_files(site_dir, protected, public or [], directory_urls)[:5]
+    problems += clear_mentions(site_dir, internal or [])[:5]
     return problems

@@ -327,7 +327,11 @@ def on_post_build(config: MkDocsConfig) -> None:
     root = Path(config.config_file_path).resolve().parent
     protected = [uri for uri, page in state.pages.items() if page.level] + list(state.handwritten)
     public = [uri for uri, page in state.pages.items() if not page.level] + sorted(PUBLIC_PAGES)
-    problems = checks.output_problems(Path(config.site_dir), root, protected, config.use_directory_urls, public)
+    assert state.session.generator is not None
+    internal = pages.internal_ids(state.session.generator.regs)
+    problems = checks.output_problems(
+        Path(config.site_dir), root, protected, config.use_directory_urls, public, internal
+    )
     if problems:
         raise PluginError("the built site would leak: " + "; ".join(problems))
     state.session.built.append(str(config.site_dir))
