@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 from isp.site import credentials
 from isp.site.checks import clear_mentions, output_problems, unknown_files
 from isp.site.hooks import KDF_POW
@@ -28,6 +30,7 @@ from tests.site.helpers import (
     _aes,
     decrypt_page,
     scan,
+    unlock,
     user_hash,
 )
 
@@ -194,3 +197,28 @@ def test_internal_identifiers_in_clear_are_caught(tmp_path: Path) -> None:
         "assets/isp-deadlines.ics names BR-2026-001 in clear",
         "calendar/index.html names BR-2026-001 in clear",
     ]
+
+
+@pytest.mark.browser
+def test_an_unlock_leaves_no_other_agencys_key(browser, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+    """Real Chromium: unlock IRC's page with IRC's passphrase, then read what the tab keeps
+    (sessionStorage, localStorage): the members' key and IRC's, no passphrase, and no stored value
+    decrypts a JRF page."""
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
+    tab = context.new_page()
+    try:
+        tab.goto(base_url + "agencies/irc/monthly/")
+        unlock(tab, built_site.passphrases["agency-irc"], "agency-irc")
+        tab.locator('.isp-widget[data-widget="report"][data-isp-ready="yes"]').wait_for()
+        session = tab.evaluate("() => Object.fromEntries(Object.entries(sessionStorage))")
+        local = tab.evaluate("() => Object.fromEntries(Object.entries(localStorage))")
+    finally:
+        context.close()
+    stored = json.dumps([session, local])
+    assert not any(value in stored for value in built_site.passphrases.values())
+    keys = {name: value for name, value in session.items() if re.fullmatch(r"[0-9a-f]{64}", str(value))}
+    assert len(keys) == 2, session  # the members' key and IRC's
+    jrf = (built_site.out / "agencies" / "jrf" / "monthly" / "index.html").read_text(encoding="utf-8")
+    irc = (built_site.out / "agencies" / "irc" / "monthly" / "index.html").read_text(encoding="utf-8")
+    assert not _opens(jrf, keys) and _opens(irc, keys)
