@@ -200,7 +200,7 @@ def test_internal_identifiers_in_clear_are_caught(tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_an_unlock_leaves_no_other_agencys_key(browser, base_url: str, built_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_an_unlock_leaves_no_other_agencys_key(browser, base_url: str, built_site: BuiltSite) -> None:
     """Real Chromium: unlock IRC's page with IRC's passphrase, then read what the tab keeps
     (sessionStorage, localStorage): the members' key and IRC's, no passphrase, and no stored value
     decrypts a JRF page."""
