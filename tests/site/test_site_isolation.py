@@ -28,6 +28,7 @@ from tests.site.helpers import (
     TODAY,
     BuiltSite,
     _aes,
+    clear_text,
     decrypt_page,
     scan,
     unlock,
@@ -143,7 +144,7 @@ def test_hand_written_pages_are_for_the_members_unless_public(
     with patched_env({"SOPS_AGE_KEY_FILE": None, "SOPS_AGE_KEY": keyring.age_secret["ci"]}):
         pw = credentials.load(isp_repo.root, isp_repo.load())
     docs = isp_repo.root / "site"
-    (docs / "notes.md").write_text(f"# Notes\n\nIRC was late: {PLANTED} children.\n")
+    (docs / "notes.md").write_text(f"# IRC was late\n\nIRC was late: {PLANTED} children.\n")
     (docs / "irc-notes.md").write_text(f"---\nlevel: agency-irc\n---\n# IRC notes\n\n{PLANTED + 1}\n")
     out = tmp_path / "out"
     code, err = _build(isp_repo, keyring, out)
@@ -151,6 +152,7 @@ def test_hand_written_pages_are_for_the_members_unless_public(
     assert scan(out, {PLANTED, PLANTED + 1}) == []
     notes = (out / "notes" / "index.html").read_text(encoding="utf-8")
     assert str(PLANTED) in (decrypt_page(notes, pw["members"], user="members") or "")
+    assert "<title>Notes - " in notes and not re.search("IRC was late", clear_text(notes.encode()))
     irc_notes = (out / "irc-notes" / "index.html").read_text(encoding="utf-8")
     assert str(PLANTED + 1) in (decrypt_page(irc_notes, pw["agency-irc"], user="agency-irc") or "")
     assert decrypt_page(irc_notes, pw["agency-jrf"], user="agency-jrf") is None

@@ -252,6 +252,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                 f"site/{uri}: no access level {level!r} (front matter `level:`): use one of the site's levels"
             )
         page.meta.update(level=level, search={"exclude": True})
+        # its first heading would be the title, printed in clear in <title> and the navigation:
+        # the file's name is, unless the front matter gives a title (written to be seen)
+        page.meta.setdefault("title", Path(uri).stem.replace("-", " ").replace("_", " ").capitalize())
         state.handwritten[uri] = level
     return markdown
 
