@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -35,6 +36,8 @@ log = logging.getLogger("mkdocs.isp.site")
 FORBIDDEN_PLUGINS = ("offline", "material/offline", "privacy", "material/privacy")
 ARABIC_SUFFIX = ".ar.md"
 PROTOCOL_PAGE = "protocol.md"
+# Hand-written pages of site/ that anyone may read; every other one is for the members (deny by default).
+PUBLIC_PAGES = frozenset({PROTOCOL_PAGE})
 # PBKDF2-SHA256 is the only key derivation encryptcontent offers; it takes 10^kdf_pow iterations.
 # 10^6 (above OWASP's 600,000) is the strongest that still unlocks a page in under a second in
 # Chromium on a loaded 2-core machine: 0.2-0.3 s idle, 0.6-0.9 s under load, for the one
@@ -94,6 +97,7 @@ class BuildState:
     session: Session
     pages: dict[str, pages.SitePage]
     ics: bytes
+    handwritten: dict[str, str] = field(default_factory=dict)  # protected hand-written page -> its level
 
 
 _session: Session | None = None
@@ -226,14 +230,42 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     return files
 
 
+def page_level(src_uri: str, meta: Mapping[str, object], generated: dict[str, pages.SitePage]) -> str | None:
+    """A page's access level: a generated page's own; a hand-written page's front-matter ``level``,
+    else the members' unless it is one of :data:`PUBLIC_PAGES` (a page added to site/ is not
+    published in clear by mistake)."""
+    if src_uri in generated:
+        return generated[src_uri].level
+    if src_uri in PUBLIC_PAGES:
+        return None
+    return str(meta.get("level") or credentials.MEMBERS)
+
+
+@event_priority(100)  # before encryptcontent reads the page's level
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    state = _current()
+    uri = page.file.src_uri
+    level = page_level(uri, page.meta, state.pages)
+    if uri not in state.pages and level:
+        if level not in (state.session.passphrases or {}):
+            raise PluginError(
+                f"site/{uri}: no access level {level!r} (front matter `level:`): use one of the site's levels"
+            )
+        page.meta.update(level=level, search={"exclude": True})
+        # its first heading would be the title, printed in clear in <title> and the navigation:
+        # the file's name is, unless the front matter gives a title (written to be seen)
+        page.meta.setdefault("title", Path(uri).stem.replace("-", " ").replace("_", " ").capitalize())
+        state.handwritten[uri] = level
+    return markdown
+
+
 @event_priority(50)  # before encryptcontent keeps the HTML it encrypts
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    generated = _current().pages.get(page.file.src_uri)
-    if generated is None:
-        return html
-    if generated.level:
+    state = _current()
+    generated = state.pages.get(page.file.src_uri)
+    if generated.level if generated else page.file.src_uri in state.handwritten:
         page.toc = get_toc([])  # the theme prints a page's headings in clear in its navigation
-    if generated.payload is None:
+    if generated is None or generated.payload is None:
         return html
     if not generated.level:
         raise PluginError(f"{page.file.src_uri}: a data page must have an access level")
@@ -296,8 +328,13 @@ def passphrase_check(session: Session, lang: str, page_level: str) -> str:
 def on_post_build(config: MkDocsConfig) -> None:
     state = _current()
     root = Path(config.config_file_path).resolve().parent
-    protected = [uri for uri, page in state.pages.items() if page.level]
-    problems = checks.output_problems(Path(config.site_dir), root, protected, config.use_directory_urls)
+    protected = [uri for uri, page in state.pages.items() if page.level] + list(state.handwritten)
+    public = [uri for uri, page in state.pages.items() if not page.level] + sorted(PUBLIC_PAGES)
+    assert state.session.generator is not None
+    internal = pages.internal_ids(state.session.generator.regs)
+    problems = checks.output_problems(
+        Path(config.site_dir), root, protected, config.use_directory_urls, public, internal
+    )
     if problems:
         raise PluginError("the built site would leak: " + "; ".join(problems))
     state.session.built.append(str(config.site_dir))

@@ -6,6 +6,6 @@ installed package so that no file a branch can change (``site/``, ``mkdocs.yml``
 during a build.
 """
 
-from isp.site.hooks import on_config, on_files, on_page_content, on_post_build, on_post_page
+from isp.site.hooks import on_config, on_files, on_page_content, on_page_markdown, on_post_build, on_post_page
 
-__all__ = ["on_config", "on_files", "on_page_content", "on_post_build", "on_post_page"]
+__all__ = ["on_config", "on_files", "on_page_content", "on_page_markdown", "on_post_build", "on_post_page"]

@@ -34,6 +34,12 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "site"
 PAYLOAD_SLOT = '<div class="isp-payload-slot"></div>'
 ICS_URI = "assets/isp-deadlines.ics"
 KEY_GROUP = "caseload"
+# The deadlines the public calendar (page and .ics) may show: the protocol's standing ones, which
+# anyone reading the protocol knows. Any other kind (a breach's meeting: that a breach is open) is
+# for the members' pages only: deny by default.
+PUBLIC_DEADLINE_KINDS = frozenset(
+    {"submission", "consolidation", "task-force-meeting", "sectoral-report", "signatories-meeting", "protocol-review"}
+)
 TREND_MONTHS = 24
 
 # MkDocs' nav: each entry maps a title to a page or to a section's entries.
@@ -108,8 +114,18 @@ def gather(data: SiteData) -> Registers:
     )
 
 
+def public_deadlines(items: list[workdays.Deadline]) -> list[workdays.Deadline]:
+    return [item for item in items if item.kind in PUBLIC_DEADLINE_KINDS]
+
+
 def ics(data: SiteData, regs: Registers) -> bytes:
-    return workdays.to_ics(regs.deadlines, data.isp.protocol.short_name)
+    """The public calendar file (it cannot be encrypted): the standing deadlines only."""
+    return workdays.to_ics(public_deadlines(regs.deadlines), data.isp.protocol.short_name)
+
+
+def internal_ids(regs: Registers) -> list[str]:
+    """Identifiers of internal records (breaches, requests) that no public page or file may show."""
+    return [row.id for row in regs.breaches] + [row.id for row in regs.requests]
 
 
 def _cell(value: object) -> str:
@@ -280,7 +296,7 @@ class Generator:
                 lang,
                 None,
                 "calendar.md.j2",
-                items=self.regs.deadlines,
+                items=public_deadlines(self.regs.deadlines),
                 ics=ICS_URI,
                 today=self.data.today,
             ),
