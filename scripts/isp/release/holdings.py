@@ -226,7 +226,7 @@ def _parts(isp: Isp, label: str, ground: pd.DataFrame, monthly: Mapping[str, pd.
         )
     parts = {month: _values(frame) for month, frame in sorted(monthly.items())}
     last = parts[max(parts)]
-    for key in set(whole) | {k for part in parts.values() for k in part}:
+    for key in sorted(set(whole) | {k for part in parts.values() for k in part}):
         flow = isp.indicators[key[1]].aggregation == "flow"
         made = sum(part.get(key, 0) for part in parts.values()) if flow else last.get(key, 0)
         if made != whole.get(key, 0):
