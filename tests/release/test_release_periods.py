@@ -158,17 +158,18 @@ def test_the_attacker_holding_quarters_and_year_narrows_no_small_count(outcomes:
         assert _attack(quarters, year) == [], "the attacker narrowed these leaves"
 
 
-def test_without_the_audit_the_year_would_narrow_a_small_count() -> None:
+def test_without_the_audit_the_year_would_narrow_a_small_count(outcomes: dict[int, Outcome]) -> None:
     """The attacker has teeth: the year rounded as for another recipient, held with the quarters."""
     isp_ = loading.load(REPO_ROOT)
     profile = isp_.protocol.disclosure.profiles["external"]
     found = []
-    for seed in CASES:
-        quarters, _, _, _ = _quarters_then_year(seed, _some_small)
+    for seed, (quarters, _, _, _) in outcomes.items():
         year_spec = read_spec(isp_, YEAR, "r2.yaml")
         (year,) = year_spec.periods
         alone = round_period(isp_, year_spec, _figures(year_spec, year, _months(seed, _some_small)), profile)
         found += _attack(quarters, alone)
+        if found:
+            break
     assert found
 
 
