@@ -9,6 +9,7 @@ Real sops, age, git and signed commits (tests/release/helpers.py)."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -138,11 +139,24 @@ def _refused(repo: fx.ReleaseRepo, request_id: str, out: Path) -> str:
     return line
 
 
-def test_periods_that_overlap_what_the_recipient_holds_are_refused(held: fx.ReleaseRepo, tmp_path: Path) -> None:
+def test_periods_that_overlap_what_the_recipient_holds_are_audited_over_the_months(
+    held: fx.ReleaseRepo, tmp_path: Path
+) -> None:
+    """The recipient holds 2026-Q1 and asks for 2026-H1: no longer refused for the overlap; the
+    audit meets the two in the months (decrypted from the monthly aggregates), and either lets H1
+    out or names the cells, never a figure."""
     repo = held.copy(tmp_path)
-    month = {**fx.DATA, "report": "monthly", "periods": ["2026-01"]}
-    request_files.new_request(repo.root, _fields("REQ-2026-013", month))
-    repo.repo.commit("Issue a monthly request", ["requests"], "UNHCR:primary")
+    half = {**fx.DATA, "report": "half-yearly", "periods": ["2026-H1"]}
+    request_files.new_request(repo.root, _fields("REQ-2026-013", half))
+    repo.repo.commit("Issue a half-yearly request", ["requests"], "UNHCR:primary")
     fx.decide_all(repo.repo, "REQ-2026-013")
-    result = _release(repo, "REQ-2026-013", tmp_path / "month")
-    assert result.code == 1 and "overlaps 2026-01" in result.err and "2026-Q1" in result.err, result.output
+    started = time.perf_counter()
+    result = _release(repo, "REQ-2026-013", tmp_path / "half")
+    print(f"\n2026-H1 after 2026-Q1, released in {time.perf_counter() - started:.1f} s: exit {result.code}")
+    assert "overlaps" not in result.output
+    if result.code:
+        assert not (tmp_path / "half").exists() and "Traceback" not in result.output
+        (line,) = result.err.strip().splitlines()
+        assert "earlier releases to the same recipient" in line and "(2026-Q1, as released in REL-" in line
+        named = re.sub(r"REL-REQ-[\d-]+|\b2026-(Q1|H1)\b|\b(0-5|6-11|12-17)\b", "", line.split(": ", 2)[-1])
+        assert not re.search(r"\b\d+\b(?! more)", named), f"a figure in {line}"

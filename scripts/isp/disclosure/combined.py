@@ -2,8 +2,11 @@
 
 Two releases to one recipient may cut the same figures differently (the rest of the country in
 one, every governorate in the other; an indicator group's residual with other members folded
-in). Their cells then meet only in the *ground cells*, the finest figures both were made from
-(period, site, protocol indicator, sex, age group, nationality), which are never published.
+in), or cover overlapping periods (the quarters and their year). Their cells then meet only in
+the *ground cells*, the finest figures both were made from (period, or month where the periods
+differ; site, protocol indicator, sex, age group, nationality), which are never published: a
+flow's cell over a period is the sum of its months, a stock's is its last month
+(:mod:`isp.release.holdings` builds the sums).
 
 Each release tells an attacker, for some sums of ground cells, an interval (:class:`Fact`): a
 small count rounded to 0 lies in 0..b-1, one rounded to b in 1..b, a count published as it is

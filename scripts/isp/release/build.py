@@ -19,7 +19,7 @@ The half-yearly sectoral report is the same pipeline on a standing request
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,6 +178,8 @@ def build_package(
     profile = request_files.required_profile(root, isp, request, PROFILE)
     figures = release_sources.period_figures(root, isp, spec, jobs)
     prior = earlier_holdings(root, isp, spec, request, profile)
+    if prior.monthly:  # a held period overlaps one of these: the audit meets them in the months
+        figures = [replace(f, monthly=release_sources.monthly_ground(root, f.period)) for f in figures]
     protected = release_protect.protect(isp, spec, figures, profile, prior=prior)
     meta = ReleaseMeta(
         release_id=next_release_id(request),
@@ -220,18 +222,26 @@ def earlier_holdings(root: Path, isp: Isp, spec: ReleaseSpec, request: Request, 
     out = Holdings()
     if isp.protocol.disclosure.profiles[profile].method != "rounding":
         return out
+    found = []
     for other, release in holdings.earlier_releases(root, request):
         used = isp.protocol.disclosure.profiles.get(release.profile or "")
-        if not release.source_commit or used is None or used.method != "rounding":
-            continue
-        theirs = read_spec(isp, other.data.model_dump(), other.path)
-        shared = holdings.shared_periods(spec, theirs, release.id)
-        for figures in release_sources.figures_at(root, isp, theirs, release.source_commit, shared) if shared else []:
-            label = figures.period.label
-            result = release_protect.round_period(isp, theirs, figures, used, out)
-            assert figures.ground is not None
-            out.held.setdefault(label, []).append(holdings.Held(release.id, theirs, result, figures.ground))
-            holdings.remember(out, theirs, label, result)
+        if release.source_commit and used is not None and used.method == "rounding":
+            theirs = read_spec(isp, other.data.model_dump(), other.path)
+            found += [(release, release.source_commit, used, theirs, period) for period in theirs.periods]
+    chosen, out.monthly = holdings.linked(spec.periods, [period for *_, period in found])
+    making = ""
+    for release, commit, used, theirs, period in (found[i] for i in sorted(chosen)):
+        if release.id != making:  # its periods were audited with those made before them
+            out.settle(making)
+            making = release.id
+        (figures,) = release_sources.figures_at(root, isp, theirs, commit, {period.label})
+        if out.monthly:
+            figures = replace(figures, monthly=release_sources.monthly_ground(root, period, commit))
+        result = release_protect.round_period(isp, theirs, figures, used, out)
+        assert figures.ground is not None
+        out.add(holdings.Held(holdings.THIS, theirs, result, figures.ground, period, figures.monthly))
+        holdings.remember(out, theirs, period.label, result)
+    out.settle(making)
     return out
 
 

@@ -346,7 +346,7 @@ def round_period(
     now = {tuple(str(v) for v in row[:-1]): int(row[-1]) for row in leaves[[*LEAF, "count"]].to_numpy()}
     label = figures.period.label
     kept = prior.leaf_prior(spec, label, now) if prior else None
-    held = prior.held.get(label, []) if prior else []
+    held = prior.related(figures.period) if prior else []
 
     def audit(result: rounding.Rounded) -> np.ndarray:
         return holdings.audit(isp, spec, figures, result, held)[1]
@@ -372,9 +372,11 @@ def rounded_period(
     failures = rounding.witness_ranges(result)
     if failures:
         raise _refuse_ranges(failures, label)
-    narrowed = holdings.check(isp, spec, figures, result, prior.held.get(label, []) if prior else [])
+    narrowed = holdings.check(isp, spec, figures, result, prior.related(figures.period) if prior else [])
     if narrowed:
         raise _refuse_combined(narrowed, label)
+    if prior is not None:  # held from now on by the next periods' audit (they may be linked through it)
+        prior.add(holdings.Held(holdings.THIS, spec, result, figures.ground, figures.period, figures.monthly))
     counts = [result.table(t.name) for t in made.counts]
     percents = [
         (code, rounded_percentages(nums, [result.table(d.name) for d in dens], profile, _containers(spec, made, code)))

@@ -12,6 +12,7 @@ aggregate: if it does not, the aggregates are stale and the release is refused u
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,10 @@ class PeriodFigures:
     # nationality, count; the national rows left out): the ground cells of the audit across
     # releases to one recipient (:mod:`isp.release.holdings`); in memory only
     ground: pd.DataFrame | None = None
+    # the same per month of the period (month -> ground), when the recipient holds a period that
+    # overlaps this one without being it (the audit then meets them in the months); None: not
+    # needed, or a month's aggregate is missing
+    monthly: Mapping[str, pd.DataFrame] | None = None
 
 
 def aggregate_path(period: Period) -> str:
@@ -109,6 +114,30 @@ def ground_of(frame: pd.DataFrame) -> pd.DataFrame:
     sites = frame[frame["site"].astype(str) != NATIONAL]
     out = sites.groupby(LEAF, as_index=False, observed=True)["count"].sum()
     return out.astype({column: str for column in LEAF}).astype({"count": "int64"})
+
+
+def monthly_ground(root: Path, period: Period, commit: str | None = None) -> dict[str, pd.DataFrame] | None:
+    """The ground figures (:func:`ground_of`) of every month of ``period`` from the monthly
+    aggregates, in the working tree or at ``commit``, decrypted in memory; None if one is missing."""
+    from isp.consolidate import codec
+    from isp.consolidate.outputs import read_table
+    from isp.history import provenance
+    from isp.protocol.periods import period_of
+
+    out = {}
+    for month in period.months:
+        rel = aggregate_path(period_of(month, "monthly"))
+        if commit is None:
+            if not (root / rel).exists():
+                return None
+            frame = read_aggregate(root, period_of(month, "monthly"))
+        else:
+            envelope = provenance.file_at(root, commit, rel)
+            if envelope is None:
+                return None
+            frame = read_table(codec.unpack(sops.decrypt_bytes(envelope, rel), rel))
+        out[month] = ground_of(frame[frame["indicator"].notna()])
+    return out
 
 
 def figures_at(
