@@ -11,7 +11,6 @@ import typer
 from isp.cli.options import JsonOption, RepoOption
 from isp.cli.output import emit_json, ok
 from isp.errors import UsageError
-from isp.release import activityinfo
 
 group = typer.Typer(help="Each agency's sectoral data points for ActivityInfo.", no_args_is_help=True)
 
@@ -43,6 +42,8 @@ def export_command(
     token = os.environ.get("ACTIVITYINFO_TOKEN", "") if push else ""
     if push and not token.strip():
         raise UsageError("set ACTIVITYINFO_TOKEN to a personal API token (ActivityInfo, Profile settings)")
+    from isp.release import activityinfo  # lazily: pandas and the release stack load only here
+
     result = activityinfo.export(repo, agency, half, out)
     pushed = activityinfo.push(result.server, result.records, token) if push else None
     if json_out:
