@@ -6,6 +6,7 @@ fetched from the attacker's host."""
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from collections.abc import Iterator
@@ -23,9 +24,9 @@ from tests.site.helpers import TODAY, BuiltSite, canaries, decrypt_page, hermeti
 
 EVIL = "evil.example"
 PAYLOAD = (
-    '=HYPERLINK("https://evil.example") <img src=x onerror="window.__pwned=1"> '
-    "[go](javascript:window.__pwned=1) ![t](https://evil.example/t.png){: onload=window.__pwned=1 } "
-    "</script><script>window.__pwned=1</script> <!--<script> *x* _y_ `z` @org/team"
+    '=HYPERLINK("https://evil.example") <img src=x onerror="window.__pwned=true"> '
+    "[go](javascript:window.__pwned=true) ![t](https://evil.example/t.png){: onload=window.__pwned=true } "
+    "</script><script>window.__pwned=true</script> <!--<script> *x* _y_ `z` @org/team"
 )
 PAGES = ("requests/", "governance/", "about/sites/", "about/signatories/")
 
@@ -106,8 +107,8 @@ class _Tags(HTMLParser):
 
 
 def _content(built: BuiltSite, url: str) -> str:
-    html = (built.out / url / "index.html").read_text(encoding="utf-8")
-    content = decrypt_page(html, built.passphrases["members"])
+    page = (built.out / url / "index.html").read_text(encoding="utf-8")
+    content = decrypt_page(page, built.passphrases["members"])
     assert content is not None, url
     return content
 
@@ -124,7 +125,7 @@ def test_record_text_makes_no_tag_attribute_or_link(hostile_site: BuiltSite, url
             assert EVIL not in (value or "") and "javascript:" not in (value or "").lower(), (url, tag, name, value)
     for script in parser.scripts:  # only the JSON payloads: each one parses whole
         json.loads(script)
-    assert "window.__pwned=1" in content  # the text is there, as text
+    assert "window.__pwned=true" in html.unescape(content)  # the text is there, as text
 
 
 @pytest.fixture
@@ -156,10 +157,10 @@ def test_no_script_from_a_record_runs_after_the_unlock(page, hostile_site: Built
     page.goto(page.base + "explore/")
     unlock(page, hostile_site.passphrases["members"], "members")
     page.locator('.isp-widget[data-widget="pivot"][data-isp-ready="yes"]').wait_for()
-    assert "window.__pwned=1" in page.inner_text("article")  # the site name, shown as text
+    assert "window.__pwned=true" in page.inner_text("article")  # the site name, shown as text
     for url in PAGES:
         page.goto(page.base + url)
-        page.wait_for_selector("article >> text=window.__pwned=1")
+        page.wait_for_selector("article >> text=window.__pwned=true")
         for link in page.locator("article a").all():
             link.hover()
         assert page.evaluate("typeof window.__pwned") == "undefined", url
