@@ -6,7 +6,9 @@ fetched from the attacker's host."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -34,7 +36,7 @@ PAGES = ("requests/", "governance/", "about/sites/", "about/signatories/")
 def _plant_site_and_agency_names(root: Path) -> None:
     path = root / "protocol" / "sites.yaml"
     sites = yaml.safe_load(path.read_text(encoding="utf-8"))
-    sites["sites"][1]["name_en"] = "Mafraq " + PAYLOAD
+    sites["sites"][1]["name_en"] = PAYLOAD  # opens with "=": a formula to a spreadsheet
     path.write_text(json.dumps(sites, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
     path = root / "protocol" / "agencies.yaml"
     text = path.read_text(encoding="utf-8")
@@ -133,7 +135,7 @@ def page(browser, hostile_site: BuiltSite) -> Iterator[object]:  # type: ignore[
     httpd, thread = serve.in_thread(hostile_site.out)
     base = serve.url(httpd)
     outside: list[str] = []
-    context = browser.new_context()
+    context = browser.new_context(accept_downloads=True)
 
     def route(r):  # type: ignore[no-untyped-def]
         if r.request.url.startswith(base):
@@ -158,6 +160,11 @@ def test_no_script_from_a_record_runs_after_the_unlock(page, hostile_site: Built
     unlock(page, hostile_site.passphrases["members"], "members")
     page.locator('.isp-widget[data-widget="pivot"][data-isp-ready="yes"]').wait_for()
     assert "window.__pwned=true" in page.inner_text("article")  # the site name, shown as text
+    with page.expect_download() as download:  # the pivot's CSV, built in the browser: no formula in it
+        page.locator('.isp-widget[data-widget="pivot"] [data-isp-download="csv"]').first.click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert "'" + PAYLOAD in cells and not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
     for url in PAGES:
         page.goto(page.base + url)
         page.wait_for_selector("article >> text=window.__pwned=true")
