@@ -328,7 +328,7 @@ def parse_model(model: type[M], data: bytes | str, source: str, *, what: str = "
 # other text field is one line, since names, titles and subjects end up in e-mail headers, table
 # cells and terminal lines where a newline is a way to forge the next header or row.
 MULTILINE_FIELDS = frozenset(
-    {"purpose", "use", "feedback", "description", "reason", "notes", "note", "decisions", "summary", "details"}
+    {"purpose", "use", "feedback", "guarantee", "description", "reason", "notes", "note", "decisions", "summary"}
 )
 # C0 controls but tab and newline, DEL, C1 controls (ANSI CSI included), and the bidi embedding,
 # override and isolate characters (a reviewer would read one text and git hold another).

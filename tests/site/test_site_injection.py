@@ -131,13 +131,13 @@ def test_record_text_makes_no_tag_attribute_or_link(hostile_site: BuiltSite, url
 
 
 @pytest.fixture
-def page(browser, hostile_site: BuiltSite) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def page(browser, hostile_site: BuiltSite) -> Iterator[object]:
     httpd, thread = serve.in_thread(hostile_site.out)
     base = serve.url(httpd)
     outside: list[str] = []
     context = browser.new_context(accept_downloads=True)
 
-    def route(r):  # type: ignore[no-untyped-def]
+    def route(r):
         if r.request.url.startswith(base):
             return r.continue_()
         outside.append(r.request.url)
@@ -145,7 +145,7 @@ def page(browser, hostile_site: BuiltSite) -> Iterator[object]:  # type: ignore[
 
     context.route("**/*", route)
     tab = context.new_page()
-    tab.base = base  # type: ignore[attr-defined]
+    tab.base = base
     yield tab
     context.close()
     httpd.shutdown()
@@ -155,7 +155,7 @@ def page(browser, hostile_site: BuiltSite) -> Iterator[object]:  # type: ignore[
 
 
 @pytest.mark.browser
-def test_no_script_from_a_record_runs_after_the_unlock(page, hostile_site: BuiltSite) -> None:  # type: ignore[no-untyped-def]
+def test_no_script_from_a_record_runs_after_the_unlock(page, hostile_site: BuiltSite) -> None:
     page.goto(page.base + "explore/")
     unlock(page, hostile_site.passphrases["members"], "members")
     page.locator('.isp-widget[data-widget="pivot"][data-isp-ready="yes"]').wait_for()
