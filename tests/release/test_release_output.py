@@ -160,3 +160,20 @@ def test_text_from_records_never_becomes_a_formula(package: Package) -> None:
         assert "'" + FORMULAS[0] in cells_csv
         assert not [cell for cell in cells_csv if cell[:1] in ("=", "+", "@", "\t", "\r")]
     assert ",120," in to_csv(hostile).decode()  # the figures stay numbers
+
+
+def test_the_html_report_escapes_names_and_titles(package: Package) -> None:
+    """A title, a recipient and a site name holding tags reach the HTML report as text (autoescape)."""
+    import dataclasses
+
+    from isp.release import briefing
+    from isp.release.html import render
+
+    tag = '<img src=x onerror="alert()"><script>alert()</script>'
+    labels = dataclasses.replace(package.labels, sites={**package.labels.sites, "ALL": "Site " + tag})
+    meta = dataclasses.replace(package.meta, title="Title " + tag, recipient="Recipient " + tag)
+    hostile = dataclasses.replace(package, meta=meta, labels=labels)
+    for template in (None, briefing.TEMPLATE):
+        text = (render(hostile, REPO_ROOT) if template is None else render(hostile, REPO_ROOT, template)).decode()
+        assert "<img" not in text and "<script>alert" not in text
+        assert "Title &lt;img" in text and "Recipient &lt;img" in text
