@@ -1166,6 +1166,14 @@ SCHEMA = _declare(
     "correct the field; the schemas are described in protocol/README.md",
     "protocol",
 )
+UNSAFE_TEXT = _declare(
+    "unsafe-text",
+    "Record text holds a control or bidi character",
+    "the field {detail}",
+    "retype the text without control characters (ANSI escapes, CR, NUL...) or bidi overrides "
+    "(U+202A-U+202E, U+2066-U+2069); only descriptions, purposes, reasons and decisions may span lines",
+    "protocol",
+)
 UNKNOWN_SITE = _declare(
     "unknown-site",
     "Unknown site",

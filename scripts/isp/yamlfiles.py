@@ -16,6 +16,7 @@ comments, order and quoting a member wrote; :func:`dump_data` writes plain gener
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from io import StringIO
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -34,6 +36,7 @@ from isp.errors import ErrorCode, IspError, Problem, ValidationFailed
 from isp.fsutil import write_text_atomic
 
 MAX_BYTES = 1_000_000
+UNSAFE_TEXT_TYPE = "unsafe_text"  # the pydantic error type RecordModel raises
 MAX_DEPTH = 32
 MAX_EXPANDED_NODES = 100_000  # with allow_aliases: nodes counted as if every alias were copied out
 Indent = tuple[int, int, int]  # ruamel's (mapping, sequence, offset)
@@ -295,7 +298,10 @@ def schema_problems(error: ValidationError, source: str, *, fix: str | None = No
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem.of(errors.SCHEMA, source, column=where, fix=fix, detail=message))
+        if item["type"] == UNSAFE_TEXT_TYPE:
+            problems.append(Problem.of(errors.UNSAFE_TEXT, source, column=where, detail=message))
+        else:
+            problems.append(Problem.of(errors.SCHEMA, source, column=where, fix=fix, detail=message))
     return problems
 
 
@@ -314,3 +320,51 @@ def parse_model(model: type[M], data: bytes | str, source: str, *, what: str = "
         raise ValidationFailed([exc.problem], summary) from None
     except ValidationError as exc:
         raise ValidationFailed(schema_problems(exc, source, fix=fix), summary) from None
+
+
+# --- text a record may hold ---------------------------------------------------------------------
+
+# Fields that are meant to span lines (a purpose, minutes' decisions, a breach description); every
+# other text field is one line, since names, titles and subjects end up in e-mail headers, table
+# cells and terminal lines where a newline is a way to forge the next header or row.
+MULTILINE_FIELDS = frozenset(
+    {"purpose", "use", "feedback", "guarantee", "description", "reason", "notes", "note", "decisions", "summary"}
+)
+# C0 controls but tab and newline, DEL, C1 controls (ANSI CSI included), and the bidi embedding,
+# override and isolate characters (a reviewer would read one text and git hold another).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def unsafe_text(value: str, *, multiline: bool) -> str | None:
+    """What is wrong with ``value`` as record text, or None."""
+    found = _UNSAFE.search(value)
+    if found:
+        return f"holds the control character U+{ord(found.group()):04X}"
+    if not multiline and ("\n" in value or "\t" in value):
+        return "must be one line (no newline or tab)"
+    return None
+
+
+def _check_text(value: Any, multiline: bool) -> None:
+    if isinstance(value, str):
+        reason = unsafe_text(value, multiline=multiline)
+        if reason:
+            raise PydanticCustomError(UNSAFE_TEXT_TYPE, "{reason}", {"reason": reason})
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_text(item, multiline)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, False)
+            _check_text(item, multiline)
+
+
+class RecordModel(BaseModel):
+    """Base of every model read from a member-written record: text fields refuse control and
+    bidi characters (rule ``unsafe-text``), and newlines outside :data:`MULTILINE_FIELDS`."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _safe_text(cls, value: Any, info: ValidationInfo) -> Any:
+        _check_text(value, info.field_name in MULTILINE_FIELDS)
+        return value

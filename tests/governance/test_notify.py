@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import trustme
+import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
@@ -335,3 +336,36 @@ def test_the_scheduled_job_runs_no_pull_request_code() -> None:
     run = [s for s in job["steps"] if "isp notify --send" in s.get("run", "")]
     assert run and set(run[0]["env"]) >= {f"ISP_SMTP_{k}" for k in ("HOST", "PORT", "USER", "PASSWORD", "FROM")}
     assert all(s["with"]["persist-credentials"] is False for s in job["steps"] if "checkout" in s.get("uses", ""))
+
+
+HOSTILE_NAME = 'Evil "Name", Jr <b>bold</b> <img src=x onerror="alert()"> [x](javascript:alert())'
+
+
+def test_a_hostile_focal_point_name_stays_text_in_headers_and_html(repo: Path, smtp: Smtp) -> None:
+    """A member renames IMC's primary focal point with quotes, a comma, tags and a link: the To
+    header still holds one address under that display name and the HTML part shows the text."""
+    path = repo / "protocol" / "agencies.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["agencies"]["IMC"]["focal_points"]["primary"]["name"] = HOSTILE_NAME
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert notify(repo, DAY_A, smtp.env, "--send").code == 0
+    sent = [m for m in smtp.box.messages if m["To"].addresses[0].addr_spec == "focal.imc@example.org"]
+    assert sent
+    for message in sent:
+        (address,) = message["To"].addresses
+        assert address.display_name == HOSTILE_NAME
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "<img" not in html and "<b>" not in html and "&lt;img src=x" in html
+        assert "\r" not in str(message["Subject"]) and "\n" not in str(message["Subject"])
+
+
+def test_a_name_with_a_newline_or_an_escape_is_refused(repo: Path) -> None:
+    """CR/LF would forge a header; ESC drives the terminal; U+202E shows one text and holds another."""
+    path = repo / "protocol" / "agencies.yaml"
+    clean = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for bad in ("Name\r\nBcc: all@example.org", "Name\x1b[2J", "Name\u202etxt.exe"):
+        clean["agencies"]["IMC"]["focal_points"]["primary"]["name"] = bad
+        path.write_text(yaml.safe_dump(clean, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        result = notify(repo, DAY_A, {}, "--json")
+        assert result.code == 1 and "[unsafe-text]" in result.err + result.out, bad
+        assert "focal_points.primary.name" in result.err + result.out

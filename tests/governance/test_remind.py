@@ -238,3 +238,25 @@ def test_remind_table_shows_whom_to_contact_uncut_at_80_columns(busy_repo: IspRe
     assert "contact" in result.out and "focal.imc@example.org" in result.out and "…" not in result.out
     lines = result.out.splitlines()[1:]
     assert all(len(line) <= 80 and line[-1] in "┓┃┩│┘" for line in lines), result.out  # nothing cropped
+
+
+HOSTILE_ORG = (
+    "Org @isp-jordan/coordinators <!-- isp-reminder: other-key --> [x](https://evil.example) "
+    "![t](https://evil.example/t.png) #1"
+)
+
+
+def test_a_hostile_organisation_neither_pings_links_nor_forges_the_marker(isp_repo: IspRepo) -> None:
+    """The organisation of a real request, as the GitHub issue body shows it: no @team mention, no
+    link or image, no second marker (which the sync would take for another item's issue)."""
+    requester = {"organization": HOSTILE_ORG, "name": "Rami Example", "position": "Researcher",
+                 "contact": "rami@example.org"}  # fmt: skip
+    new(isp_repo, received=date(2026, 2, 19), issued=date(2026, 2, 22), requester=requester)
+    items = [i for i in remind.reminders(isp_repo.root, date(2026, 3, 9)) if "REQ-2026-001" in i.key]
+    bodies = [github_issues.render(i) for i in items if "Org " in i.body]
+    assert bodies
+    for body in bodies:
+        assert "@isp-jordan/coordinators" not in body and "@\u2060isp-jordan/coordinators" in body
+        assert "](" not in body and body.count("<!--") == 1
+        assert github_issues.MARKER_RE.findall(body) == [next(i.key for i in items if github_issues.render(i) == body)]
+        assert "#1" not in body

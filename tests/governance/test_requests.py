@@ -8,10 +8,12 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from isp.cli.main import app
+from isp.errors import ValidationFailed
 from isp.governance import request_files
 from tests.governance.helpers import REQUIRED, approve_all, decide, fields, new, rules
 from tests.helpers import IspRepo, git, isp
@@ -203,3 +205,27 @@ def test_status_for_the_requester_gives_a_denials_reason_without_the_agency(isp_
     kept = isp("request", "status", "REQ-2026-001", "--for-requester", "--without-reasons", "--repo", isp_repo.root,
                env=env)  # fmt: skip
     assert "camp tables" not in kept.out and "may share the reasons" in kept.out
+
+
+MARKUP = "[link=https://evil.example]Click[/link] [bold red]URGENT[/] [/]"
+
+
+def test_record_text_is_printed_as_text_not_rich_markup(isp_repo: IspRepo) -> None:
+    """A requester organisation holding rich markup (a hyperlink, a style, a stray closing tag that
+    made rich raise) is printed as written by `isp request status`."""
+    requester = fields()["requester"] | {"organization": MARKUP}
+    new(isp_repo, requester=requester)
+    table = isp("request", "status", "--repo", isp_repo.root, env={"ISP_TODAY": "2026-03-16", "COLUMNS": "400"})
+    assert table.code == 0, table.err
+    assert "[link=https://evil.example]Click[/link]" in table.out and "[bold red]URGENT[/]" in table.out
+
+
+def test_control_and_bidi_characters_in_a_request_are_refused(isp_repo: IspRepo) -> None:
+    """ESC (terminal escapes), CR (header forging) and U+202E (reads one way, holds another) are
+    refused with the unsafe-text rule; newlines stay allowed where text is meant to span lines."""
+    for field_name, value in (("purpose", "Plan\x1b]8;;https://evil.example\x07"), ("purpose", "Plan\u202e"),
+                              ("feedback", "Shared\rBack"), ("id", "REQ-2026-001\n")):  # fmt: skip
+        with pytest.raises(ValidationFailed) as caught:
+            request_files.new_request(isp_repo.root, fields(**{field_name: value}))
+        assert [p.rule for p in caught.value.problems] == ["unsafe-text"], value
+    request_files.new_request(isp_repo.root, fields(purpose="Plan the year.\nThen review it."))

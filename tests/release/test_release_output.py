@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import date
@@ -134,3 +135,45 @@ def test_the_briefing_note_template_carries_the_attribution(package: Package) ->
     text = render(package, REPO_ROOT, briefing.TEMPLATE).decode()
     assert "briefing note" in text and "Child Protection Sub-Working Group" in text
     assert "First, said plainly." in text and "REL-R-1" in text
+
+
+FORMULAS = ('=HYPERLINK("https://evil.example","x")', "+SUM(A1)", "-A1+A2", "@SUM(A1)", "\tA1")
+
+
+def test_text_from_records_never_becomes_a_formula(package: Package) -> None:
+    """OWASP CSV injection: a site name or a title opening with = + - @ or a tab is text in every file."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    labels = dataclasses.replace(package.labels, sites={**package.labels.sites, "ALL": FORMULAS[0]})
+    meta = dataclasses.replace(package.meta, title=FORMULAS[1], notes=FORMULAS[2:])
+    hostile = dataclasses.replace(package, meta=meta, labels=labels)
+    book = load_workbook(io.BytesIO(to_xlsx(hostile)))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert FORMULAS[0] in texts and FORMULAS[1] in texts  # kept verbatim, as text
+    for data in (to_csv(hostile), to_hxl(hostile)):
+        rows = list(csv.reader(io.StringIO(data.decode())))
+        cells_csv = [cell for row in rows for cell in row]
+        assert "'" + FORMULAS[0] in cells_csv
+        assert not [cell for cell in cells_csv if cell[:1] in ("=", "+", "@", "\t", "\r")]
+    assert ",120," in to_csv(hostile).decode()  # the figures stay numbers
+
+
+def test_the_html_report_escapes_names_and_titles(package: Package) -> None:
+    """A title, a recipient and a site name holding tags reach the HTML report as text (autoescape)."""
+    import dataclasses
+
+    from isp.release import briefing
+    from isp.release.html import render
+
+    tag = '<img src=x onerror="alert()"><script>alert()</script>'
+    labels = dataclasses.replace(package.labels, sites={**package.labels.sites, "ALL": "Site " + tag})
+    meta = dataclasses.replace(package.meta, title="Title " + tag, recipient="Recipient " + tag)
+    hostile = dataclasses.replace(package, meta=meta, labels=labels)
+    for template in (None, briefing.TEMPLATE):
+        text = (render(hostile, REPO_ROOT) if template is None else render(hostile, REPO_ROOT, template)).decode()
+        assert "<img" not in text and "<script>alert" not in text
+        assert "Title &lt;img" in text and "Recipient &lt;img" in text

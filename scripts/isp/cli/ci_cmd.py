@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from isp.ci import gate as ci
@@ -23,7 +24,7 @@ def _commit_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for info in report.commits:
         result = "[green]✓ verified[/green]" if info.verified else "[red]✗ not verified[/red]"
-        rows.append((info.sha[:10], ci.signer_label(info), "signature", result))
+        rows.append((info.sha[:10], escape(ci.signer_label(info)), "signature", result))
     return rows
 
 
@@ -39,7 +40,7 @@ def _file_rows(report: ci.PrReport) -> list[tuple[str, ...]]:
             )
         checks = checks or "–"
         result = "[green]✓ ok[/green]" if item.passed else "[red]✗ refused[/red]"
-        rows.append((item.path, change.get(item.change, item.change), checks, result))
+        rows.append((escape(item.path), change.get(item.change, item.change), checks, result))
     return rows
 
 
@@ -57,7 +58,7 @@ def _print(report: ci.PrReport) -> None:
     console.print(grid)
     for notice in report.notices:
         style = "bold red" if notice.loud else "yellow"
-        console.print(f"[{style}]{notice}[/{style}]", soft_wrap=True)
+        console.print(f"[{style}]{escape(str(notice))}[/{style}]", soft_wrap=True)
     for problem in report.warnings:
         warn(problem.message)
 

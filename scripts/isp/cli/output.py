@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -18,6 +20,16 @@ err = Console(stderr=True, highlight=False)
 
 def emit_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# C0 and C1 controls but newline and tab (ESC starts an ANSI sequence that moves the cursor, clears
+# the screen or retitles the terminal) and the bidi overrides, shown as U+FFFD.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text: str) -> Text:
+    """Record text for the terminal: never rich markup (``[link=...]``), never a control sequence."""
+    return Text(_CONTROLS.sub("\ufffd", text))
 
 
 LONG_WORD = 16  # words this long are e-mails, IDs or paths: their column is at least that wide
@@ -28,7 +40,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     """A table that never cuts a word with "…": at 80 columns an ID or an e-mail stays whole
     (its column is at least as wide as it), one-word columns never wrap, text wraps between words."""
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
-    grid = Table(title=title, title_justify="left")
+    grid = Table(title=plain(title), title_justify="left")
     for index, column in enumerate(columns):
         longest = max((len(word) for row in cells for word in row[index].split()), default=0)
         one_word = all(len(row[index].split()) <= 1 for row in cells)
@@ -37,17 +49,17 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
         fixed = min(longest, MAX_WORD) if longest >= LONG_WORD and not one_word else None
         grid.add_column(column, width=fixed, overflow="fold", no_wrap=one_word)
     for row in cells:
-        grid.add_row(*row)
+        grid.add_row(*(plain(cell) for cell in row))
     console.print(grid)
 
 
 def ok(message: str) -> None:
-    console.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
+    console.print(Text.assemble(("✓", "green"), " ", plain(message)), soft_wrap=True)
 
 
 def warn(message: str) -> None:
     # escaped: problem lines carry their rule in brackets ("[schema]"), which rich would take as markup
-    err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+    err.print(Text.assemble(("warning:", "yellow"), " ", plain(message)), soft_wrap=True)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from isp.history import attribution, git, provenance
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
+from isp.yamlfiles import RecordModel
 
 BREACHES_DIR = "protocol/breaches"
 BREACH_ID = re.compile(r"^BR-(\d{4})-(\d{3,})$")
@@ -38,7 +39,7 @@ DIGITS = re.compile(r"\d")
 WIDTH = 100  # how breach records are laid out when the tool writes them
 
 
-class _Model(BaseModel):
+class _Model(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

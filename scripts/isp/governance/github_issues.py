@@ -46,12 +46,28 @@ def gh(*args: str, stdin: str = "", program: str = "gh") -> str:
     return proc.stdout
 
 
+# Record text (a requester's organisation, a focal point's name) is written by any member: in an
+# issue it must not ping (``@org/team``), link or embed (``[x](...)``, ``![x](...)``), hide text or
+# forge this module's marker (``<!-- isp-reminder: ... -->``), nor cross-reference (``#12``).
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}()!|~#])")
+_MENTION = re.compile(r"(?<![\w.+-])([@#])")
+WORD_JOINER = "\u2060"  # invisible; splits "@team" so GitHub neither links nor notifies it
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown literally in GitHub Markdown."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return _MENTION.sub(r"\1" + WORD_JOINER, text)
+
+
 def render(item: Item) -> str:
     """The issue body: the item, who is concerned, and the marker that finds the issue again."""
-    lines = [item.body, "", f"**Due:** {item.due}" + (" (overdue)" if item.overdue else "")]
+    due = f"**Due:** {item.due}" + (" (overdue)" if item.overdue else "")
+    lines = [markdown_text(item.body), "", due]
     if item.concerned:
-        lines.append(f"**Concerned:** {', '.join(item.concerned)}")
-    lines += [f"- {contact}" for contact in item.contacts]
+        lines.append(f"**Concerned:** {markdown_text(', '.join(item.concerned))}")
+    lines += [f"- {markdown_text(contact)}" for contact in item.contacts]
     lines += [
         "",
         "_Opened and kept up to date by `isp remind --github`; closed when no longer due._",

@@ -33,6 +33,7 @@ from isp.governance import breaches
 from isp.history import attribution
 from isp.protocol.models import Isp
 from isp.protocol.workdays import Deadline
+from isp.yamlfiles import RecordModel
 
 MEETINGS_DIR = "protocol/meetings"
 PREFIX = {"task-force": "TF", "signatories": "SIG", "breach": "BRM"}
@@ -45,7 +46,7 @@ DATES = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b")
 DIGIT = re.compile(r"\d")
 
 
-class Minutes(BaseModel):
+class Minutes(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[A-Z]{2,3}-[A-Za-z0-9-]{4,40}$")

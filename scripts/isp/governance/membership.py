@@ -44,6 +44,7 @@ from isp.history import attribution, git, provenance
 from isp.protocol import loading, workdays
 from isp.protocol.models import Isp
 from isp.protocol.periods import add_months, parse_month
+from isp.yamlfiles import RecordModel
 
 MEMBERSHIP_DIR = "protocol/membership"
 AGENCIES_FILE = "protocol/agencies.yaml"
@@ -59,7 +60,7 @@ AMENDED_SECTIONS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
 }
 
 
-class _Model(BaseModel):
+class _Model(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from isp.history.attribution import yaml_at
+from isp.yamlfiles import RecordModel
 
 REQUESTS_DIR = "requests"
 RequestType = Literal["external", "media", "government", "onward"]
@@ -24,7 +25,7 @@ Language = Literal["en", "ar"]
 EMAIL = re.compile(r"[^@\s<>(),;:]+@[^@\s<>(),;:]+\.[^@\s<>(),;:]+")
 
 
-class _Model(BaseModel):
+class _Model(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -45,6 +45,7 @@ from isp.errors import Problem, ValidationFailed
 from isp.governance import breaches, meetings
 from isp.history import attribution, git
 from isp.protocol.models import Isp
+from isp.yamlfiles import RecordModel
 
 RIGHTS_DIR = "protocol/rights"
 INTERNAL_USES = ("internal", "donor")
@@ -58,7 +59,7 @@ RECOMMENDATION = (
 Day = date  # the field `date` below shadows the type inside the class body
 
 
-class Right(BaseModel):
+class Right(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^RIGHT-\d{4}-\d{3,}$")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from isp.errors import IspError
 from isp.protocol.periods import MONTH_RE, add_months, first_day
+from isp.yamlfiles import RecordModel
 
 AGENCY_CODE = r"^[A-Z][A-Z0-9]{1,11}$"
 Month = Annotated[str, Field(pattern=MONTH_RE.pattern)]
@@ -28,7 +29,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 
 
-class Model(BaseModel):
+class Model(RecordModel, BaseModel):  # BaseModel named for linters: pydantic defaults are per instance
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 

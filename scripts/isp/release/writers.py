@@ -143,16 +143,28 @@ def rows(package: Package) -> Iterable[list[str]]:
         yield [str(named[key]) for key, _ in COLUMNS]
 
 
-def _csv_bytes(lines: Iterable[Sequence[str]]) -> bytes:
+# A text cell opening with one of these is a formula to Excel and LibreOffice (OWASP "CSV injection"):
+# a site name or title ``=HYPERLINK(...)`` would run in the recipient's spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_text(text: str) -> str:
+    """``text`` as a spreadsheet reads it literally: a leading quote before a formula trigger (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv_bytes(lines: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> bytes:
+    """The CSV text; every cell but the ``numeric`` columns (data rows' values) made inert."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(lines)
+    writer.writerows([v if i in numeric else inert_text(v) for i, v in enumerate(line)] for line in lines)
     return buffer.getvalue().encode("utf-8")
 
 
 def to_csv(package: Package) -> bytes:
     comments = "".join(f"# {line}\n" for line in header_lines(package))
-    return comments.encode("utf-8") + _csv_bytes([[title for _, title in COLUMNS], *rows(package)])
+    value = [key for key, _ in COLUMNS].index("value")
+    return comments.encode("utf-8") + _csv_bytes([[title for _, title in COLUMNS], *rows(package)], [value])
 
 
 def to_hxl(package: Package) -> bytes:
@@ -187,13 +199,22 @@ def to_hxl(package: Package) -> bytes:
             "attribution_ar": attribution_ar,
         }
         lines.append([str(row[k]) for k in keys])
-    return _csv_bytes(lines)
+    return _csv_bytes(lines, [i for i, k in enumerate(keys) if k in ("count", "percent")])
+
+
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """``values`` as a new row, every text a text cell: openpyxl would store a text opening with
+    ``=`` as a formula, which Excel runs (OWASP "CSV injection")."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def _sheet_header(sheet: Worksheet, package: Package) -> int:
     arabic = set(package.meta.arabic)
     for line in header_lines(package):
-        sheet.append([line])
+        _append(sheet, [line])
         if line in arabic:  # right to left, right-aligned
             sheet.cell(row=sheet.max_row, column=1).alignment = Alignment(horizontal="right", readingOrder=2)
     sheet["A1"].font = Font(bold=True, size=13)
@@ -204,7 +225,7 @@ def _sheet_header(sheet: Worksheet, package: Package) -> int:
 def _table_sheet(book: Workbook, title: str, package: Package, measure: str) -> None:
     sheet = book.create_sheet(title)
     _sheet_header(sheet, package)
-    sheet.append([title for _, title in COLUMNS])
+    _append(sheet, [title for _, title in COLUMNS])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
@@ -215,7 +236,7 @@ def _table_sheet(book: Workbook, title: str, package: Package, measure: str) -> 
         text = line[value_index]
         line_values: list[object] = list(line)
         line_values[value_index] = (int(text) if text.isdigit() else float(text)) if text else None
-        sheet.append(line_values)
+        _append(sheet, line_values)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
     for index, (key, _) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = 36 if key.endswith("_name") else 12
@@ -227,7 +248,7 @@ def to_xlsx(package: Package) -> bytes:
     about.title = "About"
     _sheet_header(about, package)
     for note in package.meta.notes:
-        about.append([f"Note: {note}"])
+        _append(about, [f"Note: {note}"])
     about.column_dimensions["A"].width = 140
     arabic = set(package.meta.arabic)
     for row in about.iter_rows():

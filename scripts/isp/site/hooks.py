@@ -297,7 +297,7 @@ def page_levels(state: BuildState) -> str:
     unlocked a page, the pages their passphrase does not open. Ids and URLs are no secret."""
     ids = {level: entry["id"] for level, entry in state.session.encrypt_setup.get("level_keys", {}).items()}
     pages_by_url = {_url(uri): ids[page.level] for uri, page in state.pages.items() if page.level and page.level in ids}
-    return json.dumps({"ids": sorted(set(ids.values())), "pages": pages_by_url}).replace("</", "<\\/")
+    return json.dumps({"ids": sorted(set(ids.values())), "pages": pages_by_url}).replace("<", "\\u003c")
 
 
 def _url(src_uri: str) -> str:
@@ -321,7 +321,7 @@ def passphrase_check(session: Session, lang: str, page_level: str) -> str:
         "iterations": session.encrypt_setup.get("kdf_iterations"),
         "message": labels.t("other_page", lang).format(audience=names.get(page_level, page_level)),
     }
-    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c")
 
 
 @event_priority(-300)  # after encryptcontent has rewritten the search index

@@ -19,7 +19,6 @@ from typing import Required, TypeAlias, TypedDict
 import jinja2
 import numpy as np
 import pandas as pd
-from markupsafe import escape
 
 from isp.consolidate.manifest import Count
 from isp.governance import meetings
@@ -128,9 +127,15 @@ def internal_ids(regs: Registers) -> list[str]:
     return [row.id for row in regs.breaches] + [row.id for row in regs.requests]
 
 
+# HTML's special characters and Markdown's own syntax, as numeric references: a record's text must
+# not make a tag, a link or image (``[x](javascript:...)``, ``![x](https://tracker/)``), attributes
+# (attr_list's ``{: onclick=...}``), emphasis, code or a heading; the browser shows the same text.
+_INERT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'|[]{}()!*_`\\#~"})
+
+
 def _cell(value: object) -> str:
-    """Safe inside a markdown table cell."""
-    return str(escape("" if value is None else str(value))).replace("|", "&#124;")
+    """Record text made inert inside Markdown (a table cell, a heading, a paragraph)."""
+    return ("" if value is None else str(value)).translate(_INERT)
 
 
 def _number(value: float | None) -> str:
@@ -253,7 +258,7 @@ class Generator:
             "indicators": meta,
             **extra,
         }
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
     def _render(self, template: str, lang: str, **context: object) -> str:
         tpl = self.env.get_template(template)

@@ -207,7 +207,9 @@
   function csvText(header, rows, meta) {
     function q(v) {
       var s = v === null || v === undefined ? "" : String(v);
-      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+      // OWASP CSV injection: a text (a site name) opening with = + - @ tab or CR is a formula to Excel.
+      if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
+      return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     }
     var lines = meta && meta.length ? meta.map(function (m) { return [m]; }).concat([[]]) : [];
     return "\ufeff" + lines.concat([header], rows).map(function (r) { return r.map(q).join(","); }).join("\r\n") + "\r\n";
