@@ -215,7 +215,14 @@ def test_record_text_is_printed_as_text_not_rich_markup(isp_repo: IspRepo) -> No
     made rich raise) is printed as written by `isp request status`."""
     requester = fields()["requester"] | {"organization": MARKUP}
     new(isp_repo, requester=requester)
-    table = isp("request", "status", "--repo", isp_repo.root, env={"ISP_TODAY": "2026-03-16", "COLUMNS": "400"})
+    from isp.cli import output
+
+    wide = output.console._width  # rich reads COLUMNS once, at import: widen this console itself
+    output.console.width = 400
+    try:
+        table = isp("request", "status", "--repo", isp_repo.root, env={"ISP_TODAY": "2026-03-16"})
+    finally:
+        output.console._width = wide
     assert table.code == 0, table.err
     assert "[link=https://evil.example]Click[/link]" in table.out and "[bold red]URGENT[/]" in table.out
 

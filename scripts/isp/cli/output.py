@@ -38,8 +38,12 @@ MAX_WORD = 40  # a longer word (a file path) may fold; IDs, e-mails and dates ne
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """A table that never cuts a word with "…": at 80 columns an ID or an e-mail stays whole
-    (its column is at least as wide as it), one-word columns never wrap, text wraps between words."""
-    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    (its column is at least as wide as it), one-word columns never wrap, text wraps between words.
+    Cells are shown as plain text (:func:`plain`); a :class:`Text` cell keeps the style its
+    caller gave it (a state's colour), never markup read from a record."""
+    given = [list(row) for row in rows]
+    styled = {(r, c): cell for r, row in enumerate(given) for c, cell in enumerate(row) if isinstance(cell, Text)}
+    cells = [["" if cell is None else str(cell) for cell in row] for row in given]
     grid = Table(title=plain(title), title_justify="left")
     for index, column in enumerate(columns):
         longest = max((len(word) for row in cells for word in row[index].split()), default=0)
@@ -48,8 +52,8 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
         # (a min_width is not enough: rich collapses below it, then widens the table past the screen)
         fixed = min(longest, MAX_WORD) if longest >= LONG_WORD and not one_word else None
         grid.add_column(column, width=fixed, overflow="fold", no_wrap=one_word)
-    for row in cells:
-        grid.add_row(*(plain(cell) for cell in row))
+    for r, row in enumerate(cells):
+        grid.add_row(*(styled.get((r, c)) or plain(cell) for c, cell in enumerate(row)))
     console.print(grid)
 
 

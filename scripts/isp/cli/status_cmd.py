@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from isp.cli.options import JsonOption, MonthOption, RepoOption
 from isp.cli.output import console, emit_json, table
@@ -34,7 +35,7 @@ def _print_month(result: status.MonthStatus) -> None:
     rows = [
         (
             item.agency,
-            f"[{STYLE[item.state]}]{_describe(item)}[/{STYLE[item.state]}]",
+            Text(_describe(item), style=STYLE[item.state]),
             item.submitted or "",
             f"{item.versions} (revised)" if item.revised else item.versions,
             f"{item.unverified} unsigned" if item.unverified else "",
@@ -49,10 +50,7 @@ def _print_month(result: status.MonthStatus) -> None:
 
 def _print_overview(results: list[status.MonthStatus]) -> None:
     agencies = [item.agency for item in results[0].agencies]
-    rows = [
-        (month.month, *(f"[{STYLE[i.state]}]{i.symbol}[/{STYLE[i.state]}]" for i in month.agencies))
-        for month in results
-    ]
+    rows = [(month.month, *(Text(i.symbol, style=STYLE[i.state]) for i in month.agencies)) for month in results]
     table(f"The last {len(results)} months", ["month", *agencies], rows)
     console.print(LEGEND, soft_wrap=True)
 
