@@ -72,6 +72,17 @@ INDICATORS = (
 )
 
 
+def machine(load_before: float) -> dict[str, object]:
+    """Where a run was measured: Python, scipy, cores and the load around it."""
+    return {
+        "python": platform.python_version(),
+        "scipy": scipy.__version__,
+        "cpus": os.cpu_count(),
+        "load_average_1m_before": round(load_before, 2),
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
+    }
+
+
 def month(isp: Isp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts, contributions) for every submitting agency's sheet of ``MONTH``."""
     sheets = [month_sheet(isp, agency, MONTH).assign(agency=agency) for agency in isp.submitters()]
@@ -147,13 +158,7 @@ def main() -> None:
     report = {
         "benchmark": "disclosure (d): suppression plus audit of one month's external release",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "scipy": scipy.__version__,
-            "cpus": os.cpu_count(),
-            "load_average_1m_before": round(load_before, 2),
-            "load_average_1m_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": machine(load_before),
         "release": {
             "month": MONTH,
             "layout": args.layout,
@@ -211,13 +216,7 @@ def rounding_run(isp: Isp, profile: object, args: argparse.Namespace) -> None:
     report = {
         "benchmark": "disclosure (d): small-count rounding plus audit of one month's external release",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "scipy": scipy.__version__,
-            "cpus": os.cpu_count(),
-            "load_average_1m_before": round(load_before, 2),
-            "load_average_1m_after": round(os.getloadavg()[0], 2),
-        },
+        "machine": machine(load_before),
         "release": {
             "month": MONTH,
             "layout": args.layout,
