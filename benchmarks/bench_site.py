@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,15 @@ PAGES = {
     "ar/explore": "ar/explore/index.html",
     "calendar (public)": "calendar/index.html",
 }
+
+
+def save_result(path: Path, label: str, result: dict[str, Any]) -> None:
+    """Keep ``result`` under ``label`` in the results file ``path`` (other labels stay), and print it."""
+    merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    merged[label] = result
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
 
 
 def setup_repository(root: Path, months: list[str]) -> str:
@@ -218,11 +228,7 @@ def main() -> None:
         "page_weights": weights(report.out),
         "site_bytes": sum(p.stat().st_size for p in report.out.rglob("*") if p.is_file()),
     }
-    merged = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-    merged[scenario] = result
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(RESULTS, scenario, result)
     if not args.keep:
         shutil.rmtree(base)
 

@@ -25,7 +25,6 @@ the current git branch).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_site import commit, setup_repository, write_aggregates
+from bench_site import commit, save_result, setup_repository, write_aggregates
 
 from isp.protocol import loading
 from isp.protocol.periods import add_months, month_range
@@ -179,11 +178,7 @@ def main() -> None:
         "budget_s": 1.0,
         "unlocks": timings,
     }
-    merged = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-    merged[label] = result
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    save_result(RESULTS, label, result)
     if not args.keep:
         shutil.rmtree(base)
 
